@@ -1,0 +1,17 @@
+//! Compiles the .proto files with a vendored protoc unless $PROTOC is set.
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let protoc = match std::env::var_os("PROTOC") {
+        Some(path) => std::path::PathBuf::from(path),
+        None => protoc_bin_vendored::protoc_bin_path()?,
+    };
+    let mut config = tonic_prost_build::Config::new();
+    config.protoc_executable(protoc);
+    tonic_prost_build::configure().compile_with_config(
+        config,
+        &["proto/tenure/v1/lock.proto", "proto/tenure/raft/v1/raft.proto"],
+        &["proto"],
+    )?;
+    println!("cargo:rerun-if-changed=proto");
+    Ok(())
+}

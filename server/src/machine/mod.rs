@@ -1,0 +1,714 @@
+//! The lock state machine: sessions, locks, FIFO waiters, fencing tokens, the
+//! per-session dedup table and audit records.
+//!
+//! It is deterministic: every replica applies the same batches in the same order
+//! and reaches the same state. Its only clock is the leader's time stamped on
+//! each batch (made monotonic here), used for wait deadlines and lock-delays.
+//! Nothing here does I/O; the Raft adapter (`store::state`) wraps it.
+
+mod types;
+
+pub use types::*;
+
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+/// Outcomes kept per session for retried requests (G5). Older final outcomes are
+/// evicted and their ids then get `StaleRequest`.
+pub const DEDUP_WINDOW: usize = 256;
+/// Force-released owner ids remembered per session, so its client learns of them.
+pub const REVOKED_WINDOW: usize = 16;
+/// Audit records kept.
+pub const AUDIT_WINDOW: usize = 1000;
+
+/// Something the node runtime must react to after an apply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A queued acquire reached its final outcome.
+    Resolved {
+        session: SessionId,
+        request: RequestId,
+        outcome: Outcome,
+    },
+    /// A session was opened: its deadline starts now.
+    SessionOpened { session: SessionId, ttl_ms: u64 },
+    /// A session ended (closed or expired).
+    SessionEnded { session: SessionId },
+}
+
+/// A session as stored in the state machine.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Session {
+    pub ttl_ms: u64,
+    pub label: String,
+    pub principal: String,
+    pub blacklisted: bool,
+    open_id: u128,
+    /// Grants held: (lock name, owner id).
+    held: BTreeSet<(String, OwnerId)>,
+    /// Queued acquires: request id -> lock name.
+    waiting: BTreeMap<RequestId, String>,
+    dedup: BTreeMap<RequestId, Outcome>,
+    /// Request ids below this were evicted from `dedup`.
+    floor: RequestId,
+    revoked: VecDeque<OwnerId>,
+}
+
+impl Session {
+    /// Names of the locks this session holds.
+    pub fn held(&self) -> impl Iterator<Item = &str> {
+        self.held.iter().map(|(name, _)| name.as_str())
+    }
+
+    /// Number of queued acquires.
+    pub fn waiting(&self) -> usize {
+        self.waiting.len()
+    }
+
+    /// Owner ids of this session's grants that were force-released (most recent last).
+    pub fn revoked(&self) -> impl Iterator<Item = OwnerId> + '_ {
+        self.revoked.iter().copied()
+    }
+}
+
+/// A current grant of a lock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Holder {
+    pub session: SessionId,
+    pub owner: OwnerId,
+    pub token: u64,
+    pub mode: Mode,
+    pub granted_at_ms: u64,
+    pub lock_delay_ms: u64,
+}
+
+/// A queued acquire.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Waiter {
+    pub session: SessionId,
+    pub request: RequestId,
+    pub owner: OwnerId,
+    pub mode: Mode,
+    pub deadline_ms: u64,
+    pub lock_delay_ms: u64,
+}
+
+/// One lock: holders, FIFO waiters and an optional lock-delay.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Lock {
+    pub holders: Vec<Holder>,
+    pub waiters: VecDeque<Waiter>,
+    /// No grant before this time (Unix ms), after a holder's session expired.
+    pub delayed_until_ms: u64,
+}
+
+impl Lock {
+    fn admits(&self, mode: Mode) -> bool {
+        match mode {
+            Mode::Exclusive => self.holders.is_empty(),
+            Mode::Shared => self.holders.iter().all(|h| h.mode == Mode::Shared),
+        }
+    }
+
+    fn is_idle(&self, now_ms: u64) -> bool {
+        self.holders.is_empty() && self.waiters.is_empty() && self.delayed_until_ms <= now_ms
+    }
+}
+
+/// The replicated state.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Machine {
+    time_ms: u64,
+    last_session: SessionId,
+    last_token: u64,
+    sessions: BTreeMap<SessionId, Session>,
+    locks: BTreeMap<String, Lock>,
+    open_ids: BTreeMap<u128, SessionId>,
+    audit: VecDeque<AuditRecord>,
+    /// Wait deadlines: (deadline, lock, session, request). Derived from `locks`.
+    #[serde(skip)]
+    wait_timers: BTreeSet<(u64, String, SessionId, RequestId)>,
+    /// Lock-delay ends: (until, lock). Derived from `locks`.
+    #[serde(skip)]
+    delay_timers: BTreeSet<(u64, String)>,
+}
+
+impl Machine {
+    /// Rebuilds the derived timer indexes (after deserializing a snapshot).
+    pub fn rebuild_indexes(&mut self) {
+        self.wait_timers.clear();
+        self.delay_timers.clear();
+        for (name, lock) in &self.locks {
+            for w in &lock.waiters {
+                self.wait_timers
+                    .insert((w.deadline_ms, name.clone(), w.session, w.request));
+            }
+            if lock.delayed_until_ms > self.time_ms {
+                self.delay_timers
+                    .insert((lock.delayed_until_ms, name.clone()));
+            }
+        }
+    }
+
+    /// Applies one batch; returns one outcome per command, and pushes the events
+    /// the runtime must handle onto `events`.
+    pub fn apply(&mut self, batch: &Batch, events: &mut Vec<Event>) -> Vec<Outcome> {
+        self.advance_time(batch.time_ms, events);
+        batch
+            .commands
+            .iter()
+            .map(|cmd| self.apply_command(cmd, events))
+            .collect()
+    }
+
+    /// The state machine's clock (Unix ms, monotonic).
+    pub fn time_ms(&self) -> u64 {
+        self.time_ms
+    }
+
+    /// The last fencing token granted (0 if none).
+    pub fn last_token(&self) -> u64 {
+        self.last_token
+    }
+
+    /// The earliest pending wait deadline or lock-delay end, if any: the leader
+    /// proposes a `Tick` then.
+    pub fn next_timer_ms(&self) -> Option<u64> {
+        let wait = self.wait_timers.first().map(|t| t.0);
+        let delay = self.delay_timers.first().map(|t| t.0);
+        match (wait, delay) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// A session by id.
+    pub fn session(&self, id: SessionId) -> Option<&Session> {
+        self.sessions.get(&id)
+    }
+
+    /// All sessions, by id.
+    pub fn sessions(&self) -> &BTreeMap<SessionId, Session> {
+        &self.sessions
+    }
+
+    /// A lock by name.
+    pub fn lock(&self, name: &str) -> Option<&Lock> {
+        self.locks.get(name)
+    }
+
+    /// All locks, by name.
+    pub fn locks(&self) -> &BTreeMap<String, Lock> {
+        &self.locks
+    }
+
+    /// Audit records, oldest first.
+    pub fn audit(&self) -> impl DoubleEndedIterator<Item = &AuditRecord> {
+        self.audit.iter()
+    }
+
+    /// The recorded outcome of a request, if still in the session's window.
+    pub fn recorded(&self, session: SessionId, request: RequestId) -> Option<&Outcome> {
+        self.sessions.get(&session)?.dedup.get(&request)
+    }
+
+    fn apply_command(&mut self, cmd: &Command, events: &mut Vec<Event>) -> Outcome {
+        match cmd {
+            Command::OpenSession {
+                open_id,
+                ttl_ms,
+                label,
+                principal,
+            } => self.open_session(*open_id, *ttl_ms, label, principal, events),
+            Command::CloseSession { session } => self.end_session(*session, false, events),
+            Command::ExpireSession { session } => self.end_session(*session, true, events),
+            Command::Acquire {
+                session,
+                request,
+                name,
+                mode,
+                wait_ms,
+                lock_delay_ms,
+                owner,
+            } => self.deduped(*session, *request, |m| {
+                m.acquire(*session, *request, name, *mode, *wait_ms, *lock_delay_ms, *owner)
+            }),
+            Command::CancelAcquire { session, request } => {
+                self.cancel_acquire(*session, *request, events)
+            }
+            Command::Release {
+                session,
+                request,
+                name,
+                owner,
+            } => self.deduped(*session, *request, |m| {
+                m.release(*session, name, *owner, events)
+            }),
+            Command::ForceRelease {
+                name,
+                owner,
+                principal,
+                reason,
+            } => self.force_release(name, *owner, principal, reason, events),
+            Command::Blacklist {
+                session,
+                principal,
+                reason,
+            } => self.blacklist(*session, principal, reason, events),
+            Command::Tick => Outcome::Ticked,
+        }
+    }
+
+    fn open_session(
+        &mut self,
+        open_id: u128,
+        ttl_ms: u64,
+        label: &str,
+        principal: &str,
+        events: &mut Vec<Event>,
+    ) -> Outcome {
+        if let Some(&id) = self.open_ids.get(&open_id)
+            && let Some(s) = self.sessions.get(&id)
+        {
+            return Outcome::SessionOpened {
+                session: id,
+                ttl_ms: s.ttl_ms,
+            };
+        }
+        self.last_session += 1;
+        let id = self.last_session;
+        self.sessions.insert(
+            id,
+            Session {
+                ttl_ms,
+                label: label.to_owned(),
+                principal: principal.to_owned(),
+                blacklisted: false,
+                open_id,
+                held: BTreeSet::new(),
+                waiting: BTreeMap::new(),
+                dedup: BTreeMap::new(),
+                floor: 0,
+                revoked: VecDeque::new(),
+            },
+        );
+        self.open_ids.insert(open_id, id);
+        events.push(Event::SessionOpened {
+            session: id,
+            ttl_ms,
+        });
+        Outcome::SessionOpened {
+            session: id,
+            ttl_ms,
+        }
+    }
+
+    /// Runs `f` once per (session, request): a retry returns the recorded outcome.
+    fn deduped(
+        &mut self,
+        session: SessionId,
+        request: RequestId,
+        f: impl FnOnce(&mut Self) -> Outcome,
+    ) -> Outcome {
+        let Some(s) = self.sessions.get(&session) else {
+            return Outcome::Rejected(Rejection::SessionExpired(session));
+        };
+        if let Some(recorded) = s.dedup.get(&request) {
+            return recorded.clone();
+        }
+        if request < s.floor {
+            return Outcome::Rejected(Rejection::StaleRequest(request));
+        }
+        let outcome = f(self);
+        self.record(session, request, outcome.clone());
+        outcome
+    }
+
+    fn record(&mut self, session: SessionId, request: RequestId, outcome: Outcome) {
+        let Some(s) = self.sessions.get_mut(&session) else {
+            return;
+        };
+        s.dedup.insert(request, outcome);
+        while s.dedup.len() > DEDUP_WINDOW {
+            // Evict the oldest final outcome; queued ones stay until resolved.
+            let Some(&oldest) = s
+                .dedup
+                .iter()
+                .find(|(_, o)| **o != Outcome::Queued)
+                .map(|(id, _)| id)
+            else {
+                break;
+            };
+            s.dedup.remove(&oldest);
+            s.floor = s.floor.max(oldest + 1);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn acquire(
+        &mut self,
+        session: SessionId,
+        request: RequestId,
+        name: &str,
+        mode: Mode,
+        wait_ms: Option<u64>,
+        lock_delay_ms: u64,
+        owner: OwnerId,
+    ) -> Outcome {
+        if self.sessions.get(&session).is_some_and(|s| s.blacklisted) {
+            return Outcome::Rejected(Rejection::SessionBlacklisted(session));
+        }
+        let now = self.time_ms;
+        let lock = self.locks.entry(name.to_owned()).or_default();
+        let free_now = lock.waiters.is_empty() && lock.delayed_until_ms <= now && lock.admits(mode);
+        if free_now {
+            let waiter = Waiter {
+                session,
+                request,
+                owner,
+                mode,
+                deadline_ms: now,
+                lock_delay_ms,
+            };
+            return Outcome::Granted(self.grant(name, &waiter));
+        }
+        match wait_ms.filter(|&ms| ms > 0) {
+            Some(ms) => {
+                let deadline_ms = now.saturating_add(ms);
+                lock.waiters.push_back(Waiter {
+                    session,
+                    request,
+                    owner,
+                    mode,
+                    deadline_ms,
+                    lock_delay_ms,
+                });
+                self.wait_timers
+                    .insert((deadline_ms, name.to_owned(), session, request));
+                if let Some(s) = self.sessions.get_mut(&session) {
+                    s.waiting.insert(request, name.to_owned());
+                }
+                Outcome::Queued
+            }
+            None => Outcome::Rejected(Rejection::LockHeld(name.to_owned())),
+        }
+    }
+
+    /// Grants `name` to `w` with the next fencing token (G2).
+    fn grant(&mut self, name: &str, w: &Waiter) -> Grant {
+        self.last_token += 1;
+        let token = self.last_token;
+        let lock = self.locks.entry(name.to_owned()).or_default();
+        lock.holders.push(Holder {
+            session: w.session,
+            owner: w.owner,
+            token,
+            mode: w.mode,
+            granted_at_ms: self.time_ms,
+            lock_delay_ms: w.lock_delay_ms,
+        });
+        if let Some(s) = self.sessions.get_mut(&w.session) {
+            s.held.insert((name.to_owned(), w.owner));
+        }
+        Grant {
+            name: name.to_owned(),
+            token,
+            owner: w.owner,
+            mode: w.mode,
+            session: w.session,
+        }
+    }
+
+    /// Grants waiters at the head of the queue while they are compatible (FIFO,
+    /// no barging), then drops the lock entry if it became idle.
+    fn promote(&mut self, name: &str, events: &mut Vec<Event>) -> Vec<Grant> {
+        let mut granted = Vec::new();
+        loop {
+            let now = self.time_ms;
+            let Some(lock) = self.locks.get_mut(name) else {
+                break;
+            };
+            if lock.delayed_until_ms > now {
+                break;
+            }
+            let Some(head) = lock.waiters.front() else {
+                break;
+            };
+            if !lock.admits(head.mode) {
+                break;
+            }
+            let Some(w) = lock.waiters.pop_front() else {
+                break;
+            };
+            self.wait_timers
+                .remove(&(w.deadline_ms, name.to_owned(), w.session, w.request));
+            let grant = self.grant(name, &w);
+            self.resolve(w.session, w.request, Outcome::Granted(grant.clone()), events);
+            granted.push(grant);
+        }
+        self.drop_if_idle(name);
+        granted
+    }
+
+    fn drop_if_idle(&mut self, name: &str) {
+        if self.locks.get(name).is_some_and(|l| l.is_idle(self.time_ms)) {
+            self.locks.remove(name);
+        }
+    }
+
+    /// Records the final outcome of a queued acquire and tells the runtime.
+    fn resolve(
+        &mut self,
+        session: SessionId,
+        request: RequestId,
+        outcome: Outcome,
+        events: &mut Vec<Event>,
+    ) {
+        if let Some(s) = self.sessions.get_mut(&session) {
+            s.waiting.remove(&request);
+        }
+        self.record(session, request, outcome.clone());
+        events.push(Event::Resolved {
+            session,
+            request,
+            outcome,
+        });
+    }
+
+    /// Removes a queued acquire from its lock's queue; returns its lock name.
+    fn unqueue(&mut self, session: SessionId, request: RequestId) -> Option<String> {
+        let name = self.sessions.get_mut(&session)?.waiting.remove(&request)?;
+        if let Some(lock) = self.locks.get_mut(&name)
+            && let Some(pos) = lock
+                .waiters
+                .iter()
+                .position(|w| w.session == session && w.request == request)
+            && let Some(w) = lock.waiters.remove(pos)
+        {
+            self.wait_timers
+                .remove(&(w.deadline_ms, name.clone(), session, request));
+        }
+        Some(name)
+    }
+
+    fn cancel_acquire(
+        &mut self,
+        session: SessionId,
+        request: RequestId,
+        events: &mut Vec<Event>,
+    ) -> Outcome {
+        let Some(s) = self.sessions.get(&session) else {
+            return Outcome::Rejected(Rejection::SessionExpired(session));
+        };
+        match s.dedup.get(&request) {
+            Some(Outcome::Queued) => {
+                let Some(name) = self.unqueue(session, request) else {
+                    return Outcome::Rejected(Rejection::UnknownRequest(request));
+                };
+                let cancelled = Outcome::Rejected(Rejection::Cancelled(name.clone()));
+                self.resolve(session, request, cancelled.clone(), events);
+                self.promote(&name, events);
+                cancelled
+            }
+            Some(final_outcome) => final_outcome.clone(),
+            None if request < s.floor => Outcome::Rejected(Rejection::StaleRequest(request)),
+            None => {
+                // The acquire has not arrived yet: a tombstone makes it fail when it does.
+                let cancelled = Outcome::Rejected(Rejection::Cancelled(String::new()));
+                self.record(session, request, cancelled.clone());
+                cancelled
+            }
+        }
+    }
+
+    fn release(
+        &mut self,
+        session: SessionId,
+        name: &str,
+        owner: OwnerId,
+        events: &mut Vec<Event>,
+    ) -> Outcome {
+        let Some(holder) = self.find_holder(name, owner) else {
+            return Outcome::Released { released: false };
+        };
+        if holder.session != session {
+            return Outcome::Rejected(Rejection::NotHolder {
+                name: name.to_owned(),
+                owner,
+            });
+        }
+        self.remove_holder(name, owner, false);
+        self.promote(name, events);
+        Outcome::Released { released: true }
+    }
+
+    fn find_holder(&self, name: &str, owner: OwnerId) -> Option<&Holder> {
+        self.locks.get(name)?.holders.iter().find(|h| h.owner == owner)
+    }
+
+    /// Removes a grant; on expiry it starts the grant's lock-delay.
+    fn remove_holder(&mut self, name: &str, owner: OwnerId, expired: bool) {
+        let now = self.time_ms;
+        let Some(lock) = self.locks.get_mut(name) else {
+            return;
+        };
+        let Some(pos) = lock.holders.iter().position(|h| h.owner == owner) else {
+            return;
+        };
+        let holder = lock.holders.remove(pos);
+        if expired && holder.lock_delay_ms > 0 {
+            let until = now.saturating_add(holder.lock_delay_ms);
+            if until > lock.delayed_until_ms {
+                self.delay_timers
+                    .remove(&(lock.delayed_until_ms, name.to_owned()));
+                lock.delayed_until_ms = until;
+                self.delay_timers.insert((until, name.to_owned()));
+            }
+        }
+        if let Some(s) = self.sessions.get_mut(&holder.session) {
+            s.held.remove(&(name.to_owned(), owner));
+        }
+    }
+
+    fn end_session(&mut self, id: SessionId, expired: bool, events: &mut Vec<Event>) -> Outcome {
+        let Some(session) = self.sessions.remove(&id) else {
+            return Outcome::SessionEnded {
+                released: Vec::new(),
+            };
+        };
+        self.open_ids.remove(&session.open_id);
+        let mut affected = BTreeSet::new();
+        for (request, name) in &session.waiting {
+            if let Some(lock) = self.locks.get_mut(name)
+                && let Some(pos) = lock
+                    .waiters
+                    .iter()
+                    .position(|w| w.session == id && w.request == *request)
+                && let Some(w) = lock.waiters.remove(pos)
+            {
+                self.wait_timers
+                    .remove(&(w.deadline_ms, name.clone(), id, *request));
+            }
+            events.push(Event::Resolved {
+                session: id,
+                request: *request,
+                outcome: Outcome::Rejected(Rejection::SessionExpired(id)),
+            });
+            affected.insert(name.clone());
+        }
+        let mut released = Vec::new();
+        for (name, owner) in &session.held {
+            self.remove_holder(name, *owner, expired);
+            released.push(name.clone());
+            affected.insert(name.clone());
+        }
+        // Promote only after every waiter of the ended session is gone, so none of
+        // its own waiters is granted the locks it just lost.
+        for name in &affected {
+            self.promote(name, events);
+        }
+        events.push(Event::SessionEnded { session: id });
+        Outcome::SessionEnded { released }
+    }
+
+    fn force_release(
+        &mut self,
+        name: &str,
+        owner: OwnerId,
+        principal: &str,
+        reason: &str,
+        events: &mut Vec<Event>,
+    ) -> Outcome {
+        let Some(holder) = self.find_holder(name, owner).cloned() else {
+            return Outcome::Rejected(Rejection::NotHolder {
+                name: name.to_owned(),
+                owner,
+            });
+        };
+        self.remove_holder(name, owner, false);
+        if let Some(s) = self.sessions.get_mut(&holder.session) {
+            s.revoked.push_back(owner);
+            if s.revoked.len() > REVOKED_WINDOW {
+                s.revoked.pop_front();
+            }
+        }
+        let granted = self.promote(name, events);
+        self.audit_record(
+            "force-release",
+            principal,
+            name,
+            format!(
+                "owner={owner:032x} token={} session={} reason={reason}",
+                holder.token, holder.session
+            ),
+        );
+        Outcome::ForceReleased { granted }
+    }
+
+    fn blacklist(
+        &mut self,
+        id: SessionId,
+        principal: &str,
+        reason: &str,
+        events: &mut Vec<Event>,
+    ) -> Outcome {
+        let Some(session) = self.sessions.get_mut(&id) else {
+            return Outcome::Rejected(Rejection::SessionExpired(id));
+        };
+        if session.blacklisted {
+            return Outcome::Blacklisted;
+        }
+        session.blacklisted = true;
+        let requests: Vec<RequestId> = session.waiting.keys().copied().collect();
+        for request in requests {
+            if let Some(name) = self.unqueue(id, request) {
+                let outcome = Outcome::Rejected(Rejection::SessionBlacklisted(id));
+                self.resolve(id, request, outcome, events);
+                self.promote(&name, events);
+            }
+        }
+        self.audit_record("blacklist", principal, &format!("session {id}"), reason.to_owned());
+        Outcome::Blacklisted
+    }
+
+    fn audit_record(&mut self, action: &str, principal: &str, target: &str, detail: String) {
+        self.audit.push_back(AuditRecord {
+            at_ms: self.time_ms,
+            action: action.to_owned(),
+            principal: principal.to_owned(),
+            target: target.to_owned(),
+            detail,
+        });
+        if self.audit.len() > AUDIT_WINDOW {
+            self.audit.pop_front();
+        }
+    }
+
+    /// Moves the clock to `time_ms` (never backwards), then times out waiters and
+    /// ends lock-delays whose time has come.
+    fn advance_time(&mut self, time_ms: u64, events: &mut Vec<Event>) {
+        self.time_ms = self.time_ms.max(time_ms);
+        let now = self.time_ms;
+        while let Some((deadline, name, session, request)) = self.wait_timers.first().cloned() {
+            if deadline > now {
+                break;
+            }
+            self.wait_timers.pop_first();
+            if self.unqueue(session, request).is_some() {
+                let outcome = Outcome::Rejected(Rejection::TimedOut(name.clone()));
+                self.resolve(session, request, outcome, events);
+            }
+            self.promote(&name, events);
+        }
+        while let Some((until, name)) = self.delay_timers.first().cloned() {
+            if until > now {
+                break;
+            }
+            self.delay_timers.pop_first();
+            self.promote(&name, events);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

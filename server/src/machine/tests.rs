@@ -1,0 +1,514 @@
+//! Unit and property tests of the state machine: G1 (mutual exclusion), G2
+//! (tokens strictly increase), FIFO order of waiters, and G5 (a repeated request
+//! id applies once).
+
+use super::*;
+use proptest::prelude::*;
+
+fn batch(time_ms: u64, commands: Vec<Command>) -> Batch {
+    Batch { time_ms, commands }
+}
+
+fn apply1(m: &mut Machine, time_ms: u64, cmd: Command) -> (Outcome, Vec<Event>) {
+    let mut events = Vec::new();
+    let mut out = m.apply(&batch(time_ms, vec![cmd]), &mut events);
+    (out.remove(0), events)
+}
+
+fn open(m: &mut Machine, open_id: u128) -> SessionId {
+    let cmd = Command::OpenSession {
+        open_id,
+        ttl_ms: 10_000,
+        label: String::new(),
+        principal: String::new(),
+    };
+    match apply1(m, 0, cmd).0 {
+        Outcome::SessionOpened { session, .. } => session,
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+fn acquire(session: SessionId, request: RequestId, name: &str, wait_ms: Option<u64>) -> Command {
+    Command::Acquire {
+        session,
+        request,
+        name: name.into(),
+        mode: Mode::Exclusive,
+        wait_ms,
+        lock_delay_ms: 0,
+        owner: (session as u128) << 64 | request as u128,
+    }
+}
+
+#[test]
+fn waiter_gets_lock_with_higher_token_when_holder_expires() {
+    let mut m = Machine::default();
+    let a = open(&mut m, 1);
+    let b = open(&mut m, 2);
+    let Outcome::Granted(first) = apply1(&mut m, 1, acquire(a, 1, "x", None)).0 else {
+        panic!("not granted")
+    };
+    assert_eq!(apply1(&mut m, 2, acquire(b, 1, "x", Some(5_000))).0, Outcome::Queued);
+    let (_, events) = apply1(&mut m, 3, Command::ExpireSession { session: a });
+    let granted = events.iter().find_map(|e| match e {
+        Event::Resolved {
+            outcome: Outcome::Granted(g),
+            ..
+        } => Some(g.clone()),
+        _ => None,
+    });
+    let second = granted.expect("waiter was not granted");
+    assert_eq!(second.session, b);
+    assert!(second.token > first.token);
+    assert_eq!(m.recorded(b, 1), Some(&Outcome::Granted(second)));
+}
+
+#[test]
+fn try_acquire_of_held_lock_is_rejected_and_changes_nothing() {
+    let mut m = Machine::default();
+    let a = open(&mut m, 1);
+    let b = open(&mut m, 2);
+    apply1(&mut m, 1, acquire(a, 1, "x", None));
+    let before = format!("{:?}", m.lock("x"));
+    let (out, _) = apply1(&mut m, 2, acquire(b, 1, "x", None));
+    assert_eq!(out, Outcome::Rejected(Rejection::LockHeld("x".into())));
+    assert_eq!(before, format!("{:?}", m.lock("x")));
+}
+
+#[test]
+fn waiter_times_out_at_its_deadline() {
+    let mut m = Machine::default();
+    let a = open(&mut m, 1);
+    let b = open(&mut m, 2);
+    apply1(&mut m, 1_000, acquire(a, 1, "x", None));
+    apply1(&mut m, 1_000, acquire(b, 1, "x", Some(500)));
+    assert_eq!(m.next_timer_ms(), Some(1_500));
+    let (_, events) = apply1(&mut m, 1_499, Command::Tick);
+    assert!(events.is_empty());
+    let (_, events) = apply1(&mut m, 1_500, Command::Tick);
+    assert_eq!(
+        events,
+        vec![Event::Resolved {
+            session: b,
+            request: 1,
+            outcome: Outcome::Rejected(Rejection::TimedOut("x".into()))
+        }]
+    );
+    assert!(m.lock("x").is_some_and(|l| l.waiters.is_empty()));
+}
+
+#[test]
+fn lock_delay_applies_after_expiry_only() {
+    let mut m = Machine::default();
+    let a = open(&mut m, 1);
+    let b = open(&mut m, 2);
+    let mut cmd = acquire(a, 1, "x", None);
+    if let Command::Acquire { lock_delay_ms, .. } = &mut cmd {
+        *lock_delay_ms = 1_000;
+    }
+    apply1(&mut m, 0, cmd);
+    apply1(&mut m, 10, Command::ExpireSession { session: a });
+    let (out, _) = apply1(&mut m, 20, acquire(b, 1, "x", None));
+    assert_eq!(out, Outcome::Rejected(Rejection::LockHeld("x".into())));
+    assert_eq!(apply1(&mut m, 30, acquire(b, 2, "x", Some(5_000))).0, Outcome::Queued);
+    let (_, events) = apply1(&mut m, 1_010, Command::Tick);
+    assert!(matches!(
+        events.as_slice(),
+        [Event::Resolved {
+            outcome: Outcome::Granted(_),
+            ..
+        }]
+    ));
+}
+
+#[test]
+fn force_release_is_compare_and_swap_and_audited() {
+    let mut m = Machine::default();
+    let a = open(&mut m, 1);
+    let Outcome::Granted(g) = apply1(&mut m, 0, acquire(a, 1, "x", None)).0 else {
+        panic!()
+    };
+    let wrong = Command::ForceRelease {
+        name: "x".into(),
+        owner: g.owner + 1,
+        principal: "ops".into(),
+        reason: "test".into(),
+    };
+    assert!(matches!(
+        apply1(&mut m, 1, wrong).0,
+        Outcome::Rejected(Rejection::NotHolder { .. })
+    ));
+    let right = Command::ForceRelease {
+        name: "x".into(),
+        owner: g.owner,
+        principal: "ops".into(),
+        reason: "test".into(),
+    };
+    assert_eq!(apply1(&mut m, 2, right).0, Outcome::ForceReleased { granted: vec![] });
+    assert!(m.lock("x").is_none());
+    assert_eq!(m.audit().count(), 1);
+    assert_eq!(m.session(a).map(|s| s.revoked().collect::<Vec<_>>()), Some(vec![g.owner]));
+}
+
+#[test]
+fn blacklist_cancels_waits_and_keeps_held_locks() {
+    let mut m = Machine::default();
+    let a = open(&mut m, 1);
+    let b = open(&mut m, 2);
+    apply1(&mut m, 0, acquire(a, 1, "x", None));
+    apply1(&mut m, 0, acquire(b, 1, "y", None));
+    apply1(&mut m, 0, acquire(a, 2, "y", Some(1_000)));
+    let bl = Command::Blacklist {
+        session: a,
+        principal: "ops".into(),
+        reason: "zombie".into(),
+    };
+    let (out, events) = apply1(&mut m, 1, bl);
+    assert_eq!(out, Outcome::Blacklisted);
+    assert_eq!(events.len(), 1);
+    assert_eq!(m.lock("x").map(|l| l.holders.len()), Some(1));
+    assert!(matches!(
+        apply1(&mut m, 2, acquire(a, 3, "z", None)).0,
+        Outcome::Rejected(Rejection::SessionBlacklisted(_))
+    ));
+}
+
+#[test]
+fn cancel_before_acquire_arrives_leaves_a_tombstone() {
+    let mut m = Machine::default();
+    let a = open(&mut m, 1);
+    let cancel = Command::CancelAcquire {
+        session: a,
+        request: 7,
+    };
+    assert!(matches!(
+        apply1(&mut m, 0, cancel).0,
+        Outcome::Rejected(Rejection::Cancelled(_))
+    ));
+    assert!(matches!(
+        apply1(&mut m, 1, acquire(a, 7, "x", Some(1_000))).0,
+        Outcome::Rejected(Rejection::Cancelled(_))
+    ));
+    assert!(m.lock("x").is_none());
+}
+
+#[test]
+fn shared_holders_coexist_and_exclusive_waiter_blocks_later_shared() {
+    let mut m = Machine::default();
+    let a = open(&mut m, 1);
+    let b = open(&mut m, 2);
+    let c = open(&mut m, 3);
+    let shared = |s, r| Command::Acquire {
+        session: s,
+        request: r,
+        name: "x".into(),
+        mode: Mode::Shared,
+        wait_ms: Some(10_000),
+        lock_delay_ms: 0,
+        owner: (s as u128) << 64 | r as u128,
+    };
+    assert!(matches!(apply1(&mut m, 0, shared(a, 1)).0, Outcome::Granted(_)));
+    assert!(matches!(apply1(&mut m, 0, shared(b, 1)).0, Outcome::Granted(_)));
+    assert_eq!(apply1(&mut m, 0, acquire(c, 1, "x", Some(10_000))).0, Outcome::Queued);
+    // No barging: a later shared request queues behind the exclusive waiter.
+    assert_eq!(apply1(&mut m, 0, shared(a, 2)).0, Outcome::Queued);
+}
+
+#[test]
+fn snapshot_roundtrip_keeps_timers() {
+    let mut m = Machine::default();
+    let a = open(&mut m, 1);
+    let b = open(&mut m, 2);
+    apply1(&mut m, 0, acquire(a, 1, "x", None));
+    apply1(&mut m, 0, acquire(b, 1, "x", Some(700)));
+    let bytes = postcard::to_stdvec(&m).expect("serialize");
+    let mut restored: Machine = postcard::from_bytes(&bytes).expect("deserialize");
+    restored.rebuild_indexes();
+    assert_eq!(restored.next_timer_ms(), Some(700));
+    assert_eq!(format!("{:?}", restored.locks()), format!("{:?}", m.locks()));
+}
+
+// ---- property tests ----
+
+#[derive(Debug, Clone)]
+enum Op {
+    Acquire { s: usize, name: u8, shared: bool, wait: Option<u64> },
+    Cancel { s: usize, back: u64 },
+    Release { s: usize },
+    Expire { s: usize },
+    Close { s: usize },
+    ForceRelease { name: u8 },
+    Blacklist { s: usize },
+    Tick { dt: u64 },
+    Retry { back: usize },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let s = 0usize..4;
+    prop_oneof![
+        4 => (s.clone(), 0u8..3, any::<bool>(), prop::option::of(1u64..400))
+            .prop_map(|(s, name, shared, wait)| Op::Acquire { s, name, shared, wait }),
+        1 => (s.clone(), 0u64..4).prop_map(|(s, back)| Op::Cancel { s, back }),
+        3 => s.clone().prop_map(|s| Op::Release { s }),
+        1 => s.clone().prop_map(|s| Op::Expire { s }),
+        1 => s.clone().prop_map(|s| Op::Close { s }),
+        1 => (0u8..3).prop_map(|name| Op::ForceRelease { name }),
+        1 => s.clone().prop_map(|s| Op::Blacklist { s }),
+        2 => (0u64..300).prop_map(|dt| Op::Tick { dt }),
+        2 => (0usize..6).prop_map(|back| Op::Retry { back }),
+    ]
+}
+
+/// Drives a machine with random operations and checks invariants after each.
+struct Harness {
+    m: Machine,
+    time: u64,
+    slots: Vec<Option<SessionId>>,
+    next_open: u128,
+    next_request: u64,
+    history: Vec<Command>,
+    last_token: u64,
+    tokens: BTreeSet<u64>,
+    /// Per lock: order in which acquires were queued, and order of grants.
+    queued: BTreeMap<String, Vec<(SessionId, RequestId)>>,
+}
+
+impl Harness {
+    fn new() -> Self {
+        Harness {
+            m: Machine::default(),
+            time: 0,
+            slots: vec![None; 4],
+            next_open: 0,
+            next_request: 0,
+            history: Vec::new(),
+            last_token: 0,
+            tokens: BTreeSet::new(),
+            queued: BTreeMap::new(),
+        }
+    }
+
+    fn session(&mut self, slot: usize) -> SessionId {
+        if let Some(id) = self.slots[slot]
+            && self.m.session(id).is_some()
+        {
+            return id;
+        }
+        self.next_open += 1;
+        let cmd = Command::OpenSession {
+            open_id: self.next_open,
+            ttl_ms: 1_000,
+            label: String::new(),
+            principal: String::new(),
+        };
+        let Outcome::SessionOpened { session, .. } = self.run(cmd) else {
+            panic!("open failed")
+        };
+        self.slots[slot] = Some(session);
+        session
+    }
+
+    fn run(&mut self, cmd: Command) -> Outcome {
+        let mut events = Vec::new();
+        let out = self.m.apply(&batch(self.time, vec![cmd.clone()]), &mut events);
+        self.history.push(cmd.clone());
+        let mut grants: Vec<Grant> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Resolved {
+                    session,
+                    request,
+                    outcome: Outcome::Granted(g),
+                } => Some((session, request, g)),
+                _ => None,
+            })
+            .map(|(s, r, g)| {
+                // FIFO: a waiter is granted only when no still-queued waiter was ahead.
+                let order = self.queued.entry(g.name.clone()).or_default();
+                let pos = order.iter().position(|k| *k == (*s, *r)).expect("granted waiter was queued");
+                for earlier in &order[..pos] {
+                    assert!(
+                        !self.m.lock(&g.name).is_some_and(|l| l
+                            .waiters
+                            .iter()
+                            .any(|w| (w.session, w.request) == *earlier)),
+                        "waiter {earlier:?} was skipped by a later one"
+                    );
+                }
+                order.remove(pos);
+                g.clone()
+            })
+            .collect();
+        for o in &out {
+            if let Outcome::Granted(g) = o {
+                grants.push(g.clone());
+            }
+        }
+        if let (Command::Acquire { session, request, name, .. }, Some(Outcome::Queued)) = (&cmd, out.first())
+            && !self.queued.get(name).is_some_and(|q| q.contains(&(*session, *request)))
+        {
+            self.queued.entry(name.clone()).or_default().push((*session, *request));
+        }
+        // G2: every fresh grant's token is above every earlier token. A retried
+        // acquire or cancel returns its recorded grant again, with its old token.
+        for g in grants {
+            if self.tokens.contains(&g.token) {
+                assert!(
+                    matches!(cmd, Command::Acquire { .. } | Command::CancelAcquire { .. }),
+                    "token {} granted twice",
+                    g.token
+                );
+                continue;
+            }
+            assert!(g.token > self.last_token, "token {} not above {}", g.token, self.last_token);
+            self.last_token = g.token;
+            self.tokens.insert(g.token);
+        }
+        self.check_invariants();
+        out.into_iter().next().expect("one outcome")
+    }
+
+    fn check_invariants(&self) {
+        let mut seen_tokens = BTreeSet::new();
+        for (name, lock) in self.m.locks() {
+            // G1: at most one exclusive holder, and never beside another holder.
+            let exclusive = lock.holders.iter().filter(|h| h.mode == Mode::Exclusive).count();
+            assert!(
+                exclusive == 0 || lock.holders.len() == 1,
+                "lock {name} has {} holders with {exclusive} exclusive",
+                lock.holders.len()
+            );
+            for h in &lock.holders {
+                assert!(seen_tokens.insert(h.token), "token {} granted twice", h.token);
+                assert!(h.token <= self.m.last_token());
+                let s = self.m.session(h.session).expect("holder's session exists");
+                assert!(s.held.contains(&(name.clone(), h.owner)));
+            }
+            for w in &lock.waiters {
+                let s = self.m.session(w.session).expect("waiter's session exists");
+                assert_eq!(s.waiting.get(&w.request), Some(name));
+            }
+            // A free head waiter must have been granted.
+            if let Some(head) = lock.waiters.front()
+                && lock.delayed_until_ms <= self.m.time_ms()
+            {
+                assert!(!lock.admits(head.mode), "lock {name} has a grantable head waiter");
+            }
+        }
+    }
+
+    fn step(&mut self, op: Op) {
+        match op {
+            Op::Acquire { s, name, shared, wait } => {
+                let session = self.session(s);
+                self.next_request += 1;
+                let request = self.next_request;
+                let cmd = Command::Acquire {
+                    session,
+                    request,
+                    name: format!("l{name}"),
+                    mode: if shared { Mode::Shared } else { Mode::Exclusive },
+                    wait_ms: wait,
+                    lock_delay_ms: if request % 3 == 0 { 50 } else { 0 },
+                    owner: self.next_request as u128 * 7919,
+                };
+                self.run(cmd);
+            }
+            Op::Cancel { s, back } => {
+                let session = self.session(s);
+                let request = self.next_request.saturating_sub(back);
+                self.run(Command::CancelAcquire { session, request });
+            }
+            Op::Release { s } => {
+                let session = self.session(s);
+                let held: Option<(String, OwnerId)> =
+                    self.m.session(session).and_then(|x| x.held.iter().next().cloned());
+                if let Some((name, owner)) = held {
+                    self.next_request += 1;
+                    let request = self.next_request;
+                    let out = self.run(Command::Release { session, request, name, owner });
+                    assert_eq!(out, Outcome::Released { released: true });
+                }
+            }
+            Op::Expire { s } => {
+                if let Some(session) = self.slots[s] {
+                    self.run(Command::ExpireSession { session });
+                }
+            }
+            Op::Close { s } => {
+                if let Some(session) = self.slots[s] {
+                    self.run(Command::CloseSession { session });
+                }
+            }
+            Op::ForceRelease { name } => {
+                let owner = self.m.lock(&format!("l{name}")).and_then(|l| l.holders.first()).map(|h| h.owner);
+                if let Some(owner) = owner {
+                    let out = self.run(Command::ForceRelease {
+                        name: format!("l{name}"),
+                        owner,
+                        principal: "p".into(),
+                        reason: String::new(),
+                    });
+                    assert!(matches!(out, Outcome::ForceReleased { .. }));
+                }
+            }
+            Op::Blacklist { s } => {
+                if let Some(session) = self.slots[s] {
+                    self.run(Command::Blacklist {
+                        session,
+                        principal: "p".into(),
+                        reason: String::new(),
+                    });
+                }
+            }
+            Op::Tick { dt } => {
+                self.time += dt;
+                self.run(Command::Tick);
+            }
+            Op::Retry { back } => {
+                // G5: re-applying an earlier request with the same id returns the
+                // recorded outcome and changes nothing.
+                let Some(cmd) = self.history.iter().rev().nth(back).cloned() else {
+                    return;
+                };
+                let (Command::Acquire { session, request, .. } | Command::Release { session, request, .. }) =
+                    &cmd
+                else {
+                    return;
+                };
+                let Some(recorded) = self.m.recorded(*session, *request).cloned() else {
+                    return;
+                };
+                let before = format!("{:?}", (self.m.locks(), self.m.last_token()));
+                let out = self.run(cmd);
+                assert_eq!(out, recorded, "retry returned a different outcome");
+                assert_eq!(before, format!("{:?}", (self.m.locks(), self.m.last_token())), "retry changed state");
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn random_histories_keep_exclusion_tokens_fifo_and_dedup(ops in prop::collection::vec(op(), 1..120)) {
+        let mut h = Harness::new();
+        for op in ops {
+            h.step(op);
+        }
+    }
+
+    #[test]
+    fn snapshot_roundtrip_preserves_state(ops in prop::collection::vec(op(), 1..60)) {
+        let mut h = Harness::new();
+        for op in ops {
+            h.step(op);
+        }
+        let bytes = postcard::to_stdvec(&h.m).expect("serialize");
+        let mut restored: Machine = postcard::from_bytes(&bytes).expect("deserialize");
+        restored.rebuild_indexes();
+        prop_assert_eq!(restored.next_timer_ms(), h.m.next_timer_ms());
+        prop_assert_eq!(format!("{:?}", restored.locks()), format!("{:?}", h.m.locks()));
+    }
+}

@@ -1,0 +1,139 @@
+//! Commands, outcomes and records of the lock state machine. They are stored in
+//! the Raft log and in snapshots, so changing them changes the on-disk format.
+
+use serde::{Deserialize, Serialize};
+
+/// A session id, assigned by the state machine from a counter.
+pub type SessionId = u64;
+/// A request id, unique within its session (chosen by the client).
+pub type RequestId = u64;
+/// A grant's owner id: 128 random bits chosen by the proposing server.
+pub type OwnerId = u128;
+
+/// Lock mode of a grant or waiter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Mode {
+    /// At most one holder, and no shared holders beside it.
+    Exclusive,
+    /// Any number of shared holders, and no exclusive one.
+    Shared,
+}
+
+/// One Raft log entry's payload: many commands proposed together (group commit).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Batch {
+    /// The proposing leader's wall-clock time (Unix ms). The state machine uses the
+    /// maximum seen so far as its clock, for wait deadlines and lock-delays.
+    pub time_ms: u64,
+    /// Commands, applied in order.
+    pub commands: Vec<Command>,
+}
+
+/// A state-machine command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Command {
+    /// Opens a session; idempotent on `open_id`.
+    OpenSession {
+        open_id: u128,
+        ttl_ms: u64,
+        label: String,
+        principal: String,
+    },
+    /// Closes a session and releases its locks (no lock-delay).
+    CloseSession { session: SessionId },
+    /// Expires a session (proposed by a leader whose deadline for it passed).
+    ExpireSession { session: SessionId },
+    /// Acquires a lock, or queues for it when `wait_ms` is set.
+    Acquire {
+        session: SessionId,
+        request: RequestId,
+        name: String,
+        mode: Mode,
+        /// None: try once. Some(ms): wait in the FIFO queue up to ms.
+        wait_ms: Option<u64>,
+        lock_delay_ms: u64,
+        /// The owner id this grant gets, whenever it is granted.
+        owner: OwnerId,
+    },
+    /// Withdraws a waiting acquire.
+    CancelAcquire { session: SessionId, request: RequestId },
+    /// Releases one grant of the session.
+    Release {
+        session: SessionId,
+        request: RequestId,
+        name: String,
+        owner: OwnerId,
+    },
+    /// Frees a lock if `owner` still holds it (compare-and-swap), audited.
+    ForceRelease {
+        name: String,
+        owner: OwnerId,
+        principal: String,
+        reason: String,
+    },
+    /// Stops all later renewals of a session; audited.
+    Blacklist {
+        session: SessionId,
+        principal: String,
+        reason: String,
+    },
+    /// Advances the clock only: times out waiters and ends lock-delays.
+    Tick,
+}
+
+/// A grant as reported to clients.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    pub name: String,
+    pub token: u64,
+    pub owner: OwnerId,
+    pub mode: Mode,
+    pub session: SessionId,
+}
+
+/// Why a command did not take effect. Never changes state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum Rejection {
+    #[error("session {0} does not exist (expired or closed)")]
+    SessionExpired(SessionId),
+    #[error("session {0} is blacklisted")]
+    SessionBlacklisted(SessionId),
+    #[error("lock {0:?} is held")]
+    LockHeld(String),
+    #[error("grant {owner:032x} of lock {name:?} is not current")]
+    NotHolder { name: String, owner: OwnerId },
+    #[error("timed out waiting for lock {0:?}")]
+    TimedOut(String),
+    #[error("acquire of lock {0:?} was cancelled")]
+    Cancelled(String),
+    #[error("request id {0} is older than the session's retained window")]
+    StaleRequest(RequestId),
+    #[error("no pending acquire with request id {0}")]
+    UnknownRequest(RequestId),
+}
+
+/// The outcome of one command, returned to the proposer and kept in the
+/// session's dedup table for retries (G5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Outcome {
+    SessionOpened { session: SessionId, ttl_ms: u64 },
+    SessionEnded { released: Vec<String> },
+    Granted(Grant),
+    /// The acquire is waiting in the queue; its final outcome comes later.
+    Queued,
+    Released { released: bool },
+    ForceReleased { granted: Vec<Grant> },
+    Blacklisted,
+    Ticked,
+    Rejected(Rejection),
+}
+
+/// An audit record of an admin action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    pub at_ms: u64,
+    pub action: String,
+    pub principal: String,
+    pub target: String,
+    pub detail: String,
+}
