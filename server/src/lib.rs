@@ -2,3 +2,7 @@
 //! fencing tokens, served over gRPC.
 
 pub mod machine;
+pub mod leases;
+pub mod raft;
+pub mod store;
+pub mod transport;

@@ -1,0 +1,34 @@
+//! Durable storage: the Raft log on a checksummed write-ahead log ([`wal`]), and
+//! the state machine with its snapshots ([`state`]).
+
+pub mod log;
+pub mod state;
+pub mod wal;
+
+#[cfg(test)]
+mod suite {
+    //! openraft's storage test suite, run on tenure's log and state machine.
+
+    use openraft::StorageIOError;
+    use openraft::testing::{StoreBuilder, Suite};
+
+    use super::log::LogStore;
+    use super::state::StateStore;
+    use crate::raft::{StorageError, TypeConfig};
+
+    struct Builder;
+
+    impl StoreBuilder<TypeConfig, LogStore, StateStore, tempfile::TempDir> for Builder {
+        async fn build(&self) -> Result<(tempfile::TempDir, LogStore, StateStore), StorageError> {
+            let dir = tempfile::tempdir().map_err(|e| StorageIOError::write(&e))?;
+            let (log, _) = LogStore::open(&dir.path().join("log")).map_err(|e| StorageIOError::write(&e))?;
+            let state = StateStore::open(&dir.path().join("state")).map_err(|e| StorageIOError::write(&e))?;
+            Ok((dir, log, state))
+        }
+    }
+
+    #[test]
+    fn openraft_storage_suite() -> Result<(), StorageError> {
+        Suite::test_all(Builder)
+    }
+}
