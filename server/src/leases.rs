@@ -17,6 +17,8 @@ pub struct Leases {
     deadlines: HashMap<SessionId, Instant>,
     /// Sessions whose expiry this leader has proposed: never renewed again.
     expiring: HashSet<SessionId>,
+    /// Expiring sessions whose proposal failed and must be proposed again.
+    retry: HashSet<SessionId>,
 }
 
 impl Leases {
@@ -29,12 +31,14 @@ impl Leases {
     pub fn ended(&mut self, session: SessionId) {
         self.deadlines.remove(&session);
         self.expiring.remove(&session);
+        self.retry.remove(&session);
     }
 
     /// Gives every live session of `machine` the deadline `now + ttl`; forgets
     /// proposed expiries (a new leadership decides afresh).
     pub fn reset_all(&mut self, machine: &Machine, now: Instant) {
         self.expiring.clear();
+        self.retry.clear();
         self.deadlines = machine
             .sessions()
             .iter()
@@ -46,7 +50,7 @@ impl Leases {
     /// leadership check that followed it succeeded. False if its expiry was
     /// already proposed.
     pub fn renew(&mut self, session: SessionId, ttl: Duration, arrived: Instant) -> bool {
-        if self.expiring.contains(&session) {
+        if self.expiring.contains(&session) || self.retry.contains(&session) {
             return false;
         }
         let deadline = self.deadlines.entry(session).or_insert(arrived + ttl);
@@ -62,19 +66,23 @@ impl Leases {
             .iter()
             .filter(|(id, d)| **d <= now && !self.expiring.contains(id))
             .map(|(id, _)| *id)
+            .chain(self.retry.drain())
             .collect();
         self.expiring.extend(due.iter().copied());
         due
     }
 
-    /// Lets a session be proposed for expiry again (its proposal failed).
-    pub fn unmark(&mut self, session: SessionId) {
-        self.expiring.remove(&session);
+    /// Its expiry proposal failed: propose it again at the next round. It stays
+    /// unrenewable, since the failed proposal may still be committed.
+    pub fn retry_expiry(&mut self, session: SessionId) {
+        if self.expiring.remove(&session) {
+            self.retry.insert(session);
+        }
     }
 
     /// Whether this leader has proposed the session's expiry.
     pub fn is_expiring(&self, session: SessionId) -> bool {
-        self.expiring.contains(&session)
+        self.expiring.contains(&session) || self.retry.contains(&session)
     }
 
     /// Time left before the deadline, if known.

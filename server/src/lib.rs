@@ -1,8 +1,22 @@
 //! The tenure lock server: a Raft-replicated state machine of sessions, locks and
 //! fencing tokens, served over gRPC.
+//!
+//! - [`machine`]: the deterministic lock state machine.
+//! - [`store`]: the durable Raft log and state-machine snapshots.
+//! - [`raft`]: openraft types and the peer network.
+//! - [`proposer`], [`keepalive`], [`leader`], [`leases`]: what a node does at run time.
+//! - [`api`]: the client gRPC API.
+//! - [`node`]: wires one node together; [`dev`] runs a local cluster in-process.
 
-pub mod machine;
+pub mod api;
+pub mod dev;
+pub mod keepalive;
+pub mod leader;
 pub mod leases;
+pub mod machine;
+pub mod metrics;
+pub mod node;
+pub mod proposer;
 pub mod raft;
 pub mod store;
 pub mod transport;

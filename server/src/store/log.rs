@@ -153,6 +153,11 @@ impl LogStore {
             .map_err(|_| StorageIOError::write_logs(&io::Error::other("log writer stopped")).into())
     }
 
+    /// The last committed log id this node knows of.
+    pub fn committed(&self) -> Option<LogId> {
+        self.data.lock().committed
+    }
+
     async fn write_and_wait(&self, record: Record) -> Result<(), StorageError> {
         let mut framed = Vec::new();
         encode(&record, &mut framed)?;

@@ -1,0 +1,6 @@
+//! The client API: request validation, typed errors, and the gRPC service.
+
+pub mod convert;
+pub mod errors;
+pub mod service;
+pub mod validate;

@@ -1,0 +1,149 @@
+//! Keepalives: not logged, answered only after a leadership check that began
+//! after they arrived (DESIGN "Sessions and failover").
+//!
+//! Requests from every connection queue up; one task takes all of them, runs one
+//! quorum round (`get_read_log_id`), and answers the whole batch. A deposed or
+//! isolated leader's round fails, so it renews nobody.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tenure_proto::v1::LeaseStatus;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::machine::SessionId;
+use crate::node::Core;
+use crate::raft::NodeId;
+
+/// One session's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// The session.
+    pub session: SessionId,
+    /// Renewed, expired, blacklisted or not-leader.
+    pub status: LeaseStatus,
+    /// The session's TTL (0 unless renewed).
+    pub ttl_ms: u64,
+    /// Force-released grants of the session (recent ones).
+    pub revoked: Vec<u128>,
+}
+
+/// The answer to one keepalive request.
+#[derive(Debug, Clone)]
+pub enum Answer {
+    /// Per-session results.
+    Leases(Vec<Lease>),
+    /// This node cannot renew: it is not a confirmed leader.
+    NotLeader(Option<(NodeId, String)>),
+}
+
+struct Pending {
+    arrived: Instant,
+    sessions: Vec<SessionId>,
+    reply: oneshot::Sender<Answer>,
+}
+
+/// Handle for submitting keepalives (cheap to clone).
+#[derive(Clone)]
+pub struct KeepAlives {
+    tx: mpsc::UnboundedSender<Pending>,
+}
+
+/// The receiving end, driven by [`run`].
+pub struct KeepAliveQueue(mpsc::UnboundedReceiver<Pending>);
+
+impl KeepAlives {
+    /// A new queue.
+    pub fn new() -> (KeepAlives, KeepAliveQueue) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (KeepAlives { tx }, KeepAliveQueue(rx))
+    }
+
+    /// Submits a keepalive that arrived now; resolves with its answer.
+    pub async fn submit(&self, sessions: Vec<SessionId>) -> Answer {
+        let (reply, rx) = oneshot::channel();
+        let pending = Pending {
+            arrived: Instant::now(),
+            sessions,
+            reply,
+        };
+        if self.tx.send(pending).is_err() {
+            return Answer::NotLeader(None);
+        }
+        rx.await.unwrap_or(Answer::NotLeader(None))
+    }
+}
+
+/// Answers queued keepalives in batches, one leadership check per batch.
+pub async fn run(core: Arc<Core>, queue: KeepAliveQueue, mut stop: watch::Receiver<bool>) {
+    let mut rx = queue.0;
+    loop {
+        let first = tokio::select! {
+            p = rx.recv() => match p { Some(p) => p, None => return },
+            _ = stop.changed() => return,
+        };
+        let mut batch = vec![first];
+        while let Ok(p) = rx.try_recv() {
+            batch.push(p);
+        }
+        let answered = confirm_leadership(&core).await;
+        core.metrics.keepalive_rounds.inc();
+        for pending in batch {
+            core.metrics.keepalives.inc();
+            let answer = if answered {
+                Answer::Leases(renew(&core, &pending))
+            } else {
+                Answer::NotLeader(core.leader().filter(|(id, _)| *id != core.id))
+            };
+            let _ = pending.reply.send(answer);
+        }
+    }
+}
+
+/// Waits (briefly) for this node's leadership to be ready, then runs one quorum
+/// round that starts now, after every request of the batch arrived.
+async fn confirm_leadership(core: &Core) -> bool {
+    let mut ready = core.ready.clone();
+    let is_leader = core.raft.metrics().borrow().current_leader == Some(core.id);
+    if ready.borrow().is_none() {
+        if !is_leader {
+            return false;
+        }
+        let wait = core.timing.election_max * 4;
+        if !matches!(tokio::time::timeout(wait, ready.wait_for(|r| r.is_some())).await, Ok(Ok(_))) {
+            return false;
+        }
+    }
+    let epoch = *ready.borrow();
+    let round = tokio::time::timeout(
+        core.timing.heartbeat * 2 + Duration::from_millis(50),
+        core.raft.get_read_log_id(),
+    )
+    .await;
+    matches!(round, Ok(Ok(_))) && *core.ready.borrow() == epoch && epoch.is_some()
+}
+
+fn renew(core: &Core, pending: &Pending) -> Vec<Lease> {
+    let mut shared = core.shared.lock();
+    let shared = &mut *shared;
+    pending
+        .sessions
+        .iter()
+        .map(|&session| {
+            let lease = |status, ttl_ms, revoked| Lease { session, status, ttl_ms, revoked };
+            let Some(s) = shared.machine.session(session) else {
+                return lease(LeaseStatus::LeaseExpired, 0, Vec::new());
+            };
+            let revoked = s.revoked().collect();
+            if s.blacklisted {
+                return lease(LeaseStatus::LeaseBlacklisted, 0, revoked);
+            }
+            let ttl = Duration::from_millis(s.ttl_ms);
+            if shared.leases.renew(session, ttl, pending.arrived) {
+                lease(LeaseStatus::LeaseOk, s.ttl_ms, revoked)
+            } else {
+                lease(LeaseStatus::LeaseExpired, 0, revoked)
+            }
+        })
+        .collect()
+}

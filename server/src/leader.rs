@@ -1,0 +1,146 @@
+//! What only a leader does: start each leadership by giving every session a fresh
+//! TTL, expire sessions whose deadline passed (through the log), and propose
+//! `Tick`s when a wait deadline or lock-delay comes due.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use openraft::{LeaderId, ServerState};
+use tokio::sync::watch;
+
+use crate::machine::{Command, SessionId};
+use crate::node::Core;
+use crate::proposer::now_ms;
+use crate::raft::NodeId;
+
+/// How often the reaper looks for expired sessions.
+const REAP_INTERVAL: Duration = Duration::from_millis(50);
+/// Most expiries proposed per round (they share log entries anyway).
+const REAP_BATCH: usize = 4_096;
+
+fn stopping(stop: &watch::Receiver<bool>) -> bool {
+    *stop.borrow()
+}
+
+/// Publishes in `ready` the leadership for which this node has reset deadlines.
+///
+/// A new leadership (or the same one after a restart: `handled` lives in memory)
+/// first waits until its blank entry is applied, so the state machine holds
+/// every session committed before, then gives each a deadline of now + TTL.
+pub async fn watch_leadership(
+    core: Arc<Core>,
+    ready: watch::Sender<Option<LeaderId<NodeId>>>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut metrics = core.raft.server_metrics();
+    let mut handled: Option<LeaderId<NodeId>> = None;
+    let mut last_leader = None;
+    loop {
+        let m = metrics.borrow_and_update().clone();
+        if m.current_leader != last_leader {
+            last_leader = m.current_leader;
+            core.metrics.leader_changes.inc();
+        }
+        let leading = m.state == ServerState::Leader && m.current_leader == Some(core.id);
+        let epoch = m.vote.leader_id;
+        if !leading {
+            handled = None;
+            ready.send_replace(None);
+        } else if handled != Some(epoch) {
+            ready.send_replace(None);
+            let confirmed = tokio::time::timeout(
+                core.timing.election_max * 4,
+                core.raft.ensure_linearizable(),
+            )
+            .await;
+            let still = core.raft.server_metrics().borrow().vote.leader_id == epoch;
+            if matches!(confirmed, Ok(Ok(_))) && still {
+                let mut shared = core.shared.lock();
+                let shared = &mut *shared;
+                shared.leases.reset_all(&shared.machine, Instant::now());
+                handled = Some(epoch);
+                ready.send_replace(Some(epoch));
+                tracing::info!(term = epoch.term, "leading: every session has a fresh TTL");
+            } else {
+                // Not confirmed yet: look again shortly, metrics may not change.
+                tokio::time::sleep(core.timing.heartbeat).await;
+                continue;
+            }
+        }
+        tokio::select! {
+            r = metrics.changed() => if r.is_err() { return },
+            _ = stop.changed() => return,
+        }
+        if stopping(&stop) {
+            return;
+        }
+    }
+}
+
+/// Proposes ExpireSession for every session whose deadline passed, while this
+/// node is a ready leader with a quorum.
+pub async fn reap_sessions(core: Arc<Core>, mut stop: watch::Receiver<bool>) {
+    let mut interval = tokio::time::interval(REAP_INTERVAL);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {}
+            _ = stop.changed() => return,
+        }
+        if stopping(&stop) {
+            return;
+        }
+        if core.ready.borrow().is_none() || !core.leads_with_quorum() {
+            continue;
+        }
+        let due = core.shared.lock().leases.take_due(Instant::now());
+        for chunk in due.chunks(REAP_BATCH) {
+            expire(&core, chunk.to_vec());
+        }
+    }
+}
+
+fn expire(core: &Arc<Core>, sessions: Vec<SessionId>) {
+    for session in sessions {
+        tracing::info!(session, "session deadline passed: expiring");
+        core.metrics.expirations.inc();
+        let core = core.clone();
+        tokio::spawn(async move {
+            // A failed proposal may still be committed later; the session stays
+            // marked expiring (never renewed) and is proposed again.
+            if let Err(e) = core.proposer.propose(Command::ExpireSession { session }).await {
+                tracing::warn!(session, error = %e, "expiry not committed; will retry");
+                core.shared.lock().leases.retry_expiry(session);
+            }
+        });
+    }
+}
+
+/// Proposes a `Tick` when the earliest wait deadline or lock-delay is due.
+pub async fn tick_timers(core: Arc<Core>, mut stop: watch::Receiver<bool>) {
+    loop {
+        let next = core.shared.lock().machine.next_timer_ms();
+        let leading = core.ready.borrow().is_some();
+        let wait = match (leading, next) {
+            (true, Some(at)) => Duration::from_millis(at.saturating_sub(now_ms())),
+            _ => Duration::from_secs(1),
+        };
+        if leading && next.is_some() && wait.is_zero() {
+            if let Err(e) = core.proposer.propose(Command::Tick).await {
+                tracing::debug!(error = %e, "tick not committed");
+                tokio::time::sleep(core.timing.heartbeat).await;
+            }
+            continue;
+        }
+        let mut ready = core.ready.clone();
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = core.applied.notified() => {}
+            _ = ready.changed() => {}
+            _ = stop.changed() => return,
+        }
+        if stopping(&stop) {
+            return;
+        }
+    }
+}

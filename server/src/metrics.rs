@@ -1,0 +1,122 @@
+//! Prometheus metrics, served in the text format on an optional HTTP listener.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::routing::get;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use tokio::sync::watch;
+
+use crate::node::Core;
+
+/// Every metric of a node.
+pub struct Metrics {
+    registry: Registry,
+    /// Keepalive requests answered.
+    pub keepalives: Counter,
+    /// Leadership checks run for keepalive batches.
+    pub keepalive_rounds: Counter,
+    /// Commands proposed.
+    pub proposals: Counter,
+    /// Log entries (batches) proposed.
+    pub batches: Counter,
+    /// Sessions this node proposed to expire.
+    pub expirations: Counter,
+    /// Leader changes seen.
+    pub leader_changes: Counter,
+    /// Seconds from proposing a batch to its commit and apply.
+    pub commit_seconds: Histogram,
+    sessions: Gauge,
+    locks: Gauge,
+    waiters: Gauge,
+    term: Gauge,
+    applied_index: Gauge,
+    is_leader: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("tenure");
+        let m = Metrics {
+            keepalives: Counter::default(),
+            keepalive_rounds: Counter::default(),
+            proposals: Counter::default(),
+            batches: Counter::default(),
+            expirations: Counter::default(),
+            leader_changes: Counter::default(),
+            commit_seconds: Histogram::new(exponential_buckets(0.000_1, 2.0, 16)),
+            sessions: Gauge::default(),
+            locks: Gauge::default(),
+            waiters: Gauge::default(),
+            term: Gauge::default(),
+            applied_index: Gauge::default(),
+            is_leader: Gauge::default(),
+            registry: Registry::default(),
+        };
+        registry.register("keepalives", "Keepalive requests answered", m.keepalives.clone());
+        registry.register("keepalive_rounds", "Leadership checks for keepalive batches", m.keepalive_rounds.clone());
+        registry.register("proposals", "Commands proposed", m.proposals.clone());
+        registry.register("batches", "Log entries proposed (group commit batches)", m.batches.clone());
+        registry.register("session_expirations", "Sessions expired by this leader", m.expirations.clone());
+        registry.register("leader_changes", "Leader changes seen", m.leader_changes.clone());
+        registry.register("commit_seconds", "Time from proposal to commit and apply", m.commit_seconds.clone());
+        registry.register("sessions", "Live sessions", m.sessions.clone());
+        registry.register("locks", "Locks with holders, waiters or a lock-delay", m.locks.clone());
+        registry.register("waiters", "Queued acquires", m.waiters.clone());
+        registry.register("term", "Current Raft term", m.term.clone());
+        registry.register("applied_index", "Last applied log index", m.applied_index.clone());
+        registry.register("is_leader", "1 if this node is the leader", m.is_leader.clone());
+        Metrics { registry, ..m }
+    }
+}
+
+impl Metrics {
+    /// Renders every metric in the Prometheus text format, refreshing the gauges
+    /// from the node's state first.
+    pub fn render(&self, core: &Core) -> String {
+        {
+            let shared = core.shared.lock();
+            let machine = &shared.machine;
+            self.sessions.set(machine.sessions().len() as i64);
+            self.locks.set(machine.locks().len() as i64);
+            let waiters: usize = machine.locks().values().map(|l| l.waiters.len()).sum();
+            self.waiters.set(waiters as i64);
+        }
+        let m = core.raft.metrics().borrow().clone();
+        self.term.set(m.current_term as i64);
+        self.applied_index.set(m.last_applied.map_or(0, |l| l.index) as i64);
+        self.is_leader.set(i64::from(m.current_leader == Some(core.id)));
+        let mut out = String::new();
+        if encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}
+
+async fn scrape(State(core): State<Arc<Core>>) -> String {
+    core.metrics.render(&core)
+}
+
+/// Serves `/metrics` on `addr` until `stop`.
+pub async fn serve(core: Arc<Core>, addr: SocketAddr, mut stop: watch::Receiver<bool>) {
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!(%addr, error = %e, "cannot listen for metrics");
+            return;
+        }
+    };
+    let app = axum::Router::new().route("/metrics", get(scrape)).with_state(core);
+    let shutdown = async move {
+        let _ = stop.wait_for(|s| *s).await;
+    };
+    if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+        tracing::error!(error = %e, "metrics server failed");
+    }
+}

@@ -1,0 +1,295 @@
+//! One tenure server node: storage, Raft, the gRPC listener (client and peer API
+//! on one address) and the background tasks of a leader.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use openraft::{BasicNode, Config, LeaderId, ServerState, SnapshotPolicy};
+use parking_lot::Mutex;
+use tenure_proto::raft::raft_server::RaftServer;
+use tenure_proto::v1::tenure_server::TenureServer;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+
+use crate::api::service::TenureService;
+use crate::keepalive::{self, KeepAlives};
+use crate::leader;
+use crate::metrics::Metrics;
+use crate::proposer::Proposer;
+use crate::raft::network::Network;
+use crate::raft::peer::PeerService;
+use crate::raft::{NodeId, Raft};
+use crate::store::log::LogStore;
+use crate::store::state::{Shared, StateStore};
+use crate::transport::{MAX_MESSAGE_BYTES, Transport};
+
+/// Raft timing.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// Leader heartbeat interval.
+    pub heartbeat: Duration,
+    /// Election timeout range.
+    pub election_min: Duration,
+    /// Upper end of the election timeout range.
+    pub election_max: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            heartbeat: Duration::from_millis(50),
+            election_min: Duration::from_millis(150),
+            election_max: Duration::from_millis(300),
+        }
+    }
+}
+
+/// Configuration of one node.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// This node's id (a key of `peers`).
+    pub id: NodeId,
+    /// Address to listen on (client and peer API).
+    pub listen: SocketAddr,
+    /// Every member's id and address, this node included.
+    pub peers: BTreeMap<NodeId, String>,
+    /// Where the log and snapshots live.
+    pub data_dir: PathBuf,
+    /// Raft timing.
+    pub timing: Timing,
+    /// Optional Prometheus metrics listener.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Whether this node may initialize a pristine cluster (only the member with
+    /// the lowest id does, and never one started with `--join`).
+    pub bootstrap: bool,
+}
+
+/// What every request handler and background task of a node shares.
+pub struct Core {
+    /// This node's id.
+    pub id: NodeId,
+    /// The Raft node.
+    pub raft: Raft,
+    /// The log store (for its committed index).
+    pub log: LogStore,
+    /// In-memory state (state machine, deadlines, waits).
+    pub shared: Arc<Mutex<Shared>>,
+    /// Notified after every apply.
+    pub applied: Arc<Notify>,
+    /// Group-commit proposer.
+    pub proposer: Proposer,
+    /// The leadership for which this node has reset session deadlines and may
+    /// renew and expire sessions; None when not (yet) leading.
+    pub ready: watch::Receiver<Option<LeaderId<NodeId>>>,
+    /// Keepalive batcher.
+    pub keepalives: KeepAlives,
+    /// Raft timing in use.
+    pub timing: Timing,
+    /// Prometheus metrics.
+    pub metrics: Arc<Metrics>,
+}
+
+impl Core {
+    /// The current leader's id and client address, if known.
+    pub fn leader(&self) -> Option<(NodeId, String)> {
+        let m = self.raft.metrics().borrow().clone();
+        let id = m.current_leader?;
+        let addr = m.membership_config.membership().get_node(&id)?.addr.clone();
+        Some((id, addr))
+    }
+
+    /// True when this node leads and has a quorum heard from within the election
+    /// timeout (check-quorum: an isolated leader stops granting and renewing).
+    pub fn leads_with_quorum(&self) -> bool {
+        let m = self.raft.metrics().borrow().clone();
+        let limit = self.timing.election_max.as_millis() as u64;
+        let alone = m.membership_config.membership().voter_ids().count() == 1;
+        m.state == ServerState::Leader
+            && m.current_leader == Some(self.id)
+            && (alone || m.millis_since_quorum_ack.is_some_and(|ms| ms <= limit))
+    }
+}
+
+/// A running node.
+pub struct NodeHandle {
+    core: Arc<Core>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl NodeHandle {
+    /// The node's shared core.
+    pub fn core(&self) -> &Arc<Core> {
+        &self.core
+    }
+
+    /// Stops serving and shuts Raft down.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        let _ = self.core.raft.shutdown().await;
+    }
+
+    /// Simulates a crash: stops everything at once, without a clean Raft shutdown.
+    pub fn abort(self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        let raft = self.core.raft.clone();
+        tokio::spawn(async move {
+            let _ = raft.shutdown().await;
+        });
+    }
+}
+
+fn raft_config(timing: &Timing) -> anyhow::Result<Config> {
+    let config = Config {
+        cluster_name: "tenure".into(),
+        heartbeat_interval: timing.heartbeat.as_millis() as u64,
+        election_timeout_min: timing.election_min.as_millis() as u64,
+        election_timeout_max: timing.election_max.as_millis() as u64,
+        install_snapshot_timeout: 10_000,
+        snapshot_policy: SnapshotPolicy::LogsSinceLast(5_000),
+        max_in_snapshot_log_to_keep: 1_000,
+        ..Default::default()
+    };
+    Ok(config.validate()?)
+}
+
+/// Starts a node: opens its storage, joins Raft, serves on `config.listen`.
+pub async fn start(config: NodeConfig, transport: Transport) -> anyhow::Result<NodeHandle> {
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    start_on(config, transport, listener).await
+}
+
+/// Like [`start`], on an already bound listener.
+pub async fn start_on(
+    config: NodeConfig,
+    transport: Transport,
+    listener: tokio::net::TcpListener,
+) -> anyhow::Result<NodeHandle> {
+    anyhow::ensure!(
+        config.peers.contains_key(&config.id),
+        "--peers must include this node's id {}",
+        config.id
+    );
+    let (log, recovery) = LogStore::open(&config.data_dir.join("log"))
+        .with_context(|| format!("cannot open the log in {}", config.data_dir.display()))?;
+    if recovery.truncated_bytes > 0 {
+        tracing::warn!(bytes = recovery.truncated_bytes, "cut a torn write off the log tail");
+    }
+    let state = StateStore::open(&config.data_dir.join("state"))
+        .with_context(|| format!("cannot open the snapshot in {}", config.data_dir.display()))?;
+    let shared = state.shared();
+    let applied = state.applied_notify();
+    let raft_config = Arc::new(raft_config(&config.timing)?);
+    let network = Network::new(transport.clone());
+    let raft = Raft::new(config.id, raft_config, network, log.clone(), state).await?;
+    let metrics = Arc::new(Metrics::default());
+
+    if config.bootstrap && !raft.is_initialized().await? {
+        let lowest = config.peers.keys().next().copied();
+        if lowest == Some(config.id) {
+            let members: BTreeMap<NodeId, BasicNode> = config
+                .peers
+                .iter()
+                .map(|(id, addr)| (*id, BasicNode { addr: addr.clone() }))
+                .collect();
+            tracing::info!(?members, "initializing a new cluster");
+            raft.initialize(members).await?;
+        }
+    }
+
+    let (ready_tx, ready) = watch::channel(None);
+    let (keepalives, keepalive_rx) = KeepAlives::new();
+    let core = Arc::new(Core {
+        id: config.id,
+        proposer: Proposer::start(raft.clone(), metrics.clone()),
+        raft,
+        log,
+        shared,
+        applied,
+        ready,
+        keepalives,
+        timing: config.timing,
+        metrics,
+    });
+
+    let (stop, stop_rx) = watch::channel(false);
+    let mut tasks = vec![
+        tokio::spawn(leader::watch_leadership(core.clone(), ready_tx, stop_rx.clone())),
+        tokio::spawn(leader::reap_sessions(core.clone(), stop_rx.clone())),
+        tokio::spawn(leader::tick_timers(core.clone(), stop_rx.clone())),
+        tokio::spawn(keepalive::run(core.clone(), keepalive_rx, stop_rx.clone())),
+    ];
+    if let Some(addr) = config.metrics_listen {
+        tasks.push(tokio::spawn(crate::metrics::serve(core.clone(), addr, stop_rx.clone())));
+    }
+    let service = TenureServer::new(TenureService::new(core.clone()))
+        .max_decoding_message_size(MAX_MESSAGE_BYTES);
+    let peer = RaftServer::new(PeerService::new(core.raft.clone()))
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES);
+    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    let mut stop_server = stop_rx.clone();
+    let router = transport.server().add_service(service).add_service(peer);
+    tasks.push(tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = stop_server.wait_for(|s| *s).await;
+        };
+        if let Err(e) = router.serve_with_incoming_shutdown(incoming, shutdown).await {
+            tracing::error!(error = %e, "gRPC server failed");
+        }
+    }));
+    tracing::info!(id = config.id, listen = %config.listen, "node started");
+    Ok(NodeHandle { core, stop, tasks })
+}
+
+/// Parses `1=host:port,2=host:port,...`.
+pub fn parse_peers(s: &str) -> anyhow::Result<BTreeMap<NodeId, String>> {
+    let mut peers = BTreeMap::new();
+    let mut addrs = BTreeSet::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (id, addr) = part
+            .split_once('=')
+            .with_context(|| format!("peer {part:?} is not ID=HOST:PORT"))?;
+        let id: NodeId = id
+            .parse()
+            .with_context(|| format!("peer id {id:?} is not a number"))?;
+        anyhow::ensure!(id > 0, "peer ids start at 1");
+        anyhow::ensure!(addrs.insert(addr.to_owned()), "address {addr} appears twice");
+        anyhow::ensure!(
+            peers.insert(id, addr.to_owned()).is_none(),
+            "peer id {id} appears twice"
+        );
+    }
+    anyhow::ensure!(
+        matches!(peers.len(), 1 | 3 | 5),
+        "a cluster has 1, 3 or 5 members, got {}",
+        peers.len()
+    );
+    Ok(peers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peers_parse_and_reject_bad_lists() {
+        let p = parse_peers("1=127.0.0.1:7100,2=127.0.0.1:7101,3=127.0.0.1:7102").expect("parses");
+        assert_eq!(p.len(), 3);
+        assert!(parse_peers("1=a:1,2=b:2").is_err());
+        assert!(parse_peers("1=a:1,1=b:2,3=c:3").is_err());
+        assert!(parse_peers("x=a:1").is_err());
+        assert!(parse_peers("1=a:1,2=a:1,3=c:3").is_err());
+    }
+}

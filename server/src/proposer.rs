@@ -1,0 +1,135 @@
+//! Group commit: commands from many requests go into one log entry.
+//!
+//! One task takes every command queued, packs them into a [`Batch`] and hands it
+//! to Raft; while up to `MAX_IN_FLIGHT` batches are being replicated, new
+//! commands queue up for the next one. Each caller gets its own command's
+//! outcome once the entry is committed and applied (so it is on disk on a
+//! majority, G4).
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use openraft::error::ClientWriteError;
+use tokio::sync::{Semaphore, mpsc, oneshot};
+
+use crate::machine::{Batch, Command, Outcome};
+use crate::metrics::Metrics;
+use crate::raft::{NodeId, Raft};
+
+/// Most commands in one log entry.
+pub const MAX_BATCH: usize = 4_096;
+/// Entries replicating at once; more commands wait for the next entry.
+pub const MAX_IN_FLIGHT: usize = 2;
+/// How long a proposal may take before the caller gets Unavailable.
+pub const PROPOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why a proposal did not produce an outcome.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ProposeError {
+    /// This node is not the leader; the leader is given if known.
+    #[error("not the leader")]
+    NotLeader(Option<(NodeId, String)>),
+    /// The proposal may or may not have been applied (timeout, shutdown).
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+}
+
+type Reply = oneshot::Sender<Result<Outcome, ProposeError>>;
+
+/// Handle for proposing commands (cheap to clone).
+#[derive(Clone)]
+pub struct Proposer {
+    tx: mpsc::UnboundedSender<(Command, Reply)>,
+}
+
+/// Unix time in milliseconds.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+impl Proposer {
+    /// Starts the batching task for `raft`.
+    pub fn start(raft: Raft, metrics: Arc<Metrics>) -> Proposer {
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(run(raft, rx, metrics));
+        Proposer { tx }
+    }
+
+    /// Proposes one command and waits for its outcome.
+    pub async fn propose(&self, command: Command) -> Result<Outcome, ProposeError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send((command, reply))
+            .map_err(|_| ProposeError::Unavailable("server is shutting down".into()))?;
+        match tokio::time::timeout(PROPOSE_TIMEOUT, rx).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(ProposeError::Unavailable("proposal dropped".into())),
+            Err(_) => Err(ProposeError::Unavailable(
+                "proposal not committed in time (no quorum?)".into(),
+            )),
+        }
+    }
+}
+
+async fn run(raft: Raft, mut rx: mpsc::UnboundedReceiver<(Command, Reply)>, metrics: Arc<Metrics>) {
+    let slots = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+    while let Some(first) = rx.recv().await {
+        let Ok(permit) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        // Take whatever queued up while the previous entries were in flight.
+        let mut pending = vec![first];
+        while pending.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(p) => pending.push(p),
+                Err(_) => break,
+            }
+        }
+        let (commands, replies): (Vec<Command>, Vec<Reply>) = pending.into_iter().unzip();
+        metrics.batches.inc();
+        metrics.proposals.inc_by(commands.len() as u64);
+        let started = std::time::Instant::now();
+        let metrics = metrics.clone();
+        let batch = Batch {
+            time_ms: now_ms(),
+            commands,
+        };
+        // client_write_ff enqueues in order; the entry's result arrives later.
+        let receiver = match raft.client_write_ff(batch).await {
+            Ok(r) => r,
+            Err(fatal) => {
+                fail_all(replies, ProposeError::Unavailable(fatal.to_string()));
+                return;
+            }
+        };
+        tokio::spawn(async move {
+            let result = receiver.await;
+            drop(permit);
+            metrics.commit_seconds.observe(started.elapsed().as_secs_f64());
+            match result {
+                Ok(Ok(resp)) => {
+                    for (reply, outcome) in replies.into_iter().zip(resp.data) {
+                        let _ = reply.send(Ok(outcome));
+                    }
+                }
+                Ok(Err(ClientWriteError::ForwardToLeader(f))) => {
+                    let leader = f
+                        .leader_id
+                        .zip(f.leader_node.map(|n| n.addr));
+                    fail_all(replies, ProposeError::NotLeader(leader));
+                }
+                Ok(Err(e)) => fail_all(replies, ProposeError::Unavailable(e.to_string())),
+                Err(_) => fail_all(replies, ProposeError::Unavailable("raft stopped".into())),
+            }
+        });
+    }
+}
+
+fn fail_all(replies: Vec<Reply>, error: ProposeError) {
+    for reply in replies {
+        let _ = reply.send(Err(error.clone()));
+    }
+}
