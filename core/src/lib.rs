@@ -1,0 +1,42 @@
+//! # tenure: the client core
+//!
+//! A client for the tenure lock service. It owns everything hard about holding a
+//! distributed lock safely, so that every language binding wraps the same code:
+//!
+//! - **Sessions** with a background heartbeat and *client-side expiry*: a session
+//!   counts as alive only until `t_send + ttl * (1 - drift) - margin` after the
+//!   send time of the last acknowledged renewal, so a holder learns it lost a lock
+//!   before the server can give it to anyone else.
+//! - **Retries** with backoff and jitter across every endpoint, following the
+//!   leader; every mutating call carries a request id, so a retry applies once.
+//! - **Lock handles** with their fencing token, `is_held()` without network,
+//!   `lost()` notification, release on drop, and cancel-safe acquires.
+//! - **Fencing**: [`Fence`] (header `tenure-fence: <lock>=<token>`) and
+//!   [`FenceValidator`] for the storage side.
+//!
+//! ```no_run
+//! # async fn demo() -> tenure::Result<()> {
+//! use std::time::Duration;
+//! let client = tenure::Client::connect(["127.0.0.1:7100"], Default::default()).await?;
+//! let lock = client.lock("jobs/nightly", Duration::from_secs(10)).await?;
+//! println!("holding {} with fencing token {}", lock.name(), lock.fencing_token());
+//! lock.release().await?;
+//! # Ok(()) }
+//! ```
+
+mod admin;
+mod client;
+mod conn;
+mod error;
+mod fence;
+mod lock;
+mod options;
+mod session;
+
+pub use admin::{AuditRecord, ClusterStatus, GrantInfo, HolderInfo, LockInfo, MemberInfo, SessionInfo, WaiterInfo};
+pub use client::{Client, MAX_LOCK_NAME_BYTES, validate_lock_name};
+pub use error::{Error, ErrorKind, Result};
+pub use fence::{FENCE_HEADER, Fence, FenceValidator};
+pub use lock::{Lock, LostCallback};
+pub use options::{AcquireOptions, ClientOptions, LockMode};
+pub use session::{LostReason, SessionState};

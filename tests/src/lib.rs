@@ -1,0 +1,312 @@
+//! A test kit that runs real `tenure server` processes on loopback: start a
+//! cluster, find its leader, kill -9, SIGSTOP/SIGCONT and restart nodes.
+//!
+//! The `tenure` binary is taken from `$TENURE_BIN`, else from the workspace's
+//! `target/debug` (build it first: `cargo build --workspace`).
+
+pub mod fenced;
+
+use std::fs::File;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use tenure::{Client, ClientOptions};
+
+/// Path of the `tenure` binary under test.
+pub fn tenure_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("TENURE_BIN") {
+        return PathBuf::from(p);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let bin = target.join("debug/tenure");
+    assert!(
+        bin.exists(),
+        "{} not found: run `cargo build --workspace` first or set TENURE_BIN",
+        bin.display()
+    );
+    bin
+}
+
+/// A free loopback port (bound and released; good enough for tests).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free port")
+}
+
+/// One server process.
+pub struct Node {
+    /// Node id.
+    pub id: u64,
+    /// Client and peer address.
+    pub addr: String,
+    data_dir: PathBuf,
+    log: PathBuf,
+    child: Option<Child>,
+}
+
+impl Node {
+    /// The process id, if running.
+    pub fn pid(&self) -> Option<Pid> {
+        self.child.as_ref().map(|c| Pid::from_raw(c.id() as i32))
+    }
+
+    /// Whether the process is running.
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
+    }
+}
+
+/// A cluster of real `tenure server` processes.
+pub struct Cluster {
+    /// The nodes, by index (node id = index + 1).
+    pub nodes: Vec<Node>,
+    peers: String,
+    extra_args: Vec<String>,
+    dir: tempfile::TempDir,
+}
+
+impl Cluster {
+    /// Starts `size` nodes with default timing.
+    pub fn start(size: usize) -> Cluster {
+        Cluster::start_with(size, &[])
+    }
+
+    /// Starts `size` nodes, passing `extra_args` to every `tenure server`.
+    pub fn start_with(size: usize, extra_args: &[&str]) -> Cluster {
+        let dir = tempfile::Builder::new()
+            .prefix("tenure-test-")
+            .tempdir()
+            .expect("tempdir");
+        let nodes: Vec<Node> = (1..=size as u64)
+            .map(|id| Node {
+                id,
+                addr: format!("127.0.0.1:{}", free_port()),
+                data_dir: dir.path().join(format!("node-{id}")),
+                log: dir.path().join(format!("node-{id}.log")),
+                child: None,
+            })
+            .collect();
+        let peers = nodes
+            .iter()
+            .map(|n| format!("{}={}", n.id, n.addr))
+            .collect::<Vec<_>>()
+            .join(",");
+        let mut cluster = Cluster {
+            nodes,
+            peers,
+            extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
+            dir,
+        };
+        for id in 1..=size as u64 {
+            cluster.spawn(id);
+        }
+        cluster
+    }
+
+    fn node_mut(&mut self, id: u64) -> &mut Node {
+        &mut self.nodes[(id - 1) as usize]
+    }
+
+    /// The node with `id`.
+    pub fn node(&self, id: u64) -> &Node {
+        &self.nodes[(id - 1) as usize]
+    }
+
+    fn spawn(&mut self, id: u64) {
+        let bin = tenure_bin();
+        let peers = self.peers.clone();
+        let extra = self.extra_args.clone();
+        let node = self.node_mut(id);
+        assert!(node.child.is_none(), "node {id} is already running");
+        let log = File::options()
+            .create(true)
+            .append(true)
+            .open(&node.log)
+            .expect("log file");
+        let child = Command::new(bin)
+            .args(["server", "--id", &id.to_string(), "--listen", &node.addr, "--peers", &peers])
+            .arg("--data-dir")
+            .arg(&node.data_dir)
+            .args(&extra)
+            .env("RUST_LOG", std::env::var("TENURE_TEST_LOG").unwrap_or_else(|_| "info,openraft=warn".into()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn tenure server");
+        node.child = Some(child);
+    }
+
+    /// Client endpoints of every node.
+    pub fn endpoints(&self) -> Vec<String> {
+        self.nodes.iter().map(|n| n.addr.clone()).collect()
+    }
+
+    /// Endpoints as one comma-separated string.
+    pub fn endpoints_csv(&self) -> String {
+        self.endpoints().join(",")
+    }
+
+    /// kill -9 a node.
+    pub fn kill(&mut self, id: u64) {
+        let node = self.node_mut(id);
+        if let Some(mut child) = node.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// kill -9 every node.
+    pub fn kill_all(&mut self) {
+        for id in 1..=self.nodes.len() as u64 {
+            self.kill(id);
+        }
+    }
+
+    /// Starts a killed node again from its data directory.
+    pub fn restart(&mut self, id: u64) {
+        self.kill(id);
+        self.spawn(id);
+    }
+
+    /// Starts every stopped node.
+    pub fn restart_all(&mut self) {
+        for id in 1..=self.nodes.len() as u64 {
+            if !self.node(id).is_running() {
+                self.spawn(id);
+            }
+        }
+    }
+
+    /// SIGSTOP a node (a stalled process).
+    pub fn pause(&self, id: u64) {
+        if let Some(pid) = self.node(id).pid() {
+            kill(pid, Signal::SIGSTOP).expect("SIGSTOP");
+        }
+    }
+
+    /// SIGCONT a paused node.
+    pub fn resume(&self, id: u64) {
+        if let Some(pid) = self.node(id).pid() {
+            kill(pid, Signal::SIGCONT).expect("SIGCONT");
+        }
+    }
+
+    /// A client with default options plus `ttl`.
+    pub async fn client(&self, ttl: Duration) -> Client {
+        let options = ClientOptions {
+            ttl,
+            ..ClientOptions::default()
+        };
+        Client::connect(self.endpoints(), options)
+            .await
+            .expect("connect to the test cluster")
+    }
+
+    /// Waits until a running node reports itself leader with a quorum behind it
+    /// (a client call succeeds through it); returns its id.
+    pub async fn wait_for_leader(&self, timeout: Duration) -> u64 {
+        let deadline = Instant::now() + timeout;
+        let probe = Client::connect(self.endpoints(), ClientOptions::default()).await;
+        loop {
+            for node in self.nodes.iter().filter(|n| n.is_running()) {
+                if let Ok(c) = &probe
+                    && let Ok(s) = c.node_status(&node.addr).await
+                    && s.role == "leader"
+                {
+                    return node.id;
+                }
+                if probe.is_err()
+                    && let Ok(c) = Client::connect([node.addr.clone()], ClientOptions::default()).await
+                    && let Ok(s) = c.node_status(&node.addr).await
+                    && s.role == "leader"
+                {
+                    return node.id;
+                }
+            }
+            assert!(Instant::now() < deadline, "no leader within {timeout:?}\n{}", self.logs());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The tail of every node's log, for failure messages.
+    pub fn logs(&self) -> String {
+        let mut out = String::new();
+        for n in &self.nodes {
+            let text = std::fs::read_to_string(&n.log).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            let tail = &lines[lines.len().saturating_sub(30)..];
+            out.push_str(&format!("--- node {} ({}) ---\n{}\n", n.id, n.addr, tail.join("\n")));
+        }
+        out
+    }
+
+    /// A directory for the test's own files.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for node in &mut self.nodes {
+            if let Some(pid) = node.pid() {
+                let _ = kill(pid, Signal::SIGCONT);
+            }
+            if let Some(mut child) = node.child.take() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+}
+
+/// A raw gRPC stub for one node (to send requests the core client would refuse).
+pub async fn raw(addr: &str) -> tenure_proto::v1::tenure_client::TenureClient<tonic::transport::Channel> {
+    tenure_proto::v1::tenure_client::TenureClient::connect(format!("http://{addr}"))
+        .await
+        .expect("connect raw stub")
+}
+
+/// The tenure error kind carried by a status.
+pub fn kind_of(status: &tonic::Status) -> tenure_proto::v1::ErrorKind {
+    use prost::Message;
+    tenure_proto::v1::ErrorInfo::decode(status.details())
+        .ok()
+        .and_then(|i| tenure_proto::v1::ErrorKind::try_from(i.kind).ok())
+        .unwrap_or(tenure_proto::v1::ErrorKind::Unspecified)
+}
+
+/// The leader address a NOT_LEADER status names.
+pub fn leader_of(status: &tonic::Status) -> String {
+    use prost::Message;
+    tenure_proto::v1::ErrorInfo::decode(status.details())
+        .map(|i| i.leader_addr)
+        .unwrap_or_default()
+}
+
+/// Polls `check` every 20 ms until it returns Some or `timeout` passes.
+pub async fn eventually<T, F, Fut>(timeout: Duration, mut check: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = check().await {
+            return Some(v);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -1,0 +1,410 @@
+//! The client: one session at a time, acquires, and the admin calls.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tenure_proto::v1 as pb;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use crate::admin::{AuditRecord, ClusterStatus, GrantInfo, LockInfo, SessionInfo};
+use crate::conn::{Conn, normalize};
+use crate::error::{Error, ErrorKind, Result};
+use crate::lock::Lock;
+use crate::options::{AcquireOptions, ClientOptions, LockMode};
+use crate::session::{LostReason, SessionInner, SessionState};
+
+/// Longest lock name, in bytes (the server enforces the same).
+pub const MAX_LOCK_NAME_BYTES: usize = 256;
+
+/// A connection to a tenure cluster. Cheap to clone; clones share the session.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<ClientInner>,
+}
+
+struct ClientInner {
+    conn: Arc<Conn>,
+    session: tokio::sync::Mutex<Option<Arc<SessionInner>>>,
+    state: watch::Sender<SessionState>,
+}
+
+fn default_label() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|h| h.trim().to_owned()))
+        .unwrap_or_else(|| "localhost".into());
+    format!("{host}:{}", std::process::id())
+}
+
+/// Checks a lock name the way the server does, to fail early with a clear error.
+pub fn validate_lock_name(name: &str) -> Result<()> {
+    if name.is_empty() || name.len() > MAX_LOCK_NAME_BYTES {
+        return Err(Error::invalid(format!(
+            "lock name must be 1 to {MAX_LOCK_NAME_BYTES} bytes, got {}",
+            name.len()
+        )));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(Error::invalid("lock name must not contain control characters"));
+    }
+    Ok(())
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl Client {
+    /// Connects to the cluster at `endpoints` (any members; `host:port`, or one
+    /// comma-separated string) and opens a session.
+    pub async fn connect<I, S>(endpoints: I, options: ClientOptions) -> Result<Client>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        options.validate()?;
+        let endpoints: Vec<String> = endpoints.into_iter().map(|e| e.as_ref().to_owned()).collect();
+        let conn = Arc::new(Conn::new(&endpoints, options)?);
+        let (state, _) = watch::channel(SessionState::Expired);
+        let client = Client {
+            inner: Arc::new(ClientInner {
+                conn,
+                session: tokio::sync::Mutex::new(None),
+                state,
+            }),
+        };
+        client.session().await?;
+        Ok(client)
+    }
+
+    /// The client's options.
+    pub fn options(&self) -> &ClientOptions {
+        &self.inner.conn.options
+    }
+
+    fn deadline(&self, extra: Duration) -> Instant {
+        Instant::now() + self.options().call_timeout + extra
+    }
+
+    /// The live session, opening a fresh one if there is none or it ended.
+    async fn session(&self) -> Result<Arc<SessionInner>> {
+        let mut current = self.inner.session.lock().await;
+        if let Some(s) = current.as_ref() {
+            if s.is_alive() {
+                return Ok(s.clone());
+            }
+            // Ended, or past its local expiry: end it (final) before a new one.
+            s.end(LostReason::SessionExpired);
+        }
+        let conn = &self.inner.conn;
+        let ttl = conn.options.ttl;
+        let label = conn.options.label.clone().unwrap_or_else(default_label);
+        let req = pb::OpenSessionRequest {
+            ttl_ms: millis(ttl),
+            label,
+            open_id: rand::random::<[u8; 16]>().to_vec(),
+        };
+        // Local expiry counts from the first send: retries only shorten it.
+        let t_send = Instant::now();
+        let resp = conn
+            .call(self.deadline(Duration::ZERO), conn.options.attempt_timeout, |mut stub| {
+                let req = req.clone();
+                async move { stub.open_session(req).await }
+            })
+            .await?;
+        let granted = Duration::from_millis(resp.ttl_ms);
+        let session = SessionInner::start(resp.session_id, granted, t_send, conn.clone(), self.inner.state.clone());
+        tracing::debug!(session = resp.session_id, "session opened");
+        *current = Some(session.clone());
+        Ok(session)
+    }
+
+    /// The current session's id, if one is open.
+    pub async fn session_id(&self) -> Option<u64> {
+        self.inner.session.lock().await.as_ref().map(|s| s.id)
+    }
+
+    /// The current session's state (Expired when there is none).
+    pub fn session_state(&self) -> SessionState {
+        *self.inner.state.borrow()
+    }
+
+    /// A watch of the client's session state: Healthy, Jeopardy, Expired (and
+    /// Healthy again when a later call opens a fresh session).
+    pub fn watch_session(&self) -> watch::Receiver<SessionState> {
+        self.inner.state.subscribe()
+    }
+
+    /// Acquires `name`. With `options.wait`, waits in the server's FIFO queue up
+    /// to that long; without, fails at once with `LockHeld` if it is taken.
+    ///
+    /// Cancel-safe: dropping the future withdraws a waiting acquire (and releases
+    /// the grant if it raced with the cancel).
+    pub async fn acquire(&self, name: &str, options: AcquireOptions) -> Result<Lock> {
+        validate_lock_name(name)?;
+        match self.acquire_once(name, &options).await {
+            // The session ended before anything was granted: once more, fresh.
+            Err(e) if e.kind() == ErrorKind::SessionExpired => self.acquire_once(name, &options).await,
+            other => other,
+        }
+    }
+
+    async fn acquire_once(&self, name: &str, options: &AcquireOptions) -> Result<Lock> {
+        let session = self.session().await?;
+        let request_id = session.next_request_id();
+        let wait = options.wait.unwrap_or(Duration::ZERO);
+        let req = pb::AcquireRequest {
+            session_id: session.id,
+            request_id,
+            name: name.to_owned(),
+            mode: match options.mode {
+                LockMode::Exclusive => pb::LockMode::Exclusive,
+                LockMode::Shared => pb::LockMode::Shared,
+            } as i32,
+            wait: options.wait.is_some(),
+            wait_timeout_ms: millis(wait),
+            lock_delay_ms: millis(options.lock_delay),
+        };
+        let mut guard = CancelGuard {
+            session: Some(session.clone()),
+            request_id,
+        };
+        let conn = &self.inner.conn;
+        let result = conn
+            .call(self.deadline(wait), conn.options.attempt_timeout + wait, |mut stub| {
+                let req = req.clone();
+                async move { stub.acquire(req).await }
+            })
+            .await;
+        guard.session = None;
+        match result {
+            Ok(resp) => {
+                let grant = resp.grant.ok_or_else(|| Error::internal("acquire answered without a grant"))?;
+                let lock = Lock::new(grant, session.clone())?;
+                if !lock.is_held() {
+                    // Granted, but the session's local expiry passed meanwhile (G3).
+                    let _ = lock.release().await;
+                    return Err(Error::new(ErrorKind::SessionExpired, "session expired while acquiring"));
+                }
+                Ok(lock)
+            }
+            Err(e) => {
+                match e.kind() {
+                    ErrorKind::SessionExpired => session.end(LostReason::SessionExpired),
+                    ErrorKind::SessionBlacklisted => session.end(LostReason::SessionBlacklisted),
+                    _ => {}
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Waits up to `timeout` for an exclusive lock.
+    pub async fn lock(&self, name: &str, timeout: Duration) -> Result<Lock> {
+        self.acquire(name, AcquireOptions::wait(timeout)).await
+    }
+
+    /// Tries once for an exclusive lock (`LockHeld` if taken).
+    pub async fn try_lock(&self, name: &str) -> Result<Lock> {
+        self.acquire(name, AcquireOptions::try_once()).await
+    }
+
+    /// Acquires `name`, runs `work` with the lock, and releases it. If the lock
+    /// is lost first, `work` is cancelled and `LockLost` returned.
+    pub async fn with_lock<F, Fut, T>(&self, name: &str, options: AcquireOptions, work: F) -> Result<T>
+    where
+        F: FnOnce(Lock) -> Fut,
+        Fut: Future<Output = T>,
+    {
+        let lock = self.acquire(name, options).await?;
+        let out = lock.run(work(lock.clone())).await;
+        let released = lock.release().await;
+        let out = out?;
+        released?;
+        Ok(out)
+    }
+
+    /// Admin: frees `name` only if `owner_id` still holds it (compare-and-swap),
+    /// handing it to the next waiter at once. Returns the grants made.
+    pub async fn force_release(&self, name: &str, owner_id: &str, reason: &str) -> Result<Vec<GrantInfo>> {
+        validate_lock_name(name)?;
+        let req = pb::ForceReleaseRequest {
+            name: name.to_owned(),
+            owner_id: owner_id.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let resp = self
+            .call(|mut stub| {
+                let req = req.clone();
+                async move { stub.force_release(req).await }
+            })
+            .await?;
+        Ok(resp.granted.into_iter().map(GrantInfo::from).collect())
+    }
+
+    /// Admin: blacklists a session: it is never renewed again and expires at its
+    /// current deadline. Returns the time left until then (leader's view).
+    pub async fn blacklist(&self, session_id: u64, reason: &str) -> Result<Duration> {
+        let req = pb::BlacklistRequest {
+            session_id,
+            reason: reason.to_owned(),
+        };
+        let resp = self
+            .call(|mut stub| {
+                let req = req.clone();
+                async move { stub.blacklist(req).await }
+            })
+            .await?;
+        Ok(Duration::from_millis(resp.expires_in_ms))
+    }
+
+    /// Reads one lock (None if nobody holds or waits for it).
+    pub async fn describe(&self, name: &str) -> Result<Option<LockInfo>> {
+        validate_lock_name(name)?;
+        let req = pb::DescribeRequest { name: name.to_owned() };
+        let resp = self
+            .call(|mut stub| {
+                let req = req.clone();
+                async move { stub.describe(req).await }
+            })
+            .await?;
+        Ok(resp.lock.map(LockInfo::from))
+    }
+
+    /// Lists locks whose names start with `prefix` (all pages).
+    pub async fn list_locks(&self, prefix: &str) -> Result<Vec<LockInfo>> {
+        let mut out: Vec<LockInfo> = Vec::new();
+        loop {
+            let req = pb::ListLocksRequest {
+                prefix: prefix.to_owned(),
+                start_after: out.last().map(|l| l.name.clone()).unwrap_or_default(),
+                limit: 0,
+            };
+            let resp = self
+                .call(|mut stub| {
+                    let req = req.clone();
+                    async move { stub.list_locks(req).await }
+                })
+                .await?;
+            out.extend(resp.locks.into_iter().map(LockInfo::from));
+            if !resp.truncated {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// Lists sessions (all pages).
+    pub async fn list_sessions(&self) -> Result<Vec<SessionInfo>> {
+        let mut out: Vec<SessionInfo> = Vec::new();
+        loop {
+            let req = pb::ListSessionsRequest {
+                start_after: out.last().map_or(0, |s| s.session_id),
+                limit: 0,
+            };
+            let resp = self
+                .call(|mut stub| async move { stub.list_sessions(req).await })
+                .await?;
+            out.extend(resp.sessions.into_iter().map(SessionInfo::from));
+            if !resp.truncated {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// The cluster status as the leader (or any reachable node) sees it.
+    pub async fn status(&self) -> Result<ClusterStatus> {
+        let resp = self
+            .call(|mut stub| async move { stub.status(pb::StatusRequest {}).await })
+            .await?;
+        Ok(resp.into())
+    }
+
+    /// The status as one particular node sees it.
+    pub async fn node_status(&self, endpoint: &str) -> Result<ClusterStatus> {
+        let addr = normalize(endpoint)?;
+        let mut stub = self.inner.conn.stub(&addr)?;
+        let fut = stub.status(pb::StatusRequest {});
+        match tokio::time::timeout(self.options().attempt_timeout, fut).await {
+            Ok(Ok(resp)) => Ok(resp.into_inner().into()),
+            Ok(Err(status)) => Err(Error::unavailable(format!("{addr}: {}", status.message()))),
+            Err(_) => Err(Error::unavailable(format!("{addr}: no answer"))),
+        }
+    }
+
+    /// The endpoints this client was given.
+    pub fn endpoints(&self) -> Vec<String> {
+        self.inner.conn.endpoints().to_vec()
+    }
+
+    /// The most recent admin actions (oldest first).
+    pub async fn audit(&self, limit: u32) -> Result<Vec<AuditRecord>> {
+        let resp = self
+            .call(|mut stub| async move { stub.audit(pb::AuditRequest { limit }).await })
+            .await?;
+        Ok(resp.records.into_iter().map(AuditRecord::from).collect())
+    }
+
+    /// Closes the session (its locks pass on at once) and marks its locks lost.
+    pub async fn close(&self) -> Result<()> {
+        let Some(session) = self.inner.session.lock().await.take() else {
+            return Ok(());
+        };
+        session.end(LostReason::ClientClosed);
+        let id = session.id;
+        let result = self
+            .call(|mut stub| async move { stub.close_session(pb::CloseSessionRequest { session_id: id }).await })
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::SessionExpired => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn call<T, F, Fut>(&self, call: F) -> Result<T>
+    where
+        F: FnMut(crate::conn::Stub) -> Fut,
+        Fut: Future<Output = std::result::Result<tonic::Response<T>, tonic::Status>>,
+    {
+        let conn = &self.inner.conn;
+        conn.call(self.deadline(Duration::ZERO), conn.options.attempt_timeout, call)
+            .await
+    }
+}
+
+/// Withdraws an acquire whose future was dropped before it finished; if the
+/// acquire had been granted meanwhile, releases the grant.
+struct CancelGuard {
+    session: Option<Arc<SessionInner>>,
+    request_id: u64,
+}
+
+impl Drop for CancelGuard {
+    fn drop(&mut self) {
+        let Some(session) = self.session.take() else { return };
+        let Ok(handle) = tokio::runtime::Handle::try_current() else { return };
+        let request_id = self.request_id;
+        handle.spawn(async move {
+            let conn = session.conn.clone();
+            let req = pb::CancelAcquireRequest {
+                session_id: session.id,
+                acquire_request_id: request_id,
+            };
+            let deadline = Instant::now() + conn.options.call_timeout;
+            let result = conn
+                .call(deadline, conn.options.attempt_timeout, |mut stub| {
+                    let req = req.clone();
+                    async move { stub.cancel_acquire(req).await }
+                })
+                .await;
+            if let Ok(pb::CancelAcquireResponse { grant: Some(grant) }) = result
+                && let Ok(lock) = Lock::new(grant, session)
+            {
+                let _ = lock.release().await;
+            }
+        });
+    }
+}

@@ -1,0 +1,218 @@
+//! Connections to the cluster and the retry loop every call goes through.
+//!
+//! Channels are created lazily, one per endpoint, and reused. A call goes to the
+//! last known leader (or the next endpoint); NOT_LEADER redirects it at once,
+//! UNAVAILABLE and attempt timeouts move it to another endpoint after an
+//! exponential backoff with jitter, all within the call's deadline. Callers
+//! pass the same request id on every attempt, so a retry never applies twice (G5).
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use rand::Rng;
+use tenure_proto::v1::tenure_client::TenureClient;
+use tokio::time::Instant;
+use tonic::transport::{Channel, Endpoint};
+
+use crate::error::{Error, ErrorKind, Failure, Result, classify};
+use crate::options::ClientOptions;
+
+/// A client stub for one endpoint.
+pub(crate) type Stub = TenureClient<Channel>;
+
+/// The cluster as the client knows it.
+pub(crate) struct Conn {
+    endpoints: Vec<String>,
+    channels: Mutex<HashMap<String, Channel>>,
+    leader: Mutex<Option<String>>,
+    next: AtomicUsize,
+    pub(crate) options: ClientOptions,
+}
+
+/// Normalizes `host:port` or `http://host:port` to `host:port`.
+pub(crate) fn normalize(endpoint: &str) -> Result<String> {
+    let trimmed = endpoint.trim();
+    let bare = trimmed
+        .strip_prefix("http://")
+        .unwrap_or(trimmed)
+        .trim_end_matches('/');
+    if bare.is_empty() || !bare.contains(':') {
+        return Err(Error::invalid(format!(
+            "endpoint {endpoint:?} is not HOST:PORT"
+        )));
+    }
+    Ok(bare.to_owned())
+}
+
+impl Conn {
+    pub(crate) fn new(endpoints: &[String], options: ClientOptions) -> Result<Conn> {
+        let endpoints = endpoints
+            .iter()
+            .flat_map(|e| e.split(','))
+            .filter(|e| !e.trim().is_empty())
+            .map(normalize)
+            .collect::<Result<Vec<_>>>()?;
+        if endpoints.is_empty() {
+            return Err(Error::invalid("no endpoints given"));
+        }
+        let start = rand::rng().random_range(0..endpoints.len());
+        Ok(Conn {
+            endpoints,
+            channels: Mutex::new(HashMap::new()),
+            leader: Mutex::new(None),
+            next: AtomicUsize::new(start),
+            options,
+        })
+    }
+
+    /// The endpoints given at connect time.
+    pub(crate) fn endpoints(&self) -> &[String] {
+        &self.endpoints
+    }
+
+    fn channel(&self, addr: &str) -> Result<Channel> {
+        let mut channels = self.channels.lock();
+        if let Some(ch) = channels.get(addr) {
+            return Ok(ch.clone());
+        }
+        let endpoint = Endpoint::from_shared(format!("http://{addr}"))
+            .map_err(|e| Error::invalid(format!("bad endpoint {addr}: {e}")))?
+            .connect_timeout(self.options.attempt_timeout)
+            .tcp_nodelay(true)
+            .http2_keep_alive_interval(Duration::from_secs(5))
+            .keep_alive_timeout(Duration::from_secs(5))
+            .keep_alive_while_idle(true);
+        let ch = endpoint.connect_lazy();
+        channels.insert(addr.to_owned(), ch.clone());
+        Ok(ch)
+    }
+
+    /// The node to try next: the known leader, else the next endpoint.
+    pub(crate) fn target(&self) -> String {
+        if let Some(l) = self.leader.lock().clone() {
+            return l;
+        }
+        let i = self.next.load(Ordering::Relaxed) % self.endpoints.len();
+        self.endpoints[i].clone()
+    }
+
+    /// A stub for `addr`.
+    pub(crate) fn stub(&self, addr: &str) -> Result<Stub> {
+        Ok(TenureClient::new(self.channel(addr)?))
+    }
+
+    /// Remembers the leader's address.
+    pub(crate) fn set_leader(&self, addr: Option<String>) {
+        *self.leader.lock() = addr;
+    }
+
+    /// `addr` failed: forget it as leader and move on to the next endpoint.
+    pub(crate) fn failed(&self, addr: &str) {
+        let mut leader = self.leader.lock();
+        if leader.as_deref() == Some(addr) {
+            *leader = None;
+        }
+        self.next.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The backoff before retry number `attempt` (0-based), with full jitter
+    /// over its upper half.
+    pub(crate) fn backoff(&self, attempt: u32) -> Duration {
+        let base = self
+            .options
+            .initial_backoff
+            .saturating_mul(1u32 << attempt.min(16))
+            .min(self.options.max_backoff);
+        let half = base / 2;
+        half + half.mul_f64(rand::rng().random::<f64>())
+    }
+
+    /// Runs `call` against the cluster until it succeeds, fails for good, or
+    /// `deadline` passes. Each attempt may take at most `attempt_timeout`.
+    pub(crate) async fn call<T, F, Fut>(
+        &self,
+        deadline: Instant,
+        attempt_timeout: Duration,
+        mut call: F,
+    ) -> Result<T>
+    where
+        F: FnMut(Stub) -> Fut,
+        Fut: Future<Output = std::result::Result<tonic::Response<T>, tonic::Status>>,
+    {
+        let mut attempt = 0u32;
+        let mut redirects = 0u32;
+        let mut last = Error::unavailable("no attempt was made");
+        loop {
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(timeout_error(last));
+            }
+            let addr = self.target();
+            let stub = self.stub(&addr)?;
+            let budget = attempt_timeout.min(deadline - now);
+            let failure = match tokio::time::timeout(budget, call(stub)).await {
+                Ok(Ok(resp)) => {
+                    self.set_leader(Some(addr));
+                    return Ok(resp.into_inner());
+                }
+                Ok(Err(status)) => classify(&status),
+                Err(_) => Failure::Retry(Error::unavailable(format!(
+                    "no answer from {addr} within {budget:?}"
+                ))),
+            };
+            match failure {
+                Failure::NotLeader(Some(leader)) if redirects < 3 && leader != addr => {
+                    redirects += 1;
+                    self.set_leader(Some(leader));
+                    continue;
+                }
+                Failure::NotLeader(_) => {
+                    last = Error::unavailable(format!("{addr} is not the leader"));
+                }
+                Failure::Retry(e) => last = e,
+                Failure::Fatal(e) => return Err(e),
+            }
+            tracing::debug!(%addr, error = %last, attempt, "call failed; retrying");
+            self.failed(&addr);
+            redirects = 0;
+            let pause = self.backoff(attempt).min(deadline.saturating_duration_since(Instant::now()));
+            tokio::time::sleep(pause).await;
+            attempt += 1;
+        }
+    }
+}
+
+fn timeout_error(last: Error) -> Error {
+    if last.kind() == ErrorKind::Unavailable {
+        last
+    } else {
+        Error::new(ErrorKind::Timeout, last.message().to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_are_normalized_and_validated() {
+        assert_eq!(normalize("http://127.0.0.1:7100/").ok(), Some("127.0.0.1:7100".into()));
+        assert!(normalize("nohostport").is_err());
+        let conn = Conn::new(&["a:1,b:2".into(), "c:3".into()], ClientOptions::default()).expect("valid");
+        assert_eq!(conn.endpoints().len(), 3);
+        assert!(Conn::new(&[], ClientOptions::default()).is_err());
+    }
+
+    #[test]
+    fn backoff_grows_and_stays_bounded() {
+        let conn = Conn::new(&["a:1".into()], ClientOptions::default()).expect("valid");
+        for attempt in 0..40 {
+            let b = conn.backoff(attempt);
+            assert!(b <= conn.options.max_backoff);
+            assert!(b >= conn.options.initial_backoff.min(conn.options.max_backoff) / 2);
+        }
+    }
+}

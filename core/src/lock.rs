@@ -1,0 +1,258 @@
+//! Lock handles: what a holder has after an acquire.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use tenure_proto::v1 as pb;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::fence::Fence;
+use crate::options::LockMode;
+use crate::session::{LostReason, SessionInner};
+
+/// A callback run once when a lock is lost (or released).
+pub type LostCallback = Box<dyn FnOnce(LostReason) + Send + 'static>;
+
+pub(crate) struct LockInner {
+    pub(crate) name: String,
+    pub(crate) token: u64,
+    pub(crate) owner: u128,
+    pub(crate) mode: LockMode,
+    pub(crate) session: Arc<SessionInner>,
+    lost: watch::Sender<Option<LostReason>>,
+    callbacks: Mutex<Vec<LostCallback>>,
+    /// The server no longer has this grant (released, or the session ended).
+    gone_on_server: AtomicBool,
+    runtime: tokio::runtime::Handle,
+}
+
+impl LockInner {
+    /// Marks the lock lost (once) and runs the on-lost callbacks.
+    pub(crate) fn mark_lost(&self, reason: LostReason) {
+        let first = self.lost.send_if_modified(|l| {
+            let first = l.is_none();
+            if first {
+                *l = Some(reason);
+            }
+            first
+        });
+        if !first {
+            return;
+        }
+        if reason != LostReason::Released {
+            tracing::warn!(lock = %self.name, token = self.token, %reason, "lock lost");
+        }
+        if reason == LostReason::ForceReleased {
+            self.gone_on_server.store(true, Ordering::Relaxed);
+        }
+        let callbacks: Vec<LostCallback> = std::mem::take(&mut *self.callbacks.lock());
+        for cb in callbacks {
+            // A panicking callback must not take the heartbeat task down with it.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cb(reason)));
+        }
+    }
+
+    fn lost_reason(&self) -> Option<LostReason> {
+        *self.lost.borrow()
+    }
+
+    async fn release_on_server(&self) -> Result<()> {
+        if self.gone_on_server.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        release_grant(&self.session, &self.name, self.owner).await?;
+        self.gone_on_server.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// Releases one grant on the server, retrying with one request id (G5).
+async fn release_grant(session: &SessionInner, name: &str, owner: u128) -> Result<()> {
+    let conn = &session.conn;
+    let req = pb::ReleaseRequest {
+        session_id: session.id,
+        request_id: session.next_request_id(),
+        name: name.to_owned(),
+        owner_id: format!("{owner:032x}"),
+    };
+    let deadline = Instant::now() + conn.options.call_timeout;
+    let result = conn
+        .call(deadline, conn.options.attempt_timeout, |mut stub| {
+            let req = req.clone();
+            async move { stub.release(req).await }
+        })
+        .await;
+    session.unregister(owner);
+    match result {
+        Ok(_) => Ok(()),
+        // The session is gone on the server, and so is the grant.
+        Err(e) if e.kind() == ErrorKind::SessionExpired => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+impl Drop for LockInner {
+    fn drop(&mut self) {
+        // The last handle is gone without release(): release in the background.
+        if self.gone_on_server.load(Ordering::Relaxed) {
+            return;
+        }
+        let (session, name, owner) = (self.session.clone(), std::mem::take(&mut self.name), self.owner);
+        self.runtime.spawn(async move {
+            if let Err(e) = release_grant(&session, &name, owner).await {
+                tracing::warn!(lock = %name, error = %e, "background release failed");
+            }
+        });
+    }
+}
+
+/// A held lock. Cloning is cheap; the lock is released in the background when
+/// the last clone is dropped without `release()`.
+#[derive(Clone)]
+pub struct Lock {
+    inner: Arc<LockInner>,
+}
+
+impl std::fmt::Debug for Lock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lock")
+            .field("name", &self.inner.name)
+            .field("token", &self.inner.token)
+            .field("owner_id", &self.owner_id())
+            .field("held", &self.is_held())
+            .finish()
+    }
+}
+
+impl Lock {
+    pub(crate) fn new(grant: pb::Grant, session: Arc<SessionInner>) -> Result<Lock> {
+        let owner = u128::from_str_radix(&grant.owner_id, 16)
+            .map_err(|_| Error::internal(format!("server sent a bad owner id {:?}", grant.owner_id)))?;
+        let mode = match pb::LockMode::try_from(grant.mode) {
+            Ok(pb::LockMode::Shared) => LockMode::Shared,
+            _ => LockMode::Exclusive,
+        };
+        let inner = Arc::new(LockInner {
+            name: grant.name,
+            token: grant.token,
+            owner,
+            mode,
+            session: session.clone(),
+            lost: watch::channel(None).0,
+            callbacks: Mutex::new(Vec::new()),
+            gone_on_server: AtomicBool::new(false),
+            runtime: tokio::runtime::Handle::current(),
+        });
+        session.register(owner, Arc::downgrade(&inner));
+        // The session may have ended between the grant and the registration.
+        if let Some(reason) = session.end_reason() {
+            inner.mark_lost(reason);
+        }
+        Ok(Lock { inner })
+    }
+
+    /// The lock's name.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The fencing token of this grant: greater than every token granted before.
+    pub fn fencing_token(&self) -> u64 {
+        self.inner.token
+    }
+
+    /// The fence to pass to storage (`tenure-fence: <lock>=<token>`).
+    pub fn fence(&self) -> Fence {
+        Fence::new(self.inner.name.clone(), self.inner.token)
+    }
+
+    /// The grant's unique owner id (32 hex digits), for release and force-release.
+    pub fn owner_id(&self) -> String {
+        format!("{:032x}", self.inner.owner)
+    }
+
+    /// Exclusive or shared.
+    pub fn mode(&self) -> LockMode {
+        self.inner.mode
+    }
+
+    /// The id of the session holding it.
+    pub fn session_id(&self) -> u64 {
+        self.inner.session.id
+    }
+
+    /// Whether the lock is still held, judged locally (no network): not released,
+    /// not lost, and the session's local expiry not passed.
+    pub fn is_held(&self) -> bool {
+        self.inner.lost_reason().is_none() && self.inner.session.is_alive()
+    }
+
+    /// How long the lock is certainly held without a further renewal (zero once lost).
+    pub fn remaining(&self) -> Duration {
+        if self.is_held() {
+            self.inner.session.remaining()
+        } else {
+            Duration::ZERO
+        }
+    }
+
+    /// Why the lock is no longer held, if it is not.
+    pub fn lost_reason(&self) -> Option<LostReason> {
+        self.inner.lost_reason().or_else(|| {
+            (!self.inner.session.is_alive()).then_some(LostReason::SessionExpired)
+        })
+    }
+
+    /// Resolves when the lock is lost or released, with the reason. Resolves at
+    /// the local expiry even if no renewal arrives (G3).
+    pub async fn lost(&self) -> LostReason {
+        let mut rx = self.inner.lost.subscribe();
+        loop {
+            if let Some(reason) = self.lost_reason() {
+                return reason;
+            }
+            let expiry = self.inner.session.expiry();
+            tokio::select! {
+                r = rx.changed() => if r.is_err() { return LostReason::ClientClosed },
+                _ = tokio::time::sleep_until(expiry) => {}
+            }
+        }
+    }
+
+    /// Runs `callback` once when the lock is lost or released (at once if it
+    /// already is). Callbacks run on the client's background task: keep them short.
+    pub fn on_lost(&self, callback: impl FnOnce(LostReason) + Send + 'static) {
+        if let Some(reason) = self.inner.lost_reason() {
+            callback(reason);
+            return;
+        }
+        self.inner.callbacks.lock().push(Box::new(callback));
+        // Lost between the check and the push: run it now.
+        if let Some(reason) = self.inner.lost_reason() {
+            let callbacks: Vec<LostCallback> = std::mem::take(&mut *self.inner.callbacks.lock());
+            for cb in callbacks {
+                cb(reason);
+            }
+        }
+    }
+
+    /// Releases the lock. Idempotent: releasing a released or lost lock is Ok.
+    pub async fn release(&self) -> Result<()> {
+        self.inner.mark_lost(LostReason::Released);
+        self.inner.release_on_server().await
+    }
+
+    /// Runs `work` while the lock is held; if the lock is lost first, `work` is
+    /// dropped (cancelled) and `LockLost` returned. Does not release the lock.
+    pub async fn run<F: Future>(&self, work: F) -> Result<F::Output> {
+        tokio::select! {
+            out = work => Ok(out),
+            reason = self.lost() => Err(Error::new(ErrorKind::LockLost, format!("lock {:?} lost: {reason}", self.name()))),
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! Options of a client and of an acquire.
+
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+
+/// How a client connects and keeps its session.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// Session time-to-live. Default 10 s.
+    pub ttl: Duration,
+    /// Keepalive interval. Default `ttl / 3`.
+    pub keepalive_interval: Option<Duration>,
+    /// Bound on the combined clock-rate error of client and server, as a
+    /// fraction. The client counts its session alive only until
+    /// `t_send + ttl * (1 - drift) - margin` (G3). Default 0.01 (1 %).
+    pub drift: f64,
+    /// Safety margin subtracted from the local expiry, for scheduling delay
+    /// between checking a lock and acting on it. Default 100 ms.
+    pub margin: Duration,
+    /// Deadline of one API call, retries included (a waiting acquire gets its
+    /// wait on top). Default 10 s.
+    pub call_timeout: Duration,
+    /// Timeout of one attempt at one server before trying another. Default 2 s.
+    pub attempt_timeout: Duration,
+    /// First retry backoff (doubles up to `max_backoff`, with jitter). Default 20 ms.
+    pub initial_backoff: Duration,
+    /// Largest retry backoff. Default 500 ms.
+    pub max_backoff: Duration,
+    /// Label of the session, shown by `tenure sessions`. Default `host:pid`.
+    pub label: Option<String>,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            ttl: Duration::from_secs(10),
+            keepalive_interval: None,
+            drift: 0.01,
+            margin: Duration::from_millis(100),
+            call_timeout: Duration::from_secs(10),
+            attempt_timeout: Duration::from_secs(2),
+            initial_backoff: Duration::from_millis(20),
+            max_backoff: Duration::from_millis(500),
+            label: None,
+        }
+    }
+}
+
+impl ClientOptions {
+    /// Checks the options for consistency.
+    pub fn validate(&self) -> Result<()> {
+        if !(0.0..0.5).contains(&self.drift) {
+            return Err(Error::invalid("drift must be in [0, 0.5)"));
+        }
+        if self.ttl < Duration::from_secs(1) {
+            return Err(Error::invalid("ttl must be at least 1 s"));
+        }
+        if self.usable_lease() <= self.keepalive_interval() {
+            return Err(Error::invalid(
+                "ttl * (1 - drift) - margin must exceed the keepalive interval",
+            ));
+        }
+        if self.attempt_timeout.is_zero() || self.call_timeout.is_zero() {
+            return Err(Error::invalid("timeouts must be positive"));
+        }
+        Ok(())
+    }
+
+    /// The keepalive interval in use.
+    pub fn keepalive_interval(&self) -> Duration {
+        self.keepalive_interval_for(self.ttl)
+    }
+
+    /// How long after sending a renewing request the session counts as alive:
+    /// `ttl * (1 - drift) - margin`.
+    pub fn usable_lease(&self) -> Duration {
+        self.usable_lease_for(self.ttl)
+    }
+
+    /// [`ClientOptions::usable_lease`] for a TTL the server granted.
+    pub fn usable_lease_for(&self, ttl: Duration) -> Duration {
+        ttl.mul_f64(1.0 - self.drift).saturating_sub(self.margin)
+    }
+
+    /// The keepalive interval for a TTL the server granted.
+    pub fn keepalive_interval_for(&self, ttl: Duration) -> Duration {
+        self.keepalive_interval.unwrap_or(ttl / 3)
+    }
+}
+
+/// Lock mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum LockMode {
+    /// One holder at a time.
+    #[default]
+    Exclusive,
+    /// Many shared holders, no exclusive one.
+    Shared,
+}
+
+/// How to acquire a lock.
+#[derive(Debug, Clone, Default)]
+pub struct AcquireOptions {
+    /// Exclusive (default) or shared.
+    pub mode: LockMode,
+    /// Wait up to this long in the server's FIFO queue; None tries once and
+    /// fails with `LockHeld` if the lock is taken.
+    pub wait: Option<Duration>,
+    /// Lock-delay: after this grant's session EXPIRES, nobody gets the lock for
+    /// this long (a clean release has no delay). Default none.
+    pub lock_delay: Duration,
+}
+
+impl AcquireOptions {
+    /// Wait up to `timeout` for the lock.
+    pub fn wait(timeout: Duration) -> Self {
+        AcquireOptions {
+            wait: Some(timeout),
+            ..Default::default()
+        }
+    }
+
+    /// Try once.
+    pub fn try_once() -> Self {
+        AcquireOptions::default()
+    }
+
+    /// Shared mode.
+    pub fn shared(mut self) -> Self {
+        self.mode = LockMode::Shared;
+        self
+    }
+}

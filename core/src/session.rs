@@ -1,0 +1,368 @@
+//! A session: its id, its client-side expiry, and the heartbeat task that renews
+//! it (DESIGN "Client core", G3).
+//!
+//! The session counts as alive only until `local_expiry = t_send + ttl * (1 -
+//! drift) - margin`, where `t_send` is the monotonic time the renewing request
+//! was SENT. The server never expires it before `t_send + ttl`, so a holder
+//! learns it lost its locks before anyone else can be granted them. Expired is
+//! final: a late acknowledgement never revives it.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use tenure_proto::v1 as pb;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::Streaming;
+
+use crate::conn::Conn;
+use crate::lock::LockInner;
+
+/// Health of a session, as the client sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SessionState {
+    /// The last renewal succeeded.
+    Healthy,
+    /// Renewals are failing but the local expiry has not passed: locks are still
+    /// held; the client keeps retrying every endpoint.
+    Jeopardy,
+    /// The local expiry passed, or the server said the session expired or is
+    /// blacklisted. Final: every lock of the session is lost.
+    Expired,
+}
+
+impl fmt::Display for SessionState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SessionState::Healthy => "healthy",
+            SessionState::Jeopardy => "jeopardy",
+            SessionState::Expired => "expired",
+        })
+    }
+}
+
+/// Why a lock stopped being held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LostReason {
+    /// Released by its holder.
+    Released,
+    /// The session expired (locally or on the server).
+    SessionExpired,
+    /// The session was blacklisted.
+    SessionBlacklisted,
+    /// An administrator force-released this grant.
+    ForceReleased,
+    /// The client was closed.
+    ClientClosed,
+}
+
+impl fmt::Display for LostReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            LostReason::Released => "released",
+            LostReason::SessionExpired => "session expired",
+            LostReason::SessionBlacklisted => "session blacklisted",
+            LostReason::ForceReleased => "force-released by an administrator",
+            LostReason::ClientClosed => "client closed",
+        })
+    }
+}
+
+pub(crate) struct SessionInner {
+    pub(crate) id: u64,
+    pub(crate) ttl: Duration,
+    pub(crate) conn: Arc<Conn>,
+    /// The client-level state watch this session reports to while it is current.
+    client_state: watch::Sender<SessionState>,
+    expiry: Mutex<Instant>,
+    ended: Mutex<Option<LostReason>>,
+    next_request: AtomicU64,
+    locks: Mutex<HashMap<u128, Weak<LockInner>>>,
+}
+
+impl SessionInner {
+    /// A session opened by a request sent at `t_send`; starts its heartbeat.
+    pub(crate) fn start(
+        id: u64,
+        ttl: Duration,
+        t_send: Instant,
+        conn: Arc<Conn>,
+        client_state: watch::Sender<SessionState>,
+    ) -> Arc<SessionInner> {
+        let usable = conn.options.usable_lease_for(ttl);
+        client_state.send_replace(SessionState::Healthy);
+        let session = Arc::new(SessionInner {
+            id,
+            ttl,
+            conn,
+            client_state,
+            expiry: Mutex::new(t_send + usable),
+            ended: Mutex::new(None),
+            next_request: AtomicU64::new(1),
+            locks: Mutex::new(HashMap::new()),
+        });
+        tokio::spawn(heartbeat(Arc::downgrade(&session)));
+        session
+    }
+
+    /// Alive: not ended and the local expiry not reached. No network.
+    pub(crate) fn is_alive(&self) -> bool {
+        self.ended.lock().is_none() && Instant::now() < *self.expiry.lock()
+    }
+
+    /// The local expiry.
+    pub(crate) fn expiry(&self) -> Instant {
+        *self.expiry.lock()
+    }
+
+    /// Time left before the local expiry (zero once ended).
+    pub(crate) fn remaining(&self) -> Duration {
+        if self.ended.lock().is_some() {
+            return Duration::ZERO;
+        }
+        self.expiry().saturating_duration_since(Instant::now())
+    }
+
+    /// Why it ended, if it did.
+    pub(crate) fn end_reason(&self) -> Option<LostReason> {
+        *self.ended.lock()
+    }
+
+    pub(crate) fn next_request_id(&self) -> u64 {
+        self.next_request.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) fn register(&self, owner: u128, lock: Weak<LockInner>) {
+        self.locks.lock().insert(owner, lock);
+    }
+
+    pub(crate) fn unregister(&self, owner: u128) {
+        self.locks.lock().remove(&owner);
+    }
+
+    /// Reports Healthy or Jeopardy; ignored once the session ended (a newer
+    /// session may be current by then).
+    fn set_state(&self, s: SessionState) {
+        if self.ended.lock().is_some() {
+            return;
+        }
+        self.client_state.send_if_modified(|cur| {
+            let changed = *cur != s;
+            *cur = s;
+            changed
+        });
+    }
+
+    /// Ends the session (final) and marks every lock of it lost.
+    pub(crate) fn end(&self, reason: LostReason) {
+        {
+            let mut ended = self.ended.lock();
+            if ended.is_some() {
+                return;
+            }
+            *ended = Some(reason);
+        }
+        tracing::info!(session = self.id, %reason, "session ended");
+        self.client_state.send_replace(SessionState::Expired);
+        let locks: Vec<_> = self.locks.lock().drain().filter_map(|(_, l)| l.upgrade()).collect();
+        for lock in locks {
+            lock.mark_lost(reason);
+        }
+    }
+
+    /// A renewal sent at `t_send` was acknowledged. Never revives an ended or
+    /// locally expired session.
+    fn renewed(&self, t_send: Instant, ttl: Duration) -> bool {
+        if !self.is_alive() {
+            self.end(LostReason::SessionExpired);
+            return false;
+        }
+        let candidate = t_send + self.conn.options.usable_lease_for(ttl);
+        {
+            let mut expiry = self.expiry.lock();
+            *expiry = (*expiry).max(candidate);
+        }
+        self.set_state(SessionState::Healthy);
+        true
+    }
+
+    /// Marks grants an administrator force-released as lost.
+    fn revoked(&self, owners: &[String]) {
+        for owner in owners {
+            let Ok(owner) = u128::from_str_radix(owner, 16) else {
+                continue;
+            };
+            let lock = self.locks.lock().remove(&owner).and_then(|l| l.upgrade());
+            if let Some(lock) = lock {
+                lock.mark_lost(LostReason::ForceReleased);
+            }
+        }
+    }
+}
+
+impl Drop for SessionInner {
+    fn drop(&mut self) {
+        // Nobody uses the session any more: close it so its locks pass on now.
+        if self.ended.lock().is_some() {
+            return;
+        }
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let (conn, id) = (self.conn.clone(), self.id);
+        handle.spawn(async move {
+            let deadline = Instant::now() + conn.options.attempt_timeout;
+            let _ = conn
+                .call(deadline, conn.options.attempt_timeout, |mut stub| async move {
+                    stub.close_session(pb::CloseSessionRequest { session_id: id }).await
+                })
+                .await;
+        });
+    }
+}
+
+/// One keepalive stream to one node.
+struct Stream {
+    addr: String,
+    tx: mpsc::Sender<pb::KeepAliveRequest>,
+    rx: Streaming<pb::KeepAliveResponse>,
+}
+
+enum Reply {
+    Lease(pb::SessionLease),
+    NotLeader(Option<String>),
+}
+
+async fn open_stream(conn: &Conn) -> Result<Stream, String> {
+    let addr = conn.target();
+    let mut stub = conn.stub(&addr).map_err(|e| e.to_string())?;
+    let (tx, rx) = mpsc::channel(4);
+    let resp = stub
+        .keep_alive(ReceiverStream::new(rx))
+        .await
+        .map_err(|s| {
+            conn.failed(&addr);
+            s.message().to_owned()
+        })?;
+    Ok(Stream {
+        addr,
+        tx,
+        rx: resp.into_inner(),
+    })
+}
+
+/// Sends one keepalive on `stream` and waits for its answer.
+async fn exchange(stream: &mut Stream, seq: u64, session: u64) -> Result<Reply, String> {
+    let req = pb::KeepAliveRequest {
+        seq,
+        session_ids: vec![session],
+    };
+    stream.tx.send(req).await.map_err(|_| "stream closed".to_owned())?;
+    loop {
+        let resp = stream
+            .rx
+            .message()
+            .await
+            .map_err(|s| s.message().to_owned())?
+            .ok_or_else(|| "stream ended".to_owned())?;
+        if resp.seq != seq {
+            continue; // an answer to an earlier, abandoned attempt
+        }
+        let lease = resp.leases.into_iter().find(|l| l.session_id == session);
+        return match lease {
+            Some(l) if l.status == pb::LeaseStatus::LeaseNotLeader as i32 => Ok(Reply::NotLeader(
+                (!resp.leader_addr.is_empty()).then_some(resp.leader_addr),
+            )),
+            Some(l) => Ok(Reply::Lease(l)),
+            None => Err("answer without our session".to_owned()),
+        };
+    }
+}
+
+/// Renews the session every keepalive interval; ends it at the local expiry.
+async fn heartbeat(weak: Weak<SessionInner>) {
+    let Some(s) = weak.upgrade() else { return };
+    let conn = s.conn.clone();
+    let (id, ttl) = (s.id, s.ttl);
+    drop(s);
+    let interval = conn.options.keepalive_interval_for(ttl);
+    let mut next_send = Instant::now() + interval;
+    let mut stream: Option<Stream> = None;
+    let mut seq = 0u64;
+    let mut failures = 0u32;
+    loop {
+        let Some(expiry) = weak.upgrade().map(|s| s.expiry()) else { return };
+        // Wait for the next send, but never past the local expiry.
+        tokio::select! {
+            _ = tokio::time::sleep_until(next_send) => {}
+            _ = tokio::time::sleep_until(expiry) => {}
+        }
+        let Some(s) = weak.upgrade() else { return };
+        if s.end_reason().is_some() {
+            return;
+        }
+        if !s.is_alive() {
+            s.end(LostReason::SessionExpired);
+            return;
+        }
+        drop(s);
+        seq += 1;
+        let t_send = Instant::now();
+        let budget = conn.options.attempt_timeout.min(expiry.saturating_duration_since(t_send));
+        let result = tokio::time::timeout(budget, async {
+            if stream.is_none() {
+                stream = Some(open_stream(&conn).await?);
+            }
+            match stream.as_mut() {
+                Some(st) => exchange(st, seq, id).await,
+                None => Err("no stream".to_owned()),
+            }
+        })
+        .await
+        .unwrap_or_else(|_| Err("keepalive timed out".to_owned()));
+        let Some(s) = weak.upgrade() else { return };
+        match result {
+            Ok(Reply::Lease(lease)) => match pb::LeaseStatus::try_from(lease.status) {
+                Ok(pb::LeaseStatus::LeaseOk) => {
+                    if !s.renewed(t_send, Duration::from_millis(lease.ttl_ms).max(Duration::from_millis(1))) {
+                        return;
+                    }
+                    s.revoked(&lease.revoked);
+                    failures = 0;
+                    next_send = t_send + interval;
+                    continue;
+                }
+                Ok(pb::LeaseStatus::LeaseBlacklisted) => {
+                    s.end(LostReason::SessionBlacklisted);
+                    return;
+                }
+                _ => {
+                    s.end(LostReason::SessionExpired);
+                    return;
+                }
+            },
+            Ok(Reply::NotLeader(leader)) => {
+                if let Some(st) = &stream {
+                    conn.failed(&st.addr);
+                }
+                conn.set_leader(leader);
+                stream = None;
+            }
+            Err(e) => {
+                tracing::debug!(session = id, error = %e, "keepalive failed");
+                if let Some(st) = &stream {
+                    conn.failed(&st.addr);
+                }
+                stream = None;
+            }
+        }
+        s.set_state(SessionState::Jeopardy);
+        next_send = Instant::now() + conn.backoff(failures).min(interval);
+        failures += 1;
+    }
+}

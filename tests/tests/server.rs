@@ -1,0 +1,280 @@
+//! Integration tests of the server, against real `tenure server` processes.
+
+use std::time::{Duration, Instant};
+
+use tenure::{AcquireOptions, LockMode};
+use tenure_proto::v1 as pb;
+use tenure_proto::v1::ErrorKind;
+use tenure_tests::{Cluster, eventually, kind_of, leader_of, raw};
+
+const LEADER_WAIT: Duration = Duration::from_secs(10);
+
+async fn open_raw_session(addr: &str, ttl_ms: u64) -> u64 {
+    let mut stub = raw(addr).await;
+    stub.open_session(pb::OpenSessionRequest {
+        ttl_ms,
+        label: "raw".into(),
+        open_id: rand_id(),
+    })
+    .await
+    .expect("open session")
+    .into_inner()
+    .session_id
+}
+
+fn rand_id() -> Vec<u8> {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    (nanos ^ (std::process::id() as u128) << 64).to_be_bytes().to_vec()
+}
+
+fn acquire_req(session: u64, request: u64, name: &str, wait_ms: Option<u64>) -> pb::AcquireRequest {
+    pb::AcquireRequest {
+        session_id: session,
+        request_id: request,
+        name: name.into(),
+        mode: pb::LockMode::Exclusive as i32,
+        wait: wait_ms.is_some(),
+        wait_timeout_ms: wait_ms.unwrap_or(0),
+        lock_delay_ms: 0,
+    }
+}
+
+#[tokio::test]
+async fn acquire_release_and_tokens_increase() {
+    let cluster = Cluster::start(3);
+    cluster.wait_for_leader(LEADER_WAIT).await;
+    let client = cluster.client(Duration::from_secs(5)).await;
+    let a = client.try_lock("jobs/a").await.expect("first acquire");
+    assert!(a.is_held());
+    let held = client.try_lock("jobs/a").await.expect_err("held");
+    assert_eq!(held.kind(), tenure::ErrorKind::LockHeld);
+    a.release().await.expect("release");
+    assert!(!a.is_held());
+    a.release().await.expect("release is idempotent");
+    let b = client.try_lock("jobs/a").await.expect("second acquire");
+    assert!(b.fencing_token() > a.fencing_token());
+    // Shared holders coexist and exclude an exclusive one.
+    let s1 = client.acquire("jobs/s", AcquireOptions::try_once().shared()).await.expect("shared 1");
+    let s2 = client.acquire("jobs/s", AcquireOptions::try_once().shared()).await.expect("shared 2");
+    assert_eq!(s1.mode(), LockMode::Shared);
+    let err = client.try_lock("jobs/s").await.expect_err("exclusive vs shared");
+    assert_eq!(err.kind(), tenure::ErrorKind::LockHeld);
+    let info = client.describe("jobs/s").await.expect("describe").expect("exists");
+    assert_eq!(info.holders.len(), 2);
+    drop((s1, s2));
+}
+
+#[tokio::test]
+async fn expired_holder_hands_the_lock_to_the_waiter_with_a_higher_token() {
+    let cluster = Cluster::start(3);
+    let leader = cluster.wait_for_leader(LEADER_WAIT).await;
+    let addr = cluster.node(leader).addr.clone();
+    // A holder that never renews: its session expires after its TTL.
+    let session = open_raw_session(&addr, 1_500).await;
+    let mut stub = raw(&addr).await;
+    let grant = stub
+        .acquire(acquire_req(session, 1, "jobs/handover", None))
+        .await
+        .expect("raw acquire")
+        .into_inner()
+        .grant
+        .expect("grant");
+    let client = cluster.client(Duration::from_secs(5)).await;
+    let started = Instant::now();
+    let lock = client
+        .lock("jobs/handover", Duration::from_secs(15))
+        .await
+        .expect("waiter gets the lock");
+    let waited = started.elapsed();
+    assert!(lock.fencing_token() > grant.token, "token {} after {}", lock.fencing_token(), grant.token);
+    assert!(waited >= Duration::from_millis(1_000), "granted after {waited:?}, before the TTL");
+    // The expired session is gone: its keepalive and its release are refused.
+    let err = stub
+        .acquire(acquire_req(session, 2, "jobs/other", None))
+        .await
+        .expect_err("expired session");
+    assert_eq!(kind_of(&err), ErrorKind::SessionExpired);
+}
+
+#[tokio::test]
+async fn killing_the_leader_keeps_locks_and_sessions() {
+    let mut cluster = Cluster::start(3);
+    let leader = cluster.wait_for_leader(LEADER_WAIT).await;
+    let client = cluster.client(Duration::from_secs(4)).await;
+    let held = client.try_lock("jobs/held").await.expect("acquire");
+    let session = held.session_id();
+    cluster.kill(leader);
+    let started = Instant::now();
+    let other = cluster.client(Duration::from_secs(4)).await;
+    let next = other
+        .lock("jobs/after-failover", Duration::from_secs(10))
+        .await
+        .expect("cluster serves again");
+    let failover = started.elapsed();
+    assert!(next.fencing_token() > held.fencing_token());
+    // Hold across several TTLs: the session must survive the failover.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(held.is_held(), "lock lost after failover: {:?}", held.lost_reason());
+    let info = other.describe("jobs/held").await.expect("describe").expect("still held");
+    assert_eq!(info.holders[0].session_id, session);
+    assert_eq!(info.holders[0].token, held.fencing_token());
+    let sessions = other.list_sessions().await.expect("sessions");
+    assert!(sessions.iter().any(|s| s.session_id == session));
+    eprintln!("failover to a served acquire took {failover:?}");
+}
+
+#[tokio::test]
+async fn acknowledged_operations_survive_killing_every_node() {
+    let mut cluster = Cluster::start(3);
+    let leader = cluster.wait_for_leader(LEADER_WAIT).await;
+    let addr = cluster.node(leader).addr.clone();
+    let session = open_raw_session(&addr, 120_000).await;
+    let mut stub = raw(&addr).await;
+    let mut grants = Vec::new();
+    for i in 0..20u64 {
+        let g = stub
+            .acquire(acquire_req(session, i + 1, &format!("durable/{i}"), None))
+            .await
+            .expect("acquire")
+            .into_inner()
+            .grant
+            .expect("grant");
+        grants.push(g);
+    }
+    // Release half of them: releases must survive too.
+    for (i, g) in grants.iter().enumerate().filter(|(i, _)| i % 2 == 0) {
+        let released = stub
+            .release(pb::ReleaseRequest {
+                session_id: session,
+                request_id: 100 + i as u64,
+                name: g.name.clone(),
+                owner_id: g.owner_id.clone(),
+            })
+            .await
+            .expect("release")
+            .into_inner();
+        assert!(released.released);
+    }
+    cluster.kill_all();
+    cluster.restart_all();
+    let leader = cluster.wait_for_leader(Duration::from_secs(20)).await;
+    let mut stub = raw(&cluster.node(leader).addr).await;
+    for (i, g) in grants.iter().enumerate() {
+        let lock = stub
+            .describe(pb::DescribeRequest { name: g.name.clone() })
+            .await
+            .expect("describe")
+            .into_inner()
+            .lock;
+        if i % 2 == 0 {
+            assert!(lock.is_none(), "released lock {} came back", g.name);
+        } else {
+            let lock = lock.unwrap_or_else(|| panic!("acknowledged grant of {} lost", g.name));
+            assert_eq!(lock.holders[0].owner_id, g.owner_id);
+            assert_eq!(lock.holders[0].token, g.token);
+        }
+    }
+    let status = stub.status(pb::StatusRequest {}).await.expect("status").into_inner();
+    let max = grants.iter().map(|g| g.token).max().unwrap_or(0);
+    assert!(status.next_token > max, "token counter went back: {} <= {max}", status.next_token);
+    // A retried acquire (same request id) returns the first grant after restart (G5).
+    let again = stub
+        .acquire(acquire_req(session, 2, "durable/1", None))
+        .await
+        .expect("retry")
+        .into_inner()
+        .grant
+        .expect("grant");
+    assert_eq!(again.owner_id, grants[1].owner_id);
+}
+
+#[tokio::test]
+async fn followers_redirect_to_the_leader() {
+    let cluster = Cluster::start(3);
+    let leader = cluster.wait_for_leader(LEADER_WAIT).await;
+    let follower = cluster.nodes.iter().find(|n| n.id != leader).expect("a follower");
+    let mut stub = raw(&follower.addr).await;
+    let err = stub
+        .open_session(pb::OpenSessionRequest {
+            ttl_ms: 5_000,
+            label: String::new(),
+            open_id: rand_id(),
+        })
+        .await
+        .expect_err("a follower does not serve writes");
+    assert_eq!(kind_of(&err), ErrorKind::NotLeader);
+    assert_eq!(leader_of(&err), cluster.node(leader).addr);
+    // The core client follows the redirect from a follower-only endpoint list.
+    let client = tenure::Client::connect([follower.addr.clone()], Default::default())
+        .await
+        .expect("connect through a follower");
+    client.try_lock("redirected").await.expect("acquire through redirect");
+}
+
+#[tokio::test]
+async fn bad_input_gets_typed_errors_and_changes_nothing() {
+    let cluster = Cluster::start(3);
+    let leader = cluster.wait_for_leader(LEADER_WAIT).await;
+    let addr = cluster.node(leader).addr.clone();
+    let session = open_raw_session(&addr, 5_000).await;
+    let mut stub = raw(&addr).await;
+    let before = stub.status(pb::StatusRequest {}).await.expect("status").into_inner();
+
+    let cases: Vec<(&str, pb::AcquireRequest, ErrorKind)> = vec![
+        ("empty name", acquire_req(session, 1, "", None), ErrorKind::InvalidArgument),
+        ("control char", acquire_req(session, 2, "a\nb", None), ErrorKind::InvalidArgument),
+        ("long name", acquire_req(session, 3, &"x".repeat(300), None), ErrorKind::InvalidArgument),
+        ("session 0", acquire_req(0, 4, "ok", None), ErrorKind::InvalidArgument),
+        ("unknown session", acquire_req(999_999, 5, "ok", None), ErrorKind::SessionExpired),
+        ("huge wait", acquire_req(session, 6, "ok", Some(u64::MAX)), ErrorKind::InvalidArgument),
+        ("bad mode", pb::AcquireRequest { mode: 7, ..acquire_req(session, 7, "ok", None) }, ErrorKind::InvalidArgument),
+    ];
+    for (what, req, kind) in cases {
+        let err = stub.acquire(req).await.expect_err(what);
+        assert_eq!(kind_of(&err), kind, "{what}: {err:?}");
+        assert!(!err.message().is_empty(), "{what}: no message");
+    }
+    let err = stub
+        .open_session(pb::OpenSessionRequest { ttl_ms: 10, label: String::new(), open_id: rand_id() })
+        .await
+        .expect_err("ttl too short");
+    assert_eq!(kind_of(&err), ErrorKind::InvalidArgument);
+    let err = stub
+        .open_session(pb::OpenSessionRequest { ttl_ms: 5_000, label: String::new(), open_id: vec![1, 2] })
+        .await
+        .expect_err("open id too short");
+    assert_eq!(kind_of(&err), ErrorKind::InvalidArgument);
+    let err = stub
+        .release(pb::ReleaseRequest { session_id: session, request_id: 9, name: "ok".into(), owner_id: "zz".into() })
+        .await
+        .expect_err("bad owner id");
+    assert_eq!(kind_of(&err), ErrorKind::InvalidArgument);
+    let err = stub
+        .force_release(pb::ForceReleaseRequest { name: "ok".into(), owner_id: "0".repeat(32), reason: String::new() })
+        .await
+        .expect_err("nobody holds it");
+    assert_eq!(kind_of(&err), ErrorKind::NotHolder);
+
+    let after = stub.status(pb::StatusRequest {}).await.expect("status").into_inner();
+    assert_eq!(after.sessions, before.sessions, "a bad request opened a session");
+    assert_eq!(after.locks, 0, "a bad request created a lock");
+    assert_eq!(after.next_token, before.next_token, "a bad request granted a token");
+    // Garbage on the peer port is refused without harm.
+    let mut peer = tenure_proto::raft::raft_client::RaftClient::connect(format!("http://{addr}"))
+        .await
+        .expect("peer stub");
+    let err = peer
+        .append_entries(tenure_proto::raft::RaftMessage { payload: vec![0xff; 64] })
+        .await
+        .expect_err("garbage");
+    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+    let ok = eventually(Duration::from_secs(2), || {
+        let mut stub = stub.clone();
+        async move { stub.status(pb::StatusRequest {}).await.ok() }
+    })
+    .await;
+    assert!(ok.is_some(), "server stopped answering");
+}
