@@ -9,7 +9,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     config.protoc_executable(protoc);
     tonic_prost_build::configure().compile_with_config(
         config,
-        &["proto/tenure/v1/lock.proto", "proto/tenure/raft/v1/raft.proto"],
+        &[
+            "proto/tenure/v1/lock.proto",
+            "proto/tenure/raft/v1/raft.proto",
+        ],
         &["proto"],
     )?;
     println!("cargo:rerun-if-changed=proto");

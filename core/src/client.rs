@@ -34,7 +34,11 @@ fn default_label() -> String {
     let host = std::env::var("HOSTNAME")
         .ok()
         .filter(|h| !h.is_empty())
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|h| h.trim().to_owned()))
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|h| h.trim().to_owned())
+        })
         .unwrap_or_else(|| "localhost".into());
     format!("{host}:{}", std::process::id())
 }
@@ -48,7 +52,9 @@ pub fn validate_lock_name(name: &str) -> Result<()> {
         )));
     }
     if name.chars().any(char::is_control) {
-        return Err(Error::invalid("lock name must not contain control characters"));
+        return Err(Error::invalid(
+            "lock name must not contain control characters",
+        ));
     }
     Ok(())
 }
@@ -65,19 +71,32 @@ impl Client {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
+        let client = Client::connect_lazy(endpoints, options)?;
+        client.session().await?;
+        Ok(client)
+    }
+
+    /// Like [`Client::connect`], but opens no session until the first acquire
+    /// (for admin tools that only read or administer).
+    pub fn connect_lazy<I, S>(endpoints: I, options: ClientOptions) -> Result<Client>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
         options.validate()?;
-        let endpoints: Vec<String> = endpoints.into_iter().map(|e| e.as_ref().to_owned()).collect();
+        let endpoints: Vec<String> = endpoints
+            .into_iter()
+            .map(|e| e.as_ref().to_owned())
+            .collect();
         let conn = Arc::new(Conn::new(&endpoints, options)?);
         let (state, _) = watch::channel(SessionState::Expired);
-        let client = Client {
+        Ok(Client {
             inner: Arc::new(ClientInner {
                 conn,
                 session: tokio::sync::Mutex::new(None),
                 state,
             }),
-        };
-        client.session().await?;
-        Ok(client)
+        })
     }
 
     /// The client's options.
@@ -110,13 +129,23 @@ impl Client {
         // Local expiry counts from the first send: retries only shorten it.
         let t_send = Instant::now();
         let resp = conn
-            .call(self.deadline(Duration::ZERO), conn.options.attempt_timeout, |mut stub| {
-                let req = req.clone();
-                async move { stub.open_session(req).await }
-            })
+            .call(
+                self.deadline(Duration::ZERO),
+                conn.options.attempt_timeout,
+                |mut stub| {
+                    let req = req.clone();
+                    async move { stub.open_session(req).await }
+                },
+            )
             .await?;
         let granted = Duration::from_millis(resp.ttl_ms);
-        let session = SessionInner::start(resp.session_id, granted, t_send, conn.clone(), self.inner.state.clone());
+        let session = SessionInner::start(
+            resp.session_id,
+            granted,
+            t_send,
+            conn.clone(),
+            self.inner.state.clone(),
+        );
         tracing::debug!(session = resp.session_id, "session opened");
         *current = Some(session.clone());
         Ok(session)
@@ -147,7 +176,9 @@ impl Client {
         validate_lock_name(name)?;
         match self.acquire_once(name, &options).await {
             // The session ended before anything was granted: once more, fresh.
-            Err(e) if e.kind() == ErrorKind::SessionExpired => self.acquire_once(name, &options).await,
+            Err(e) if e.kind() == ErrorKind::SessionExpired => {
+                self.acquire_once(name, &options).await
+            }
             other => other,
         }
     }
@@ -174,20 +205,29 @@ impl Client {
         };
         let conn = &self.inner.conn;
         let result = conn
-            .call(self.deadline(wait), conn.options.attempt_timeout + wait, |mut stub| {
-                let req = req.clone();
-                async move { stub.acquire(req).await }
-            })
+            .call(
+                self.deadline(wait),
+                conn.options.attempt_timeout + wait,
+                |mut stub| {
+                    let req = req.clone();
+                    async move { stub.acquire(req).await }
+                },
+            )
             .await;
         guard.session = None;
         match result {
             Ok(resp) => {
-                let grant = resp.grant.ok_or_else(|| Error::internal("acquire answered without a grant"))?;
+                let grant = resp
+                    .grant
+                    .ok_or_else(|| Error::internal("acquire answered without a grant"))?;
                 let lock = Lock::new(grant, session.clone())?;
                 if !lock.is_held() {
                     // Granted, but the session's local expiry passed meanwhile (G3).
                     let _ = lock.release().await;
-                    return Err(Error::new(ErrorKind::SessionExpired, "session expired while acquiring"));
+                    return Err(Error::new(
+                        ErrorKind::SessionExpired,
+                        "session expired while acquiring",
+                    ));
                 }
                 Ok(lock)
             }
@@ -214,7 +254,12 @@ impl Client {
 
     /// Acquires `name`, runs `work` with the lock, and releases it. If the lock
     /// is lost first, `work` is cancelled and `LockLost` returned.
-    pub async fn with_lock<F, Fut, T>(&self, name: &str, options: AcquireOptions, work: F) -> Result<T>
+    pub async fn with_lock<F, Fut, T>(
+        &self,
+        name: &str,
+        options: AcquireOptions,
+        work: F,
+    ) -> Result<T>
     where
         F: FnOnce(Lock) -> Fut,
         Fut: Future<Output = T>,
@@ -229,7 +274,12 @@ impl Client {
 
     /// Admin: frees `name` only if `owner_id` still holds it (compare-and-swap),
     /// handing it to the next waiter at once. Returns the grants made.
-    pub async fn force_release(&self, name: &str, owner_id: &str, reason: &str) -> Result<Vec<GrantInfo>> {
+    pub async fn force_release(
+        &self,
+        name: &str,
+        owner_id: &str,
+        reason: &str,
+    ) -> Result<Vec<GrantInfo>> {
         validate_lock_name(name)?;
         let req = pb::ForceReleaseRequest {
             name: name.to_owned(),
@@ -264,7 +314,9 @@ impl Client {
     /// Reads one lock (None if nobody holds or waits for it).
     pub async fn describe(&self, name: &str) -> Result<Option<LockInfo>> {
         validate_lock_name(name)?;
-        let req = pb::DescribeRequest { name: name.to_owned() };
+        let req = pb::DescribeRequest {
+            name: name.to_owned(),
+        };
         let resp = self
             .call(|mut stub| {
                 let req = req.clone();
@@ -355,7 +407,10 @@ impl Client {
         session.end(LostReason::ClientClosed);
         let id = session.id;
         let result = self
-            .call(|mut stub| async move { stub.close_session(pb::CloseSessionRequest { session_id: id }).await })
+            .call(|mut stub| async move {
+                stub.close_session(pb::CloseSessionRequest { session_id: id })
+                    .await
+            })
             .await;
         match result {
             Ok(_) => Ok(()),
@@ -370,8 +425,12 @@ impl Client {
         Fut: Future<Output = std::result::Result<tonic::Response<T>, tonic::Status>>,
     {
         let conn = &self.inner.conn;
-        conn.call(self.deadline(Duration::ZERO), conn.options.attempt_timeout, call)
-            .await
+        conn.call(
+            self.deadline(Duration::ZERO),
+            conn.options.attempt_timeout,
+            call,
+        )
+        .await
     }
 }
 
@@ -384,8 +443,12 @@ struct CancelGuard {
 
 impl Drop for CancelGuard {
     fn drop(&mut self) {
-        let Some(session) = self.session.take() else { return };
-        let Ok(handle) = tokio::runtime::Handle::try_current() else { return };
+        let Some(session) = self.session.take() else {
+            return;
+        };
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
         let request_id = self.request_id;
         handle.spawn(async move {
             let conn = session.conn.clone();

@@ -178,7 +178,9 @@ impl Conn {
             tracing::debug!(%addr, error = %last, attempt, "call failed; retrying");
             self.failed(&addr);
             redirects = 0;
-            let pause = self.backoff(attempt).min(deadline.saturating_duration_since(Instant::now()));
+            let pause = self
+                .backoff(attempt)
+                .min(deadline.saturating_duration_since(Instant::now()));
             tokio::time::sleep(pause).await;
             attempt += 1;
         }
@@ -199,9 +201,13 @@ mod tests {
 
     #[test]
     fn endpoints_are_normalized_and_validated() {
-        assert_eq!(normalize("http://127.0.0.1:7100/").ok(), Some("127.0.0.1:7100".into()));
+        assert_eq!(
+            normalize("http://127.0.0.1:7100/").ok(),
+            Some("127.0.0.1:7100".into())
+        );
         assert!(normalize("nohostport").is_err());
-        let conn = Conn::new(&["a:1,b:2".into(), "c:3".into()], ClientOptions::default()).expect("valid");
+        let conn =
+            Conn::new(&["a:1,b:2".into(), "c:3".into()], ClientOptions::default()).expect("valid");
         assert_eq!(conn.endpoints().len(), 3);
         assert!(Conn::new(&[], ClientOptions::default()).is_err());
     }

@@ -146,7 +146,9 @@ pub(crate) fn classify(status: &tonic::Status) -> Failure {
         Code::PermissionDenied | Code::Unauthenticated => {
             Failure::Fatal(Error::new(ErrorKind::PermissionDenied, message))
         }
-        Code::ResourceExhausted => Failure::Fatal(Error::new(ErrorKind::ResourceExhausted, message)),
+        Code::ResourceExhausted => {
+            Failure::Fatal(Error::new(ErrorKind::ResourceExhausted, message))
+        }
         _ => Failure::Fatal(Error::internal(format!("{:?}: {message}", status.code()))),
     }
 }

@@ -155,7 +155,9 @@ mod tests {
 
     #[test]
     fn bad_headers_are_rejected() {
-        for bad in ["", "noequals", "x=", "=5", "x=-1", "x=abc", "bad%zz=1", "%F0=1"] {
+        for bad in [
+            "", "noequals", "x=", "=5", "x=-1", "x=abc", "bad%zz=1", "%F0=1",
+        ] {
             assert!(Fence::parse(bad).is_err(), "{bad}");
         }
     }

@@ -33,7 +33,10 @@ mod lock;
 mod options;
 mod session;
 
-pub use admin::{AuditRecord, ClusterStatus, GrantInfo, HolderInfo, LockInfo, MemberInfo, SessionInfo, WaiterInfo};
+pub use admin::{
+    AuditRecord, ClusterStatus, GrantInfo, HolderInfo, LockInfo, MemberInfo, SessionInfo,
+    WaiterInfo,
+};
 pub use client::{Client, MAX_LOCK_NAME_BYTES, validate_lock_name};
 pub use error::{Error, ErrorKind, Result};
 pub use fence::{FENCE_HEADER, Fence, FenceValidator};

@@ -102,7 +102,11 @@ impl Drop for LockInner {
         if self.gone_on_server.load(Ordering::Relaxed) {
             return;
         }
-        let (session, name, owner) = (self.session.clone(), std::mem::take(&mut self.name), self.owner);
+        let (session, name, owner) = (
+            self.session.clone(),
+            std::mem::take(&mut self.name),
+            self.owner,
+        );
         self.runtime.spawn(async move {
             if let Err(e) = release_grant(&session, &name, owner).await {
                 tracing::warn!(lock = %name, error = %e, "background release failed");
@@ -131,8 +135,9 @@ impl std::fmt::Debug for Lock {
 
 impl Lock {
     pub(crate) fn new(grant: pb::Grant, session: Arc<SessionInner>) -> Result<Lock> {
-        let owner = u128::from_str_radix(&grant.owner_id, 16)
-            .map_err(|_| Error::internal(format!("server sent a bad owner id {:?}", grant.owner_id)))?;
+        let owner = u128::from_str_radix(&grant.owner_id, 16).map_err(|_| {
+            Error::internal(format!("server sent a bad owner id {:?}", grant.owner_id))
+        })?;
         let mode = match pb::LockMode::try_from(grant.mode) {
             Ok(pb::LockMode::Shared) => LockMode::Shared,
             _ => LockMode::Exclusive,
@@ -203,9 +208,9 @@ impl Lock {
 
     /// Why the lock is no longer held, if it is not.
     pub fn lost_reason(&self) -> Option<LostReason> {
-        self.inner.lost_reason().or_else(|| {
-            (!self.inner.session.is_alive()).then_some(LostReason::SessionExpired)
-        })
+        self.inner
+            .lost_reason()
+            .or_else(|| (!self.inner.session.is_alive()).then_some(LostReason::SessionExpired))
     }
 
     /// Resolves when the lock is lost or released, with the reason. Resolves at

@@ -169,7 +169,12 @@ impl SessionInner {
         }
         tracing::info!(session = self.id, %reason, "session ended");
         self.client_state.send_replace(SessionState::Expired);
-        let locks: Vec<_> = self.locks.lock().drain().filter_map(|(_, l)| l.upgrade()).collect();
+        let locks: Vec<_> = self
+            .locks
+            .lock()
+            .drain()
+            .filter_map(|(_, l)| l.upgrade())
+            .collect();
         for lock in locks {
             lock.mark_lost(reason);
         }
@@ -218,9 +223,14 @@ impl Drop for SessionInner {
         handle.spawn(async move {
             let deadline = Instant::now() + conn.options.attempt_timeout;
             let _ = conn
-                .call(deadline, conn.options.attempt_timeout, |mut stub| async move {
-                    stub.close_session(pb::CloseSessionRequest { session_id: id }).await
-                })
+                .call(
+                    deadline,
+                    conn.options.attempt_timeout,
+                    |mut stub| async move {
+                        stub.close_session(pb::CloseSessionRequest { session_id: id })
+                            .await
+                    },
+                )
                 .await;
         });
     }
@@ -262,7 +272,11 @@ async fn exchange(stream: &mut Stream, seq: u64, session: u64) -> Result<Reply, 
         seq,
         session_ids: vec![session],
     };
-    stream.tx.send(req).await.map_err(|_| "stream closed".to_owned())?;
+    stream
+        .tx
+        .send(req)
+        .await
+        .map_err(|_| "stream closed".to_owned())?;
     loop {
         let resp = stream
             .rx
@@ -296,7 +310,9 @@ async fn heartbeat(weak: Weak<SessionInner>) {
     let mut seq = 0u64;
     let mut failures = 0u32;
     loop {
-        let Some(expiry) = weak.upgrade().map(|s| s.expiry()) else { return };
+        let Some(expiry) = weak.upgrade().map(|s| s.expiry()) else {
+            return;
+        };
         // Wait for the next send, but never past the local expiry.
         tokio::select! {
             _ = tokio::time::sleep_until(next_send) => {}
@@ -313,7 +329,10 @@ async fn heartbeat(weak: Weak<SessionInner>) {
         drop(s);
         seq += 1;
         let t_send = Instant::now();
-        let budget = conn.options.attempt_timeout.min(expiry.saturating_duration_since(t_send));
+        let budget = conn
+            .options
+            .attempt_timeout
+            .min(expiry.saturating_duration_since(t_send));
         let result = tokio::time::timeout(budget, async {
             if stream.is_none() {
                 stream = Some(open_stream(&conn).await?);
@@ -329,7 +348,10 @@ async fn heartbeat(weak: Weak<SessionInner>) {
         match result {
             Ok(Reply::Lease(lease)) => match pb::LeaseStatus::try_from(lease.status) {
                 Ok(pb::LeaseStatus::LeaseOk) => {
-                    if !s.renewed(t_send, Duration::from_millis(lease.ttl_ms).max(Duration::from_millis(1))) {
+                    if !s.renewed(
+                        t_send,
+                        Duration::from_millis(lease.ttl_ms).max(Duration::from_millis(1)),
+                    ) {
                         return;
                     }
                     s.revoked(&lease.revoked);

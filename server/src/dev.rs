@@ -40,9 +40,7 @@ impl DevCluster {
         };
         let peers: BTreeMap<NodeId, String> = (0..size)
             .map(|i| {
-                let p = port
-                    .checked_add(i as u16)
-                    .context("port range overflows")?;
+                let p = port.checked_add(i as u16).context("port range overflows")?;
                 Ok((i as NodeId + 1, format!("{host}:{p}")))
             })
             .collect::<anyhow::Result<_>>()?;
@@ -78,7 +76,10 @@ impl DevCluster {
 
     /// Client endpoints of every node.
     pub fn endpoints(&self) -> Vec<String> {
-        self.configs.values().map(|c| c.listen.to_string()).collect()
+        self.configs
+            .values()
+            .map(|c| c.listen.to_string())
+            .collect()
     }
 
     /// The current leader, as seen by any running node.

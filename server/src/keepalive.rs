@@ -110,7 +110,10 @@ async fn confirm_leadership(core: &Core) -> bool {
             return false;
         }
         let wait = core.timing.election_max * 4;
-        if !matches!(tokio::time::timeout(wait, ready.wait_for(|r| r.is_some())).await, Ok(Ok(_))) {
+        if !matches!(
+            tokio::time::timeout(wait, ready.wait_for(|r| r.is_some())).await,
+            Ok(Ok(_))
+        ) {
             return false;
         }
     }
@@ -130,7 +133,12 @@ fn renew(core: &Core, pending: &Pending) -> Vec<Lease> {
         .sessions
         .iter()
         .map(|&session| {
-            let lease = |status, ttl_ms, revoked| Lease { session, status, ttl_ms, revoked };
+            let lease = |status, ttl_ms, revoked| Lease {
+                session,
+                status,
+                ttl_ms,
+                revoked,
+            };
             let Some(s) = shared.machine.session(session) else {
                 return lease(LeaseStatus::LeaseExpired, 0, Vec::new());
             };

@@ -108,7 +108,11 @@ fn expire(core: &Arc<Core>, sessions: Vec<SessionId>) {
         tokio::spawn(async move {
             // A failed proposal may still be committed later; the session stays
             // marked expiring (never renewed) and is proposed again.
-            if let Err(e) = core.proposer.propose(Command::ExpireSession { session }).await {
+            if let Err(e) = core
+                .proposer
+                .propose(Command::ExpireSession { session })
+                .await
+            {
                 tracing::warn!(session, error = %e, "expiry not committed; will retry");
                 core.shared.lock().leases.retry_expiry(session);
             }

@@ -9,6 +9,8 @@
 //! - [`node`]: wires one node together; [`dev`] runs a local cluster in-process.
 
 pub mod api;
+pub mod cli;
+pub mod demo;
 pub mod dev;
 pub mod keepalive;
 pub mod leader;

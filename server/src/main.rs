@@ -6,15 +6,22 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use tenure_server::cli::{self, ClientCmd, ConnectArgs};
 use tenure_server::dev::DevCluster;
 use tenure_server::node::{self, NodeConfig, Timing};
 use tenure_server::transport::Transport;
 
 #[derive(Parser)]
-#[command(name = "tenure", version, about = "tenure: a Raft-replicated lock service with fencing tokens")]
+#[command(
+    name = "tenure",
+    version,
+    about = "tenure: a Raft-replicated lock service with fencing tokens"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
+    #[command(flatten)]
+    connect: ConnectArgs,
 }
 
 #[derive(Subcommand)]
@@ -23,18 +30,25 @@ enum Cmd {
     Server(ServerArgs),
     /// Run a local N-node cluster inside this process (throw-away data).
     Dev(DevArgs),
+    /// The demo: workers contend for a lock over fenced SQLite writes while the
+    /// leader is killed and a holder is paused past its lease.
+    Demo(tenure_server::demo::DemoArgs),
+    #[command(hide = true)]
+    DemoWorker(tenure_server::demo::worker::WorkerArgs),
+    #[command(flatten)]
+    Client(ClientCmd),
 }
 
 #[derive(Args, Clone, Copy)]
 struct TimingArgs {
     /// Leader heartbeat interval.
-    #[arg(long, default_value = "50ms", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "40ms", value_parser = humantime::parse_duration)]
     heartbeat: Duration,
     /// Lower end of the election timeout.
-    #[arg(long, default_value = "150ms", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "120ms", value_parser = humantime::parse_duration)]
     election_timeout_min: Duration,
     /// Upper end of the election timeout.
-    #[arg(long, default_value = "300ms", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "240ms", value_parser = humantime::parse_duration)]
     election_timeout_max: Duration,
 }
 
@@ -88,9 +102,9 @@ struct DevArgs {
     timing: TimingArgs,
 }
 
-fn init_tracing() {
+fn init_tracing(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,openraft=off"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -101,13 +115,14 @@ async fn wait_for_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(t) => t,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}
@@ -135,7 +150,8 @@ async fn run_server(args: ServerArgs) -> anyhow::Result<()> {
 }
 
 async fn run_dev(args: DevArgs) -> anyhow::Result<()> {
-    let cluster = DevCluster::start(args.nodes, &args.host, args.port, args.timing.into(), None).await?;
+    let cluster =
+        DevCluster::start(args.nodes, &args.host, args.port, args.timing.into(), None).await?;
     let endpoints = cluster.endpoints().join(",");
     println!("tenure dev cluster of {} nodes is up.", args.nodes);
     println!("endpoints: {endpoints}");
@@ -148,7 +164,10 @@ async fn run_dev(args: DevArgs) -> anyhow::Result<()> {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    init_tracing();
+    init_tracing(match cli.command {
+        Cmd::Server(_) | Cmd::Dev(_) => "info,openraft=off",
+        _ => "error,openraft=off",
+    });
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
@@ -158,12 +177,17 @@ fn main() -> std::process::ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Cmd::Server(args) => run_server(args).await,
-            Cmd::Dev(args) => run_dev(args).await,
+            Cmd::Server(args) => run_server(args)
+                .await
+                .map(|_| std::process::ExitCode::SUCCESS),
+            Cmd::Dev(args) => run_dev(args).await.map(|_| std::process::ExitCode::SUCCESS),
+            Cmd::Demo(args) => tenure_server::demo::run(args).await,
+            Cmd::DemoWorker(args) => tenure_server::demo::worker::run(args).await,
+            Cmd::Client(cmd) => cli::run(cmd, cli.connect).await,
         }
     });
     match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             std::process::ExitCode::FAILURE

@@ -58,19 +58,55 @@ impl Default for Metrics {
             is_leader: Gauge::default(),
             registry: Registry::default(),
         };
-        registry.register("keepalives", "Keepalive requests answered", m.keepalives.clone());
-        registry.register("keepalive_rounds", "Leadership checks for keepalive batches", m.keepalive_rounds.clone());
+        registry.register(
+            "keepalives",
+            "Keepalive requests answered",
+            m.keepalives.clone(),
+        );
+        registry.register(
+            "keepalive_rounds",
+            "Leadership checks for keepalive batches",
+            m.keepalive_rounds.clone(),
+        );
         registry.register("proposals", "Commands proposed", m.proposals.clone());
-        registry.register("batches", "Log entries proposed (group commit batches)", m.batches.clone());
-        registry.register("session_expirations", "Sessions expired by this leader", m.expirations.clone());
-        registry.register("leader_changes", "Leader changes seen", m.leader_changes.clone());
-        registry.register("commit_seconds", "Time from proposal to commit and apply", m.commit_seconds.clone());
+        registry.register(
+            "batches",
+            "Log entries proposed (group commit batches)",
+            m.batches.clone(),
+        );
+        registry.register(
+            "session_expirations",
+            "Sessions expired by this leader",
+            m.expirations.clone(),
+        );
+        registry.register(
+            "leader_changes",
+            "Leader changes seen",
+            m.leader_changes.clone(),
+        );
+        registry.register(
+            "commit_seconds",
+            "Time from proposal to commit and apply",
+            m.commit_seconds.clone(),
+        );
         registry.register("sessions", "Live sessions", m.sessions.clone());
-        registry.register("locks", "Locks with holders, waiters or a lock-delay", m.locks.clone());
+        registry.register(
+            "locks",
+            "Locks with holders, waiters or a lock-delay",
+            m.locks.clone(),
+        );
         registry.register("waiters", "Queued acquires", m.waiters.clone());
         registry.register("term", "Current Raft term", m.term.clone());
-        registry.register("applied_index", "Last applied log index", m.applied_index.clone());
-        registry.register("is_leader", "1 if this node is the leader", m.is_leader.clone());
+        registry.register(
+            "applied_index",
+            "Last applied log index",
+            m.applied_index.clone(),
+        );
+        registry.register(
+            "is_leader",
+            "1 if this node is the leader",
+            m.is_leader.clone(),
+        );
         Metrics { registry, ..m }
     }
 }
@@ -89,8 +125,10 @@ impl Metrics {
         }
         let m = core.raft.metrics().borrow().clone();
         self.term.set(m.current_term as i64);
-        self.applied_index.set(m.last_applied.map_or(0, |l| l.index) as i64);
-        self.is_leader.set(i64::from(m.current_leader == Some(core.id)));
+        self.applied_index
+            .set(m.last_applied.map_or(0, |l| l.index) as i64);
+        self.is_leader
+            .set(i64::from(m.current_leader == Some(core.id)));
         let mut out = String::new();
         if encode(&mut out, &self.registry).is_err() {
             out.clear();
@@ -112,11 +150,16 @@ pub async fn serve(core: Arc<Core>, addr: SocketAddr, mut stop: watch::Receiver<
             return;
         }
     };
-    let app = axum::Router::new().route("/metrics", get(scrape)).with_state(core);
+    let app = axum::Router::new()
+        .route("/metrics", get(scrape))
+        .with_state(core);
     let shutdown = async move {
         let _ = stop.wait_for(|s| *s).await;
     };
-    if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+    if let Err(e) = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+    {
         tracing::error!(error = %e, "metrics server failed");
     }
 }

@@ -27,6 +27,9 @@ use crate::store::log::LogStore;
 use crate::store::state::{Shared, StateStore};
 use crate::transport::{MAX_MESSAGE_BYTES, Transport};
 
+/// How long a stopping node lets calls in flight finish.
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(300);
+
 /// Raft timing.
 #[derive(Debug, Clone, Copy)]
 pub struct Timing {
@@ -41,9 +44,9 @@ pub struct Timing {
 impl Default for Timing {
     fn default() -> Self {
         Timing {
-            heartbeat: Duration::from_millis(50),
-            election_min: Duration::from_millis(150),
-            election_max: Duration::from_millis(300),
+            heartbeat: Duration::from_millis(40),
+            election_min: Duration::from_millis(120),
+            election_max: Duration::from_millis(240),
         }
     }
 }
@@ -91,6 +94,8 @@ pub struct Core {
     pub timing: Timing,
     /// Prometheus metrics.
     pub metrics: Arc<Metrics>,
+    /// Becomes true when the node stops: open streams end.
+    pub stop: watch::Receiver<bool>,
 }
 
 impl Core {
@@ -127,24 +132,18 @@ impl NodeHandle {
         &self.core
     }
 
-    /// Stops serving and shuts Raft down.
+    /// Stops serving (open streams end, calls in flight get a moment to finish)
+    /// and shuts Raft down.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
-        for task in self.tasks {
-            let _ = task.await;
-        }
+        // Raft first, so the node leaves the cluster at once (like a crash).
         let _ = self.core.raft.shutdown().await;
-    }
-
-    /// Simulates a crash: stops everything at once, without a clean Raft shutdown.
-    pub fn abort(self) {
-        for task in &self.tasks {
-            task.abort();
+        for task in self.tasks {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(SHUTDOWN_GRACE, task).await.is_err() {
+                abort.abort();
+            }
         }
-        let raft = self.core.raft.clone();
-        tokio::spawn(async move {
-            let _ = raft.shutdown().await;
-        });
     }
 }
 
@@ -184,7 +183,10 @@ pub async fn start_on(
     let (log, recovery) = LogStore::open(&config.data_dir.join("log"))
         .with_context(|| format!("cannot open the log in {}", config.data_dir.display()))?;
     if recovery.truncated_bytes > 0 {
-        tracing::warn!(bytes = recovery.truncated_bytes, "cut a torn write off the log tail");
+        tracing::warn!(
+            bytes = recovery.truncated_bytes,
+            "cut a torn write off the log tail"
+        );
     }
     let state = StateStore::open(&config.data_dir.join("state"))
         .with_context(|| format!("cannot open the snapshot in {}", config.data_dir.display()))?;
@@ -210,7 +212,9 @@ pub async fn start_on(
 
     let (ready_tx, ready) = watch::channel(None);
     let (keepalives, keepalive_rx) = KeepAlives::new();
+    let (stop, stop_rx) = watch::channel(false);
     let core = Arc::new(Core {
+        stop: stop_rx.clone(),
         id: config.id,
         proposer: Proposer::start(raft.clone(), metrics.clone()),
         raft,
@@ -223,15 +227,22 @@ pub async fn start_on(
         metrics,
     });
 
-    let (stop, stop_rx) = watch::channel(false);
     let mut tasks = vec![
-        tokio::spawn(leader::watch_leadership(core.clone(), ready_tx, stop_rx.clone())),
+        tokio::spawn(leader::watch_leadership(
+            core.clone(),
+            ready_tx,
+            stop_rx.clone(),
+        )),
         tokio::spawn(leader::reap_sessions(core.clone(), stop_rx.clone())),
         tokio::spawn(leader::tick_timers(core.clone(), stop_rx.clone())),
         tokio::spawn(keepalive::run(core.clone(), keepalive_rx, stop_rx.clone())),
     ];
     if let Some(addr) = config.metrics_listen {
-        tasks.push(tokio::spawn(crate::metrics::serve(core.clone(), addr, stop_rx.clone())));
+        tasks.push(tokio::spawn(crate::metrics::serve(
+            core.clone(),
+            addr,
+            stop_rx.clone(),
+        )));
     }
     let service = TenureServer::new(TenureService::new(core.clone()))
         .max_decoding_message_size(MAX_MESSAGE_BYTES);
@@ -245,7 +256,10 @@ pub async fn start_on(
         let shutdown = async move {
             let _ = stop_server.wait_for(|s| *s).await;
         };
-        if let Err(e) = router.serve_with_incoming_shutdown(incoming, shutdown).await {
+        if let Err(e) = router
+            .serve_with_incoming_shutdown(incoming, shutdown)
+            .await
+        {
             tracing::error!(error = %e, "gRPC server failed");
         }
     }));
@@ -265,7 +279,10 @@ pub fn parse_peers(s: &str) -> anyhow::Result<BTreeMap<NodeId, String>> {
             .parse()
             .with_context(|| format!("peer id {id:?} is not a number"))?;
         anyhow::ensure!(id > 0, "peer ids start at 1");
-        anyhow::ensure!(addrs.insert(addr.to_owned()), "address {addr} appears twice");
+        anyhow::ensure!(
+            addrs.insert(addr.to_owned()),
+            "address {addr} appears twice"
+        );
         anyhow::ensure!(
             peers.insert(id, addr.to_owned()).is_none(),
             "peer id {id} appears twice"

@@ -108,7 +108,9 @@ async fn run(raft: Raft, mut rx: mpsc::UnboundedReceiver<(Command, Reply)>, metr
         tokio::spawn(async move {
             let result = receiver.await;
             drop(permit);
-            metrics.commit_seconds.observe(started.elapsed().as_secs_f64());
+            metrics
+                .commit_seconds
+                .observe(started.elapsed().as_secs_f64());
             match result {
                 Ok(Ok(resp)) => {
                     for (reply, outcome) in replies.into_iter().zip(resp.data) {
@@ -116,9 +118,7 @@ async fn run(raft: Raft, mut rx: mpsc::UnboundedReceiver<(Command, Reply)>, metr
                     }
                 }
                 Ok(Err(ClientWriteError::ForwardToLeader(f))) => {
-                    let leader = f
-                        .leader_id
-                        .zip(f.leader_node.map(|n| n.addr));
+                    let leader = f.leader_id.zip(f.leader_node.map(|n| n.addr));
                     fail_all(replies, ProposeError::NotLeader(leader));
                 }
                 Ok(Err(e)) => fail_all(replies, ProposeError::Unavailable(e.to_string())),

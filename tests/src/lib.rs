@@ -4,7 +4,7 @@
 //! The `tenure` binary is taken from `$TENURE_BIN`, else from the workspace's
 //! `target/debug` (build it first: `cargo build --workspace`).
 
-pub mod fenced;
+pub use tenure_server::demo::fenced;
 
 use std::fs::File;
 use std::net::TcpListener;
@@ -132,11 +132,22 @@ impl Cluster {
             .open(&node.log)
             .expect("log file");
         let child = Command::new(bin)
-            .args(["server", "--id", &id.to_string(), "--listen", &node.addr, "--peers", &peers])
+            .args([
+                "server",
+                "--id",
+                &id.to_string(),
+                "--listen",
+                &node.addr,
+                "--peers",
+                &peers,
+            ])
             .arg("--data-dir")
             .arg(&node.data_dir)
             .args(&extra)
-            .env("RUST_LOG", std::env::var("TENURE_TEST_LOG").unwrap_or_else(|_| "info,openraft=warn".into()))
+            .env(
+                "RUST_LOG",
+                std::env::var("TENURE_TEST_LOG").unwrap_or_else(|_| "info,openraft=warn".into()),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
@@ -225,14 +236,19 @@ impl Cluster {
                     return node.id;
                 }
                 if probe.is_err()
-                    && let Ok(c) = Client::connect([node.addr.clone()], ClientOptions::default()).await
+                    && let Ok(c) =
+                        Client::connect([node.addr.clone()], ClientOptions::default()).await
                     && let Ok(s) = c.node_status(&node.addr).await
                     && s.role == "leader"
                 {
                     return node.id;
                 }
             }
-            assert!(Instant::now() < deadline, "no leader within {timeout:?}\n{}", self.logs());
+            assert!(
+                Instant::now() < deadline,
+                "no leader within {timeout:?}\n{}",
+                self.logs()
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -244,7 +260,12 @@ impl Cluster {
             let text = std::fs::read_to_string(&n.log).unwrap_or_default();
             let lines: Vec<&str> = text.lines().collect();
             let tail = &lines[lines.len().saturating_sub(30)..];
-            out.push_str(&format!("--- node {} ({}) ---\n{}\n", n.id, n.addr, tail.join("\n")));
+            out.push_str(&format!(
+                "--- node {} ({}) ---\n{}\n",
+                n.id,
+                n.addr,
+                tail.join("\n")
+            ));
         }
         out
     }
@@ -270,7 +291,9 @@ impl Drop for Cluster {
 }
 
 /// A raw gRPC stub for one node (to send requests the core client would refuse).
-pub async fn raw(addr: &str) -> tenure_proto::v1::tenure_client::TenureClient<tonic::transport::Channel> {
+pub async fn raw(
+    addr: &str,
+) -> tenure_proto::v1::tenure_client::TenureClient<tonic::transport::Channel> {
     tenure_proto::v1::tenure_client::TenureClient::connect(format!("http://{addr}"))
         .await
         .expect("connect raw stub")

@@ -27,7 +27,9 @@ fn rand_id() -> Vec<u8> {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
-    (nanos ^ (std::process::id() as u128) << 64).to_be_bytes().to_vec()
+    (nanos ^ (std::process::id() as u128) << 64)
+        .to_be_bytes()
+        .to_vec()
 }
 
 fn acquire_req(session: u64, request: u64, name: &str, wait_ms: Option<u64>) -> pb::AcquireRequest {
@@ -57,12 +59,25 @@ async fn acquire_release_and_tokens_increase() {
     let b = client.try_lock("jobs/a").await.expect("second acquire");
     assert!(b.fencing_token() > a.fencing_token());
     // Shared holders coexist and exclude an exclusive one.
-    let s1 = client.acquire("jobs/s", AcquireOptions::try_once().shared()).await.expect("shared 1");
-    let s2 = client.acquire("jobs/s", AcquireOptions::try_once().shared()).await.expect("shared 2");
+    let s1 = client
+        .acquire("jobs/s", AcquireOptions::try_once().shared())
+        .await
+        .expect("shared 1");
+    let s2 = client
+        .acquire("jobs/s", AcquireOptions::try_once().shared())
+        .await
+        .expect("shared 2");
     assert_eq!(s1.mode(), LockMode::Shared);
-    let err = client.try_lock("jobs/s").await.expect_err("exclusive vs shared");
+    let err = client
+        .try_lock("jobs/s")
+        .await
+        .expect_err("exclusive vs shared");
     assert_eq!(err.kind(), tenure::ErrorKind::LockHeld);
-    let info = client.describe("jobs/s").await.expect("describe").expect("exists");
+    let info = client
+        .describe("jobs/s")
+        .await
+        .expect("describe")
+        .expect("exists");
     assert_eq!(info.holders.len(), 2);
     drop((s1, s2));
 }
@@ -89,8 +104,16 @@ async fn expired_holder_hands_the_lock_to_the_waiter_with_a_higher_token() {
         .await
         .expect("waiter gets the lock");
     let waited = started.elapsed();
-    assert!(lock.fencing_token() > grant.token, "token {} after {}", lock.fencing_token(), grant.token);
-    assert!(waited >= Duration::from_millis(1_000), "granted after {waited:?}, before the TTL");
+    assert!(
+        lock.fencing_token() > grant.token,
+        "token {} after {}",
+        lock.fencing_token(),
+        grant.token
+    );
+    assert!(
+        waited >= Duration::from_millis(1_000),
+        "granted after {waited:?}, before the TTL"
+    );
     // The expired session is gone: its keepalive and its release are refused.
     let err = stub
         .acquire(acquire_req(session, 2, "jobs/other", None))
@@ -117,8 +140,16 @@ async fn killing_the_leader_keeps_locks_and_sessions() {
     assert!(next.fencing_token() > held.fencing_token());
     // Hold across several TTLs: the session must survive the failover.
     tokio::time::sleep(Duration::from_secs(5)).await;
-    assert!(held.is_held(), "lock lost after failover: {:?}", held.lost_reason());
-    let info = other.describe("jobs/held").await.expect("describe").expect("still held");
+    assert!(
+        held.is_held(),
+        "lock lost after failover: {:?}",
+        held.lost_reason()
+    );
+    let info = other
+        .describe("jobs/held")
+        .await
+        .expect("describe")
+        .expect("still held");
     assert_eq!(info.holders[0].session_id, session);
     assert_eq!(info.holders[0].token, held.fencing_token());
     let sessions = other.list_sessions().await.expect("sessions");
@@ -164,7 +195,9 @@ async fn acknowledged_operations_survive_killing_every_node() {
     let mut stub = raw(&cluster.node(leader).addr).await;
     for (i, g) in grants.iter().enumerate() {
         let lock = stub
-            .describe(pb::DescribeRequest { name: g.name.clone() })
+            .describe(pb::DescribeRequest {
+                name: g.name.clone(),
+            })
             .await
             .expect("describe")
             .into_inner()
@@ -177,9 +210,17 @@ async fn acknowledged_operations_survive_killing_every_node() {
             assert_eq!(lock.holders[0].token, g.token);
         }
     }
-    let status = stub.status(pb::StatusRequest {}).await.expect("status").into_inner();
+    let status = stub
+        .status(pb::StatusRequest {})
+        .await
+        .expect("status")
+        .into_inner();
     let max = grants.iter().map(|g| g.token).max().unwrap_or(0);
-    assert!(status.next_token > max, "token counter went back: {} <= {max}", status.next_token);
+    assert!(
+        status.next_token > max,
+        "token counter went back: {} <= {max}",
+        status.next_token
+    );
     // A retried acquire (same request id) returns the first grant after restart (G5).
     let again = stub
         .acquire(acquire_req(session, 2, "durable/1", None))
@@ -195,7 +236,11 @@ async fn acknowledged_operations_survive_killing_every_node() {
 async fn followers_redirect_to_the_leader() {
     let cluster = Cluster::start(3);
     let leader = cluster.wait_for_leader(LEADER_WAIT).await;
-    let follower = cluster.nodes.iter().find(|n| n.id != leader).expect("a follower");
+    let follower = cluster
+        .nodes
+        .iter()
+        .find(|n| n.id != leader)
+        .expect("a follower");
     let mut stub = raw(&follower.addr).await;
     let err = stub
         .open_session(pb::OpenSessionRequest {
@@ -211,7 +256,10 @@ async fn followers_redirect_to_the_leader() {
     let client = tenure::Client::connect([follower.addr.clone()], Default::default())
         .await
         .expect("connect through a follower");
-    client.try_lock("redirected").await.expect("acquire through redirect");
+    client
+        .try_lock("redirected")
+        .await
+        .expect("acquire through redirect");
 }
 
 #[tokio::test]
@@ -221,16 +269,51 @@ async fn bad_input_gets_typed_errors_and_changes_nothing() {
     let addr = cluster.node(leader).addr.clone();
     let session = open_raw_session(&addr, 5_000).await;
     let mut stub = raw(&addr).await;
-    let before = stub.status(pb::StatusRequest {}).await.expect("status").into_inner();
+    let before = stub
+        .status(pb::StatusRequest {})
+        .await
+        .expect("status")
+        .into_inner();
 
     let cases: Vec<(&str, pb::AcquireRequest, ErrorKind)> = vec![
-        ("empty name", acquire_req(session, 1, "", None), ErrorKind::InvalidArgument),
-        ("control char", acquire_req(session, 2, "a\nb", None), ErrorKind::InvalidArgument),
-        ("long name", acquire_req(session, 3, &"x".repeat(300), None), ErrorKind::InvalidArgument),
-        ("session 0", acquire_req(0, 4, "ok", None), ErrorKind::InvalidArgument),
-        ("unknown session", acquire_req(999_999, 5, "ok", None), ErrorKind::SessionExpired),
-        ("huge wait", acquire_req(session, 6, "ok", Some(u64::MAX)), ErrorKind::InvalidArgument),
-        ("bad mode", pb::AcquireRequest { mode: 7, ..acquire_req(session, 7, "ok", None) }, ErrorKind::InvalidArgument),
+        (
+            "empty name",
+            acquire_req(session, 1, "", None),
+            ErrorKind::InvalidArgument,
+        ),
+        (
+            "control char",
+            acquire_req(session, 2, "a\nb", None),
+            ErrorKind::InvalidArgument,
+        ),
+        (
+            "long name",
+            acquire_req(session, 3, &"x".repeat(300), None),
+            ErrorKind::InvalidArgument,
+        ),
+        (
+            "session 0",
+            acquire_req(0, 4, "ok", None),
+            ErrorKind::InvalidArgument,
+        ),
+        (
+            "unknown session",
+            acquire_req(999_999, 5, "ok", None),
+            ErrorKind::SessionExpired,
+        ),
+        (
+            "huge wait",
+            acquire_req(session, 6, "ok", Some(u64::MAX)),
+            ErrorKind::InvalidArgument,
+        ),
+        (
+            "bad mode",
+            pb::AcquireRequest {
+                mode: 7,
+                ..acquire_req(session, 7, "ok", None)
+            },
+            ErrorKind::InvalidArgument,
+        ),
     ];
     for (what, req, kind) in cases {
         let err = stub.acquire(req).await.expect_err(what);
@@ -238,36 +321,65 @@ async fn bad_input_gets_typed_errors_and_changes_nothing() {
         assert!(!err.message().is_empty(), "{what}: no message");
     }
     let err = stub
-        .open_session(pb::OpenSessionRequest { ttl_ms: 10, label: String::new(), open_id: rand_id() })
+        .open_session(pb::OpenSessionRequest {
+            ttl_ms: 10,
+            label: String::new(),
+            open_id: rand_id(),
+        })
         .await
         .expect_err("ttl too short");
     assert_eq!(kind_of(&err), ErrorKind::InvalidArgument);
     let err = stub
-        .open_session(pb::OpenSessionRequest { ttl_ms: 5_000, label: String::new(), open_id: vec![1, 2] })
+        .open_session(pb::OpenSessionRequest {
+            ttl_ms: 5_000,
+            label: String::new(),
+            open_id: vec![1, 2],
+        })
         .await
         .expect_err("open id too short");
     assert_eq!(kind_of(&err), ErrorKind::InvalidArgument);
     let err = stub
-        .release(pb::ReleaseRequest { session_id: session, request_id: 9, name: "ok".into(), owner_id: "zz".into() })
+        .release(pb::ReleaseRequest {
+            session_id: session,
+            request_id: 9,
+            name: "ok".into(),
+            owner_id: "zz".into(),
+        })
         .await
         .expect_err("bad owner id");
     assert_eq!(kind_of(&err), ErrorKind::InvalidArgument);
     let err = stub
-        .force_release(pb::ForceReleaseRequest { name: "ok".into(), owner_id: "0".repeat(32), reason: String::new() })
+        .force_release(pb::ForceReleaseRequest {
+            name: "ok".into(),
+            owner_id: "0".repeat(32),
+            reason: String::new(),
+        })
         .await
         .expect_err("nobody holds it");
     assert_eq!(kind_of(&err), ErrorKind::NotHolder);
 
-    let after = stub.status(pb::StatusRequest {}).await.expect("status").into_inner();
-    assert_eq!(after.sessions, before.sessions, "a bad request opened a session");
+    let after = stub
+        .status(pb::StatusRequest {})
+        .await
+        .expect("status")
+        .into_inner();
+    assert_eq!(
+        after.sessions, before.sessions,
+        "a bad request opened a session"
+    );
     assert_eq!(after.locks, 0, "a bad request created a lock");
-    assert_eq!(after.next_token, before.next_token, "a bad request granted a token");
+    assert_eq!(
+        after.next_token, before.next_token,
+        "a bad request granted a token"
+    );
     // Garbage on the peer port is refused without harm.
     let mut peer = tenure_proto::raft::raft_client::RaftClient::connect(format!("http://{addr}"))
         .await
         .expect("peer stub");
     let err = peer
-        .append_entries(tenure_proto::raft::RaftMessage { payload: vec![0xff; 64] })
+        .append_entries(tenure_proto::raft::RaftMessage {
+            payload: vec![0xff; 64],
+        })
         .await
         .expect_err("garbage");
     assert_eq!(err.code(), tonic::Code::InvalidArgument);

@@ -27,7 +27,9 @@ fn code_for(kind: ErrorKind) -> Code {
     match kind {
         ErrorKind::Unavailable | ErrorKind::NotLeader => Code::Unavailable,
         ErrorKind::Timeout => Code::DeadlineExceeded,
-        ErrorKind::LockHeld | ErrorKind::NotHolder | ErrorKind::LockLost => Code::FailedPrecondition,
+        ErrorKind::LockHeld | ErrorKind::NotHolder | ErrorKind::LockLost => {
+            Code::FailedPrecondition
+        }
         ErrorKind::SessionExpired => Code::NotFound,
         ErrorKind::SessionBlacklisted | ErrorKind::PermissionDenied => Code::PermissionDenied,
         ErrorKind::InvalidArgument => Code::InvalidArgument,

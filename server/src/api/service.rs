@@ -45,9 +45,9 @@ impl TenureService {
             return Ok(());
         }
         match self.core.leader() {
-            Some((id, _)) if id == self.core.id => {
-                Err(unavailable("the leader has not heard from a quorum recently"))
-            }
+            Some((id, _)) if id == self.core.id => Err(unavailable(
+                "the leader has not heard from a quorum recently",
+            )),
             leader => Err(not_leader(leader)),
         }
     }
@@ -88,7 +88,10 @@ impl TenureService {
                 Ok(Ok(outcome)) => outcome,
                 // No outcome in time (a leader change may have lost the Tick):
                 // withdraw the wait; the cancel reports the final outcome.
-                _ => self.propose(Command::CancelAcquire { session, request }).await?,
+                _ => {
+                    self.propose(Command::CancelAcquire { session, request })
+                        .await?
+                }
             },
         };
         guard.armed = false;
@@ -156,10 +159,12 @@ impl Tenure for TenureService {
             principal: String::new(),
         };
         match self.propose(cmd).await? {
-            Outcome::SessionOpened { session, ttl_ms } => Ok(Response::new(pb::OpenSessionResponse {
-                session_id: session,
-                ttl_ms,
-            })),
+            Outcome::SessionOpened { session, ttl_ms } => {
+                Ok(Response::new(pb::OpenSessionResponse {
+                    session_id: session,
+                    ttl_ms,
+                }))
+            }
             other => Err(unexpected(other)),
         }
     }
@@ -171,7 +176,9 @@ impl Tenure for TenureService {
         let session = validate::session_id(req.into_inner().session_id)?;
         self.require_leader()?;
         match self.propose(Command::CloseSession { session }).await? {
-            Outcome::SessionEnded { released } => Ok(Response::new(pb::CloseSessionResponse { released })),
+            Outcome::SessionEnded { released } => {
+                Ok(Response::new(pb::CloseSessionResponse { released }))
+            }
             other => Err(unexpected(other)),
         }
     }
@@ -185,9 +192,16 @@ impl Tenure for TenureService {
         let mut inbound = req.into_inner();
         let (tx, rx) = mpsc::channel(KEEPALIVE_PIPELINE * 2);
         let core = self.core.clone();
+        let mut stop = self.core.stop.clone();
         tokio::spawn(async move {
             let slots = Arc::new(Semaphore::new(KEEPALIVE_PIPELINE));
-            while let Some(Ok(msg)) = inbound.next().await {
+            loop {
+                // The stream ends when the node stops, so shutdown need not wait for it.
+                let msg = tokio::select! {
+                    m = inbound.next() => m,
+                    _ = stop.wait_for(|s| *s) => None,
+                };
+                let Some(Ok(msg)) = msg else { break };
                 if msg.session_ids.len() > validate::MAX_KEEPALIVE_SESSIONS {
                     let err = invalid(format!(
                         "at most {} sessions per keepalive",
@@ -219,11 +233,21 @@ impl Tenure for TenureService {
         validate::lock_name(&r.name)?;
         let mode = convert::mode_from_pb(lock_mode(r.mode)?);
         let wait_ms = if r.wait {
-            Some(validate::millis("wait_timeout_ms", r.wait_timeout_ms, Duration::ZERO, MAX_WAIT)?)
+            Some(validate::millis(
+                "wait_timeout_ms",
+                r.wait_timeout_ms,
+                Duration::ZERO,
+                MAX_WAIT,
+            )?)
         } else {
             None
         };
-        let lock_delay_ms = validate::millis("lock_delay_ms", r.lock_delay_ms, Duration::ZERO, MAX_LOCK_DELAY)?;
+        let lock_delay_ms = validate::millis(
+            "lock_delay_ms",
+            r.lock_delay_ms,
+            Duration::ZERO,
+            MAX_LOCK_DELAY,
+        )?;
         self.require_leader()?;
         let cmd = Command::Acquire {
             session,
@@ -265,9 +289,9 @@ impl Tenure for TenureService {
             Outcome::Granted(g) => Ok(Response::new(pb::CancelAcquireResponse {
                 grant: Some(convert::grant(&g)),
             })),
-            Outcome::Rejected(Rejection::Cancelled(_) | Rejection::TimedOut(_) | Rejection::LockHeld(_)) => {
-                Ok(Response::new(pb::CancelAcquireResponse { grant: None }))
-            }
+            Outcome::Rejected(
+                Rejection::Cancelled(_) | Rejection::TimedOut(_) | Rejection::LockHeld(_),
+            ) => Ok(Response::new(pb::CancelAcquireResponse { grant: None })),
             other => Err(unexpected(other)),
         }
     }
@@ -331,7 +355,12 @@ impl Tenure for TenureService {
         };
         match self.propose(cmd).await? {
             Outcome::Blacklisted => {
-                let remaining = self.core.shared.lock().leases.remaining(session, Instant::now());
+                let remaining = self
+                    .core
+                    .shared
+                    .lock()
+                    .leases
+                    .remaining(session, Instant::now());
                 Ok(Response::new(pb::BlacklistResponse {
                     expires_in_ms: remaining.map_or(0, |d| d.as_millis() as u64),
                 }))
@@ -348,7 +377,10 @@ impl Tenure for TenureService {
         validate::lock_name(&name)?;
         self.read_barrier().await?;
         let shared = self.core.shared.lock();
-        let lock = shared.machine.lock(&name).map(|l| convert::lock_info(&name, l));
+        let lock = shared
+            .machine
+            .lock(&name)
+            .map(|l| convert::lock_info(&name, l));
         Ok(Response::new(pb::DescribeResponse { lock }))
     }
 
@@ -363,7 +395,10 @@ impl Tenure for TenureService {
         let mut locks: Vec<pb::LockInfo> = shared
             .machine
             .locks()
-            .range::<str, _>((std::ops::Bound::Excluded(r.start_after.as_str()), std::ops::Bound::Unbounded))
+            .range::<str, _>((
+                std::ops::Bound::Excluded(r.start_after.as_str()),
+                std::ops::Bound::Unbounded,
+            ))
             .filter(|(name, _)| name.starts_with(&r.prefix))
             .take(limit + 1)
             .map(|(name, lock)| convert::lock_info(name, lock))
@@ -388,16 +423,25 @@ impl Tenure for TenureService {
             .range(r.start_after.saturating_add(1)..)
             .take(limit + 1)
             .map(|(&id, s)| {
-                let remaining = shared.leases.remaining(id, now).map_or(0, |d| d.as_millis() as u64);
+                let remaining = shared
+                    .leases
+                    .remaining(id, now)
+                    .map_or(0, |d| d.as_millis() as u64);
                 convert::session_info(id, s, remaining)
             })
             .collect();
         let truncated = sessions.len() > limit;
         sessions.truncate(limit);
-        Ok(Response::new(pb::ListSessionsResponse { sessions, truncated }))
+        Ok(Response::new(pb::ListSessionsResponse {
+            sessions,
+            truncated,
+        }))
     }
 
-    async fn status(&self, _req: Request<pb::StatusRequest>) -> Result<Response<pb::StatusResponse>, Status> {
+    async fn status(
+        &self,
+        _req: Request<pb::StatusRequest>,
+    ) -> Result<Response<pb::StatusResponse>, Status> {
         let m = self.core.raft.metrics().borrow().clone();
         let leader = self.core.leader();
         let matched = |id: u64| {
@@ -440,11 +484,20 @@ impl Tenure for TenureService {
         }))
     }
 
-    async fn audit(&self, req: Request<pb::AuditRequest>) -> Result<Response<pb::AuditResponse>, Status> {
+    async fn audit(
+        &self,
+        req: Request<pb::AuditRequest>,
+    ) -> Result<Response<pb::AuditResponse>, Status> {
         let limit = validate::limit(req.into_inner().limit)?;
         self.read_barrier().await?;
         let shared = self.core.shared.lock();
-        let mut records: Vec<pb::AuditRecord> = shared.machine.audit().rev().take(limit).map(convert::audit).collect();
+        let mut records: Vec<pb::AuditRecord> = shared
+            .machine
+            .audit()
+            .rev()
+            .take(limit)
+            .map(convert::audit)
+            .collect();
         records.reverse();
         Ok(Response::new(pb::AuditResponse { records }))
     }

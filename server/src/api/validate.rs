@@ -41,10 +41,14 @@ pub fn lock_name(name: &str) -> Result<(), Status> {
 /// A free-form text field (label, reason).
 pub fn text(what: &str, value: &str) -> Result<(), Status> {
     if value.len() > MAX_TEXT_BYTES {
-        return Err(invalid(format!("{what} is longer than {MAX_TEXT_BYTES} bytes")));
+        return Err(invalid(format!(
+            "{what} is longer than {MAX_TEXT_BYTES} bytes"
+        )));
     }
     if value.chars().any(|c| c.is_control() && c != '\t') {
-        return Err(invalid(format!("{what} must not contain control characters")));
+        return Err(invalid(format!(
+            "{what} must not contain control characters"
+        )));
     }
     Ok(())
 }
@@ -73,9 +77,13 @@ pub fn session_id(id: u64) -> Result<u64, Status> {
 /// An owner id: 32 hexadecimal digits.
 pub fn owner_id(s: &str) -> Result<u128, Status> {
     if s.len() != 32 {
-        return Err(invalid(format!("owner id must be 32 hex digits, got {:?}", s)));
+        return Err(invalid(format!(
+            "owner id must be 32 hex digits, got {:?}",
+            s
+        )));
     }
-    u128::from_str_radix(s, 16).map_err(|_| invalid(format!("owner id must be 32 hex digits, got {s:?}")))
+    u128::from_str_radix(s, 16)
+        .map_err(|_| invalid(format!("owner id must be 32 hex digits, got {s:?}")))
 }
 
 /// The 16-byte open id of an OpenSession request.

@@ -231,7 +231,15 @@ impl Machine {
                 lock_delay_ms,
                 owner,
             } => self.deduped(*session, *request, |m| {
-                m.acquire(*session, *request, name, *mode, *wait_ms, *lock_delay_ms, *owner)
+                m.acquire(
+                    *session,
+                    *request,
+                    name,
+                    *mode,
+                    *wait_ms,
+                    *lock_delay_ms,
+                    *owner,
+                )
             }),
             Command::CancelAcquire { session, request } => {
                 self.cancel_acquire(*session, *request, events)
@@ -443,7 +451,12 @@ impl Machine {
             self.wait_timers
                 .remove(&(w.deadline_ms, name.to_owned(), w.session, w.request));
             let grant = self.grant(name, &w);
-            self.resolve(w.session, w.request, Outcome::Granted(grant.clone()), events);
+            self.resolve(
+                w.session,
+                w.request,
+                Outcome::Granted(grant.clone()),
+                events,
+            );
             granted.push(grant);
         }
         self.drop_if_idle(name);
@@ -451,7 +464,11 @@ impl Machine {
     }
 
     fn drop_if_idle(&mut self, name: &str) {
-        if self.locks.get(name).is_some_and(|l| l.is_idle(self.time_ms)) {
+        if self
+            .locks
+            .get(name)
+            .is_some_and(|l| l.is_idle(self.time_ms))
+        {
             self.locks.remove(name);
         }
     }
@@ -543,7 +560,11 @@ impl Machine {
     }
 
     fn find_holder(&self, name: &str, owner: OwnerId) -> Option<&Holder> {
-        self.locks.get(name)?.holders.iter().find(|h| h.owner == owner)
+        self.locks
+            .get(name)?
+            .holders
+            .iter()
+            .find(|h| h.owner == owner)
     }
 
     /// Removes a grant; on expiry it starts the grant's lock-delay.
@@ -667,7 +688,12 @@ impl Machine {
                 self.promote(&name, events);
             }
         }
-        self.audit_record("blacklist", principal, &format!("session {id}"), reason.to_owned());
+        self.audit_record(
+            "blacklist",
+            principal,
+            &format!("session {id}"),
+            reason.to_owned(),
+        );
         Outcome::Blacklisted
     }
 

@@ -48,7 +48,10 @@ fn waiter_gets_lock_with_higher_token_when_holder_expires() {
     let Outcome::Granted(first) = apply1(&mut m, 1, acquire(a, 1, "x", None)).0 else {
         panic!("not granted")
     };
-    assert_eq!(apply1(&mut m, 2, acquire(b, 1, "x", Some(5_000))).0, Outcome::Queued);
+    assert_eq!(
+        apply1(&mut m, 2, acquire(b, 1, "x", Some(5_000))).0,
+        Outcome::Queued
+    );
     let (_, events) = apply1(&mut m, 3, Command::ExpireSession { session: a });
     let granted = events.iter().find_map(|e| match e {
         Event::Resolved {
@@ -110,7 +113,10 @@ fn lock_delay_applies_after_expiry_only() {
     apply1(&mut m, 10, Command::ExpireSession { session: a });
     let (out, _) = apply1(&mut m, 20, acquire(b, 1, "x", None));
     assert_eq!(out, Outcome::Rejected(Rejection::LockHeld("x".into())));
-    assert_eq!(apply1(&mut m, 30, acquire(b, 2, "x", Some(5_000))).0, Outcome::Queued);
+    assert_eq!(
+        apply1(&mut m, 30, acquire(b, 2, "x", Some(5_000))).0,
+        Outcome::Queued
+    );
     let (_, events) = apply1(&mut m, 1_010, Command::Tick);
     assert!(matches!(
         events.as_slice(),
@@ -144,10 +150,16 @@ fn force_release_is_compare_and_swap_and_audited() {
         principal: "ops".into(),
         reason: "test".into(),
     };
-    assert_eq!(apply1(&mut m, 2, right).0, Outcome::ForceReleased { granted: vec![] });
+    assert_eq!(
+        apply1(&mut m, 2, right).0,
+        Outcome::ForceReleased { granted: vec![] }
+    );
     assert!(m.lock("x").is_none());
     assert_eq!(m.audit().count(), 1);
-    assert_eq!(m.session(a).map(|s| s.revoked().collect::<Vec<_>>()), Some(vec![g.owner]));
+    assert_eq!(
+        m.session(a).map(|s| s.revoked().collect::<Vec<_>>()),
+        Some(vec![g.owner])
+    );
 }
 
 #[test]
@@ -207,9 +219,18 @@ fn shared_holders_coexist_and_exclusive_waiter_blocks_later_shared() {
         lock_delay_ms: 0,
         owner: (s as u128) << 64 | r as u128,
     };
-    assert!(matches!(apply1(&mut m, 0, shared(a, 1)).0, Outcome::Granted(_)));
-    assert!(matches!(apply1(&mut m, 0, shared(b, 1)).0, Outcome::Granted(_)));
-    assert_eq!(apply1(&mut m, 0, acquire(c, 1, "x", Some(10_000))).0, Outcome::Queued);
+    assert!(matches!(
+        apply1(&mut m, 0, shared(a, 1)).0,
+        Outcome::Granted(_)
+    ));
+    assert!(matches!(
+        apply1(&mut m, 0, shared(b, 1)).0,
+        Outcome::Granted(_)
+    ));
+    assert_eq!(
+        apply1(&mut m, 0, acquire(c, 1, "x", Some(10_000))).0,
+        Outcome::Queued
+    );
     // No barging: a later shared request queues behind the exclusive waiter.
     assert_eq!(apply1(&mut m, 0, shared(a, 2)).0, Outcome::Queued);
 }
@@ -225,22 +246,47 @@ fn snapshot_roundtrip_keeps_timers() {
     let mut restored: Machine = postcard::from_bytes(&bytes).expect("deserialize");
     restored.rebuild_indexes();
     assert_eq!(restored.next_timer_ms(), Some(700));
-    assert_eq!(format!("{:?}", restored.locks()), format!("{:?}", m.locks()));
+    assert_eq!(
+        format!("{:?}", restored.locks()),
+        format!("{:?}", m.locks())
+    );
 }
 
 // ---- property tests ----
 
 #[derive(Debug, Clone)]
 enum Op {
-    Acquire { s: usize, name: u8, shared: bool, wait: Option<u64> },
-    Cancel { s: usize, back: u64 },
-    Release { s: usize },
-    Expire { s: usize },
-    Close { s: usize },
-    ForceRelease { name: u8 },
-    Blacklist { s: usize },
-    Tick { dt: u64 },
-    Retry { back: usize },
+    Acquire {
+        s: usize,
+        name: u8,
+        shared: bool,
+        wait: Option<u64>,
+    },
+    Cancel {
+        s: usize,
+        back: u64,
+    },
+    Release {
+        s: usize,
+    },
+    Expire {
+        s: usize,
+    },
+    Close {
+        s: usize,
+    },
+    ForceRelease {
+        name: u8,
+    },
+    Blacklist {
+        s: usize,
+    },
+    Tick {
+        dt: u64,
+    },
+    Retry {
+        back: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -310,7 +356,9 @@ impl Harness {
 
     fn run(&mut self, cmd: Command) -> Outcome {
         let mut events = Vec::new();
-        let out = self.m.apply(&batch(self.time, vec![cmd.clone()]), &mut events);
+        let out = self
+            .m
+            .apply(&batch(self.time, vec![cmd.clone()]), &mut events);
         self.history.push(cmd.clone());
         let mut grants: Vec<Grant> = events
             .iter()
@@ -325,7 +373,10 @@ impl Harness {
             .map(|(s, r, g)| {
                 // FIFO: a waiter is granted only when no still-queued waiter was ahead.
                 let order = self.queued.entry(g.name.clone()).or_default();
-                let pos = order.iter().position(|k| *k == (*s, *r)).expect("granted waiter was queued");
+                let pos = order
+                    .iter()
+                    .position(|k| *k == (*s, *r))
+                    .expect("granted waiter was queued");
                 for earlier in &order[..pos] {
                     assert!(
                         !self.m.lock(&g.name).is_some_and(|l| l
@@ -344,10 +395,24 @@ impl Harness {
                 grants.push(g.clone());
             }
         }
-        if let (Command::Acquire { session, request, name, .. }, Some(Outcome::Queued)) = (&cmd, out.first())
-            && !self.queued.get(name).is_some_and(|q| q.contains(&(*session, *request)))
+        if let (
+            Command::Acquire {
+                session,
+                request,
+                name,
+                ..
+            },
+            Some(Outcome::Queued),
+        ) = (&cmd, out.first())
+            && !self
+                .queued
+                .get(name)
+                .is_some_and(|q| q.contains(&(*session, *request)))
         {
-            self.queued.entry(name.clone()).or_default().push((*session, *request));
+            self.queued
+                .entry(name.clone())
+                .or_default()
+                .push((*session, *request));
         }
         // G2: every fresh grant's token is above every earlier token. A retried
         // acquire or cancel returns its recorded grant again, with its old token.
@@ -360,7 +425,12 @@ impl Harness {
                 );
                 continue;
             }
-            assert!(g.token > self.last_token, "token {} not above {}", g.token, self.last_token);
+            assert!(
+                g.token > self.last_token,
+                "token {} not above {}",
+                g.token,
+                self.last_token
+            );
             self.last_token = g.token;
             self.tokens.insert(g.token);
         }
@@ -372,14 +442,22 @@ impl Harness {
         let mut seen_tokens = BTreeSet::new();
         for (name, lock) in self.m.locks() {
             // G1: at most one exclusive holder, and never beside another holder.
-            let exclusive = lock.holders.iter().filter(|h| h.mode == Mode::Exclusive).count();
+            let exclusive = lock
+                .holders
+                .iter()
+                .filter(|h| h.mode == Mode::Exclusive)
+                .count();
             assert!(
                 exclusive == 0 || lock.holders.len() == 1,
                 "lock {name} has {} holders with {exclusive} exclusive",
                 lock.holders.len()
             );
             for h in &lock.holders {
-                assert!(seen_tokens.insert(h.token), "token {} granted twice", h.token);
+                assert!(
+                    seen_tokens.insert(h.token),
+                    "token {} granted twice",
+                    h.token
+                );
                 assert!(h.token <= self.m.last_token());
                 let s = self.m.session(h.session).expect("holder's session exists");
                 assert!(s.held.contains(&(name.clone(), h.owner)));
@@ -392,14 +470,22 @@ impl Harness {
             if let Some(head) = lock.waiters.front()
                 && lock.delayed_until_ms <= self.m.time_ms()
             {
-                assert!(!lock.admits(head.mode), "lock {name} has a grantable head waiter");
+                assert!(
+                    !lock.admits(head.mode),
+                    "lock {name} has a grantable head waiter"
+                );
             }
         }
     }
 
     fn step(&mut self, op: Op) {
         match op {
-            Op::Acquire { s, name, shared, wait } => {
+            Op::Acquire {
+                s,
+                name,
+                shared,
+                wait,
+            } => {
                 let session = self.session(s);
                 self.next_request += 1;
                 let request = self.next_request;
@@ -407,7 +493,11 @@ impl Harness {
                     session,
                     request,
                     name: format!("l{name}"),
-                    mode: if shared { Mode::Shared } else { Mode::Exclusive },
+                    mode: if shared {
+                        Mode::Shared
+                    } else {
+                        Mode::Exclusive
+                    },
                     wait_ms: wait,
                     lock_delay_ms: if request % 3 == 0 { 50 } else { 0 },
                     owner: self.next_request as u128 * 7919,
@@ -421,12 +511,19 @@ impl Harness {
             }
             Op::Release { s } => {
                 let session = self.session(s);
-                let held: Option<(String, OwnerId)> =
-                    self.m.session(session).and_then(|x| x.held.iter().next().cloned());
+                let held: Option<(String, OwnerId)> = self
+                    .m
+                    .session(session)
+                    .and_then(|x| x.held.iter().next().cloned());
                 if let Some((name, owner)) = held {
                     self.next_request += 1;
                     let request = self.next_request;
-                    let out = self.run(Command::Release { session, request, name, owner });
+                    let out = self.run(Command::Release {
+                        session,
+                        request,
+                        name,
+                        owner,
+                    });
                     assert_eq!(out, Outcome::Released { released: true });
                 }
             }
@@ -441,7 +538,11 @@ impl Harness {
                 }
             }
             Op::ForceRelease { name } => {
-                let owner = self.m.lock(&format!("l{name}")).and_then(|l| l.holders.first()).map(|h| h.owner);
+                let owner = self
+                    .m
+                    .lock(&format!("l{name}"))
+                    .and_then(|l| l.holders.first())
+                    .map(|h| h.owner);
                 if let Some(owner) = owner {
                     let out = self.run(Command::ForceRelease {
                         name: format!("l{name}"),
@@ -471,8 +572,12 @@ impl Harness {
                 let Some(cmd) = self.history.iter().rev().nth(back).cloned() else {
                     return;
                 };
-                let (Command::Acquire { session, request, .. } | Command::Release { session, request, .. }) =
-                    &cmd
+                let (Command::Acquire {
+                    session, request, ..
+                }
+                | Command::Release {
+                    session, request, ..
+                }) = &cmd
                 else {
                     return;
                 };
@@ -482,7 +587,11 @@ impl Harness {
                 let before = format!("{:?}", (self.m.locks(), self.m.last_token()));
                 let out = self.run(cmd);
                 assert_eq!(out, recorded, "retry returned a different outcome");
-                assert_eq!(before, format!("{:?}", (self.m.locks(), self.m.last_token())), "retry changed state");
+                assert_eq!(
+                    before,
+                    format!("{:?}", (self.m.locks(), self.m.last_token())),
+                    "retry changed state"
+                );
             }
         }
     }

@@ -56,7 +56,10 @@ pub enum Command {
         owner: OwnerId,
     },
     /// Withdraws a waiting acquire.
-    CancelAcquire { session: SessionId, request: RequestId },
+    CancelAcquire {
+        session: SessionId,
+        request: RequestId,
+    },
     /// Releases one grant of the session.
     Release {
         session: SessionId,
@@ -116,13 +119,22 @@ pub enum Rejection {
 /// session's dedup table for retries (G5).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Outcome {
-    SessionOpened { session: SessionId, ttl_ms: u64 },
-    SessionEnded { released: Vec<String> },
+    SessionOpened {
+        session: SessionId,
+        ttl_ms: u64,
+    },
+    SessionEnded {
+        released: Vec<String>,
+    },
     Granted(Grant),
     /// The acquire is waiting in the queue; its final outcome comes later.
     Queued,
-    Released { released: bool },
-    ForceReleased { granted: Vec<Grant> },
+    Released {
+        released: bool,
+    },
+    ForceReleased {
+        granted: Vec<Grant>,
+    },
     Blacklisted,
     Ticked,
     Rejected(Rejection),

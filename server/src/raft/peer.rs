@@ -33,7 +33,10 @@ fn encode<T: Serialize>(value: &T) -> Result<Response<RaftMessage>, Status> {
 
 #[tonic::async_trait]
 impl raft_server::Raft for PeerService {
-    async fn append_entries(&self, req: Request<RaftMessage>) -> Result<Response<RaftMessage>, Status> {
+    async fn append_entries(
+        &self,
+        req: Request<RaftMessage>,
+    ) -> Result<Response<RaftMessage>, Status> {
         let rpc = decode(req)?;
         encode(&self.raft.append_entries(rpc).await)
     }
@@ -43,7 +46,10 @@ impl raft_server::Raft for PeerService {
         encode(&self.raft.vote(rpc).await)
     }
 
-    async fn install_snapshot(&self, req: Request<RaftMessage>) -> Result<Response<RaftMessage>, Status> {
+    async fn install_snapshot(
+        &self,
+        req: Request<RaftMessage>,
+    ) -> Result<Response<RaftMessage>, Status> {
         let rpc = decode(req)?;
         encode(&self.raft.install_snapshot(rpc).await)
     }

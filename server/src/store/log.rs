@@ -173,7 +173,9 @@ impl LogStore {
         match rx.await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(StorageIOError::write_logs(&e).into()),
-            Err(_) => Err(StorageIOError::write_logs(&io::Error::other("log writer stopped")).into()),
+            Err(_) => {
+                Err(StorageIOError::write_logs(&io::Error::other("log writer stopped")).into())
+            }
         }
     }
 }
@@ -307,7 +309,11 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         Ok(self.data.lock().committed)
     }
 
-    async fn append<I>(&mut self, entries: I, callback: LogFlushed<TypeConfig>) -> Result<(), StorageError>
+    async fn append<I>(
+        &mut self,
+        entries: I,
+        callback: LogFlushed<TypeConfig>,
+    ) -> Result<(), StorageError>
     where
         I: IntoIterator<Item = Entry> + Send,
         I::IntoIter: Send,

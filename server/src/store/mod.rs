@@ -21,8 +21,10 @@ mod suite {
     impl StoreBuilder<TypeConfig, LogStore, StateStore, tempfile::TempDir> for Builder {
         async fn build(&self) -> Result<(tempfile::TempDir, LogStore, StateStore), StorageError> {
             let dir = tempfile::tempdir().map_err(|e| StorageIOError::write(&e))?;
-            let (log, _) = LogStore::open(&dir.path().join("log")).map_err(|e| StorageIOError::write(&e))?;
-            let state = StateStore::open(&dir.path().join("state")).map_err(|e| StorageIOError::write(&e))?;
+            let (log, _) =
+                LogStore::open(&dir.path().join("log")).map_err(|e| StorageIOError::write(&e))?;
+            let state = StateStore::open(&dir.path().join("state"))
+                .map_err(|e| StorageIOError::write(&e))?;
             Ok((dir, log, state))
         }
     }

@@ -82,7 +82,8 @@ impl Shared {
                 }
             }
             Event::SessionOpened { session, ttl_ms } => {
-                self.leases.opened(session, Duration::from_millis(ttl_ms), now)
+                self.leases
+                    .opened(session, Duration::from_millis(ttl_ms), now)
             }
             Event::SessionEnded { session } => self.leases.ended(session),
         }
@@ -218,10 +219,11 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
             data,
         };
         let dir = self.dir.clone();
-        let stored = tokio::task::spawn_blocking(move || write_snapshot(&dir, &stored).map(|_| stored))
-            .await
-            .map_err(|e| StorageIOError::write_snapshot(None, &io::Error::other(e)))?
-            .map_err(|e| StorageIOError::write_snapshot(None, &e))?;
+        let stored =
+            tokio::task::spawn_blocking(move || write_snapshot(&dir, &stored).map(|_| stored))
+                .await
+                .map_err(|e| StorageIOError::write_snapshot(None, &io::Error::other(e)))?
+                .map_err(|e| StorageIOError::write_snapshot(None, &e))?;
         Ok(Snapshot {
             meta,
             snapshot: Box::new(Cursor::new(stored.data)),
@@ -306,7 +308,9 @@ impl RaftStateMachine<TypeConfig> for StateStore {
         let dir = self.dir.clone();
         tokio::task::spawn_blocking(move || write_snapshot(&dir, &stored))
             .await
-            .map_err(|e| StorageIOError::write_snapshot(Some(meta.signature()), &io::Error::other(e)))?
+            .map_err(|e| {
+                StorageIOError::write_snapshot(Some(meta.signature()), &io::Error::other(e))
+            })?
             .map_err(|e| StorageIOError::write_snapshot(Some(meta.signature()), &e))?;
         {
             let mut guard = self.shared.lock();

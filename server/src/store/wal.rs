@@ -106,7 +106,9 @@ impl Wal {
                     ));
                 }
                 truncated_bytes = (bytes.len() - valid) as u64;
-                let f = OpenOptions::new().write(true).open(segment_path(dir, seq))?;
+                let f = OpenOptions::new()
+                    .write(true)
+                    .open(segment_path(dir, seq))?;
                 f.set_len(valid as u64)?;
                 f.sync_all()?;
             }
@@ -128,7 +130,13 @@ impl Wal {
             seq,
             len,
         };
-        Ok((wal, Recovered { segments, truncated_bytes }))
+        Ok((
+            wal,
+            Recovered {
+                segments,
+                truncated_bytes,
+            },
+        ))
     }
 
     /// Sequence number of the segment now being appended to.
@@ -273,6 +281,9 @@ mod tests {
         drop(wal);
         let (_, rec) = Wal::open(dir.path()).expect("reopen");
         assert_eq!(rec.segments.len(), 1);
-        assert_eq!(rec.segments[0], (2, vec![b"header".to_vec(), b"new".to_vec()]));
+        assert_eq!(
+            rec.segments[0],
+            (2, vec![b"header".to_vec(), b"new".to_vec()])
+        );
     }
 }

@@ -36,7 +36,9 @@ impl FencedStore {
     /// write are one transaction: `UPDATE fences SET fence = ? WHERE fence <= ?`.
     pub fn write(&mut self, resource: &str, token: u64, writer: &str) -> rusqlite::Result<Write> {
         let token = i64::try_from(token).unwrap_or(i64::MAX);
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute(
             "INSERT OR IGNORE INTO fences (resource, fence) VALUES (?1, 0)",
             params![resource],

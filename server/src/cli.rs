@@ -1,0 +1,321 @@
+//! The client subcommands of `tenure`: run a command under a lock, and read and
+//! administer a cluster. Human output by default, `--json` for scripts.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+use serde::Serialize;
+use tenure::{AcquireOptions, Client, ClientOptions, ErrorKind, LockInfo};
+
+/// Default endpoints: the ones `tenure dev` listens on.
+pub const DEFAULT_ENDPOINTS: &str = "127.0.0.1:7100,127.0.0.1:7101,127.0.0.1:7102";
+
+/// Exit code of `tenure lock` when the lock is lost while the command runs.
+pub const EXIT_LOCK_LOST: u8 = 75;
+
+/// Where the cluster is and how to print.
+#[derive(Args, Clone)]
+pub struct ConnectArgs {
+    /// Cluster endpoints, HOST:PORT,...
+    #[arg(long, env = "TENURE_ENDPOINTS", default_value = DEFAULT_ENDPOINTS, global = true)]
+    pub endpoints: String,
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+/// Client subcommands.
+#[derive(Subcommand)]
+pub enum ClientCmd {
+    /// Run COMMAND while holding a lock; kill it if the lock is lost.
+    Lock(LockArgs),
+    /// Show every node's view of the cluster.
+    Status,
+    /// List locks (optionally under a name prefix).
+    Locks {
+        /// Name prefix.
+        #[arg(default_value = "")]
+        prefix: String,
+    },
+    /// List sessions.
+    Sessions,
+    /// Show one lock's holders and waiters.
+    Describe {
+        /// Lock name.
+        name: String,
+    },
+    /// Admin: free a lock if OWNER still holds it (compare-and-swap).
+    ForceRelease {
+        /// Lock name.
+        name: String,
+        /// Owner id of the grant to free (from `tenure describe`).
+        #[arg(long)]
+        owner: String,
+        /// Why (kept in the audit log).
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Admin: blacklist a session (never renewed; expires at its deadline).
+    Blacklist {
+        /// Session id.
+        session: u64,
+        /// Why (kept in the audit log).
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Admin: show recent admin actions.
+    Audit {
+        /// How many records.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+}
+
+/// Arguments of `tenure lock`.
+#[derive(Args)]
+pub struct LockArgs {
+    /// Lock name.
+    pub name: String,
+    /// Session TTL.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub ttl: Duration,
+    /// How long to wait for the lock (0 = try once).
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+    /// Take the lock in shared mode.
+    #[arg(long)]
+    pub shared: bool,
+    /// After the lock is lost, how long COMMAND gets between SIGTERM and SIGKILL.
+    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+    pub kill_grace: Duration,
+    /// The command to run (after `--`).
+    #[arg(required = true, last = true)]
+    pub command: Vec<String>,
+}
+
+fn print<T: Serialize>(
+    json: bool,
+    value: &T,
+    text: impl FnOnce(&T) -> String,
+) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(value)?);
+    } else {
+        print!("{}", text(value));
+    }
+    Ok(())
+}
+
+fn lock_lines(locks: &[LockInfo]) -> String {
+    let mut out = String::new();
+    for l in locks {
+        out.push_str(&format!("{}\n", l.name));
+        for h in &l.holders {
+            out.push_str(&format!(
+                "  holder  session={} token={} owner={} mode={:?}\n",
+                h.session_id, h.token, h.owner_id, h.mode
+            ));
+        }
+        for w in &l.waiters {
+            out.push_str(&format!(
+                "  waiter  session={} request={} mode={:?}\n",
+                w.session_id, w.request_id, w.mode
+            ));
+        }
+        if l.delayed_until_ms > 0 {
+            out.push_str(&format!(
+                "  lock-delay until {} (unix ms)\n",
+                l.delayed_until_ms
+            ));
+        }
+    }
+    if locks.is_empty() {
+        out.push_str("(no locks)\n");
+    }
+    out
+}
+
+/// Runs a client subcommand.
+pub async fn run(cmd: ClientCmd, conn: ConnectArgs) -> anyhow::Result<ExitCode> {
+    if let ClientCmd::Lock(args) = cmd {
+        return run_lock(args, &conn).await;
+    }
+    let client = Client::connect_lazy(conn.endpoints.split(','), ClientOptions::default())?;
+    let json = conn.json;
+    match cmd {
+        ClientCmd::Lock(_) => unreachable!("handled above"),
+        ClientCmd::Status => {
+            let mut views = Vec::new();
+            for endpoint in client.endpoints() {
+                match client.node_status(&endpoint).await {
+                    Ok(s) => views.push(serde_json::json!({"endpoint": endpoint, "status": s})),
+                    Err(e) => views
+                        .push(serde_json::json!({"endpoint": endpoint, "error": e.to_string()})),
+                }
+            }
+            print(json, &views, |views| {
+                let mut out = String::new();
+                for v in views {
+                    let endpoint = v["endpoint"].as_str().unwrap_or("?");
+                    match v.get("status") {
+                        Some(s) => out.push_str(&format!(
+                            "{endpoint}  node {} {:<9} term {} leader {} log {} commit {} applied {} sessions {} locks {}\n",
+                            s["node_id"], s["role"].as_str().unwrap_or("?"), s["term"], s["leader_id"],
+                            s["last_log_index"], s["commit_index"], s["applied_index"], s["sessions"], s["locks"]
+                        )),
+                        None => out.push_str(&format!("{endpoint}  unreachable: {}\n", v["error"].as_str().unwrap_or("?"))),
+                    }
+                }
+                out
+            })?;
+        }
+        ClientCmd::Locks { prefix } => {
+            let locks = client.list_locks(&prefix).await?;
+            print(json, &locks, |l| lock_lines(l))?;
+        }
+        ClientCmd::Sessions => {
+            let sessions = client.list_sessions().await?;
+            print(json, &sessions, |sessions| {
+                let mut out = String::new();
+                for s in sessions {
+                    out.push_str(&format!(
+                        "{:>8}  ttl {:>6}ms  left {:>6}ms  {}{}  holds [{}]  waiting {}\n",
+                        s.session_id,
+                        s.ttl.as_millis(),
+                        s.remaining.as_millis(),
+                        s.label,
+                        if s.blacklisted { " BLACKLISTED" } else { "" },
+                        s.held.join(", "),
+                        s.waiting
+                    ));
+                }
+                if sessions.is_empty() {
+                    out.push_str("(no sessions)\n");
+                }
+                out
+            })?;
+        }
+        ClientCmd::Describe { name } => {
+            let lock = client.describe(&name).await?;
+            print(json, &lock, |l| match l {
+                Some(l) => lock_lines(std::slice::from_ref(l)),
+                None => format!("{name}: free\n"),
+            })?;
+        }
+        ClientCmd::ForceRelease {
+            name,
+            owner,
+            reason,
+        } => {
+            let granted = client.force_release(&name, &owner, &reason).await?;
+            print(json, &granted, |g| {
+                let mut out = format!("released {name} (owner {owner})\n");
+                for grant in g {
+                    out.push_str(&format!(
+                        "granted to session {} with token {}\n",
+                        grant.session_id, grant.token
+                    ));
+                }
+                out
+            })?;
+        }
+        ClientCmd::Blacklist { session, reason } => {
+            let left = client.blacklist(session, &reason).await?;
+            let value =
+                serde_json::json!({"session": session, "expires_in_ms": left.as_millis() as u64});
+            print(json, &value, |_| {
+                format!(
+                    "session {session} blacklisted; it expires in {} ms\n",
+                    left.as_millis()
+                )
+            })?;
+        }
+        ClientCmd::Audit { limit } => {
+            let records = client.audit(limit).await?;
+            print(json, &records, |records| {
+                let mut out = String::new();
+                for r in records {
+                    out.push_str(&format!(
+                        "{}  {:<13} by {:?} on {}: {}\n",
+                        r.at_ms, r.action, r.principal, r.target, r.detail
+                    ));
+                }
+                if records.is_empty() {
+                    out.push_str("(no audit records)\n");
+                }
+                out
+            })?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `tenure lock`: acquire, run the command with the fence in its environment,
+/// kill it if the lock is lost, release when it exits.
+async fn run_lock(args: LockArgs, conn: &ConnectArgs) -> anyhow::Result<ExitCode> {
+    let options = ClientOptions {
+        ttl: args.ttl,
+        ..ClientOptions::default()
+    };
+    let client = Client::connect(conn.endpoints.split(','), options).await?;
+    let mut acquire = if args.timeout.is_zero() {
+        AcquireOptions::try_once()
+    } else {
+        AcquireOptions::wait(args.timeout)
+    };
+    if args.shared {
+        acquire = acquire.shared();
+    }
+    let lock = match client.acquire(&args.name, acquire).await {
+        Ok(l) => l,
+        Err(e) if e.kind() == ErrorKind::LockHeld || e.kind() == ErrorKind::Timeout => {
+            eprintln!("tenure: {e}");
+            return Ok(ExitCode::from(1));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let fence = lock.fence();
+    let (program, rest) = args
+        .command
+        .split_first()
+        .ok_or_else(|| anyhow::anyhow!("no command given"))?;
+    let mut child = tokio::process::Command::new(program)
+        .args(rest)
+        .env("TENURE_LOCK", lock.name())
+        .env("TENURE_FENCE", fence.header_value())
+        .env("TENURE_FENCING_TOKEN", lock.fencing_token().to_string())
+        .env("TENURE_OWNER_ID", lock.owner_id())
+        .env("TENURE_SESSION_ID", lock.session_id().to_string())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| anyhow::anyhow!("cannot run {program}: {e}"))?;
+    let code = tokio::select! {
+        status = child.wait() => {
+            let status = status?;
+            lock.release().await?;
+            client.close().await?;
+            ExitCode::from(status.code().map_or(1, |c| c.clamp(0, 255) as u8))
+        }
+        reason = lock.lost() => {
+            eprintln!("tenure: lock {} lost ({reason}); stopping the command", lock.name());
+            stop_child(&mut child, args.kill_grace).await;
+            let _ = client.close().await;
+            ExitCode::from(EXIT_LOCK_LOST)
+        }
+    };
+    Ok(code)
+}
+
+/// SIGTERM, then SIGKILL after `grace`.
+async fn stop_child(child: &mut tokio::process::Child, grace: Duration) {
+    if let Some(pid) = child.id() {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+    }
+    if tokio::time::timeout(grace, child.wait()).await.is_err() {
+        let _ = child.kill().await;
+    }
+}
