@@ -499,7 +499,7 @@ impl Harness {
                         Mode::Exclusive
                     },
                     wait_ms: wait,
-                    lock_delay_ms: if request % 3 == 0 { 50 } else { 0 },
+                    lock_delay_ms: if request.is_multiple_of(3) { 50 } else { 0 },
                     owner: self.next_request as u128 * 7919,
                 };
                 self.run(cmd);

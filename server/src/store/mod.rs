@@ -1,6 +1,9 @@
 //! Durable storage: the Raft log on a checksummed write-ahead log ([`wal`]), and
 //! the state machine with its snapshots ([`state`]).
 
+// openraft's storage API returns its own (large) StorageError; helpers follow it.
+#![allow(clippy::result_large_err)]
+
 pub mod log;
 pub mod state;
 pub mod wal;
