@@ -458,9 +458,11 @@ impl Drop for CancelGuard {
             };
             let deadline = Instant::now() + conn.options.call_timeout;
             let result = conn
-                .call(deadline, conn.options.attempt_timeout, |mut stub| async move {
-                    stub.cancel_acquire(req).await
-                })
+                .call(
+                    deadline,
+                    conn.options.attempt_timeout,
+                    |mut stub| async move { stub.cancel_acquire(req).await },
+                )
                 .await;
             if let Ok(pb::CancelAcquireResponse { grant: Some(grant) }) = result
                 && let Ok(lock) = Lock::new(grant, session)

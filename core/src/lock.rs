@@ -197,6 +197,12 @@ impl Lock {
         self.inner.lost_reason().is_none() && self.inner.session.is_alive()
     }
 
+    /// The session's local expiry (monotonic): the lock counts as held at most
+    /// until then unless a renewal extends it. After a loss, the final value.
+    pub fn local_expiry(&self) -> Instant {
+        self.inner.session.expiry()
+    }
+
     /// How long the lock is certainly held without a further renewal (zero once lost).
     pub fn remaining(&self) -> Duration {
         if self.is_held() {

@@ -5,6 +5,7 @@
 //! `target/debug` (build it first: `cargo build --workspace`).
 
 pub use tenure_server::demo::fenced;
+pub mod proxy;
 
 use std::fs::File;
 use std::net::TcpListener;
