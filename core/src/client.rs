@@ -167,6 +167,19 @@ impl Client {
         self.inner.state.subscribe()
     }
 
+    /// Calls `callback` with every change of the session state (on the current
+    /// tokio runtime) until the returned [`Subscription`] is dropped.
+    pub fn on_session_state(&self, callback: impl Fn(SessionState) + Send + Sync + 'static) -> Subscription {
+        let mut rx = self.watch_session();
+        let task = tokio::spawn(async move {
+            while rx.changed().await.is_ok() {
+                let state = *rx.borrow_and_update();
+                callback(state);
+            }
+        });
+        Subscription(task)
+    }
+
     /// Acquires `name`. With `options.wait`, waits in the server's FIFO queue up
     /// to that long; without, fails at once with `LockHeld` if it is taken.
     ///
@@ -431,6 +444,16 @@ impl Client {
             call,
         )
         .await
+    }
+}
+
+/// A running callback registration; dropping it cancels the registration.
+#[derive(Debug)]
+pub struct Subscription(tokio::task::JoinHandle<()>);
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -15,17 +15,57 @@ use parking_lot::Mutex;
 use rand::Rng;
 use tenure_proto::v1::tenure_client::TenureClient;
 use tokio::time::Instant;
-use tonic::transport::{Channel, Endpoint};
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
 use crate::error::{Error, ErrorKind, Failure, Result, classify};
 use crate::options::ClientOptions;
 
-/// A client stub for one endpoint.
-pub(crate) type Stub = TenureClient<Channel>;
+/// A client stub for one endpoint, adding the bearer token to every request.
+pub(crate) type Stub = TenureClient<InterceptedService<Channel, Auth>>;
+
+/// Adds `authorization: Bearer <token>` when a token is configured.
+#[derive(Clone)]
+pub(crate) struct Auth(Option<MetadataValue<Ascii>>);
+
+impl tonic::service::Interceptor for Auth {
+    fn call(&mut self, mut req: tonic::Request<()>) -> std::result::Result<tonic::Request<()>, tonic::Status> {
+        if let Some(v) = &self.0 {
+            req.metadata_mut().insert("authorization", v.clone());
+        }
+        Ok(req)
+    }
+}
+
+fn read_file(what: &str, path: &std::path::Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| Error::invalid(format!("cannot read {what} {}: {e}", path.display())))
+}
+
+/// Builds the TLS configuration from the options (files are read once).
+fn tls_config(options: &ClientOptions) -> Result<Option<ClientTlsConfig>> {
+    let Some(tls) = &options.tls else { return Ok(None) };
+    let mut config = ClientTlsConfig::new();
+    if let Some(ca) = &tls.ca_file {
+        config = config.ca_certificate(Certificate::from_pem(read_file("CA file", ca)?));
+    }
+    if let (Some(cert), Some(key)) = (&tls.cert_file, &tls.key_file) {
+        config = config.identity(Identity::from_pem(
+            read_file("certificate", cert)?,
+            read_file("key", key)?,
+        ));
+    }
+    if let Some(name) = &tls.server_name {
+        config = config.domain_name(name.clone());
+    }
+    Ok(Some(config))
+}
 
 /// The cluster as the client knows it.
 pub(crate) struct Conn {
     endpoints: Vec<String>,
+    tls: Option<ClientTlsConfig>,
+    auth: Auth,
     channels: Mutex<HashMap<String, Channel>>,
     leader: Mutex<Option<String>>,
     next: AtomicUsize,
@@ -59,8 +99,19 @@ impl Conn {
             return Err(Error::invalid("no endpoints given"));
         }
         let start = rand::rng().random_range(0..endpoints.len());
+        let tls = tls_config(&options)?;
+        let auth = match &options.token {
+            Some(t) => Auth(Some(
+                format!("Bearer {t}")
+                    .parse()
+                    .map_err(|_| Error::invalid("the token must be printable ASCII"))?,
+            )),
+            None => Auth(None),
+        };
         Ok(Conn {
             endpoints,
+            tls,
+            auth,
             channels: Mutex::new(HashMap::new()),
             leader: Mutex::new(None),
             next: AtomicUsize::new(start),
@@ -78,8 +129,15 @@ impl Conn {
         if let Some(ch) = channels.get(addr) {
             return Ok(ch.clone());
         }
-        let endpoint = Endpoint::from_shared(format!("http://{addr}"))
-            .map_err(|e| Error::invalid(format!("bad endpoint {addr}: {e}")))?
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        let mut endpoint = Endpoint::from_shared(format!("{scheme}://{addr}"))
+            .map_err(|e| Error::invalid(format!("bad endpoint {addr}: {e}")))?;
+        if let Some(tls) = &self.tls {
+            endpoint = endpoint
+                .tls_config(tls.clone())
+                .map_err(|e| Error::invalid(format!("TLS settings for {addr}: {e}")))?;
+        }
+        let endpoint = endpoint
             .connect_timeout(self.options.attempt_timeout)
             .tcp_nodelay(true)
             .http2_keep_alive_interval(Duration::from_secs(5))
@@ -101,7 +159,7 @@ impl Conn {
 
     /// A stub for `addr`.
     pub(crate) fn stub(&self, addr: &str) -> Result<Stub> {
-        Ok(TenureClient::new(self.channel(addr)?))
+        Ok(TenureClient::with_interceptor(self.channel(addr)?, self.auth.clone()))
     }
 
     /// Remembers the leader's address.

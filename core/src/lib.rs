@@ -39,9 +39,9 @@ pub use admin::{
     AuditRecord, ClusterStatus, GrantInfo, HolderInfo, LockInfo, MemberInfo, SessionInfo,
     WaiterInfo,
 };
-pub use client::{Client, MAX_LOCK_NAME_BYTES, validate_lock_name};
+pub use client::{Client, MAX_LOCK_NAME_BYTES, Subscription, validate_lock_name};
 pub use error::{Error, ErrorKind, Result};
 pub use fence::{FENCE_HEADER, Fence, FenceValidator};
 pub use lock::{Lock, LostCallback};
-pub use options::{AcquireOptions, ClientOptions, LockMode};
+pub use options::{AcquireOptions, ClientOptions, LockMode, TlsOptions};
 pub use session::{LostReason, SessionState};

@@ -1,5 +1,6 @@
 //! Options of a client and of an acquire.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
@@ -29,6 +30,23 @@ pub struct ClientOptions {
     pub max_backoff: Duration,
     /// Label of the session, shown by `tenure sessions`. Default `host:pid`.
     pub label: Option<String>,
+    /// TLS settings; None connects in plain text.
+    pub tls: Option<TlsOptions>,
+    /// Bearer token sent with every request (`authorization: Bearer <token>`).
+    pub token: Option<String>,
+}
+
+/// TLS settings of a client.
+#[derive(Debug, Clone, Default)]
+pub struct TlsOptions {
+    /// PEM file of the CA that signed the servers' certificates.
+    pub ca_file: Option<PathBuf>,
+    /// PEM client certificate (for mutual TLS).
+    pub cert_file: Option<PathBuf>,
+    /// PEM private key of `cert_file`.
+    pub key_file: Option<PathBuf>,
+    /// Name to verify in the server certificate, if not the endpoint's host.
+    pub server_name: Option<String>,
 }
 
 impl Default for ClientOptions {
@@ -43,11 +61,37 @@ impl Default for ClientOptions {
             initial_backoff: Duration::from_millis(20),
             max_backoff: Duration::from_millis(500),
             label: None,
+            tls: None,
+            token: None,
         }
     }
 }
 
 impl ClientOptions {
+    /// Fills unset security options from the environment: `TENURE_CA`,
+    /// `TENURE_CERT`, `TENURE_KEY`, `TENURE_SERVER_NAME` and `TENURE_TOKEN`.
+    pub fn with_env(mut self) -> Self {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        if self.token.is_none() {
+            self.token = var("TENURE_TOKEN");
+        }
+        let (ca, cert, key, name) = (
+            var("TENURE_CA"),
+            var("TENURE_CERT"),
+            var("TENURE_KEY"),
+            var("TENURE_SERVER_NAME"),
+        );
+        if self.tls.is_none() && (ca.is_some() || cert.is_some()) {
+            self.tls = Some(TlsOptions {
+                ca_file: ca.map(PathBuf::from),
+                cert_file: cert.map(PathBuf::from),
+                key_file: key.map(PathBuf::from),
+                server_name: name,
+            });
+        }
+        self
+    }
+
     /// Checks the options for consistency.
     pub fn validate(&self) -> Result<()> {
         if !(0.0..0.5).contains(&self.drift) {
@@ -63,6 +107,11 @@ impl ClientOptions {
         }
         if self.attempt_timeout.is_zero() || self.call_timeout.is_zero() {
             return Err(Error::invalid("timeouts must be positive"));
+        }
+        if let Some(tls) = &self.tls
+            && tls.cert_file.is_some() != tls.key_file.is_some()
+        {
+            return Err(Error::invalid("a client certificate needs its key, and a key its certificate"));
         }
         Ok(())
     }
