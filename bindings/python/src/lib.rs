@@ -1,1 +1,52 @@
-//! Placeholder.
+//! `tenure._native`: the Python binding of the tenure client core (pyo3).
+//!
+//! Everything hard (sessions, heartbeats, client-side expiry, retries, lock
+//! handles, fencing) is in the core crate `tenure`; this module converts types,
+//! maps errors to the exception classes of `tenure._errors`, and bridges the
+//! core's async calls to blocking calls (GIL released) and to asyncio
+//! awaitables, on one tokio runtime per process (see `runtime.rs`).
+
+mod client;
+mod errors;
+mod fence;
+mod lock;
+mod records;
+mod runtime;
+
+use std::time::Duration;
+
+use pyo3::prelude::*;
+
+/// Closes every live client's session (best effort, within `timeout` seconds)
+/// and stops the runtime. Registered with `atexit` by the `tenure` package;
+/// afterwards every call raises RuntimeError. Idempotent.
+#[pyfunction]
+#[pyo3(signature = (timeout=1.0))]
+fn shutdown(py: Python<'_>, timeout: f64) -> PyResult<()> {
+    let timeout = client::secs("timeout", timeout)?;
+    runtime::shutdown(py, timeout.min(Duration::from_secs(60)));
+    Ok(())
+}
+
+/// The native part of the `tenure` package.
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("FENCE_HEADER", tenure::FENCE_HEADER)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(shutdown, m)?)?;
+    m.add_class::<client::NativeOptions>()?;
+    m.add_class::<client::NativeClient>()?;
+    m.add_class::<client::NativeSubscription>()?;
+    m.add_class::<lock::NativeLock>()?;
+    m.add_class::<fence::Fence>()?;
+    m.add_class::<fence::FenceValidator>()?;
+    m.add_class::<records::HolderInfo>()?;
+    m.add_class::<records::WaiterInfo>()?;
+    m.add_class::<records::LockInfo>()?;
+    m.add_class::<records::SessionInfo>()?;
+    m.add_class::<records::MemberInfo>()?;
+    m.add_class::<records::ClusterStatus>()?;
+    m.add_class::<records::AuditRecord>()?;
+    m.add_class::<records::GrantInfo>()?;
+    Ok(())
+}

@@ -1,0 +1,327 @@
+"""The asyncio API: :class:`AsyncClient` and :class:`AsyncLock`.
+
+Calls never block the event loop: each returns an awaitable completed from the
+extension's own runtime. Cancelling one (``task.cancel()``, ``asyncio.wait_for``)
+drops the Rust call; a waiting acquire is then withdrawn from the server's queue
+(and released, had it just been granted).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from types import TracebackType
+from typing import (
+    Any,
+    Awaitable,
+    Callable,
+    Generator,
+    List,
+    Optional,
+    Type,
+    TypeVar,
+    Union,
+)
+
+from . import _native
+from ._common import (
+    Endpoints,
+    LockBase,
+    Subscription,
+    endpoints_list,
+    native_options,
+    state_callback,
+)
+from ._errors import LockLost, TenureError
+from ._native import AuditRecord, ClusterStatus, GrantInfo, LockInfo, SessionInfo
+from ._types import LostReason, SessionState
+
+__all__ = ["AsyncClient", "AsyncLock"]
+
+T = TypeVar("T")
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+class AsyncLock(LockBase):
+    """A held lock (asyncio API).
+
+    Use ``async with client.lock(...) as lock:`` or ``await lock.release()``.
+    Leaving an ``async with`` block releases the lock; if the lock was lost
+    while the block ran, leaving it raises :class:`tenure.LockLost` (unless the
+    block raised an exception of its own). To stop work as soon as the lock is
+    lost, run it with :meth:`run`.
+    """
+
+    __slots__ = ()
+
+    async def release(self) -> None:
+        """Releases the lock. Idempotent."""
+        await self._native.release_async()
+
+    async def lost(self) -> LostReason:
+        """Resolves when the lock is lost or released, with the reason; at the
+        session's local expiry at the latest, even without news from the server."""
+        return LostReason(await self._native.lost_async())
+
+    async def run(self, work: Awaitable[T]) -> T:
+        """Runs ``work`` while the lock is held and returns its result. If the
+        lock is lost first, ``work`` is cancelled and :class:`tenure.LockLost`
+        raised. Does not release the lock."""
+        task = asyncio.ensure_future(work)
+        watcher = asyncio.ensure_future(self.lost())
+        try:
+            await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:
+            task.cancel()
+            raise
+        finally:
+            watcher.cancel()
+        if task.done():
+            return task.result()
+        task.cancel()
+        try:
+            await task
+        except BaseException:
+            pass
+        reason = watcher.result() if watcher.done() and not watcher.cancelled() else None
+        raise LockLost(
+            f"lock {self.name!r} lost: {reason.value if reason else 'unknown'}"
+        )
+
+    async def __aenter__(self) -> AsyncLock:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        lost = self._lost_during_block(self.lost_reason())
+        try:
+            await self.release()
+        except TenureError:
+            if exc is None:
+                raise
+        if exc is None and lost is not None:
+            raise lost
+
+
+class Acquiring:
+    """A pending acquire: ``await`` it for the :class:`AsyncLock`, or use it in
+    ``async with`` to hold the lock for the block. Nothing starts until then."""
+
+    __slots__ = ("_start", "_lock")
+
+    def __init__(self, start: Callable[[], Awaitable[_native.NativeLock]]) -> None:
+        self._start = start
+        self._lock: Optional[AsyncLock] = None
+
+    async def _acquire(self) -> AsyncLock:
+        return AsyncLock(await self._start())
+
+    def __await__(self) -> Generator[Any, None, AsyncLock]:
+        return self._acquire().__await__()
+
+    async def __aenter__(self) -> AsyncLock:
+        self._lock = await self._acquire()
+        return self._lock
+
+    async def __aexit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        lock, self._lock = self._lock, None
+        if lock is not None:
+            await lock.__aexit__(exc_type, exc, tb)
+
+
+class Connecting:
+    """A pending connect: ``await`` it for the :class:`AsyncClient`, or use it
+    in ``async with`` to close the client after the block."""
+
+    __slots__ = ("_start", "_client")
+
+    def __init__(self, start: Callable[[], Awaitable[AsyncClient]]) -> None:
+        self._start = start
+        self._client: Optional[AsyncClient] = None
+
+    def __await__(self) -> Generator[Any, None, AsyncClient]:
+        return self._start().__await__()
+
+    async def __aenter__(self) -> AsyncClient:
+        self._client = await self._start()
+        return self._client
+
+    async def __aexit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.__aexit__(exc_type, exc, tb)
+
+
+class AsyncClient:
+    """A connection to a tenure cluster, with one session at a time (asyncio API).
+
+    Create one with ``client = await AsyncClient.connect(...)`` or
+    ``async with AsyncClient.connect(...) as client:``. The options are those
+    of :class:`tenure.Client`.
+    """
+
+    __slots__ = ("_native",)
+
+    def __init__(self, native: _native.NativeClient) -> None:
+        """Wraps a native client; use :meth:`connect` instead."""
+        self._native = native
+
+    @classmethod
+    def connect(
+        cls,
+        endpoints: Endpoints = None,
+        *,
+        ttl: Optional[float] = None,
+        keepalive_interval: Optional[float] = None,
+        drift: Optional[float] = None,
+        margin: Optional[float] = None,
+        call_timeout: Optional[float] = None,
+        attempt_timeout: Optional[float] = None,
+        initial_backoff: Optional[float] = None,
+        max_backoff: Optional[float] = None,
+        label: Optional[str] = None,
+        token: Optional[str] = None,
+        ca_file: Optional[PathLike] = None,
+        cert_file: Optional[PathLike] = None,
+        key_file: Optional[PathLike] = None,
+        server_name: Optional[str] = None,
+        lazy: bool = False,
+    ) -> Connecting:
+        """Connects to the cluster and opens a session (unless ``lazy``).
+        See :class:`tenure.Client` for the options. Returns an awaitable that
+        is also an async context manager."""
+        options = native_options(
+            ttl=ttl,
+            keepalive_interval=keepalive_interval,
+            drift=drift,
+            margin=margin,
+            call_timeout=call_timeout,
+            attempt_timeout=attempt_timeout,
+            initial_backoff=initial_backoff,
+            max_backoff=max_backoff,
+            label=label,
+            token=token,
+            ca_file=ca_file,
+            cert_file=cert_file,
+            key_file=key_file,
+            server_name=server_name,
+        )
+        eps = endpoints_list(endpoints)
+
+        async def start() -> AsyncClient:
+            if lazy:
+                return cls(_native.NativeClient.connect(eps, options, True))
+            return cls(await _native.NativeClient.connect_async(eps, options))
+
+        return Connecting(start)
+
+    # -- locks -------------------------------------------------------------
+
+    def acquire(
+        self,
+        name: str,
+        *,
+        wait: Optional[float] = None,
+        shared: bool = False,
+        lock_delay: float = 0.0,
+    ) -> Acquiring:
+        """Acquires ``name``; see :meth:`tenure.Client.acquire`. Returns an
+        awaitable of the :class:`AsyncLock` that is also an async context
+        manager. Cancelling it withdraws the acquire from the server's queue."""
+        native = self._native
+        return Acquiring(lambda: native.acquire_async(name, wait, shared, lock_delay))
+
+    def lock(
+        self, name: str, timeout: float, *, shared: bool = False, lock_delay: float = 0.0
+    ) -> Acquiring:
+        """Waits up to ``timeout`` seconds for ``name`` (:class:`tenure.Timeout` after)."""
+        return self.acquire(name, wait=timeout, shared=shared, lock_delay=lock_delay)
+
+    def try_lock(self, name: str, *, shared: bool = False, lock_delay: float = 0.0) -> Acquiring:
+        """Tries once for ``name`` (:class:`tenure.LockHeld` if it is taken)."""
+        return self.acquire(name, wait=None, shared=shared, lock_delay=lock_delay)
+
+    # -- session -----------------------------------------------------------
+
+    @property
+    def session_state(self) -> SessionState:
+        """The current session's state (EXPIRED when there is none). No network."""
+        return SessionState(self._native.session_state())
+
+    async def session_id(self) -> Optional[int]:
+        """The current session's id, or None if none is open."""
+        return await self._native.session_id_async()
+
+    def on_session_state(self, callback: Callable[[SessionState], object]) -> Subscription:
+        """Calls ``callback(state)`` on a background thread (not the event loop:
+        use ``loop.call_soon_threadsafe`` to get back to it) for every change of
+        the session state, in order, until the subscription is cancelled."""
+        return Subscription(self._native.on_session_state(state_callback(callback)))
+
+    @property
+    def endpoints(self) -> List[str]:
+        """The endpoints given at connect time."""
+        return self._native.endpoints()
+
+    async def close(self) -> None:
+        """Closes the session: its locks pass on at once and report ``CLIENT_CLOSED``."""
+        await self._native.close_async()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        try:
+            await self.close()
+        except TenureError:
+            if exc is None:
+                raise
+
+    # -- admin -------------------------------------------------------------
+
+    async def force_release(self, name: str, owner_id: str, reason: str = "") -> List[GrantInfo]:
+        """Admin: see :meth:`tenure.Client.force_release`."""
+        return await self._native.force_release_async(name, owner_id, reason)
+
+    async def blacklist(self, session_id: int, reason: str = "") -> float:
+        """Admin: see :meth:`tenure.Client.blacklist`."""
+        return await self._native.blacklist_async(session_id, reason)
+
+    async def describe(self, name: str) -> Optional[LockInfo]:
+        """Reads one lock (None if nobody holds or waits for it)."""
+        return await self._native.describe_async(name)
+
+    async def list_locks(self, prefix: str = "") -> List[LockInfo]:
+        """Lists the locks whose names start with ``prefix``."""
+        return await self._native.list_locks_async(prefix)
+
+    async def list_sessions(self) -> List[SessionInfo]:
+        """Lists the live sessions."""
+        return await self._native.list_sessions_async()
+
+    async def status(self) -> ClusterStatus:
+        """The cluster status."""
+        return await self._native.status_async()
+
+    async def audit(self, limit: int = 100) -> List[AuditRecord]:
+        """The most recent admin actions, oldest first."""
+        return await self._native.audit_async(limit)

@@ -1,0 +1,264 @@
+"""The blocking API: :class:`Client` and :class:`Lock`.
+
+Every call blocks the calling thread with the GIL released (other Python
+threads keep running) and wakes up regularly to run signal handlers, so Ctrl-C
+interrupts a waiting acquire, which withdraws it from the server's queue.
+"""
+
+from __future__ import annotations
+
+import os
+from types import TracebackType
+from typing import Callable, List, Optional, Type, Union
+
+from . import _native
+from ._common import (
+    Endpoints,
+    LockBase,
+    Subscription,
+    endpoints_list,
+    native_options,
+    state_callback,
+)
+from ._errors import TenureError
+from ._native import AuditRecord, ClusterStatus, GrantInfo, LockInfo, SessionInfo
+from ._types import LostReason, SessionState
+
+__all__ = ["Client", "Lock"]
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+class Lock(LockBase):
+    """A held lock (blocking API).
+
+    Use it as a context manager (``with client.lock(...) as lock:``) or call
+    :meth:`release`. The grant is also released in the background when the
+    object is garbage-collected without ``release()``.
+
+    Leaving a ``with`` block releases the lock; if the lock was lost while the
+    block ran (session expired or blacklisted, force-released, client closed),
+    leaving it raises :class:`tenure.LockLost`, since the block's work was not
+    protected all along (unless the block raised an exception of its own).
+    """
+
+    __slots__ = ()
+
+    def release(self) -> None:
+        """Releases the lock. Idempotent: releasing a released or lost lock is fine."""
+        self._native.release()
+
+    def lost(self, timeout: Optional[float] = None) -> Optional[LostReason]:
+        """Blocks until the lock is lost or released and returns why, or None if
+        ``timeout`` seconds pass first. Returns by the session's local expiry
+        at the latest, even without news from the server."""
+        reason = self._native.lost(timeout)
+        return None if reason is None else LostReason(reason)
+
+    def __enter__(self) -> Lock:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        lost = self._lost_during_block(self.lost_reason())
+        try:
+            self.release()
+        except TenureError:
+            if exc is None:
+                raise
+        if exc is None and lost is not None:
+            raise lost
+
+
+class Client:
+    """A connection to a tenure cluster, with one session at a time (blocking API).
+
+    Connecting opens a session (unless ``lazy``); a background heartbeat keeps
+    it alive. Close the client (or use it as a context manager) to end the
+    session at once; otherwise sessions are closed at interpreter exit.
+
+    Args:
+        endpoints: Any cluster members, as ``"host:port,host:port"`` or a list;
+            None reads ``TENURE_ENDPOINTS``.
+        ttl: Session time-to-live in seconds (default 10).
+        keepalive_interval: Seconds between renewals (default ``ttl / 3``).
+        drift: Bound on the combined clock-rate error of client and server
+            (default 0.01): the session counts as alive only until
+            ``t_send + ttl * (1 - drift) - margin``.
+        margin: Safety margin in seconds subtracted from the local expiry
+            (default 0.1).
+        call_timeout: Deadline of one call in seconds, retries included
+            (default 10; a waiting acquire gets its wait on top).
+        attempt_timeout: Timeout of one attempt at one server (default 2).
+        initial_backoff: First retry backoff in seconds (default 0.02).
+        max_backoff: Largest retry backoff in seconds (default 0.5).
+        label: Session label shown by ``tenure sessions`` (default ``host:pid``).
+        token: Bearer token (default ``TENURE_TOKEN``).
+        ca_file: PEM CA of the servers, enables TLS (default ``TENURE_CA``).
+        cert_file: PEM client certificate for mutual TLS (default ``TENURE_CERT``).
+        key_file: PEM key of ``cert_file`` (default ``TENURE_KEY``).
+        server_name: Name to verify in the server certificate
+            (default ``TENURE_SERVER_NAME``, else the endpoint's host).
+        lazy: Open no session until the first acquire (for admin tools).
+
+    Raises:
+        InvalidArgument: Bad options or endpoints.
+        Unavailable: No server answered within ``call_timeout``.
+    """
+
+    __slots__ = ("_native",)
+
+    def __init__(
+        self,
+        endpoints: Endpoints = None,
+        *,
+        ttl: Optional[float] = None,
+        keepalive_interval: Optional[float] = None,
+        drift: Optional[float] = None,
+        margin: Optional[float] = None,
+        call_timeout: Optional[float] = None,
+        attempt_timeout: Optional[float] = None,
+        initial_backoff: Optional[float] = None,
+        max_backoff: Optional[float] = None,
+        label: Optional[str] = None,
+        token: Optional[str] = None,
+        ca_file: Optional[PathLike] = None,
+        cert_file: Optional[PathLike] = None,
+        key_file: Optional[PathLike] = None,
+        server_name: Optional[str] = None,
+        lazy: bool = False,
+    ) -> None:
+        options = native_options(
+            ttl=ttl,
+            keepalive_interval=keepalive_interval,
+            drift=drift,
+            margin=margin,
+            call_timeout=call_timeout,
+            attempt_timeout=attempt_timeout,
+            initial_backoff=initial_backoff,
+            max_backoff=max_backoff,
+            label=label,
+            token=token,
+            ca_file=ca_file,
+            cert_file=cert_file,
+            key_file=key_file,
+            server_name=server_name,
+        )
+        self._native = _native.NativeClient.connect(endpoints_list(endpoints), options, lazy)
+
+    # -- locks -------------------------------------------------------------
+
+    def acquire(
+        self,
+        name: str,
+        *,
+        wait: Optional[float] = None,
+        shared: bool = False,
+        lock_delay: float = 0.0,
+    ) -> Lock:
+        """Acquires ``name``.
+
+        Args:
+            name: 1 to 256 bytes of UTF-8 without control characters.
+            wait: Seconds to wait in the server's FIFO queue (at most 3600);
+                None tries once.
+            shared: Shared mode instead of exclusive.
+            lock_delay: Seconds nobody may get the lock after this holder's
+                session EXPIRES (a clean release has no delay).
+
+        Raises:
+            LockHeld: ``wait`` is None and the lock is taken.
+            Timeout: The wait ran out.
+        """
+        return Lock(self._native.acquire(name, wait, shared, lock_delay))
+
+    def lock(
+        self, name: str, timeout: float, *, shared: bool = False, lock_delay: float = 0.0
+    ) -> Lock:
+        """Waits up to ``timeout`` seconds for ``name``; raises :class:`tenure.Timeout`
+        if it is still taken then. The result is a context manager."""
+        return self.acquire(name, wait=timeout, shared=shared, lock_delay=lock_delay)
+
+    def try_lock(self, name: str, *, shared: bool = False, lock_delay: float = 0.0) -> Lock:
+        """Tries once for ``name``; raises :class:`tenure.LockHeld` if it is taken."""
+        return self.acquire(name, wait=None, shared=shared, lock_delay=lock_delay)
+
+    # -- session -----------------------------------------------------------
+
+    @property
+    def session_state(self) -> SessionState:
+        """The current session's state (EXPIRED when there is none). No network."""
+        return SessionState(self._native.session_state())
+
+    def session_id(self) -> Optional[int]:
+        """The current session's id, or None if none is open."""
+        return self._native.session_id()
+
+    def on_session_state(self, callback: Callable[[SessionState], object]) -> Subscription:
+        """Calls ``callback(state)`` on a background thread for every change of
+        the session state, in order, until the subscription is cancelled."""
+        return Subscription(self._native.on_session_state(state_callback(callback)))
+
+    @property
+    def endpoints(self) -> List[str]:
+        """The endpoints given at connect time."""
+        return self._native.endpoints()
+
+    def close(self) -> None:
+        """Closes the session: its locks pass on at once and report
+        ``CLIENT_CLOSED``. A later acquire opens a new session."""
+        self._native.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        try:
+            self.close()
+        except TenureError:
+            if exc is None:
+                raise
+
+    # -- admin -------------------------------------------------------------
+
+    def force_release(self, name: str, owner_id: str, reason: str = "") -> List[GrantInfo]:
+        """Admin: frees ``name`` only if the grant ``owner_id`` still holds it
+        (compare-and-swap) and hands it to the next waiter at once. The old
+        holder is told its lock is lost (``FORCE_RELEASED``). Returns the grants
+        made. Raises :class:`tenure.NotHolder` if that grant is not current."""
+        return self._native.force_release(name, owner_id, reason)
+
+    def blacklist(self, session_id: int, reason: str = "") -> float:
+        """Admin: blacklists a session: it is never renewed again, its holders
+        learn at their next renewal, and it expires at its current deadline.
+        Returns the seconds until then."""
+        return self._native.blacklist(session_id, reason)
+
+    def describe(self, name: str) -> Optional[LockInfo]:
+        """Reads one lock (None if nobody holds or waits for it)."""
+        return self._native.describe(name)
+
+    def list_locks(self, prefix: str = "") -> List[LockInfo]:
+        """Lists the locks whose names start with ``prefix``."""
+        return self._native.list_locks(prefix)
+
+    def list_sessions(self) -> List[SessionInfo]:
+        """Lists the live sessions."""
+        return self._native.list_sessions()
+
+    def status(self) -> ClusterStatus:
+        """The cluster status, as the leader (or any reachable node) sees it."""
+        return self._native.status()
+
+    def audit(self, limit: int = 100) -> List[AuditRecord]:
+        """The most recent admin actions, oldest first."""
+        return self._native.audit(limit)

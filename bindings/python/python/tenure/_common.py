@@ -1,0 +1,181 @@
+"""Helpers shared by the sync and asyncio APIs (argument conversion, the
+properties common to both lock handles)."""
+
+from __future__ import annotations
+
+import os
+from typing import Callable, Optional, Sequence, Union
+
+from . import _native
+from ._errors import InvalidArgument, LockLost
+from ._native import Fence
+from ._types import LockMode, LostReason, SessionState
+
+__all__: list[str] = []
+
+Endpoints = Union[str, Sequence[str], None]
+"""Cluster endpoints: ``"host:port,host:port"``, a sequence of ``"host:port"``,
+or None to read ``TENURE_ENDPOINTS``."""
+
+
+def endpoints_list(endpoints: Endpoints) -> list[str]:
+    """The endpoints as a list, from the environment if None."""
+    if endpoints is None:
+        endpoints = os.environ.get("TENURE_ENDPOINTS", "")
+        if not endpoints.strip():
+            raise InvalidArgument("no endpoints given and TENURE_ENDPOINTS is not set")
+    if isinstance(endpoints, str):
+        return [e.strip() for e in endpoints.split(",") if e.strip()]
+    return [str(e) for e in endpoints]
+
+
+def native_options(
+    *,
+    ttl: Optional[float],
+    keepalive_interval: Optional[float],
+    drift: Optional[float],
+    margin: Optional[float],
+    call_timeout: Optional[float],
+    attempt_timeout: Optional[float],
+    initial_backoff: Optional[float],
+    max_backoff: Optional[float],
+    label: Optional[str],
+    token: Optional[str],
+    ca_file: Optional[Union[str, "os.PathLike[str]"]],
+    cert_file: Optional[Union[str, "os.PathLike[str]"]],
+    key_file: Optional[Union[str, "os.PathLike[str]"]],
+    server_name: Optional[str],
+) -> _native.NativeOptions:
+    """Checked native options (unset token/TLS settings come from the environment)."""
+
+    def path(p: Optional[Union[str, "os.PathLike[str]"]]) -> Optional[str]:
+        return None if p is None else os.fspath(p)
+
+    return _native.NativeOptions(
+        ttl=ttl,
+        keepalive_interval=keepalive_interval,
+        drift=drift,
+        margin=margin,
+        call_timeout=call_timeout,
+        attempt_timeout=attempt_timeout,
+        initial_backoff=initial_backoff,
+        max_backoff=max_backoff,
+        label=label,
+        token=token,
+        ca_file=path(ca_file),
+        cert_file=path(cert_file),
+        key_file=path(key_file),
+        server_name=server_name,
+    )
+
+
+class LockBase:
+    """What the sync and asyncio lock handles have in common: the grant's
+    identity, and the local (no network) view of whether it is still held."""
+
+    __slots__ = ("_native",)
+
+    def __init__(self, native: _native.NativeLock) -> None:
+        self._native = native
+
+    @property
+    def name(self) -> str:
+        """The lock's name."""
+        return self._native.name
+
+    @property
+    def fencing_token(self) -> int:
+        """The fencing token of this grant: greater than every token granted before."""
+        return self._native.fencing_token
+
+    @property
+    def fence(self) -> Fence:
+        """The fence to send to storage with every write (``tenure-fence`` header)."""
+        return self._native.fence
+
+    @property
+    def owner_id(self) -> str:
+        """The grant's unique owner id (32 hex digits), for ``force_release``."""
+        return self._native.owner_id
+
+    @property
+    def mode(self) -> LockMode:
+        """Exclusive or shared."""
+        return LockMode(self._native.mode)
+
+    @property
+    def session_id(self) -> int:
+        """The id of the session holding the lock."""
+        return self._native.session_id
+
+    def is_held(self) -> bool:
+        """Whether the lock is still held, judged locally without network: not
+        released, not lost, and the session's local expiry not passed."""
+        return self._native.is_held()
+
+    def remaining(self) -> float:
+        """Seconds the lock is certainly held without a further renewal (0 once lost)."""
+        return self._native.remaining()
+
+    def lost_reason(self) -> Optional[LostReason]:
+        """Why the lock is no longer held, or None while it is."""
+        reason = self._native.lost_reason()
+        return None if reason is None else LostReason(reason)
+
+    def on_lost(self, callback: Callable[[LostReason], object]) -> None:
+        """Calls ``callback(reason)`` once when the lock is lost or released
+        (soon, if it already is). It runs on a background thread: keep it short
+        and thread-safe. Its exceptions are reported as unraisable."""
+
+        def call(reason: str) -> None:
+            callback(LostReason(reason))
+
+        self._native.on_lost(call)
+
+    def _lost_during_block(self, reason: Optional[LostReason]) -> Optional[LockLost]:
+        if reason is None or reason is LostReason.RELEASED:
+            return None
+        return LockLost(f"lock {self.name!r} was lost while the block ran: {reason.value}")
+
+    def __repr__(self) -> str:
+        return (
+            f"<{type(self).__name__} name={self.name!r} token={self.fencing_token} "
+            f"owner_id={self.owner_id!r} held={self.is_held()}>"
+        )
+
+
+class Subscription:
+    """A session-state callback registration (see ``Client.on_session_state``).
+
+    It lasts until :meth:`cancel` or until the client is gone; dropping this
+    object does not cancel it. Usable as a context manager that cancels on exit.
+    """
+
+    __slots__ = ("_native",)
+
+    def __init__(self, native: _native.NativeSubscription) -> None:
+        self._native = native
+
+    def cancel(self) -> None:
+        """Stops the callbacks (idempotent)."""
+        self._native.cancel()
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether it was cancelled (or the client is gone)."""
+        return self._native.cancelled()
+
+    def __enter__(self) -> Subscription:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cancel()
+
+
+def state_callback(callback: Callable[[SessionState], object]) -> Callable[[str], None]:
+    """Adapts a callback of SessionState to the native one of str."""
+
+    def call(state: str) -> None:
+        callback(SessionState(state))
+
+    return call

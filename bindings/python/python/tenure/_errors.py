@@ -1,0 +1,127 @@
+"""Exceptions raised by tenure.
+
+Every error from the lock service or the client core is a :class:`TenureError`
+with a stable :attr:`~TenureError.code` (the same names in every language
+binding) and the core's message. There is one subclass per error kind.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "TenureError",
+    "Unavailable",
+    "Timeout",
+    "LockHeld",
+    "LockLost",
+    "SessionExpired",
+    "SessionBlacklisted",
+    "NotHolder",
+    "InvalidArgument",
+    "PermissionDenied",
+    "ResourceExhausted",
+    "Cancelled",
+    "InternalError",
+    "ForkedClientError",
+]
+
+
+class TenureError(Exception):
+    """Base class of every tenure error.
+
+    Attributes:
+        code: The stable error kind, e.g. ``"LOCK_HELD"``.
+        message: The message from the client core (without the code).
+    """
+
+    code: str = "INTERNAL"
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message)
+        self.message: str = message
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
+
+
+class Unavailable(TenureError):
+    """No server could be reached, or none could serve the call in time."""
+
+    code = "UNAVAILABLE"
+
+
+class Timeout(TenureError, TimeoutError):
+    """The call's deadline passed (for example a waiting acquire's timeout)."""
+
+    code = "TIMEOUT"
+
+
+class LockHeld(TenureError):
+    """A try-acquire found the lock held by someone else."""
+
+    code = "LOCK_HELD"
+
+
+class LockLost(TenureError):
+    """The lock is no longer held (session ended, force-released, or a storage
+    rejected a stale fencing token)."""
+
+    code = "LOCK_LOST"
+
+
+class SessionExpired(TenureError):
+    """The session expired (or was closed)."""
+
+    code = "SESSION_EXPIRED"
+
+
+class SessionBlacklisted(TenureError):
+    """The session was blacklisted by an administrator."""
+
+    code = "SESSION_BLACKLISTED"
+
+
+class NotHolder(TenureError):
+    """The grant named is not current (e.g. force-release of a stale owner id)."""
+
+    code = "NOT_HOLDER"
+
+
+class InvalidArgument(TenureError, ValueError):
+    """The request was malformed; nothing changed."""
+
+    code = "INVALID_ARGUMENT"
+
+
+class PermissionDenied(TenureError):
+    """The caller may not do this (bad or missing token, TLS identity)."""
+
+    code = "PERMISSION_DENIED"
+
+
+class ResourceExhausted(TenureError):
+    """A server limit was reached."""
+
+    code = "RESOURCE_EXHAUSTED"
+
+
+class Cancelled(TenureError):
+    """The call was cancelled."""
+
+    code = "CANCELLED"
+
+
+class InternalError(TenureError):
+    """A bug or an unexpected reply."""
+
+    code = "INTERNAL"
+
+
+class ForkedClientError(RuntimeError):
+    """A client or lock created before ``fork()`` was used in the child process.
+
+    Its session belongs to the parent (whose background threads do not exist in
+    the child); create a new :class:`tenure.Client` in the child instead.
+    """

@@ -1,0 +1,375 @@
+"""Type stubs of the native module ``tenure._native`` (pyo3).
+
+The public API is re-exported by ``tenure``; the ``Native*`` classes are the
+low-level layer wrapped by ``tenure.Client``, ``tenure.AsyncClient``,
+``tenure.Lock`` and ``tenure.AsyncLock``. Durations are float seconds; modes,
+states and lost reasons are their stable lower-case names.
+"""
+
+from typing import Awaitable, Callable, Final, List, Optional, final
+
+FENCE_HEADER: Final[str]
+"""The header that carries a fence: ``tenure-fence``."""
+
+__version__: Final[str]
+"""The version of the native module."""
+
+def shutdown(timeout: float = 1.0) -> None:
+    """Closes every live client's session (best effort, within ``timeout``
+    seconds) and stops the runtime. Idempotent."""
+
+@final
+class Fence:
+    """A lock name and a fencing token, sent to storage as the header
+    ``tenure-fence: <lock>=<token>``. Immutable, hashable, comparable."""
+
+    @property
+    def lock(self) -> str:
+        """The lock (resource) name."""
+    @property
+    def token(self) -> int:
+        """The fencing token of the grant."""
+    def __init__(self, lock: str, token: int) -> None:
+        """A fence for ``lock`` at ``token``."""
+    def header_value(self) -> str:
+        """The header value, ``<lock>=<token>`` (odd bytes of the name percent-encoded)."""
+    @staticmethod
+    def parse(value: str) -> Fence:
+        """Parses a header value; raises ``tenure.InvalidArgument`` if it is not one."""
+    def __eq__(self, other: object) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class FenceValidator:
+    """The storage side of fencing: rejects tokens lower than the highest seen
+    per lock. Thread-safe."""
+
+    def __init__(self) -> None:
+        """An empty validator."""
+    def check(self, fence: Fence) -> None:
+        """Accepts ``fence`` if its token is at least the highest seen for its
+        lock (and records it); otherwise raises ``tenure.LockLost``."""
+    def check_header(self, value: str) -> Fence:
+        """Parses a ``tenure-fence`` header value and checks it."""
+    def highest(self, lock: str) -> Optional[int]:
+        """The highest token seen for ``lock``, or None."""
+
+@final
+class HolderInfo:
+    """A current grant of a lock."""
+
+    @property
+    def session_id(self) -> int:
+        """Id of the session holding it."""
+    @property
+    def token(self) -> int:
+        """Fencing token of the grant."""
+    @property
+    def owner_id(self) -> str:
+        """Owner id of the grant (32 hex digits)."""
+    @property
+    def mode(self) -> str:
+        """``"exclusive"`` or ``"shared"``."""
+    @property
+    def granted_at_ms(self) -> int:
+        """When it was granted (Unix ms, leader clock)."""
+    def __eq__(self, other: object) -> bool: ...
+
+@final
+class WaiterInfo:
+    """A queued (waiting) acquire."""
+
+    @property
+    def session_id(self) -> int:
+        """Id of the waiting session."""
+    @property
+    def request_id(self) -> int:
+        """Its request id."""
+    @property
+    def mode(self) -> str:
+        """``"exclusive"`` or ``"shared"``."""
+    @property
+    def deadline_ms(self) -> int:
+        """When the wait times out (Unix ms, leader clock)."""
+    def __eq__(self, other: object) -> bool: ...
+
+@final
+class LockInfo:
+    """A lock's holders and FIFO queue of waiters."""
+
+    @property
+    def name(self) -> str:
+        """The lock name."""
+    @property
+    def holders(self) -> List[HolderInfo]:
+        """Current grants."""
+    @property
+    def waiters(self) -> List[WaiterInfo]:
+        """Waiting acquires, in queue order."""
+    @property
+    def delayed_until_ms(self) -> int:
+        """No grant before this time (Unix ms); 0 without a lock-delay."""
+    def __eq__(self, other: object) -> bool: ...
+
+@final
+class SessionInfo:
+    """A session as the server knows it."""
+
+    @property
+    def session_id(self) -> int:
+        """Session id."""
+    @property
+    def ttl(self) -> float:
+        """Time-to-live in seconds."""
+    @property
+    def label(self) -> str:
+        """Label given by its client."""
+    @property
+    def blacklisted(self) -> bool:
+        """Blacklisted: never renewed again, expires at its deadline."""
+    @property
+    def held(self) -> List[str]:
+        """Names of the locks it holds."""
+    @property
+    def waiting(self) -> int:
+        """Number of its waiting acquires."""
+    @property
+    def remaining(self) -> float:
+        """The leader's view of the seconds left before it expires."""
+    def __eq__(self, other: object) -> bool: ...
+
+@final
+class MemberInfo:
+    """A cluster member."""
+
+    @property
+    def id(self) -> int:
+        """Node id."""
+    @property
+    def addr(self) -> str:
+        """Address (``host:port``)."""
+    @property
+    def matched_index(self) -> int:
+        """Last log index it is known to hold (reported by the leader only)."""
+    def __eq__(self, other: object) -> bool: ...
+
+@final
+class ClusterStatus:
+    """One node's view of the cluster."""
+
+    @property
+    def node_id(self) -> int:
+        """The node that answered."""
+    @property
+    def role(self) -> str:
+        """Its role: leader, follower, candidate or learner."""
+    @property
+    def term(self) -> int:
+        """Current Raft term."""
+    @property
+    def leader_id(self) -> Optional[int]:
+        """The leader's id, if known."""
+    @property
+    def leader_addr(self) -> Optional[str]:
+        """The leader's address, if known."""
+    @property
+    def members(self) -> List[MemberInfo]:
+        """The members."""
+    @property
+    def last_log_index(self) -> int:
+        """Last log index on this node."""
+    @property
+    def commit_index(self) -> int:
+        """Last committed index this node knows."""
+    @property
+    def applied_index(self) -> int:
+        """Last applied index."""
+    @property
+    def sessions(self) -> int:
+        """Number of live sessions."""
+    @property
+    def locks(self) -> int:
+        """Number of locks with holders or waiters."""
+    @property
+    def next_token(self) -> int:
+        """The fencing token the next grant will get."""
+    def __eq__(self, other: object) -> bool: ...
+
+@final
+class AuditRecord:
+    """An administrative action on record."""
+
+    @property
+    def at_ms(self) -> int:
+        """When (Unix ms, leader clock)."""
+    @property
+    def action(self) -> str:
+        """What: ``force-release`` or ``blacklist``."""
+    @property
+    def principal(self) -> str:
+        """Who did it."""
+    @property
+    def target(self) -> str:
+        """On what (lock or session)."""
+    @property
+    def detail(self) -> str:
+        """Details (owner, token, reason)."""
+    def __eq__(self, other: object) -> bool: ...
+
+@final
+class GrantInfo:
+    """A grant handed out by a force-release (to the next waiter)."""
+
+    @property
+    def name(self) -> str:
+        """Lock name."""
+    @property
+    def token(self) -> int:
+        """Fencing token of the new grant."""
+    @property
+    def owner_id(self) -> str:
+        """Owner id of the new grant."""
+    @property
+    def session_id(self) -> int:
+        """Session that got it."""
+    def __eq__(self, other: object) -> bool: ...
+
+@final
+class NativeOptions:
+    """Checked client options; None keeps the core default. Unset token and
+    TLS settings are read from ``TENURE_TOKEN``, ``TENURE_CA``, ``TENURE_CERT``,
+    ``TENURE_KEY`` and ``TENURE_SERVER_NAME``."""
+
+    def __init__(
+        self,
+        *,
+        ttl: Optional[float] = None,
+        keepalive_interval: Optional[float] = None,
+        drift: Optional[float] = None,
+        margin: Optional[float] = None,
+        call_timeout: Optional[float] = None,
+        attempt_timeout: Optional[float] = None,
+        initial_backoff: Optional[float] = None,
+        max_backoff: Optional[float] = None,
+        label: Optional[str] = None,
+        token: Optional[str] = None,
+        ca_file: Optional[str] = None,
+        cert_file: Optional[str] = None,
+        key_file: Optional[str] = None,
+        server_name: Optional[str] = None,
+    ) -> None:
+        """Builds and checks the options (``tenure.InvalidArgument`` if inconsistent)."""
+    @property
+    def ttl(self) -> float:
+        """The session TTL in seconds."""
+
+@final
+class NativeSubscription:
+    """A session-state callback registration."""
+
+    def cancel(self) -> None:
+        """Stops the callbacks (idempotent)."""
+    def cancelled(self) -> bool:
+        """Whether it was cancelled or the client is gone."""
+
+@final
+class NativeLock:
+    """A held lock (the core's lock handle)."""
+
+    @property
+    def name(self) -> str:
+        """The lock's name."""
+    @property
+    def fencing_token(self) -> int:
+        """The fencing token of this grant."""
+    @property
+    def fence(self) -> Fence:
+        """The fence to pass to storage."""
+    @property
+    def owner_id(self) -> str:
+        """The grant's owner id (32 hex digits)."""
+    @property
+    def mode(self) -> str:
+        """``"exclusive"`` or ``"shared"``."""
+    @property
+    def session_id(self) -> int:
+        """The id of the session holding it."""
+    def is_held(self) -> bool:
+        """Whether the lock is still held, judged locally (no network)."""
+    def remaining(self) -> float:
+        """Seconds the lock is certainly held without a further renewal."""
+    def lost_reason(self) -> Optional[str]:
+        """Why the lock is no longer held, or None while it is."""
+    def release(self) -> None:
+        """Releases the lock (blocking; idempotent)."""
+    def release_async(self) -> Awaitable[None]:
+        """``release``, as an awaitable."""
+    def lost(self, timeout: Optional[float] = None) -> Optional[str]:
+        """Blocks until the lock is lost or released; None after ``timeout``."""
+    def lost_async(self) -> Awaitable[str]:
+        """Resolves with the reason when the lock is lost or released."""
+    def on_lost(self, callback: Callable[[str], object]) -> None:
+        """Calls ``callback(reason)`` once, on a background thread."""
+
+@final
+class NativeClient:
+    """A connection to a tenure cluster (one session at a time)."""
+
+    @staticmethod
+    def connect(endpoints: List[str], options: NativeOptions, lazy: bool = False) -> NativeClient:
+        """Connects and opens a session (blocking); ``lazy`` opens none yet."""
+    @staticmethod
+    def connect_async(endpoints: List[str], options: NativeOptions) -> Awaitable[NativeClient]:
+        """Connects and opens a session, as an awaitable."""
+    def acquire(
+        self, name: str, wait: Optional[float] = None, shared: bool = False, lock_delay: float = 0.0
+    ) -> NativeLock:
+        """Acquires ``name`` (blocking). ``wait`` None tries once."""
+    def acquire_async(
+        self, name: str, wait: Optional[float] = None, shared: bool = False, lock_delay: float = 0.0
+    ) -> Awaitable[NativeLock]:
+        """Acquires ``name``, as an awaitable; cancelling it withdraws the acquire."""
+    def close(self) -> None:
+        """Closes the session."""
+    def close_async(self) -> Awaitable[None]:
+        """Closes the session, as an awaitable."""
+    def session_id(self) -> Optional[int]:
+        """The current session's id, or None."""
+    def session_id_async(self) -> Awaitable[Optional[int]]:
+        """The current session's id, as an awaitable."""
+    def session_state(self) -> str:
+        """``"healthy"``, ``"jeopardy"`` or ``"expired"``."""
+    def on_session_state(self, callback: Callable[[str], object]) -> NativeSubscription:
+        """Calls ``callback(state)`` for every change of the session state."""
+    def endpoints(self) -> List[str]:
+        """The endpoints given at connect time."""
+    def force_release(self, name: str, owner_id: str, reason: str = "") -> List[GrantInfo]:
+        """Admin: frees ``name`` only if ``owner_id`` still holds it."""
+    def force_release_async(
+        self, name: str, owner_id: str, reason: str = ""
+    ) -> Awaitable[List[GrantInfo]]:
+        """``force_release``, as an awaitable."""
+    def blacklist(self, session_id: int, reason: str = "") -> float:
+        """Admin: blacklists a session; returns the seconds until it expires."""
+    def blacklist_async(self, session_id: int, reason: str = "") -> Awaitable[float]:
+        """``blacklist``, as an awaitable."""
+    def describe(self, name: str) -> Optional[LockInfo]:
+        """Reads one lock."""
+    def describe_async(self, name: str) -> Awaitable[Optional[LockInfo]]:
+        """``describe``, as an awaitable."""
+    def list_locks(self, prefix: str = "") -> List[LockInfo]:
+        """Lists locks by name prefix."""
+    def list_locks_async(self, prefix: str = "") -> Awaitable[List[LockInfo]]:
+        """``list_locks``, as an awaitable."""
+    def list_sessions(self) -> List[SessionInfo]:
+        """Lists live sessions."""
+    def list_sessions_async(self) -> Awaitable[List[SessionInfo]]:
+        """``list_sessions``, as an awaitable."""
+    def status(self) -> ClusterStatus:
+        """The cluster status."""
+    def status_async(self) -> Awaitable[ClusterStatus]:
+        """``status``, as an awaitable."""
+    def audit(self, limit: int = 100) -> List[AuditRecord]:
+        """The most recent admin actions."""
+    def audit_async(self, limit: int = 100) -> Awaitable[List[AuditRecord]]:
+        """``audit``, as an awaitable."""

@@ -1,0 +1,449 @@
+//! `NativeClient`: the core `Client` with a blocking and an asyncio flavour of
+//! every call. The public classes `tenure.Client` and `tenure.AsyncClient` are
+//! thin Python wrappers of it.
+
+use std::mem::ManuallyDrop;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use pyo3::prelude::*;
+use tokio::runtime::Handle;
+
+use crate::errors::{IntoPy, invalid, to_py};
+use crate::lock::NativeLock;
+use crate::records::{AuditRecord, ClusterStatus, GrantInfo, LockInfo, SessionInfo};
+use crate::runtime::{self, block_on, check, dispose, pid, to_awaitable};
+
+/// Seconds (a float) as a Duration, rejecting negative, NaN and huge values.
+pub(crate) fn secs(what: &str, value: f64) -> PyResult<Duration> {
+    Duration::try_from_secs_f64(value)
+        .map_err(|_| invalid(format!("{what} must be a finite number of seconds >= 0, got {value}")))
+}
+
+/// The stable name of a session state.
+pub(crate) fn state_str(s: tenure::SessionState) -> &'static str {
+    match s {
+        tenure::SessionState::Healthy => "healthy",
+        tenure::SessionState::Jeopardy => "jeopardy",
+        tenure::SessionState::Expired => "expired",
+    }
+}
+
+/// Client options (see `tenure.Client` for their meaning); None keeps the
+/// core's default. Unset token and TLS files are read from `TENURE_TOKEN`,
+/// `TENURE_CA`, `TENURE_CERT`, `TENURE_KEY` and `TENURE_SERVER_NAME`.
+#[pyclass(frozen, module = "tenure._native")]
+pub struct NativeOptions {
+    inner: tenure::ClientOptions,
+}
+
+#[pymethods]
+impl NativeOptions {
+    /// Builds and checks the options.
+    #[new]
+    #[pyo3(signature = (*, ttl=None, keepalive_interval=None, drift=None, margin=None,
+        call_timeout=None, attempt_timeout=None, initial_backoff=None, max_backoff=None,
+        label=None, token=None, ca_file=None, cert_file=None, key_file=None, server_name=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        ttl: Option<f64>,
+        keepalive_interval: Option<f64>,
+        drift: Option<f64>,
+        margin: Option<f64>,
+        call_timeout: Option<f64>,
+        attempt_timeout: Option<f64>,
+        initial_backoff: Option<f64>,
+        max_backoff: Option<f64>,
+        label: Option<String>,
+        token: Option<String>,
+        ca_file: Option<PathBuf>,
+        cert_file: Option<PathBuf>,
+        key_file: Option<PathBuf>,
+        server_name: Option<String>,
+    ) -> PyResult<Self> {
+        let mut o = tenure::ClientOptions::default();
+        if let Some(v) = ttl {
+            o.ttl = secs("ttl", v)?;
+        }
+        if let Some(v) = keepalive_interval {
+            o.keepalive_interval = Some(secs("keepalive_interval", v)?);
+        }
+        if let Some(v) = drift {
+            o.drift = v;
+        }
+        if let Some(v) = margin {
+            o.margin = secs("margin", v)?;
+        }
+        if let Some(v) = call_timeout {
+            o.call_timeout = secs("call_timeout", v)?;
+        }
+        if let Some(v) = attempt_timeout {
+            o.attempt_timeout = secs("attempt_timeout", v)?;
+        }
+        if let Some(v) = initial_backoff {
+            o.initial_backoff = secs("initial_backoff", v)?;
+        }
+        if let Some(v) = max_backoff {
+            o.max_backoff = secs("max_backoff", v)?;
+        }
+        o.label = label;
+        o.token = token;
+        if ca_file.is_some() || cert_file.is_some() || key_file.is_some() || server_name.is_some() {
+            o.tls = Some(tenure::TlsOptions {
+                ca_file,
+                cert_file,
+                key_file,
+                server_name,
+            });
+        }
+        let o = o.with_env();
+        o.validate().py()?;
+        Ok(NativeOptions { inner: o })
+    }
+
+    /// The session TTL in seconds.
+    #[getter]
+    fn ttl(&self) -> f64 {
+        self.inner.ttl.as_secs_f64()
+    }
+}
+
+/// A connection to a tenure cluster (one session at a time).
+#[pyclass(frozen, module = "tenure._native")]
+pub struct NativeClient {
+    pid: u32,
+    handle: Handle,
+    inner: ManuallyDrop<Arc<tenure::Client>>,
+}
+
+impl Drop for NativeClient {
+    fn drop(&mut self) {
+        // SAFETY: `inner` is never used again.
+        let inner = unsafe { ManuallyDrop::take(&mut self.inner) };
+        dispose(self.pid, &self.handle, inner);
+    }
+}
+
+/// A client made on the runtime, registered for the exit-time close when it
+/// becomes a Python object.
+struct NewClient(tenure::Client, Handle);
+
+impl<'py> IntoPyObject<'py> for NewClient {
+    type Target = NativeClient;
+    type Output = Bound<'py, NativeClient>;
+    type Error = PyErr;
+
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
+        let inner = Arc::new(self.0);
+        runtime::register(py, &inner);
+        Bound::new(
+            py,
+            NativeClient {
+                pid: pid(),
+                handle: self.1,
+                inner: ManuallyDrop::new(inner),
+            },
+        )
+    }
+}
+
+fn acquire_options(wait: Option<f64>, shared: bool, lock_delay: f64) -> PyResult<tenure::AcquireOptions> {
+    Ok(tenure::AcquireOptions {
+        mode: if shared {
+            tenure::LockMode::Shared
+        } else {
+            tenure::LockMode::Exclusive
+        },
+        wait: wait.map(|w| secs("timeout", w)).transpose()?,
+        lock_delay: secs("lock_delay", lock_delay)?,
+    })
+}
+
+impl NativeClient {
+    /// The runtime and the core client, after the fork and shutdown checks.
+    fn parts(&self) -> PyResult<(Handle, tenure::Client)> {
+        check(self.pid)?;
+        Ok((self.handle.clone(), (*self.inner).as_ref().clone()))
+    }
+}
+
+#[pymethods]
+impl NativeClient {
+    /// Connects to `endpoints` and opens a session (blocking; with `lazy`, opens
+    /// no session until the first acquire and does no I/O).
+    #[staticmethod]
+    #[pyo3(signature = (endpoints, options, lazy=false))]
+    fn connect<'py>(
+        py: Python<'py>,
+        endpoints: Vec<String>,
+        options: &NativeOptions,
+        lazy: bool,
+    ) -> PyResult<Bound<'py, NativeClient>> {
+        let handle = runtime::handle(py)?;
+        let opts = options.inner.clone();
+        let client = if lazy {
+            let _enter = handle.enter();
+            tenure::Client::connect_lazy(endpoints, opts).py()?
+        } else {
+            block_on(py, &handle, tenure::Client::connect(endpoints, opts))?.py()?
+        };
+        NewClient(client, handle).into_pyobject(py)
+    }
+
+    /// Like `connect` (not lazy), as an awaitable.
+    #[staticmethod]
+    fn connect_async<'py>(
+        py: Python<'py>,
+        endpoints: Vec<String>,
+        options: &NativeOptions,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let handle = runtime::handle(py)?;
+        let opts = options.inner.clone();
+        let h = handle.clone();
+        to_awaitable(py, &handle, async move {
+            let client = tenure::Client::connect(endpoints, opts).await.map_err(to_py)?;
+            Ok(NewClient(client, h))
+        })
+    }
+
+    /// Acquires `name` (blocking, GIL released). `wait` None tries once.
+    #[pyo3(signature = (name, wait=None, shared=false, lock_delay=0.0))]
+    fn acquire(
+        &self,
+        py: Python<'_>,
+        name: String,
+        wait: Option<f64>,
+        shared: bool,
+        lock_delay: f64,
+    ) -> PyResult<NativeLock> {
+        let options = acquire_options(wait, shared, lock_delay)?;
+        let (handle, client) = self.parts()?;
+        let lock = block_on(py, &handle, async move { client.acquire(&name, options).await })?.py()?;
+        Ok(NativeLock::new(lock, handle))
+    }
+
+    /// Acquires `name`, as an awaitable; cancelling it withdraws the acquire.
+    #[pyo3(signature = (name, wait=None, shared=false, lock_delay=0.0))]
+    fn acquire_async<'py>(
+        &self,
+        py: Python<'py>,
+        name: String,
+        wait: Option<f64>,
+        shared: bool,
+        lock_delay: f64,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let options = acquire_options(wait, shared, lock_delay)?;
+        let (handle, client) = self.parts()?;
+        let h = handle.clone();
+        to_awaitable(py, &handle, async move {
+            let lock = client.acquire(&name, options).await.map_err(to_py)?;
+            Ok(NativeLock::new(lock, h))
+        })
+    }
+
+    /// Closes the session (its locks pass on at once; they report `client_closed`).
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        let (handle, client) = self.parts()?;
+        block_on(py, &handle, async move { client.close().await })?.py()
+    }
+
+    /// `close`, as an awaitable.
+    fn close_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let (handle, client) = self.parts()?;
+        to_awaitable(py, &handle, async move { client.close().await.map_err(to_py) })
+    }
+
+    /// The current session's id, or None.
+    fn session_id(&self, py: Python<'_>) -> PyResult<Option<u64>> {
+        let (handle, client) = self.parts()?;
+        block_on(py, &handle, async move { client.session_id().await })
+    }
+
+    /// `session_id`, as an awaitable.
+    fn session_id_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let (handle, client) = self.parts()?;
+        to_awaitable(py, &handle, async move { Ok(client.session_id().await) })
+    }
+
+    /// The session state: "healthy", "jeopardy" or "expired" (no network).
+    fn session_state(&self) -> PyResult<&'static str> {
+        let (_, client) = self.parts()?;
+        Ok(state_str(client.session_state()))
+    }
+
+    /// Calls `callback(state)` (a str) on a background thread for every change
+    /// of the session state, in order, until cancelled or the client is gone.
+    fn on_session_state(&self, callback: Py<PyAny>) -> PyResult<NativeSubscription> {
+        let (handle, client) = self.parts()?;
+        let mut rx = client.watch_session();
+        drop(client);
+        let callback = Arc::new(callback);
+        let task = handle.spawn(async move {
+            while rx.changed().await.is_ok() {
+                let state = state_str(*rx.borrow_and_update());
+                let cb = Arc::clone(&callback);
+                let _ = tokio::task::spawn_blocking(move || {
+                    Python::attach(|py| {
+                        if let Err(e) = cb.bind(py).call1((state,)) {
+                            e.write_unraisable(py, Some(cb.bind(py)));
+                        }
+                    })
+                })
+                .await;
+            }
+        });
+        Ok(NativeSubscription {
+            task: Mutex::new(Some(task)),
+        })
+    }
+
+    /// The endpoints given at connect time.
+    fn endpoints(&self) -> PyResult<Vec<String>> {
+        let (_, client) = self.parts()?;
+        Ok(client.endpoints())
+    }
+
+    /// Admin: frees `name` only if `owner_id` still holds it.
+    #[pyo3(signature = (name, owner_id, reason=String::new()))]
+    fn force_release(&self, py: Python<'_>, name: String, owner_id: String, reason: String) -> PyResult<Vec<GrantInfo>> {
+        let (handle, client) = self.parts()?;
+        let grants = block_on(py, &handle, async move { client.force_release(&name, &owner_id, &reason).await })?.py()?;
+        Ok(grants.into_iter().map(GrantInfo::from).collect())
+    }
+
+    /// `force_release`, as an awaitable.
+    #[pyo3(signature = (name, owner_id, reason=String::new()))]
+    fn force_release_async<'py>(&self, py: Python<'py>, name: String, owner_id: String, reason: String) -> PyResult<Bound<'py, PyAny>> {
+        let (handle, client) = self.parts()?;
+        to_awaitable(py, &handle, async move {
+            let grants = client.force_release(&name, &owner_id, &reason).await.map_err(to_py)?;
+            Ok(grants.into_iter().map(GrantInfo::from).collect::<Vec<_>>())
+        })
+    }
+
+    /// Admin: blacklists a session; returns the seconds until it expires.
+    #[pyo3(signature = (session_id, reason=String::new()))]
+    fn blacklist(&self, py: Python<'_>, session_id: u64, reason: String) -> PyResult<f64> {
+        let (handle, client) = self.parts()?;
+        let left = block_on(py, &handle, async move { client.blacklist(session_id, &reason).await })?.py()?;
+        Ok(left.as_secs_f64())
+    }
+
+    /// `blacklist`, as an awaitable.
+    #[pyo3(signature = (session_id, reason=String::new()))]
+    fn blacklist_async<'py>(&self, py: Python<'py>, session_id: u64, reason: String) -> PyResult<Bound<'py, PyAny>> {
+        let (handle, client) = self.parts()?;
+        to_awaitable(py, &handle, async move {
+            let left = client.blacklist(session_id, &reason).await.map_err(to_py)?;
+            Ok(left.as_secs_f64())
+        })
+    }
+
+    /// Reads one lock (None if nobody holds or waits for it).
+    fn describe(&self, py: Python<'_>, name: String) -> PyResult<Option<LockInfo>> {
+        let (handle, client) = self.parts()?;
+        let info = block_on(py, &handle, async move { client.describe(&name).await })?.py()?;
+        Ok(info.map(LockInfo::from))
+    }
+
+    /// `describe`, as an awaitable.
+    fn describe_async<'py>(&self, py: Python<'py>, name: String) -> PyResult<Bound<'py, PyAny>> {
+        let (handle, client) = self.parts()?;
+        to_awaitable(py, &handle, async move {
+            Ok(client.describe(&name).await.map_err(to_py)?.map(LockInfo::from))
+        })
+    }
+
+    /// Lists the locks whose names start with `prefix`.
+    #[pyo3(signature = (prefix=String::new()))]
+    fn list_locks(&self, py: Python<'_>, prefix: String) -> PyResult<Vec<LockInfo>> {
+        let (handle, client) = self.parts()?;
+        let locks = block_on(py, &handle, async move { client.list_locks(&prefix).await })?.py()?;
+        Ok(locks.into_iter().map(LockInfo::from).collect())
+    }
+
+    /// `list_locks`, as an awaitable.
+    #[pyo3(signature = (prefix=String::new()))]
+    fn list_locks_async<'py>(&self, py: Python<'py>, prefix: String) -> PyResult<Bound<'py, PyAny>> {
+        let (handle, client) = self.parts()?;
+        to_awaitable(py, &handle, async move {
+            let locks = client.list_locks(&prefix).await.map_err(to_py)?;
+            Ok(locks.into_iter().map(LockInfo::from).collect::<Vec<_>>())
+        })
+    }
+
+    /// Lists the live sessions.
+    fn list_sessions(&self, py: Python<'_>) -> PyResult<Vec<SessionInfo>> {
+        let (handle, client) = self.parts()?;
+        let sessions = block_on(py, &handle, async move { client.list_sessions().await })?.py()?;
+        Ok(sessions.into_iter().map(SessionInfo::from).collect())
+    }
+
+    /// `list_sessions`, as an awaitable.
+    fn list_sessions_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let (handle, client) = self.parts()?;
+        to_awaitable(py, &handle, async move {
+            let sessions = client.list_sessions().await.map_err(to_py)?;
+            Ok(sessions.into_iter().map(SessionInfo::from).collect::<Vec<_>>())
+        })
+    }
+
+    /// The cluster status.
+    fn status(&self, py: Python<'_>) -> PyResult<ClusterStatus> {
+        let (handle, client) = self.parts()?;
+        let status = block_on(py, &handle, async move { client.status().await })?.py()?;
+        Ok(status.into())
+    }
+
+    /// `status`, as an awaitable.
+    fn status_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let (handle, client) = self.parts()?;
+        to_awaitable(py, &handle, async move {
+            Ok(ClusterStatus::from(client.status().await.map_err(to_py)?))
+        })
+    }
+
+    /// The most recent admin actions, oldest first.
+    #[pyo3(signature = (limit=100))]
+    fn audit(&self, py: Python<'_>, limit: u32) -> PyResult<Vec<AuditRecord>> {
+        let (handle, client) = self.parts()?;
+        let records = block_on(py, &handle, async move { client.audit(limit).await })?.py()?;
+        Ok(records.into_iter().map(AuditRecord::from).collect())
+    }
+
+    /// `audit`, as an awaitable.
+    #[pyo3(signature = (limit=100))]
+    fn audit_async<'py>(&self, py: Python<'py>, limit: u32) -> PyResult<Bound<'py, PyAny>> {
+        let (handle, client) = self.parts()?;
+        to_awaitable(py, &handle, async move {
+            let records = client.audit(limit).await.map_err(to_py)?;
+            Ok(records.into_iter().map(AuditRecord::from).collect::<Vec<_>>())
+        })
+    }
+}
+
+/// A session-state callback registration.
+#[pyclass(frozen, module = "tenure._native")]
+pub struct NativeSubscription {
+    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+#[pymethods]
+impl NativeSubscription {
+    /// Stops the callbacks (idempotent).
+    fn cancel(&self) {
+        if let Some(task) = self.task.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            task.abort();
+        }
+    }
+
+    /// Whether `cancel()` was called or the client is gone.
+    fn cancelled(&self) -> bool {
+        self.task
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .is_none_or(|t| t.is_finished())
+    }
+}

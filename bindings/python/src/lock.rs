@@ -1,0 +1,155 @@
+//! `NativeLock`: a held lock (the core `Lock`), wrapped by `tenure.Lock` and
+//! `tenure.AsyncLock`.
+
+use std::mem::ManuallyDrop;
+
+use pyo3::prelude::*;
+use tokio::runtime::Handle;
+
+use crate::client::secs;
+use crate::errors::{IntoPy, to_py};
+use crate::fence::Fence;
+use crate::records::mode_str;
+use crate::runtime::{block_on, call_soon, check, dispose, pid, to_awaitable};
+
+/// The stable name of a lost reason.
+pub(crate) fn reason_str(r: tenure::LostReason) -> &'static str {
+    match r {
+        tenure::LostReason::Released => "released",
+        tenure::LostReason::SessionExpired => "session_expired",
+        tenure::LostReason::SessionBlacklisted => "session_blacklisted",
+        tenure::LostReason::ForceReleased => "force_released",
+        tenure::LostReason::ClientClosed => "client_closed",
+    }
+}
+
+/// A held lock. The grant is released in the background when the object is
+/// garbage-collected without `release()`.
+#[pyclass(frozen, module = "tenure._native")]
+pub struct NativeLock {
+    pid: u32,
+    handle: Handle,
+    inner: ManuallyDrop<tenure::Lock>,
+}
+
+impl Drop for NativeLock {
+    fn drop(&mut self) {
+        // SAFETY: `inner` is never used again.
+        let inner = unsafe { ManuallyDrop::take(&mut self.inner) };
+        dispose(self.pid, &self.handle, inner);
+    }
+}
+
+impl NativeLock {
+    pub(crate) fn new(lock: tenure::Lock, handle: Handle) -> Self {
+        NativeLock {
+            pid: pid(),
+            handle,
+            inner: ManuallyDrop::new(lock),
+        }
+    }
+
+    fn parts(&self) -> PyResult<(Handle, tenure::Lock)> {
+        check(self.pid)?;
+        Ok((self.handle.clone(), (*self.inner).clone()))
+    }
+}
+
+#[pymethods]
+impl NativeLock {
+    /// The lock's name.
+    #[getter]
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    /// The fencing token of this grant.
+    #[getter]
+    fn fencing_token(&self) -> u64 {
+        self.inner.fencing_token()
+    }
+
+    /// The fence to pass to storage.
+    #[getter]
+    fn fence(&self) -> Fence {
+        self.inner.fence().into()
+    }
+
+    /// The grant's owner id (32 hex digits).
+    #[getter]
+    fn owner_id(&self) -> String {
+        self.inner.owner_id()
+    }
+
+    /// "exclusive" or "shared".
+    #[getter]
+    fn mode(&self) -> &'static str {
+        mode_str(self.inner.mode())
+    }
+
+    /// The id of the session holding it.
+    #[getter]
+    fn session_id(&self) -> u64 {
+        self.inner.session_id()
+    }
+
+    /// Whether the lock is still held, judged locally (no network).
+    fn is_held(&self) -> PyResult<bool> {
+        check(self.pid)?;
+        Ok(self.inner.is_held())
+    }
+
+    /// Seconds the lock is certainly held without a further renewal (0 once lost).
+    fn remaining(&self) -> PyResult<f64> {
+        check(self.pid)?;
+        Ok(self.inner.remaining().as_secs_f64())
+    }
+
+    /// Why the lock is no longer held, or None while it is.
+    fn lost_reason(&self) -> PyResult<Option<&'static str>> {
+        check(self.pid)?;
+        Ok(self.inner.lost_reason().map(reason_str))
+    }
+
+    /// Releases the lock (blocking; idempotent).
+    fn release(&self, py: Python<'_>) -> PyResult<()> {
+        let (handle, lock) = self.parts()?;
+        block_on(py, &handle, async move { lock.release().await })?.py()
+    }
+
+    /// `release`, as an awaitable.
+    fn release_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let (handle, lock) = self.parts()?;
+        to_awaitable(py, &handle, async move { lock.release().await.map_err(to_py) })
+    }
+
+    /// Waits (blocking, GIL released) until the lock is lost or released and
+    /// returns the reason, or None if `timeout` seconds pass first.
+    #[pyo3(signature = (timeout=None))]
+    fn lost(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Option<&'static str>> {
+        let timeout = timeout.map(|t| secs("timeout", t)).transpose()?;
+        let (handle, lock) = self.parts()?;
+        let reason = block_on(py, &handle, async move {
+            match timeout {
+                Some(t) => tokio::time::timeout(t, lock.lost()).await.ok(),
+                None => Some(lock.lost().await),
+            }
+        })?;
+        Ok(reason.map(reason_str))
+    }
+
+    /// `lost` without a timeout, as an awaitable of the reason.
+    fn lost_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let (handle, lock) = self.parts()?;
+        to_awaitable(py, &handle, async move { Ok(reason_str(lock.lost().await)) })
+    }
+
+    /// Calls `callback(reason)` (a str) once, on a background thread, when the
+    /// lock is lost or released (soon, if it already is).
+    fn on_lost(&self, callback: Py<PyAny>) -> PyResult<()> {
+        let (handle, lock) = self.parts()?;
+        let h = handle.clone();
+        lock.on_lost(move |reason| call_soon(&h, callback, reason_str(reason)));
+        Ok(())
+    }
+}
