@@ -1,0 +1,244 @@
+package dev.tenure
+
+import dev.tenure.ffi.FfiClient
+import kotlinx.coroutines.NonCancellable
+import kotlinx.coroutines.channels.awaitClose
+import kotlinx.coroutines.flow.Flow
+import kotlinx.coroutines.flow.callbackFlow
+import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withContext
+import java.time.Duration
+import java.util.concurrent.atomic.AtomicBoolean
+import kotlin.time.toJavaDuration
+import dev.tenure.ffi.connect as ffiConnect
+import dev.tenure.ffi.connectLazy as ffiConnectLazy
+
+/**
+ * A connection to a tenure cluster and its session. Everything hard (heartbeats, client-side
+ * expiry, retries across endpoints, leader following, cancel-safe acquires) happens in the
+ * Rust core; this class bridges it to coroutines.
+ *
+ * ```kotlin
+ * TenureClient.connect("127.0.0.1:7100,127.0.0.1:7101,127.0.0.1:7102").use { client ->
+ *     client.lock("jobs/nightly", 10.seconds).use { lock ->
+ *         println("token ${lock.fencingToken}")
+ *     }
+ * }
+ * ```
+ *
+ * Every `suspend` function can be cancelled: cancelling a waiting [acquire] withdraws it from
+ * the server's queue. Java callers use the `...Blocking` variants. Thread-safe; share one
+ * client per process (its locks share one session).
+ */
+class TenureClient private constructor(private val raw: FfiClient) : AutoCloseable {
+    private val closed = AtomicBoolean(false)
+
+    /** Connecting. */
+    companion object {
+        /** How long [withLock] waits for the lock unless told otherwise. */
+        @JvmField
+        val DEFAULT_LOCK_WAIT: Duration = Duration.ofSeconds(30)
+
+        /**
+         * Connects to the cluster at [endpoints] (any members, `host:port`; an element may
+         * hold several, comma-separated) and opens a session.
+         */
+        suspend fun connect(endpoints: List<String>, options: ClientOptions = ClientOptions()): TenureClient =
+            TenureClient(mapErrors { ffiConnect(endpoints, options.toFfi()) })
+
+        /** Connects to `host:port[,host:port...]` and opens a session. */
+        suspend fun connect(endpoints: String, options: ClientOptions = ClientOptions()): TenureClient =
+            connect(listOf(endpoints), options)
+
+        /** [connect], blocking the calling thread (for Java). */
+        @JvmStatic
+        @JvmOverloads
+        fun connectBlocking(endpoints: List<String>, options: ClientOptions = ClientOptions()): TenureClient =
+            runBlocking { connect(endpoints, options) }
+
+        /** [connect], blocking the calling thread (for Java). */
+        @JvmStatic
+        @JvmOverloads
+        fun connectBlocking(endpoints: String, options: ClientOptions = ClientOptions()): TenureClient =
+            connectBlocking(listOf(endpoints), options)
+
+        /**
+         * A client that opens no session until the first acquire: for admin tools that only
+         * read or administer. Does not touch the network.
+         */
+        @JvmStatic
+        @JvmOverloads
+        fun connectLazy(endpoints: List<String>, options: ClientOptions = ClientOptions()): TenureClient =
+            TenureClient(mapErrors { ffiConnectLazy(endpoints, options.toFfi()) })
+
+        /** [connectLazy] for `host:port[,host:port...]`. */
+        @JvmStatic
+        @JvmOverloads
+        fun connectLazy(endpoints: String, options: ClientOptions = ClientOptions()): TenureClient =
+            connectLazy(listOf(endpoints), options)
+    }
+
+    // ------------------------------------------------------------------ acquiring
+
+    /**
+     * Acquires [name]. With [AcquireOptions.wait], waits in the server's FIFO queue up to that
+     * long ([TenureException.Timeout] after it); without, fails at once with
+     * [TenureException.LockHeld] if the lock is taken. Cancelling the coroutine withdraws a
+     * waiting acquire (and releases the grant if it raced with the cancel).
+     */
+    suspend fun acquire(name: String, options: AcquireOptions = AcquireOptions()): Lock =
+        Lock(mapErrors { raw.acquire(name, options.toFfi()) })
+
+    /** Waits up to [timeout] for an exclusive lock on [name]. */
+    suspend fun lock(name: String, timeout: Duration): Lock = acquire(name, AcquireOptions.wait(timeout))
+
+    /** Waits up to [timeout] for an exclusive lock on [name]. */
+    suspend fun lock(name: String, timeout: kotlin.time.Duration): Lock = lock(name, timeout.toJavaDuration())
+
+    /** Tries once for an exclusive lock on [name] ([TenureException.LockHeld] if taken). */
+    suspend fun tryLock(name: String): Lock = acquire(name, AcquireOptions.tryOnce())
+
+    /** [acquire], blocking the calling thread (for Java). */
+    @JvmOverloads
+    fun acquireBlocking(name: String, options: AcquireOptions = AcquireOptions()): Lock =
+        runBlocking { acquire(name, options) }
+
+    /** [lock], blocking the calling thread (for Java). */
+    fun lockBlocking(name: String, timeout: Duration): Lock = runBlocking { lock(name, timeout) }
+
+    /** [tryLock], blocking the calling thread (for Java). */
+    fun tryLockBlocking(name: String): Lock = runBlocking { tryLock(name) }
+
+    /**
+     * Acquires [name] with [options], runs [block] with the lock, and releases it. If the lock
+     * is lost first, [block] is cancelled and [TenureException.LockLost] thrown. An exception
+     * of [block] is rethrown after the release.
+     */
+    suspend fun <T> withLock(name: String, options: AcquireOptions, block: suspend (Lock) -> T): T {
+        val lock = acquire(name, options)
+        val out = try {
+            lock.run(block)
+        } catch (e: Throwable) {
+            withContext(NonCancellable) { runCatching { lock.closeSuspending() } }
+            throw e
+        }
+        withContext(NonCancellable) { lock.closeSuspending() }
+        return out
+    }
+
+    /** [withLock] waiting up to [timeout] (default [DEFAULT_LOCK_WAIT]) for an exclusive lock. */
+    suspend fun <T> withLock(name: String, timeout: Duration = DEFAULT_LOCK_WAIT, block: suspend (Lock) -> T): T =
+        withLock(name, AcquireOptions.wait(timeout), block)
+
+    /** [withLock] waiting up to [timeout] for an exclusive lock. */
+    suspend fun <T> withLock(name: String, timeout: kotlin.time.Duration, block: suspend (Lock) -> T): T =
+        withLock(name, timeout.toJavaDuration(), block)
+
+    // ------------------------------------------------------------------ session
+
+    /** The current session's id, or null if none is open. */
+    suspend fun sessionId(): Long? = raw.sessionId()
+
+    /** [sessionId], blocking the calling thread (for Java). */
+    fun sessionIdBlocking(): Long? = runBlocking { sessionId() }
+
+    /** The current session's state (EXPIRED when there is none). Local, no network. */
+    val sessionState: SessionState
+        get() = raw.sessionState()
+
+    /**
+     * Calls [callback] with every change of the session state (HEALTHY, JEOPARDY, EXPIRED, and
+     * HEALTHY again when a later call opens a fresh session) until the subscription is closed.
+     * Callbacks run on the binding's callback thread, one at a time, in order.
+     */
+    fun onSessionState(callback: SessionStateCallback): Subscription =
+        Subscription(raw.onSessionState(SessionStateBridge(callback)))
+
+    /** The session state as a flow: the current state first, then every change. */
+    fun sessionStates(): Flow<SessionState> = callbackFlow {
+        val subscription = onSessionState { trySend(it) }
+        trySend(sessionState)
+        awaitClose { subscription.close() }
+    }
+
+    /**
+     * Closes the session: its locks pass on at once and are marked lost (CLIENT_CLOSED). The
+     * client stays usable: a later acquire opens a fresh session.
+     */
+    suspend fun closeSession() = mapErrors { raw.closeSession() }
+
+    /** Closes the session (blocking) and frees the native client. Idempotent. */
+    override fun close() {
+        if (!closed.compareAndSet(false, true)) return
+        try {
+            runBlocking { closeSession() }
+        } finally {
+            raw.destroy()
+        }
+    }
+
+    /** The endpoints this client was given. */
+    val endpoints: List<String>
+        get() = raw.endpoints()
+
+    // ------------------------------------------------------------------ admin and reads
+
+    /** Reads one lock: holders, waiters, lock-delay (null if nobody holds or waits for it). */
+    suspend fun describe(name: String): LockInfo? = mapErrors { raw.describe(name) }
+
+    /** Lists the locks whose names start with [prefix] (all pages). */
+    suspend fun listLocks(prefix: String = ""): List<LockInfo> = mapErrors { raw.listLocks(prefix) }
+
+    /** Lists the sessions (all pages). */
+    suspend fun listSessions(): List<SessionInfo> = mapErrors { raw.listSessions() }
+
+    /** The cluster status as the leader (or any reachable node) sees it. */
+    suspend fun status(): ClusterStatus = mapErrors { raw.status() }
+
+    /** The status as the node at [endpoint] sees it. */
+    suspend fun nodeStatus(endpoint: String): ClusterStatus = mapErrors { raw.nodeStatus(endpoint) }
+
+    /** The most recent admin actions (oldest first), at most [limit]. */
+    suspend fun audit(limit: Int = 100): List<AuditRecord> = mapErrors { raw.audit(limit) }
+
+    /**
+     * Admin: frees [name] only if [ownerId] still holds it (compare-and-swap;
+     * [TenureException.NotHolder] otherwise), handing it to the next waiter at once with a
+     * higher token, and leaves an audit record. Returns the grants made.
+     */
+    suspend fun forceRelease(name: String, ownerId: String, reason: String): List<GrantInfo> =
+        mapErrors { raw.forceRelease(name, ownerId, reason) }
+
+    /**
+     * Admin: blacklists a session: it is never renewed again and expires at its current
+     * deadline; its holder learns at its next keepalive. Returns the time left until then.
+     */
+    suspend fun blacklist(sessionId: Long, reason: String): Duration = mapErrors { raw.blacklist(sessionId, reason) }
+
+    /** [describe], blocking (for Java). */
+    fun describeBlocking(name: String): LockInfo? = runBlocking { describe(name) }
+
+    /** [listLocks], blocking (for Java). */
+    @JvmOverloads
+    fun listLocksBlocking(prefix: String = ""): List<LockInfo> = runBlocking { listLocks(prefix) }
+
+    /** [listSessions], blocking (for Java). */
+    fun listSessionsBlocking(): List<SessionInfo> = runBlocking { listSessions() }
+
+    /** [status], blocking (for Java). */
+    fun statusBlocking(): ClusterStatus = runBlocking { status() }
+
+    /** [audit], blocking (for Java). */
+    @JvmOverloads
+    fun auditBlocking(limit: Int = 100): List<AuditRecord> = runBlocking { audit(limit) }
+
+    /** [forceRelease], blocking (for Java). */
+    fun forceReleaseBlocking(name: String, ownerId: String, reason: String): List<GrantInfo> =
+        runBlocking { forceRelease(name, ownerId, reason) }
+
+    /** [blacklist], blocking (for Java). */
+    fun blacklistBlocking(sessionId: Long, reason: String): Duration = runBlocking { blacklist(sessionId, reason) }
+
+    /** [closeSession], blocking (for Java). */
+    fun closeSessionBlocking() = runBlocking { closeSession() }
+}

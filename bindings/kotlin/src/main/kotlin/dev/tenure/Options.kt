@@ -1,0 +1,182 @@
+package dev.tenure
+
+import dev.tenure.ffi.FfiAcquireOptions
+import dev.tenure.ffi.FfiClientOptions
+import dev.tenure.ffi.FfiTlsOptions
+import dev.tenure.ffi.clientOptionsWithEnv
+import dev.tenure.ffi.defaultClientOptions
+import dev.tenure.ffi.validateClientOptions
+import java.time.Duration
+import kotlin.time.toJavaDuration
+
+/** The core's defaults, read once from the native library. */
+private object CoreDefaults {
+    val value: FfiClientOptions = defaultClientOptions()
+}
+
+/**
+ * TLS settings of a client: paths of PEM files.
+ *
+ * @property caFile CA that signed the servers' certificates.
+ * @property certFile client certificate, for mutual TLS (needs [keyFile]).
+ * @property keyFile private key of [certFile].
+ * @property serverName name to verify in the server certificate, if not the endpoint's host.
+ */
+data class TlsOptions @JvmOverloads constructor(
+    val caFile: String? = null,
+    val certFile: String? = null,
+    val keyFile: String? = null,
+    val serverName: String? = null,
+)
+
+/**
+ * How a client connects and keeps its session. Every default is the Rust core's default
+ * (read from the native library): ttl 10 s, keepalive ttl/3, drift 1 %, margin 100 ms,
+ * call timeout 10 s, attempt timeout 2 s, backoff 20 ms to 500 ms.
+ *
+ * The client counts its session alive only until `t_send + ttl * (1 - drift) - margin`
+ * after the last acknowledged renewal was sent, so it learns it lost a lock before the
+ * server can grant it to anyone else.
+ *
+ * From Java: `new ClientOptions().withTtl(Duration.ofSeconds(5)).withLabel("worker-1")`.
+ *
+ * @property ttl session time-to-live.
+ * @property keepaliveInterval keepalive interval; null means `ttl / 3`.
+ * @property drift bound on the combined clock-rate error of client and server, as a fraction in [0, 0.5).
+ * @property margin safety margin subtracted from the local expiry.
+ * @property callTimeout deadline of one API call, retries included (a waiting acquire gets its wait on top).
+ * @property attemptTimeout timeout of one attempt at one server before trying another.
+ * @property initialBackoff first retry backoff (doubles up to [maxBackoff], with jitter).
+ * @property maxBackoff largest retry backoff.
+ * @property label label of the session, shown by `tenure sessions`; null means `host:pid`.
+ * @property tls TLS settings; null connects in plain text.
+ * @property token bearer token sent with every request.
+ */
+data class ClientOptions @JvmOverloads constructor(
+    val ttl: Duration = CoreDefaults.value.ttl,
+    val keepaliveInterval: Duration? = CoreDefaults.value.keepaliveInterval,
+    val drift: Double = CoreDefaults.value.drift,
+    val margin: Duration = CoreDefaults.value.margin,
+    val callTimeout: Duration = CoreDefaults.value.callTimeout,
+    val attemptTimeout: Duration = CoreDefaults.value.attemptTimeout,
+    val initialBackoff: Duration = CoreDefaults.value.initialBackoff,
+    val maxBackoff: Duration = CoreDefaults.value.maxBackoff,
+    val label: String? = null,
+    val tls: TlsOptions? = null,
+    val token: String? = null,
+) {
+    /** A copy with [ttl] set. */
+    fun withTtl(ttl: Duration) = copy(ttl = ttl)
+
+    /** A copy with [keepaliveInterval] set. */
+    fun withKeepaliveInterval(keepaliveInterval: Duration?) = copy(keepaliveInterval = keepaliveInterval)
+
+    /** A copy with [drift] set. */
+    fun withDrift(drift: Double) = copy(drift = drift)
+
+    /** A copy with [margin] set. */
+    fun withMargin(margin: Duration) = copy(margin = margin)
+
+    /** A copy with [callTimeout] set. */
+    fun withCallTimeout(callTimeout: Duration) = copy(callTimeout = callTimeout)
+
+    /** A copy with [attemptTimeout] set. */
+    fun withAttemptTimeout(attemptTimeout: Duration) = copy(attemptTimeout = attemptTimeout)
+
+    /** A copy with [initialBackoff] and [maxBackoff] set. */
+    fun withBackoff(initialBackoff: Duration, maxBackoff: Duration) =
+        copy(initialBackoff = initialBackoff, maxBackoff = maxBackoff)
+
+    /** A copy with [label] set. */
+    fun withLabel(label: String?) = copy(label = label)
+
+    /** A copy with [tls] set. */
+    fun withTls(tls: TlsOptions?) = copy(tls = tls)
+
+    /** A copy with [token] set. */
+    fun withToken(token: String?) = copy(token = token)
+
+    /**
+     * A copy with unset TLS and token settings filled from the environment: `TENURE_CA`,
+     * `TENURE_CERT`, `TENURE_KEY`, `TENURE_SERVER_NAME` and `TENURE_TOKEN` (the core's rule).
+     */
+    fun withEnv(): ClientOptions = fromFfi(clientOptionsWithEnv(toFfi()))
+
+    /** Checks the options for consistency as `connect` does; throws [TenureException.InvalidArgument]. */
+    fun validate() = mapErrors { validateClientOptions(toFfi()) }
+
+    internal fun toFfi() = FfiClientOptions(
+        ttl = ttl,
+        keepaliveInterval = keepaliveInterval,
+        drift = drift,
+        margin = margin,
+        callTimeout = callTimeout,
+        attemptTimeout = attemptTimeout,
+        initialBackoff = initialBackoff,
+        maxBackoff = maxBackoff,
+        label = label,
+        tls = tls?.let { FfiTlsOptions(it.caFile, it.certFile, it.keyFile, it.serverName) },
+        token = token,
+    )
+
+    /** Creates options, for example the defaults. */
+    companion object {
+        /** The core's defaults. */
+        @JvmStatic
+        fun defaults(): ClientOptions = ClientOptions()
+
+        internal fun fromFfi(o: FfiClientOptions) = ClientOptions(
+            ttl = o.ttl,
+            keepaliveInterval = o.keepaliveInterval,
+            drift = o.drift,
+            margin = o.margin,
+            callTimeout = o.callTimeout,
+            attemptTimeout = o.attemptTimeout,
+            initialBackoff = o.initialBackoff,
+            maxBackoff = o.maxBackoff,
+            label = o.label,
+            tls = o.tls?.let { TlsOptions(it.caFile, it.certFile, it.keyFile, it.serverName) },
+            token = o.token,
+        )
+    }
+}
+
+/**
+ * How to acquire a lock.
+ *
+ * @property mode exclusive (default) or shared.
+ * @property wait wait up to this long in the server's FIFO queue; null tries once and fails
+ *   with [TenureException.LockHeld] if the lock is taken.
+ * @property lockDelay after this grant's session EXPIRES, nobody gets the lock for this long
+ *   (a clean release has no delay).
+ */
+data class AcquireOptions @JvmOverloads constructor(
+    val mode: LockMode = LockMode.EXCLUSIVE,
+    val wait: Duration? = null,
+    val lockDelay: Duration = Duration.ZERO,
+) {
+    /** A copy in shared mode. */
+    fun shared() = copy(mode = LockMode.SHARED)
+
+    /** A copy that waits up to [timeout]. */
+    fun withWait(timeout: Duration?) = copy(wait = timeout)
+
+    /** A copy with [lockDelay] set. */
+    fun withLockDelay(lockDelay: Duration) = copy(lockDelay = lockDelay)
+
+    internal fun toFfi() = FfiAcquireOptions(mode = mode, wait = wait, lockDelay = lockDelay)
+
+    /** Common options. */
+    companion object {
+        /** Wait up to [timeout] for an exclusive lock. */
+        @JvmStatic
+        fun wait(timeout: Duration) = AcquireOptions(wait = timeout)
+
+        /** Wait up to [timeout] for an exclusive lock. */
+        fun wait(timeout: kotlin.time.Duration) = AcquireOptions(wait = timeout.toJavaDuration())
+
+        /** Try once for an exclusive lock. */
+        @JvmStatic
+        fun tryOnce() = AcquireOptions()
+    }
+}
