@@ -7,7 +7,17 @@ import enum
 __all__ = ["LockMode", "LostReason", "SessionState"]
 
 
-class LockMode(str, enum.Enum):
+class _StrEnum(str, enum.Enum):
+    """A str enum whose str() and format() are the value (e.g. ``released``)."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self.value), spec)
+
+
+class LockMode(_StrEnum):
     """Lock mode. Members compare equal to their string values."""
 
     EXCLUSIVE = "exclusive"
@@ -16,7 +26,7 @@ class LockMode(str, enum.Enum):
     """Many shared holders, no exclusive one."""
 
 
-class LostReason(str, enum.Enum):
+class LostReason(_StrEnum):
     """Why a lock stopped being held. Members compare equal to their values."""
 
     RELEASED = "released"
@@ -31,7 +41,7 @@ class LostReason(str, enum.Enum):
     """The client was closed."""
 
 
-class SessionState(str, enum.Enum):
+class SessionState(_StrEnum):
     """Health of the client's session. Members compare equal to their values."""
 
     HEALTHY = "healthy"

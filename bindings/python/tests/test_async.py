@@ -1,0 +1,213 @@
+"""asyncio API against a real cluster: acquire/release, contention, timeouts,
+cancellation of a waiting acquire, lost(), run(), and the loop never blocked."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, Awaitable, Callable, List
+
+import pytest
+
+import tenure
+
+
+def run(coro_fn: Callable[..., Awaitable[Any]], *args: Any) -> Any:
+    return asyncio.run(coro_fn(*args))  # type: ignore[arg-type]
+
+
+async def until(predicate: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not await predicate():
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.05)
+    return True
+
+
+def test_async_acquire_and_release(endpoints: str, name: str) -> None:
+    async def main() -> None:
+        async with tenure.AsyncClient.connect(endpoints, ttl=3) as client:
+            assert client.session_state is tenure.SessionState.HEALTHY
+            lock = await client.try_lock(name)
+            assert isinstance(lock, tenure.AsyncLock)
+            assert lock.is_held()
+            assert lock.session_id == await client.session_id()
+            info = await client.describe(name)
+            assert info is not None and info.holders[0].token == lock.fencing_token
+            await lock.release()
+            assert lock.lost_reason() is tenure.LostReason.RELEASED
+            assert await lock.lost() is tenure.LostReason.RELEASED
+            assert await client.describe(name) is None
+
+            async with client.lock(name, timeout=5) as held:
+                assert held.is_held()
+                assert (await client.list_locks(name))[0].name == name
+            assert held.lost_reason() is tenure.LostReason.RELEASED
+        assert client.session_state is tenure.SessionState.EXPIRED
+
+    run(main)
+
+
+def test_async_contention_and_timeout(endpoints: str, name: str) -> None:
+    async def main() -> None:
+        a = await tenure.AsyncClient.connect(endpoints, ttl=3)
+        b = await tenure.AsyncClient.connect(endpoints, ttl=3)
+        try:
+            first = await a.lock(name, timeout=5)
+            with pytest.raises(tenure.LockHeld):
+                await b.try_lock(name)
+            with pytest.raises(tenure.Timeout):
+                await b.lock(name, timeout=0.3)
+            waiting = asyncio.ensure_future(b.lock(name, timeout=20))
+            assert await until(lambda: _waiters(a, name, 1))
+            assert not waiting.done()
+            await first.release()
+            second = await asyncio.wait_for(waiting, 20)
+            assert second.fencing_token > first.fencing_token
+            await second.release()
+        finally:
+            await a.close()
+            await b.close()
+
+    run(main)
+
+
+async def _waiters(client: tenure.AsyncClient, name: str, n: int) -> bool:
+    info = await client.describe(name)
+    return info is not None and len(info.waiters) == n
+
+
+def test_cancelling_a_waiting_acquire_withdraws_it(endpoints: str, name: str) -> None:
+    async def main() -> None:
+        async with tenure.AsyncClient.connect(endpoints, ttl=3) as a, tenure.AsyncClient.connect(
+            endpoints, ttl=3
+        ) as b:
+            held = await a.lock(name, timeout=5)
+            task = asyncio.ensure_future(b.lock(name, timeout=30))
+            assert await until(lambda: _waiters(a, name, 1)), "never queued"
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            # The server's queue is empty again, while b's session lives on.
+            assert await until(lambda: _waiters(a, name, 0)), "the waiter stayed queued"
+            sessions = [s.session_id for s in await a.list_sessions()]
+            assert await b.session_id() in sessions
+            # And when a releases, nobody is granted the lock.
+            await held.release()
+            assert await a.describe(name) is None
+
+    run(main)
+
+
+def test_wait_for_timeout_cancels_the_acquire(endpoints: str, name: str) -> None:
+    async def main() -> None:
+        async with tenure.AsyncClient.connect(endpoints, ttl=3) as a, tenure.AsyncClient.connect(
+            endpoints, ttl=3
+        ) as b:
+            held = await a.lock(name, timeout=5)
+            with pytest.raises(asyncio.TimeoutError):
+                await asyncio.wait_for(b.lock(name, timeout=30), 0.5)
+            assert await until(lambda: _waiters(a, name, 0))
+            await held.release()
+
+    run(main)
+
+
+def test_the_event_loop_keeps_running_while_waiting(endpoints: str, name: str) -> None:
+    async def main() -> None:
+        async with tenure.AsyncClient.connect(endpoints, ttl=3) as a, tenure.AsyncClient.connect(
+            endpoints, ttl=3
+        ) as b:
+            held = await a.lock(name, timeout=5)
+            ticks: List[float] = []
+
+            async def ticker() -> None:
+                while True:
+                    ticks.append(time.monotonic())
+                    await asyncio.sleep(0.01)
+
+            t = asyncio.ensure_future(ticker())
+            waiting = asyncio.ensure_future(b.lock(name, timeout=20))
+            assert await until(lambda: _waiters(a, name, 1))
+            before = len(ticks)
+            # While b's acquire is pending, the loop serves the ticker.
+            assert await until(_true_after_ticks(ticks, before + 5))
+            assert not waiting.done()
+            await held.release()
+            (await waiting)
+            t.cancel()
+
+    run(main)
+
+
+def _true_after_ticks(ticks: List[float], n: int) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        return len(ticks) >= n
+
+    return check
+
+
+def test_async_lost_after_force_release_and_run_cancels_work(endpoints: str, name: str) -> None:
+    async def main() -> None:
+        async with tenure.AsyncClient.connect(endpoints, ttl=3) as client, tenure.AsyncClient.connect(
+            endpoints, lazy=True
+        ) as admin:
+            lock = await client.lock(name, timeout=5)
+            cancelled = asyncio.Event()
+
+            async def work() -> str:
+                try:
+                    await asyncio.sleep(60)
+                    return "finished"
+                except asyncio.CancelledError:
+                    cancelled.set()
+                    raise
+
+            async def cut_off() -> None:
+                await asyncio.sleep(0.2)
+                await admin.force_release(name, lock.owner_id, "pytest")
+
+            cutter = asyncio.ensure_future(cut_off())
+            with pytest.raises(tenure.LockLost):
+                await lock.run(work())
+            await cutter
+            assert cancelled.is_set()
+            assert await lock.lost() is tenure.LostReason.FORCE_RELEASED
+            assert not lock.is_held()
+            # run() returns the result when the work finishes first.
+            async with client.lock(name, timeout=5) as again:
+                assert await again.run(asyncio.sleep(0, "done")) == "done"
+
+    run(main)
+
+
+def test_async_blacklist_is_seen_by_the_holder(endpoints: str, name: str) -> None:
+    async def main() -> None:
+        async with tenure.AsyncClient.connect(endpoints, ttl=3) as client, tenure.AsyncClient.connect(
+            endpoints, lazy=True
+        ) as admin:
+            lock = await client.lock(name, timeout=5)
+            await admin.blacklist(lock.session_id, "pytest")
+            reason = await asyncio.wait_for(lock.lost(), 10)
+            assert reason is tenure.LostReason.SESSION_BLACKLISTED
+            assert client.session_state is tenure.SessionState.EXPIRED
+            with pytest.raises(tenure.LockLost):
+                async with lock:
+                    pass
+
+    run(main)
+
+
+def test_async_admin_calls(endpoints: str, name: str) -> None:
+    async def main() -> None:
+        async with tenure.AsyncClient.connect(endpoints, lazy=True) as admin:
+            status = await admin.status()
+            assert status.leader_id is not None
+            assert isinstance(await admin.audit(5), list)
+            assert isinstance(await admin.list_sessions(), list)
+            assert await admin.session_id() is None
+            with pytest.raises(tenure.NotHolder):
+                await admin.force_release(name, "0" * 32, "nobody holds it")
+
+    run(main)
