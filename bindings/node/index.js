@@ -1,0 +1,627 @@
+// tenure: the Node.js client of the tenure distributed lock service.
+//
+// A thin, typed wrapper over the native addon (native.js, built by napi-rs from
+// src/lib.rs), which wraps the Rust client core. Everything hard (sessions,
+// heartbeats, client-side expiry, retries, fencing) happens in the core; this
+// file maps errors to classes, bridges AbortSignal, and adds Node idioms.
+// Types and documentation: index.d.ts.
+'use strict';
+
+const native = require('./native.js');
+
+/** `Symbol.asyncDispose`, or Node 20's registered fallback symbol. */
+const asyncDispose = Symbol.asyncDispose ?? Symbol.for('nodejs.asyncDispose');
+/** `Symbol.dispose`, or Node 20's registered fallback symbol. */
+const dispose = Symbol.dispose ?? Symbol.for('nodejs.dispose');
+
+/** How long `Client#lock` and `Client#withLock` wait by default (ms). */
+const DEFAULT_LOCK_TIMEOUT_MS = 30_000;
+
+// ---------------------------------------------------------------------------
+// Errors
+
+/** Base class of every error the client raises; `code` is the stable kind. */
+class TenureError extends Error {
+  constructor(message, options) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+
+  /** The stable error code, e.g. `'LOCK_HELD'`. */
+  get code() {
+    return this.constructor.code;
+  }
+}
+TenureError.code = 'INTERNAL';
+
+function defineError(name, code) {
+  const cls = {
+    [name]: class extends TenureError {},
+  }[name];
+  cls.code = code;
+  return cls;
+}
+
+const UnavailableError = defineError('UnavailableError', 'UNAVAILABLE');
+const TenureTimeoutError = defineError('TenureTimeoutError', 'TIMEOUT');
+const LockHeldError = defineError('LockHeldError', 'LOCK_HELD');
+const LockLostError = defineError('LockLostError', 'LOCK_LOST');
+const SessionExpiredError = defineError('SessionExpiredError', 'SESSION_EXPIRED');
+const SessionBlacklistedError = defineError('SessionBlacklistedError', 'SESSION_BLACKLISTED');
+const NotHolderError = defineError('NotHolderError', 'NOT_HOLDER');
+const InvalidArgumentError = defineError('InvalidArgumentError', 'INVALID_ARGUMENT');
+const PermissionDeniedError = defineError('PermissionDeniedError', 'PERMISSION_DENIED');
+const ResourceExhaustedError = defineError('ResourceExhaustedError', 'RESOURCE_EXHAUSTED');
+const CancelledError = defineError('CancelledError', 'CANCELLED');
+const InternalError = defineError('InternalError', 'INTERNAL');
+
+const ERROR_CLASSES = Object.freeze({
+  UNAVAILABLE: UnavailableError,
+  TIMEOUT: TenureTimeoutError,
+  LOCK_HELD: LockHeldError,
+  LOCK_LOST: LockLostError,
+  SESSION_EXPIRED: SessionExpiredError,
+  SESSION_BLACKLISTED: SessionBlacklistedError,
+  NOT_HOLDER: NotHolderError,
+  INVALID_ARGUMENT: InvalidArgumentError,
+  PERMISSION_DENIED: PermissionDeniedError,
+  RESOURCE_EXHAUSTED: ResourceExhaustedError,
+  CANCELLED: CancelledError,
+  INTERNAL: InternalError,
+});
+
+/** The stable error codes, by name. */
+const ErrorCode = Object.freeze(
+  Object.fromEntries(Object.keys(ERROR_CLASSES).map((code) => [code, code])),
+);
+
+/** The error class of a code (InternalError for an unknown one). */
+function errorClassFor(code) {
+  return ERROR_CLASSES[code] ?? InternalError;
+}
+
+/**
+ * Turns an error thrown by the native layer into a TenureError subclass. The
+ * native layer prefixes messages with the stable code (`"LOCK_HELD: ..."`);
+ * napi's own argument-conversion errors (code `InvalidArg`, `StringExpected`,
+ * ...) become InvalidArgumentError.
+ */
+function fromNative(err) {
+  if (err instanceof TenureError) return err;
+  const message = err && typeof err.message === 'string' ? err.message : String(err);
+  const match = /^([A-Z_]+): ([\s\S]*)$/.exec(message);
+  if (match && Object.hasOwn(ERROR_CLASSES, match[1])) {
+    return new ERROR_CLASSES[match[1]](match[2], { cause: err });
+  }
+  const napiCode = err && typeof err.code === 'string' ? err.code : '';
+  if (napiCode === 'InvalidArg' || napiCode.endsWith('Expected') || err instanceof TypeError) {
+    return new InvalidArgumentError(message, { cause: err });
+  }
+  return new InternalError(message, { cause: err });
+}
+
+async function callAsync(fn) {
+  try {
+    return await fn();
+  } catch (e) {
+    throw fromNative(e);
+  }
+}
+
+function callSync(fn) {
+  try {
+    return fn();
+  } catch (e) {
+    throw fromNative(e);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Constants
+
+/** Why a lock stopped being held. */
+const LostReason = Object.freeze({
+  RELEASED: 'released',
+  SESSION_EXPIRED: 'session_expired',
+  SESSION_BLACKLISTED: 'session_blacklisted',
+  FORCE_RELEASED: 'force_released',
+  CLIENT_CLOSED: 'client_closed',
+});
+
+/** Health of a session as the client sees it. */
+const SessionState = Object.freeze({
+  HEALTHY: 'healthy',
+  JEOPARDY: 'jeopardy',
+  EXPIRED: 'expired',
+});
+
+/** The header that carries a fence: `tenure-fence`. */
+const FENCE_HEADER = native.FENCE_HEADER;
+
+// ---------------------------------------------------------------------------
+// Option conversion
+
+const CLIENT_OPTION_KEYS = new Set([
+  'ttlMs', 'keepaliveIntervalMs', 'drift', 'marginMs', 'callTimeoutMs',
+  'attemptTimeoutMs', 'initialBackoffMs', 'maxBackoffMs', 'label', 'token',
+  'caFile', 'certFile', 'keyFile', 'serverName', 'useEnv',
+]);
+
+function objectArg(what, value) {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new InvalidArgumentError(`${what} must be an object`);
+  }
+  return value;
+}
+
+function clientOptions(options) {
+  const opts = objectArg('options', options);
+  const out = {};
+  for (const [key, value] of Object.entries(opts)) {
+    if (!CLIENT_OPTION_KEYS.has(key)) {
+      throw new InvalidArgumentError(`unknown client option ${JSON.stringify(key)}`);
+    }
+    if (value !== undefined && value !== null) out[key] = value;
+  }
+  return out;
+}
+
+function endpointList(endpoints) {
+  const list = typeof endpoints === 'string' ? [endpoints] : endpoints;
+  if (!Array.isArray(list) || !list.every((e) => typeof e === 'string')) {
+    throw new InvalidArgumentError('endpoints must be a string or an array of strings');
+  }
+  return list;
+}
+
+function milliseconds(what, value) {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new InvalidArgumentError(`${what} must be a finite, non-negative number of milliseconds`);
+  }
+  return value;
+}
+
+function acquireOptions(options, defaultTimeout) {
+  const opts = objectArg('options', options);
+  const timeout = opts.timeout === undefined ? defaultTimeout : opts.timeout;
+  return {
+    waitMs: milliseconds('timeout', timeout),
+    shared: Boolean(opts.shared),
+    lockDelayMs: milliseconds('lockDelayMs', opts.lockDelayMs),
+  };
+}
+
+function toBigInt(what, value) {
+  if (typeof value === 'bigint') return value;
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return BigInt(value);
+  if (typeof value === 'string' && /^[0-9]+$/.test(value)) return BigInt(value);
+  throw new InvalidArgumentError(`${what} must be a non-negative integer (bigint, safe number or decimal string)`);
+}
+
+// ---------------------------------------------------------------------------
+// Fencing
+
+/**
+ * A lock name and a fencing token: what a holder sends to storage with every
+ * write, as the header `tenure-fence: <lock>=<token>`.
+ */
+class Fence {
+  constructor(lock, token) {
+    if (typeof lock !== 'string' || lock.length === 0) {
+      throw new InvalidArgumentError('fence lock name must be a non-empty string');
+    }
+    /** The lock (resource) name. */
+    this.lock = lock;
+    /** The fencing token. */
+    this.token = toBigInt('fence token', token);
+    Object.freeze(this);
+  }
+
+  /** The header value, `<lock>=<token>`. */
+  headerValue() {
+    return callSync(() => native.fenceHeaderValue(this.lock, this.token));
+  }
+
+  /** Same as headerValue(). */
+  toString() {
+    return this.headerValue();
+  }
+
+  /** JSON form, with the token as a decimal string. */
+  toJSON() {
+    return { lock: this.lock, token: this.token.toString() };
+  }
+
+  /** Parses a header value made by headerValue(). */
+  static parse(value) {
+    if (typeof value !== 'string') throw new InvalidArgumentError('fence header value must be a string');
+    const data = callSync(() => native.parseFence(value));
+    return new Fence(data.lock, data.token);
+  }
+}
+
+/**
+ * The storage side of fencing: remembers the highest token seen per lock and
+ * rejects lower ones with LockLostError. Equal tokens pass.
+ */
+class FenceValidator {
+  #native = new native.NativeFenceValidator();
+
+  /** Accepts `fence` if its token is not below the highest seen; else throws LockLostError. */
+  check(fence) {
+    const f = fence instanceof Fence ? fence : new Fence(fence?.lock, fence?.token);
+    callSync(() => this.#native.check(f.lock, f.token));
+  }
+
+  /** Parses a header value, checks it and returns the fence. */
+  checkHeader(value) {
+    if (typeof value !== 'string') throw new InvalidArgumentError('fence header value must be a string');
+    const data = callSync(() => this.#native.checkHeader(value));
+    return new Fence(data.lock, data.token);
+  }
+
+  /** The highest token seen for `lock`, or null. */
+  highest(lock) {
+    return callSync(() => this.#native.highest(lock)) ?? null;
+  }
+}
+
+/** Checks a lock name the way the server does; throws InvalidArgumentError. */
+function validateLockName(name) {
+  callSync(() => native.validateLockName(name));
+}
+
+// ---------------------------------------------------------------------------
+// Lock
+
+const INTERNAL = Symbol('tenure.internal');
+
+/** A held lock (one grant). Obtain it from Client#lock/tryLock/acquire. */
+class Lock {
+  #native;
+  #lost;
+  #name;
+  #token;
+
+  constructor(key, nativeLock) {
+    if (key !== INTERNAL) throw new TypeError('Lock is created by Client#lock, tryLock or acquire');
+    this.#native = nativeLock;
+    this.#name = nativeLock.name;
+    this.#token = nativeLock.fencingToken;
+  }
+
+  /** The lock's name. */
+  get name() {
+    return this.#name;
+  }
+
+  /** The fencing token of this grant (a bigint, never a rounded number). */
+  get fencingToken() {
+    return this.#token;
+  }
+
+  /** The fence to pass to storage. */
+  get fence() {
+    return new Fence(this.#name, this.#token);
+  }
+
+  /** The grant's unique owner id (32 hex digits), for force-release. */
+  get ownerId() {
+    return this.#native.ownerId;
+  }
+
+  /** `'exclusive'` or `'shared'`. */
+  get mode() {
+    return this.#native.mode;
+  }
+
+  /** The id of the session holding it. */
+  get sessionId() {
+    return this.#native.sessionId;
+  }
+
+  /** Whether the lock is still held, judged locally (no network). */
+  isHeld() {
+    return this.#native.isHeld();
+  }
+
+  /** Milliseconds the lock is certainly held without a further renewal (0 once lost). */
+  remaining() {
+    return this.#native.remaining();
+  }
+
+  /** Why the lock is no longer held, or null while it is. */
+  get lostReason() {
+    return this.#native.lostReason() ?? null;
+  }
+
+  /**
+   * A promise resolving with the reason when the lock is lost or released. It
+   * is created on first access; while it is pending it keeps the process alive.
+   */
+  get lost() {
+    this.#lost ??= callAsync(() => this.#native.lost());
+    return this.#lost;
+  }
+
+  /**
+   * Calls `callback(reason)` once when the lock is lost or released (at once,
+   * asynchronously, if it already is). Does not keep the process alive.
+   */
+  onLost(callback) {
+    if (typeof callback !== 'function') throw new InvalidArgumentError('callback must be a function');
+    callSync(() => this.#native.onLost((reason) => callback(reason)));
+  }
+
+  /** Releases the lock. Idempotent: releasing a released or lost lock resolves. */
+  async release() {
+    await callAsync(() => this.#native.release());
+  }
+
+  /**
+   * Runs `work(lock, signal)` while the lock is held. If the lock is lost
+   * first, `signal` aborts and the promise rejects with LockLostError (the
+   * work itself cannot be stopped from outside: honour the signal). Does not
+   * release the lock.
+   */
+  async run(work) {
+    if (typeof work !== 'function') throw new InvalidArgumentError('work must be a function');
+    const controller = new AbortController();
+    const lost = this.lost.then((reason) => {
+      const err = new LockLostError(`lock ${JSON.stringify(this.#name)} lost: ${reason}`);
+      controller.abort(err);
+      throw err;
+    });
+    lost.catch(() => {});
+    return await Promise.race([Promise.resolve().then(() => work(this, controller.signal)), lost]);
+  }
+
+  /** Releases the lock: `await using lock = await client.lock(...)`. */
+  [asyncDispose]() {
+    return this.release();
+  }
+
+  /** A short description for logs. */
+  toString() {
+    return `Lock(${this.#name}, token=${this.#token})`;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Client
+
+/** A session-state subscription; close() ends it. */
+class Subscription {
+  #native;
+  #onClose;
+
+  constructor(key, nativeSub, onClose) {
+    if (key !== INTERNAL) throw new TypeError('Subscription is created by Client#onSessionState');
+    this.#native = nativeSub;
+    this.#onClose = onClose;
+  }
+
+  /** Ends the subscription (idempotent). */
+  close() {
+    if (!this.#native) return;
+    this.#native.close();
+    this.#native = null;
+    this.#onClose(this);
+  }
+
+  /** Ends the subscription: `using sub = client.onSessionState(...)`. */
+  [dispose]() {
+    this.close();
+  }
+}
+
+/**
+ * A connection to a tenure cluster. It holds one session at a time (opened by
+ * connect(), or by the first acquire of a lazy client, and again after one
+ * expires). Close it when done: close() ends the session and releases its locks.
+ */
+class Client {
+  #native;
+  #subs = new Set();
+
+  constructor(key, nativeClient) {
+    if (key !== INTERNAL) throw new TypeError('use Client.connect() or Client.connectLazy()');
+    this.#native = nativeClient;
+  }
+
+  /** Connects to the cluster at `endpoints` and opens a session. */
+  static async connect(endpoints, options) {
+    const list = endpointList(endpoints);
+    const opts = clientOptions(options);
+    return new Client(INTERNAL, await callAsync(() => native.connect(list, opts)));
+  }
+
+  /** Like connect(), but opens no session until the first acquire (for admin tools). */
+  static connectLazy(endpoints, options) {
+    const list = endpointList(endpoints);
+    const opts = clientOptions(options);
+    return new Client(INTERNAL, callSync(() => native.connectLazy(list, opts)));
+  }
+
+  /**
+   * Acquires `name`. With `timeout` (ms) waits in the server's FIFO queue up
+   * to that long (TenureTimeoutError after); without, tries once
+   * (LockHeldError if taken). `signal` aborts a waiting acquire: it is
+   * withdrawn from the server's queue and the promise rejects with CancelledError.
+   */
+  async acquire(name, options) {
+    const opts = objectArg('options', options);
+    const nativeOpts = acquireOptions(opts, undefined);
+    const signal = opts.signal;
+    if (signal !== undefined && signal !== null && !(signal instanceof AbortSignal)) {
+      throw new InvalidArgumentError('signal must be an AbortSignal');
+    }
+    const aborted = () =>
+      new CancelledError(`acquire of ${JSON.stringify(name)} was aborted`, { cause: signal.reason });
+    if (signal?.aborted) throw aborted();
+    let token;
+    let onAbort;
+    if (signal) {
+      token = new native.CancelToken();
+      onAbort = () => token.cancel();
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
+    try {
+      const nativeLock = await this.#native.acquire(name, nativeOpts, token);
+      return new Lock(INTERNAL, nativeLock);
+    } catch (e) {
+      const err = fromNative(e);
+      if (err instanceof CancelledError && signal?.aborted) throw aborted();
+      throw err;
+    } finally {
+      if (signal) signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /**
+   * Waits up to `timeout` ms (default 30000) for the lock (exclusive, or
+   * shared with `shared: true`).
+   */
+  lock(name, options) {
+    const opts = objectArg('options', options);
+    return this.acquire(name, { ...opts, timeout: opts.timeout ?? DEFAULT_LOCK_TIMEOUT_MS });
+  }
+
+  /** Tries once; LockHeldError if the lock is taken. */
+  tryLock(name, options) {
+    const opts = objectArg('options', options);
+    return this.acquire(name, { ...opts, timeout: undefined });
+  }
+
+  /**
+   * Acquires `name` like lock(), runs `work(lock, signal)` with it and
+   * releases it. If the lock is lost first, `signal` aborts and the promise
+   * rejects with LockLostError.
+   */
+  async withLock(name, work, options) {
+    if (typeof work !== 'function') throw new InvalidArgumentError('work must be a function');
+    const lock = await this.lock(name, options);
+    let result;
+    try {
+      result = await lock.run(work);
+    } catch (e) {
+      await lock.release().catch(() => {});
+      throw e;
+    }
+    await lock.release();
+    return result;
+  }
+
+  /** The current session's id, or null if none is open. */
+  async sessionId() {
+    return (await callAsync(() => this.#native.sessionId())) ?? null;
+  }
+
+  /** The session state: `'healthy'`, `'jeopardy'` or `'expired'` (also when there is none). */
+  get sessionState() {
+    return this.#native.sessionState();
+  }
+
+  /**
+   * Calls `callback(state)` with every change of the session state until the
+   * returned subscription is closed. Does not keep the process alive.
+   */
+  onSessionState(callback) {
+    if (typeof callback !== 'function') throw new InvalidArgumentError('callback must be a function');
+    const nativeSub = callSync(() => this.#native.onSessionState((state) => callback(state)));
+    // Held here so that the subscription is not garbage-collected (and ended) early.
+    const sub = new Subscription(INTERNAL, nativeSub, (s) => this.#subs.delete(s));
+    this.#subs.add(sub);
+    return sub;
+  }
+
+  /**
+   * Admin: frees `name` only if `ownerId` still holds it (compare-and-swap),
+   * handing it to the next waiter. Returns the grants made. NotHolderError if
+   * that grant is no longer current.
+   */
+  forceRelease(name, ownerId, reason = '') {
+    return callAsync(() => this.#native.forceRelease(name, ownerId, reason));
+  }
+
+  /**
+   * Admin: blacklists a session: it is never renewed again and expires at its
+   * current deadline. Resolves with the ms left until then.
+   */
+  blacklist(sessionId, reason = '') {
+    const id = toBigInt('sessionId', sessionId);
+    return callAsync(() => this.#native.blacklist(id, reason));
+  }
+
+  /** Reads one lock: holders and waiters (null if nobody holds or waits for it). */
+  async describe(name) {
+    return (await callAsync(() => this.#native.describe(name))) ?? null;
+  }
+
+  /** Lists locks whose names start with `prefix` (all by default). */
+  listLocks(prefix = '') {
+    return callAsync(() => this.#native.listLocks(prefix));
+  }
+
+  /** Lists the cluster's sessions. */
+  listSessions() {
+    return callAsync(() => this.#native.listSessions());
+  }
+
+  /** The cluster status as the leader (or any reachable node) sees it. */
+  status() {
+    return callAsync(() => this.#native.status());
+  }
+
+  /** The most recent admin actions, oldest first (at most `limit`, default 100). */
+  audit(limit = 100) {
+    return callAsync(() => this.#native.audit(limit));
+  }
+
+  /** The endpoints this client was given. */
+  get endpoints() {
+    return this.#native.endpoints();
+  }
+
+  /** Closes the session: its locks pass on at once and are marked lost (`client_closed`). */
+  async close() {
+    await callAsync(() => this.#native.close());
+  }
+
+  /** Closes the client: `await using client = await Client.connect(...)`. */
+  [asyncDispose]() {
+    return this.close();
+  }
+}
+
+module.exports = {
+  Client,
+  Lock,
+  Subscription,
+  Fence,
+  FenceValidator,
+  FENCE_HEADER,
+  LostReason,
+  SessionState,
+  ErrorCode,
+  TenureError,
+  UnavailableError,
+  TenureTimeoutError,
+  LockHeldError,
+  LockLostError,
+  SessionExpiredError,
+  SessionBlacklistedError,
+  NotHolderError,
+  InvalidArgumentError,
+  PermissionDeniedError,
+  ResourceExhaustedError,
+  CancelledError,
+  InternalError,
+  errorClassFor,
+  validateLockName,
+  asyncDispose,
+  dispose,
+  DEFAULT_LOCK_TIMEOUT_MS,
+};

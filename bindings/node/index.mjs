@@ -1,0 +1,34 @@
+// ES module entry of tenure: re-exports the CommonJS wrapper (index.js).
+import tenure from './index.js';
+
+export const {
+  Client,
+  Lock,
+  Subscription,
+  Fence,
+  FenceValidator,
+  FENCE_HEADER,
+  LostReason,
+  SessionState,
+  ErrorCode,
+  TenureError,
+  UnavailableError,
+  TenureTimeoutError,
+  LockHeldError,
+  LockLostError,
+  SessionExpiredError,
+  SessionBlacklistedError,
+  NotHolderError,
+  InvalidArgumentError,
+  PermissionDeniedError,
+  ResourceExhaustedError,
+  CancelledError,
+  InternalError,
+  errorClassFor,
+  validateLockName,
+  asyncDispose,
+  dispose,
+  DEFAULT_LOCK_TIMEOUT_MS,
+} = tenure;
+
+export default tenure;
