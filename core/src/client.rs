@@ -169,7 +169,10 @@ impl Client {
 
     /// Calls `callback` with every change of the session state (on the current
     /// tokio runtime) until the returned [`Subscription`] is dropped.
-    pub fn on_session_state(&self, callback: impl Fn(SessionState) + Send + Sync + 'static) -> Subscription {
+    pub fn on_session_state(
+        &self,
+        callback: impl Fn(SessionState) + Send + Sync + 'static,
+    ) -> Subscription {
         let mut rx = self.watch_session();
         let task = tokio::spawn(async move {
             while rx.changed().await.is_ok() {

@@ -8,16 +8,37 @@ use tenure_proto::raft::raft_server;
 use tonic::{Request, Response, Status};
 
 use super::Raft;
+use crate::security::tls::common_name;
 
 /// Serves the peer API for one node.
 pub struct PeerService {
     raft: Raft,
+    peer_cn: Option<String>,
 }
 
 impl PeerService {
-    /// A service delivering peer RPCs to `raft`.
-    pub fn new(raft: Raft) -> Self {
-        PeerService { raft }
+    /// A service delivering peer RPCs to `raft`. With `peer_cn`, only callers
+    /// with a verified client certificate of that common name are served.
+    pub fn new(raft: Raft, peer_cn: Option<String>) -> Self {
+        PeerService { raft, peer_cn }
+    }
+
+    fn check_peer(&self, req: &Request<RaftMessage>) -> Result<(), Status> {
+        let Some(expected) = &self.peer_cn else {
+            return Ok(());
+        };
+        let cn = req
+            .peer_certs()
+            .and_then(|certs| certs.first().and_then(|c| common_name(c.as_ref())));
+        match cn {
+            Some(cn) if &cn == expected => Ok(()),
+            Some(cn) => Err(Status::permission_denied(format!(
+                "certificate {cn:?} is not a peer's"
+            ))),
+            None => Err(Status::permission_denied(
+                "the peer API needs a peer certificate",
+            )),
+        }
     }
 }
 
@@ -42,6 +63,7 @@ impl raft_server::Raft for PeerService {
     }
 
     async fn vote(&self, req: Request<RaftMessage>) -> Result<Response<RaftMessage>, Status> {
+        self.check_peer(&req)?;
         let rpc = decode(req)?;
         encode(&self.raft.vote(rpc).await)
     }
