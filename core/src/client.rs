@@ -24,6 +24,15 @@ pub struct Client {
     inner: Arc<ClientInner>,
 }
 
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("endpoints", &self.inner.conn.endpoints())
+            .field("session_state", &self.session_state())
+            .finish()
+    }
+}
+
 struct ClientInner {
     conn: Arc<Conn>,
     session: tokio::sync::Mutex<Option<Arc<SessionInner>>>,

@@ -183,12 +183,12 @@ impl Tenure for TenureService {
         &self,
         req: Request<pb::OpenSessionRequest>,
     ) -> Result<Response<pb::OpenSessionResponse>, Status> {
+        self.require_leader()?;
         let caller = access::identify(&self.core, &req)?;
         let r = req.into_inner();
         let ttl_ms = validate::millis("ttl_ms", r.ttl_ms, MIN_TTL, MAX_TTL)?;
         validate::text("label", &r.label)?;
         let open_id = validate::open_id(&r.open_id)?;
-        self.require_leader()?;
         if !caller.principal.may_anywhere(Perm::Lock) {
             let why = "no lock permission anywhere";
             return Err(access::deny(
@@ -224,9 +224,9 @@ impl Tenure for TenureService {
         &self,
         req: Request<pb::CloseSessionRequest>,
     ) -> Result<Response<pb::CloseSessionResponse>, Status> {
+        self.require_leader()?;
         let caller = access::identify(&self.core, &req)?;
         let session = validate::session_id(req.into_inner().session_id)?;
-        self.require_leader()?;
         access::require_owner(&self.core, &caller, session)?;
         match self.propose(Command::CloseSession { session }).await? {
             Outcome::SessionEnded { released } => {
@@ -242,6 +242,7 @@ impl Tenure for TenureService {
         &self,
         req: Request<Streaming<pb::KeepAliveRequest>>,
     ) -> Result<Response<Self::KeepAliveStream>, Status> {
+        self.require_leader()?;
         let caller = access::identify(&self.core, &req)?;
         let mut inbound = req.into_inner();
         let (tx, rx) = mpsc::channel(KEEPALIVE_PIPELINE * 2);
@@ -284,6 +285,7 @@ impl Tenure for TenureService {
         &self,
         req: Request<pb::AcquireRequest>,
     ) -> Result<Response<pb::AcquireResponse>, Status> {
+        self.require_leader()?;
         let caller = access::identify(&self.core, &req)?;
         let r = req.into_inner();
         let session = validate::session_id(r.session_id)?;
@@ -305,7 +307,6 @@ impl Tenure for TenureService {
             Duration::ZERO,
             MAX_LOCK_DELAY,
         )?;
-        self.require_leader()?;
         access::require(&self.core, &caller, Perm::Lock, &r.name)?;
         access::require_owner(&self.core, &caller, session)?;
         // Counted against the caps while it waits; uncounted when it returns.
@@ -349,10 +350,10 @@ impl Tenure for TenureService {
         &self,
         req: Request<pb::CancelAcquireRequest>,
     ) -> Result<Response<pb::CancelAcquireResponse>, Status> {
+        self.require_leader()?;
         let caller = access::identify(&self.core, &req)?;
         let r = req.into_inner();
         let session = validate::session_id(r.session_id)?;
-        self.require_leader()?;
         access::require_owner(&self.core, &caller, session)?;
         let cmd = Command::CancelAcquire {
             session,
@@ -373,12 +374,12 @@ impl Tenure for TenureService {
         &self,
         req: Request<pb::ReleaseRequest>,
     ) -> Result<Response<pb::ReleaseResponse>, Status> {
+        self.require_leader()?;
         let caller = access::identify(&self.core, &req)?;
         let r = req.into_inner();
         let session = validate::session_id(r.session_id)?;
         validate::lock_name(&r.name)?;
         let owner = validate::owner_id(&r.owner_id)?;
-        self.require_leader()?;
         access::require(&self.core, &caller, Perm::Lock, &r.name)?;
         access::require_owner(&self.core, &caller, session)?;
         let cmd = Command::Release {
@@ -397,12 +398,12 @@ impl Tenure for TenureService {
         &self,
         req: Request<pb::ForceReleaseRequest>,
     ) -> Result<Response<pb::ForceReleaseResponse>, Status> {
+        self.require_leader()?;
         let caller = access::identify(&self.core, &req)?;
         let r = req.into_inner();
         validate::lock_name(&r.name)?;
         let owner = validate::owner_id(&r.owner_id)?;
         validate::text("reason", &r.reason)?;
-        self.require_leader()?;
         access::require(&self.core, &caller, Perm::Admin, &r.name)?;
         let cmd = Command::ForceRelease {
             name: r.name,
@@ -422,11 +423,11 @@ impl Tenure for TenureService {
         &self,
         req: Request<pb::BlacklistRequest>,
     ) -> Result<Response<pb::BlacklistResponse>, Status> {
+        self.require_leader()?;
         let caller = access::identify(&self.core, &req)?;
         let r = req.into_inner();
         let session = validate::session_id(r.session_id)?;
         validate::text("reason", &r.reason)?;
-        self.require_leader()?;
         access::require(&self.core, &caller, Perm::Admin, "")?;
         let cmd = Command::Blacklist {
             session,
@@ -453,6 +454,7 @@ impl Tenure for TenureService {
         &self,
         req: Request<pb::DescribeRequest>,
     ) -> Result<Response<pb::DescribeResponse>, Status> {
+        self.require_leader()?;
         let caller = access::identify(&self.core, &req)?;
         let name = req.into_inner().name;
         validate::lock_name(&name)?;
@@ -470,6 +472,7 @@ impl Tenure for TenureService {
         &self,
         req: Request<pb::ListLocksRequest>,
     ) -> Result<Response<pb::ListLocksResponse>, Status> {
+        self.require_leader()?;
         let caller = access::identify(&self.core, &req)?;
         let r = req.into_inner();
         let limit = validate::limit(r.limit)?;
@@ -496,6 +499,7 @@ impl Tenure for TenureService {
         &self,
         req: Request<pb::ListSessionsRequest>,
     ) -> Result<Response<pb::ListSessionsResponse>, Status> {
+        self.require_leader()?;
         let caller = access::identify(&self.core, &req)?;
         let r = req.into_inner();
         let limit = validate::limit(r.limit)?;
@@ -526,8 +530,9 @@ impl Tenure for TenureService {
 
     async fn status(
         &self,
-        _req: Request<pb::StatusRequest>,
+        req: Request<pb::StatusRequest>,
     ) -> Result<Response<pb::StatusResponse>, Status> {
+        access::identify(&self.core, &req)?;
         let m = self.core.raft.metrics().borrow().clone();
         let leader = self.core.leader();
         let matched = |id: u64| {
@@ -574,6 +579,7 @@ impl Tenure for TenureService {
         &self,
         req: Request<pb::AuditRequest>,
     ) -> Result<Response<pb::AuditResponse>, Status> {
+        self.require_leader()?;
         let caller = access::identify(&self.core, &req)?;
         let limit = validate::limit(req.into_inner().limit)?;
         self.read_barrier().await?;

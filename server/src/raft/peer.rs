@@ -23,6 +23,14 @@ impl PeerService {
         PeerService { raft, peer_cn }
     }
 
+    /// Checks the caller (with peer TLS) and decodes its message: every RPC
+    /// goes through here, so none can skip the check.
+    fn accept<T: DeserializeOwned>(&self, req: Request<RaftMessage>) -> Result<T, Status> {
+        self.check_peer(&req)?;
+        postcard::from_bytes(&req.into_inner().payload)
+            .map_err(|e| Status::invalid_argument(format!("undecodable raft message: {e}")))
+    }
+
     fn check_peer(&self, req: &Request<RaftMessage>) -> Result<(), Status> {
         let Some(expected) = &self.peer_cn else {
             return Ok(());
@@ -42,11 +50,6 @@ impl PeerService {
     }
 }
 
-fn decode<T: DeserializeOwned>(req: Request<RaftMessage>) -> Result<T, Status> {
-    postcard::from_bytes(&req.into_inner().payload)
-        .map_err(|e| Status::invalid_argument(format!("undecodable raft message: {e}")))
-}
-
 fn encode<T: Serialize>(value: &T) -> Result<Response<RaftMessage>, Status> {
     let payload = postcard::to_stdvec(value).map_err(|e| Status::internal(e.to_string()))?;
     Ok(Response::new(RaftMessage { payload }))
@@ -58,13 +61,12 @@ impl raft_server::Raft for PeerService {
         &self,
         req: Request<RaftMessage>,
     ) -> Result<Response<RaftMessage>, Status> {
-        let rpc = decode(req)?;
+        let rpc = self.accept(req)?;
         encode(&self.raft.append_entries(rpc).await)
     }
 
     async fn vote(&self, req: Request<RaftMessage>) -> Result<Response<RaftMessage>, Status> {
-        self.check_peer(&req)?;
-        let rpc = decode(req)?;
+        let rpc = self.accept(req)?;
         encode(&self.raft.vote(rpc).await)
     }
 
@@ -72,7 +74,7 @@ impl raft_server::Raft for PeerService {
         &self,
         req: Request<RaftMessage>,
     ) -> Result<Response<RaftMessage>, Status> {
-        let rpc = decode(req)?;
+        let rpc = self.accept(req)?;
         encode(&self.raft.install_snapshot(rpc).await)
     }
 }
