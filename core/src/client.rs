@@ -24,6 +24,15 @@ pub struct Client {
     inner: Arc<ClientInner>,
 }
 
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("endpoints", &self.inner.conn.endpoints())
+            .field("session_state", &self.session_state())
+            .finish()
+    }
+}
+
 struct ClientInner {
     conn: Arc<Conn>,
     session: tokio::sync::Mutex<Option<Arc<SessionInner>>>,
@@ -169,7 +178,10 @@ impl Client {
 
     /// Calls `callback` with every change of the session state (on the current
     /// tokio runtime) until the returned [`Subscription`] is dropped.
-    pub fn on_session_state(&self, callback: impl Fn(SessionState) + Send + Sync + 'static) -> Subscription {
+    pub fn on_session_state(
+        &self,
+        callback: impl Fn(SessionState) + Send + Sync + 'static,
+    ) -> Subscription {
         let mut rx = self.watch_session();
         let task = tokio::spawn(async move {
             while rx.changed().await.is_ok() {

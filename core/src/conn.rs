@@ -30,7 +30,10 @@ pub(crate) type Stub = TenureClient<InterceptedService<Channel, Auth>>;
 pub(crate) struct Auth(Option<MetadataValue<Ascii>>);
 
 impl tonic::service::Interceptor for Auth {
-    fn call(&mut self, mut req: tonic::Request<()>) -> std::result::Result<tonic::Request<()>, tonic::Status> {
+    fn call(
+        &mut self,
+        mut req: tonic::Request<()>,
+    ) -> std::result::Result<tonic::Request<()>, tonic::Status> {
         if let Some(v) = &self.0 {
             req.metadata_mut().insert("authorization", v.clone());
         }
@@ -39,12 +42,15 @@ impl tonic::service::Interceptor for Auth {
 }
 
 fn read_file(what: &str, path: &std::path::Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| Error::invalid(format!("cannot read {what} {}: {e}", path.display())))
+    std::fs::read(path)
+        .map_err(|e| Error::invalid(format!("cannot read {what} {}: {e}", path.display())))
 }
 
 /// Builds the TLS configuration from the options (files are read once).
 fn tls_config(options: &ClientOptions) -> Result<Option<ClientTlsConfig>> {
-    let Some(tls) = &options.tls else { return Ok(None) };
+    let Some(tls) = &options.tls else {
+        return Ok(None);
+    };
     let mut config = ClientTlsConfig::new();
     if let Some(ca) = &tls.ca_file {
         config = config.ca_certificate(Certificate::from_pem(read_file("CA file", ca)?));
@@ -101,11 +107,11 @@ impl Conn {
         let start = rand::rng().random_range(0..endpoints.len());
         let tls = tls_config(&options)?;
         let auth = match &options.token {
-            Some(t) => Auth(Some(
-                format!("Bearer {t}")
-                    .parse()
-                    .map_err(|_| Error::invalid("the token must be printable ASCII"))?,
-            )),
+            Some(t) => {
+                Auth(Some(format!("Bearer {t}").parse().map_err(|_| {
+                    Error::invalid("the token must be printable ASCII")
+                })?))
+            }
             None => Auth(None),
         };
         Ok(Conn {
@@ -159,7 +165,10 @@ impl Conn {
 
     /// A stub for `addr`.
     pub(crate) fn stub(&self, addr: &str) -> Result<Stub> {
-        Ok(TenureClient::with_interceptor(self.channel(addr)?, self.auth.clone()))
+        Ok(TenureClient::with_interceptor(
+            self.channel(addr)?,
+            self.auth.clone(),
+        ))
     }
 
     /// Remembers the leader's address.

@@ -111,7 +111,9 @@ impl ClientOptions {
         if let Some(tls) = &self.tls
             && tls.cert_file.is_some() != tls.key_file.is_some()
         {
-            return Err(Error::invalid("a client certificate needs its key, and a key its certificate"));
+            return Err(Error::invalid(
+                "a client certificate needs its key, and a key its certificate",
+            ));
         }
         Ok(())
     }

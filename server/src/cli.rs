@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use serde::Serialize;
-use tenure::{AcquireOptions, Client, ClientOptions, ErrorKind, LockInfo};
+use std::path::PathBuf;
+
+use tenure::{AcquireOptions, Client, ClientOptions, ErrorKind, LockInfo, TlsOptions};
 
 /// Default endpoints: the ones `tenure dev` listens on.
 pub const DEFAULT_ENDPOINTS: &str = "127.0.0.1:7100,127.0.0.1:7101,127.0.0.1:7102";
@@ -23,6 +25,38 @@ pub struct ConnectArgs {
     /// Print JSON instead of text.
     #[arg(long, global = true)]
     pub json: bool,
+    /// CA certificate of the servers (enables TLS).
+    #[arg(long, env = "TENURE_CA", global = true)]
+    pub ca: Option<PathBuf>,
+    /// Client certificate (mutual TLS).
+    #[arg(long, env = "TENURE_CERT", global = true, requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// Key of the client certificate.
+    #[arg(long, env = "TENURE_KEY", global = true, requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// Name to verify in the servers' certificates (default: the endpoint host).
+    #[arg(long, env = "TENURE_SERVER_NAME", global = true)]
+    pub server_name: Option<String>,
+    /// Bearer token.
+    #[arg(long, env = "TENURE_TOKEN", global = true, hide_env_values = true)]
+    pub token: Option<String>,
+}
+
+impl ConnectArgs {
+    /// Client options with this command line's security settings.
+    pub fn options(&self) -> ClientOptions {
+        let tls = (self.ca.is_some() || self.cert.is_some()).then(|| TlsOptions {
+            ca_file: self.ca.clone(),
+            cert_file: self.cert.clone(),
+            key_file: self.key.clone(),
+            server_name: self.server_name.clone(),
+        });
+        ClientOptions {
+            tls,
+            token: self.token.clone(),
+            ..ClientOptions::default()
+        }
+    }
 }
 
 /// Client subcommands.
@@ -141,7 +175,7 @@ pub async fn run(cmd: ClientCmd, conn: ConnectArgs) -> anyhow::Result<ExitCode> 
     if let ClientCmd::Lock(args) = cmd {
         return run_lock(args, &conn).await;
     }
-    let client = Client::connect_lazy(conn.endpoints.split(','), ClientOptions::default())?;
+    let client = Client::connect_lazy(conn.endpoints.split(','), conn.options())?;
     let json = conn.json;
     match cmd {
         ClientCmd::Lock(_) => unreachable!("handled above"),
@@ -256,7 +290,7 @@ pub async fn run(cmd: ClientCmd, conn: ConnectArgs) -> anyhow::Result<ExitCode> 
 async fn run_lock(args: LockArgs, conn: &ConnectArgs) -> anyhow::Result<ExitCode> {
     let options = ClientOptions {
         ttl: args.ttl,
-        ..ClientOptions::default()
+        ..conn.options()
     };
     let client = Client::connect(conn.endpoints.split(','), options).await?;
     let mut acquire = if args.timeout.is_zero() {

@@ -8,9 +8,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use crate::node::{self, NodeConfig, NodeHandle, Timing};
+use crate::node::{self, NodeConfig, NodeHandle, Security, Timing};
 use crate::raft::NodeId;
-use crate::transport::Transport;
 
 /// A running in-process cluster.
 pub struct DevCluster {
@@ -28,6 +27,7 @@ impl DevCluster {
         port: u16,
         timing: Timing,
         data_dir: Option<PathBuf>,
+        security: Security,
     ) -> anyhow::Result<DevCluster> {
         anyhow::ensure!(matches!(size, 1 | 3 | 5), "a cluster has 1, 3 or 5 nodes");
         let (dir, root) = match data_dir {
@@ -59,6 +59,8 @@ impl DevCluster {
                     timing,
                     metrics_listen: None,
                     bootstrap: true,
+                    snapshot_logs: node::DEFAULT_SNAPSHOT_LOGS,
+                    security: security.clone(),
                 },
             );
         }
@@ -101,7 +103,7 @@ impl DevCluster {
     pub async fn restart(&mut self, id: NodeId) -> anyhow::Result<()> {
         self.kill(id).await;
         let config = self.configs.get(&id).context("no such node")?.clone();
-        let handle = node::start(config, Transport::default()).await?;
+        let handle = node::start(config).await?;
         self.nodes.insert(id, handle);
         Ok(())
     }

@@ -20,5 +20,6 @@ pub mod metrics;
 pub mod node;
 pub mod proposer;
 pub mod raft;
+pub mod security;
 pub mod store;
 pub mod transport;

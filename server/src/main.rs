@@ -8,8 +8,11 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use tenure_server::cli::{self, ClientCmd, ConnectArgs};
 use tenure_server::dev::DevCluster;
-use tenure_server::node::{self, NodeConfig, Timing};
-use tenure_server::transport::Transport;
+use tenure_server::node::{self, NodeConfig, Security, Timing};
+use tenure_server::security::auth::{self, Authenticator};
+use tenure_server::security::devcerts;
+use tenure_server::security::limits::Limits;
+use tenure_server::security::tls::TlsSettings;
 
 #[derive(Parser)]
 #[command(
@@ -35,8 +38,96 @@ enum Cmd {
     Demo(tenure_server::demo::DemoArgs),
     #[command(hide = true)]
     DemoWorker(tenure_server::demo::worker::WorkerArgs),
+    /// Make bearer tokens for the access file.
+    #[command(subcommand)]
+    Auth(AuthCmd),
     #[command(flatten)]
     Client(ClientCmd),
+}
+
+#[derive(Subcommand)]
+enum AuthCmd {
+    /// Print a new random token and the token_sha256 line for the access file.
+    NewToken,
+    /// Print the token_sha256 of TOKEN.
+    HashToken {
+        /// The token.
+        token: String,
+    },
+}
+
+#[derive(Args, Clone)]
+struct SecurityArgs {
+    /// PEM certificate of this node (enables TLS on client and peer links).
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// CA of client certificates (clients may then authenticate by certificate).
+    #[arg(long, requires = "tls_cert")]
+    tls_client_ca: Option<PathBuf>,
+    /// Refuse clients without a certificate signed by --tls-client-ca.
+    #[arg(long, requires = "tls_client_ca")]
+    require_client_cert: bool,
+    /// CA of peer certificates: peers verify each other's certificates.
+    #[arg(long, requires = "tls_cert")]
+    peer_ca: Option<PathBuf>,
+    /// Common name of peer certificates.
+    #[arg(long, default_value = devcerts::DEFAULT_PEER_CN)]
+    peer_cn: String,
+    /// Name to verify in peers' server certificates (default: their host).
+    #[arg(long)]
+    peer_server_name: Option<String>,
+    /// Access file: principals, their tokens or certificate names, and rules
+    /// (reloaded on change and on SIGHUP). Without it every caller may do everything.
+    #[arg(long)]
+    auth_file: Option<PathBuf>,
+    /// Most live sessions in the cluster.
+    #[arg(long, default_value_t = Limits::default().max_sessions)]
+    max_sessions: usize,
+    /// Most live sessions opened through one connection.
+    #[arg(long, default_value_t = Limits::default().max_sessions_per_connection)]
+    max_sessions_per_connection: usize,
+    /// Most waiting acquires in the cluster.
+    #[arg(long, default_value_t = Limits::default().max_waiters)]
+    max_waiters: usize,
+    /// Most waiting acquires on one connection.
+    #[arg(long, default_value_t = Limits::default().max_waiters_per_connection)]
+    max_waiters_per_connection: usize,
+    /// Sessions one client address may open per second.
+    #[arg(long, default_value_t = Limits::default().session_opens_per_second)]
+    session_open_rate: f64,
+}
+
+impl SecurityArgs {
+    fn security(&self, tls_override: Option<TlsSettings>) -> anyhow::Result<Security> {
+        let tls = tls_override.or_else(|| {
+            let (cert, key) = (self.tls_cert.clone()?, self.tls_key.clone()?);
+            Some(TlsSettings {
+                cert,
+                key,
+                client_ca: self.tls_client_ca.clone(),
+                require_client_cert: self.require_client_cert,
+                peer_ca: self.peer_ca.clone(),
+                peer_cn: self.peer_cn.clone(),
+                peer_server_name: self.peer_server_name.clone(),
+            })
+        });
+        let auth = match &self.auth_file {
+            Some(path) => Authenticator::from_file(path)?,
+            None => Authenticator::open(),
+        };
+        let limits = Limits {
+            max_sessions: self.max_sessions,
+            max_sessions_per_connection: self.max_sessions_per_connection,
+            max_waiters: self.max_waiters,
+            max_waiters_per_connection: self.max_waiters_per_connection,
+            session_opens_per_second: self.session_open_rate,
+            ..Limits::default()
+        };
+        Ok(Security { tls, auth, limits })
+    }
 }
 
 #[derive(Args, Clone, Copy)]
@@ -83,8 +174,13 @@ struct ServerArgs {
     /// an empty data directory).
     #[arg(long)]
     join: bool,
+    /// Snapshot the state machine and compact the log every N entries.
+    #[arg(long, default_value_t = node::DEFAULT_SNAPSHOT_LOGS)]
+    snapshot_logs: u64,
     #[command(flatten)]
     timing: TimingArgs,
+    #[command(flatten)]
+    security: SecurityArgs,
 }
 
 #[derive(Args)]
@@ -98,8 +194,13 @@ struct DevArgs {
     /// Host to listen on.
     #[arg(long, default_value = "127.0.0.1")]
     host: String,
+    /// Serve TLS with a throw-away CA and certificates (printed at start).
+    #[arg(long)]
+    tls: bool,
     #[command(flatten)]
     timing: TimingArgs,
+    #[command(flatten)]
+    security: SecurityArgs,
 }
 
 fn init_tracing(default: &str) {
@@ -141,8 +242,10 @@ async fn run_server(args: ServerArgs) -> anyhow::Result<()> {
         timing: args.timing.into(),
         metrics_listen: args.metrics_listen,
         bootstrap: !args.join,
+        snapshot_logs: args.snapshot_logs,
+        security: args.security.security(None)?,
     };
-    let handle = node::start(config, Transport::default()).await?;
+    let handle = node::start(config).await?;
     wait_for_signal().await;
     tracing::info!("shutting down");
     handle.shutdown().await;
@@ -150,16 +253,61 @@ async fn run_server(args: ServerArgs) -> anyhow::Result<()> {
 }
 
 async fn run_dev(args: DevArgs) -> anyhow::Result<()> {
+    let certs_dir = tempfile::Builder::new()
+        .prefix("tenure-dev-certs-")
+        .tempdir()?;
+    let certs = if args.tls {
+        Some(devcerts::generate(certs_dir.path())?)
+    } else {
+        None
+    };
+    let tls = certs.as_ref().map(|c| TlsSettings {
+        cert: c.node.cert.clone(),
+        key: c.node.key.clone(),
+        client_ca: Some(c.ca.cert.clone()),
+        require_client_cert: false,
+        peer_ca: Some(c.ca.cert.clone()),
+        peer_cn: devcerts::DEFAULT_PEER_CN.into(),
+        peer_server_name: None,
+    });
+    let security = args.security.security(tls)?;
+    let timing = args.timing.into();
     let cluster =
-        DevCluster::start(args.nodes, &args.host, args.port, args.timing.into(), None).await?;
+        DevCluster::start(args.nodes, &args.host, args.port, timing, None, security).await?;
     let endpoints = cluster.endpoints().join(",");
     println!("tenure dev cluster of {} nodes is up.", args.nodes);
     println!("endpoints: {endpoints}");
-    println!("try:       TENURE_ENDPOINTS={endpoints} tenure status");
+    if let Some(c) = &certs {
+        println!("TLS is on. Connect with:");
+        println!("  export TENURE_ENDPOINTS={endpoints}");
+        println!("  export TENURE_CA={}", c.ca.cert.display());
+        println!("  # optional client certificate (common name dev-client):");
+        println!(
+            "  export TENURE_CERT={} TENURE_KEY={}",
+            c.client.cert.display(),
+            c.client.key.display()
+        );
+        println!("  tenure status");
+    } else {
+        println!("try:       TENURE_ENDPOINTS={endpoints} tenure status");
+    }
     println!("Ctrl-C stops it and deletes its data.");
     wait_for_signal().await;
     cluster.shutdown().await;
     Ok(())
+}
+
+fn run_auth(cmd: AuthCmd) {
+    let token = match cmd {
+        AuthCmd::NewToken => {
+            let bytes: [u8; 32] = rand::random();
+            let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            println!("token:        {token}");
+            token
+        }
+        AuthCmd::HashToken { token } => token,
+    };
+    println!("token_sha256 = \"{}\"", auth::hash_token(&token));
 }
 
 fn main() -> std::process::ExitCode {
@@ -184,6 +332,10 @@ fn main() -> std::process::ExitCode {
             Cmd::Demo(args) => tenure_server::demo::run(args).await,
             Cmd::DemoWorker(args) => tenure_server::demo::worker::run(args).await,
             Cmd::Client(cmd) => cli::run(cmd, cli.connect).await,
+            Cmd::Auth(cmd) => {
+                run_auth(cmd);
+                Ok(std::process::ExitCode::SUCCESS)
+            }
         }
     });
     match result {

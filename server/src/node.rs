@@ -23,6 +23,9 @@ use crate::proposer::Proposer;
 use crate::raft::network::Network;
 use crate::raft::peer::PeerService;
 use crate::raft::{NodeId, Raft};
+use crate::security::auth::Authenticator;
+use crate::security::limits::{Limits, Usage};
+use crate::security::tls::TlsSettings;
 use crate::store::log::LogStore;
 use crate::store::state::{Shared, StateStore};
 use crate::transport::{MAX_MESSAGE_BYTES, Transport};
@@ -69,7 +72,35 @@ pub struct NodeConfig {
     /// Whether this node may initialize a pristine cluster (only the member with
     /// the lowest id does, and never one started with `--join`).
     pub bootstrap: bool,
+    /// Take a snapshot (and compact the log) after this many entries.
+    pub snapshot_logs: u64,
+    /// Security settings.
+    pub security: Security,
 }
+
+/// TLS, authentication and limits of a node.
+#[derive(Clone, Default)]
+pub struct Security {
+    /// TLS on client and peer links (None: plain TCP).
+    pub tls: Option<TlsSettings>,
+    /// Who callers are and what they may do.
+    pub auth: Authenticator,
+    /// Caps and rates.
+    pub limits: Limits,
+}
+
+impl std::fmt::Debug for Security {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Security")
+            .field("tls", &self.tls.is_some())
+            .field("auth", &self.auth.enabled())
+            .field("limits", &self.limits)
+            .finish()
+    }
+}
+
+/// Default of [`NodeConfig::snapshot_logs`].
+pub const DEFAULT_SNAPSHOT_LOGS: u64 = 5_000;
 
 /// What every request handler and background task of a node shares.
 pub struct Core {
@@ -96,6 +127,14 @@ pub struct Core {
     pub metrics: Arc<Metrics>,
     /// Becomes true when the node stops: open streams end.
     pub stop: watch::Receiver<bool>,
+    /// Who callers are and what they may do.
+    pub auth: Authenticator,
+    /// Configured limits.
+    pub limits: Limits,
+    /// Per-connection and per-address usage, against the limits.
+    pub usage: Usage,
+    /// With peer TLS: the common name the peer API requires of callers.
+    pub peer_cn: Option<String>,
 }
 
 impl Core {
@@ -147,34 +186,34 @@ impl NodeHandle {
     }
 }
 
-fn raft_config(timing: &Timing) -> anyhow::Result<Config> {
+fn raft_config(timing: &Timing, snapshot_logs: u64) -> anyhow::Result<Config> {
     let config = Config {
         cluster_name: "tenure".into(),
         heartbeat_interval: timing.heartbeat.as_millis() as u64,
         election_timeout_min: timing.election_min.as_millis() as u64,
         election_timeout_max: timing.election_max.as_millis() as u64,
         install_snapshot_timeout: 10_000,
-        snapshot_policy: SnapshotPolicy::LogsSinceLast(5_000),
-        max_in_snapshot_log_to_keep: 1_000,
+        snapshot_policy: SnapshotPolicy::LogsSinceLast(snapshot_logs),
+        max_in_snapshot_log_to_keep: (snapshot_logs / 5).min(1_000),
         ..Default::default()
     };
     Ok(config.validate()?)
 }
 
 /// Starts a node: opens its storage, joins Raft, serves on `config.listen`.
-pub async fn start(config: NodeConfig, transport: Transport) -> anyhow::Result<NodeHandle> {
+pub async fn start(config: NodeConfig) -> anyhow::Result<NodeHandle> {
+    let transport = match &config.security.tls {
+        Some(tls) => Transport::tls(tls)?,
+        None => Transport::plain(),
+    };
+    if config.security.auth.enabled() && !transport.is_tls() && config.peers.len() > 1 {
+        tracing::warn!(
+            "an access file without TLS: tokens cross the network in clear and the peer API is not authenticated"
+        );
+    }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
-    start_on(config, transport, listener).await
-}
-
-/// Like [`start`], on an already bound listener.
-pub async fn start_on(
-    config: NodeConfig,
-    transport: Transport,
-    listener: tokio::net::TcpListener,
-) -> anyhow::Result<NodeHandle> {
     anyhow::ensure!(
         config.peers.contains_key(&config.id),
         "--peers must include this node's id {}",
@@ -192,7 +231,7 @@ pub async fn start_on(
         .with_context(|| format!("cannot open the snapshot in {}", config.data_dir.display()))?;
     let shared = state.shared();
     let applied = state.applied_notify();
-    let raft_config = Arc::new(raft_config(&config.timing)?);
+    let raft_config = Arc::new(raft_config(&config.timing, config.snapshot_logs.max(1))?);
     let network = Network::new(transport.clone());
     let raft = Raft::new(config.id, raft_config, network, log.clone(), state).await?;
     let metrics = Arc::new(Metrics::default());
@@ -225,6 +264,15 @@ pub async fn start_on(
         keepalives,
         timing: config.timing,
         metrics,
+        auth: config.security.auth.clone(),
+        limits: config.security.limits,
+        usage: Usage::default(),
+        peer_cn: config
+            .security
+            .tls
+            .as_ref()
+            .filter(|t| t.peer_ca.is_some())
+            .map(|t| t.peer_cn.clone()),
     });
 
     let mut tasks = vec![
@@ -237,6 +285,7 @@ pub async fn start_on(
         tokio::spawn(leader::tick_timers(core.clone(), stop_rx.clone())),
         tokio::spawn(keepalive::run(core.clone(), keepalive_rx, stop_rx.clone())),
     ];
+    tasks.push(tokio::spawn(core.auth.clone().watch(stop_rx.clone())));
     if let Some(addr) = config.metrics_listen {
         tasks.push(tokio::spawn(crate::metrics::serve(
             core.clone(),
@@ -245,13 +294,13 @@ pub async fn start_on(
         )));
     }
     let service = TenureServer::new(TenureService::new(core.clone()))
-        .max_decoding_message_size(MAX_MESSAGE_BYTES);
-    let peer = RaftServer::new(PeerService::new(core.raft.clone()))
+        .max_decoding_message_size(core.limits.max_request_bytes);
+    let peer = RaftServer::new(PeerService::new(core.raft.clone(), core.peer_cn.clone()))
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
     let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
     let mut stop_server = stop_rx.clone();
-    let router = transport.server().add_service(service).add_service(peer);
+    let router = transport.server()?.add_service(service).add_service(peer);
     tasks.push(tokio::spawn(async move {
         let shutdown = async move {
             let _ = stop_server.wait_for(|s| *s).await;

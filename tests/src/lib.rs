@@ -48,6 +48,8 @@ pub struct Node {
     pub id: u64,
     /// Client and peer address.
     pub addr: String,
+    /// Prometheus metrics address, when enabled.
+    pub metrics_addr: Option<String>,
     data_dir: PathBuf,
     log: PathBuf,
     child: Option<Child>,
@@ -82,6 +84,12 @@ impl Cluster {
 
     /// Starts `size` nodes, passing `extra_args` to every `tenure server`.
     pub fn start_with(size: usize, extra_args: &[&str]) -> Cluster {
+        Cluster::start_opts(size, extra_args, false)
+    }
+
+    /// Like [`Cluster::start_with`]; with `metrics`, every node also serves
+    /// Prometheus metrics on its own port.
+    pub fn start_opts(size: usize, extra_args: &[&str], metrics: bool) -> Cluster {
         let dir = tempfile::Builder::new()
             .prefix("tenure-test-")
             .tempdir()
@@ -90,6 +98,7 @@ impl Cluster {
             .map(|id| Node {
                 id,
                 addr: format!("127.0.0.1:{}", free_port()),
+                metrics_addr: metrics.then(|| format!("127.0.0.1:{}", free_port())),
                 data_dir: dir.path().join(format!("node-{id}")),
                 log: dir.path().join(format!("node-{id}.log")),
                 child: None,
@@ -132,6 +141,11 @@ impl Cluster {
             .append(true)
             .open(&node.log)
             .expect("log file");
+        let metrics: Vec<String> = node
+            .metrics_addr
+            .iter()
+            .flat_map(|a| ["--metrics-listen".to_owned(), a.clone()])
+            .collect();
         let child = Command::new(bin)
             .args([
                 "server",
@@ -144,6 +158,7 @@ impl Cluster {
             ])
             .arg("--data-dir")
             .arg(&node.data_dir)
+            .args(&metrics)
             .args(&extra)
             .env(
                 "RUST_LOG",
@@ -271,6 +286,11 @@ impl Cluster {
         out
     }
 
+    /// The data directory of node `id`.
+    pub fn data_dir(&self, id: u64) -> &Path {
+        &self.node(id).data_dir
+    }
+
     /// A directory for the test's own files.
     pub fn dir(&self) -> &Path {
         self.dir.path()
@@ -289,6 +309,15 @@ impl Drop for Cluster {
             }
         }
     }
+}
+
+/// A raw gRPC stub for one node, or None if it does not accept connections.
+pub async fn try_raw(
+    addr: &str,
+) -> Option<tenure_proto::v1::tenure_client::TenureClient<tonic::transport::Channel>> {
+    tenure_proto::v1::tenure_client::TenureClient::connect(format!("http://{addr}"))
+        .await
+        .ok()
 }
 
 /// A raw gRPC stub for one node (to send requests the core client would refuse).

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use tenure::{AcquireOptions, LockMode};
 use tenure_proto::v1 as pb;
 use tenure_proto::v1::ErrorKind;
-use tenure_tests::{Cluster, eventually, kind_of, leader_of, raw};
+use tenure_tests::{Cluster, eventually, kind_of, leader_of, raw, try_raw};
 
 const LEADER_WAIT: Duration = Duration::from_secs(10);
 
@@ -389,4 +389,119 @@ async fn bad_input_gets_typed_errors_and_changes_nothing() {
     })
     .await;
     assert!(ok.is_some(), "server stopped answering");
+}
+
+#[tokio::test]
+async fn a_follower_that_missed_compacted_entries_catches_up_from_a_snapshot() {
+    let mut cluster = Cluster::start_with(3, &["--snapshot-logs", "40"]);
+    let leader = cluster.wait_for_leader(LEADER_WAIT).await;
+    let lagging = cluster
+        .nodes
+        .iter()
+        .map(|n| n.id)
+        .find(|&id| id != leader)
+        .expect("follower");
+    cluster.kill(lagging);
+    let client = cluster.client(Duration::from_secs(10)).await;
+    let kept = client.try_lock("snap/kept").await.expect("acquire");
+    for i in 0..150 {
+        let l = client
+            .try_lock(&format!("snap/{}", i % 7))
+            .await
+            .expect("acquire");
+        l.release().await.expect("release");
+    }
+    let snapshot = cluster.data_dir(leader).join("state/snapshot.bin");
+    assert!(snapshot.exists(), "the leader took no snapshot");
+    cluster.restart(lagging);
+    let addr = cluster.node(lagging).addr.clone();
+    let leader_addr = cluster.node(leader).addr.clone();
+    let caught_up = eventually(Duration::from_secs(20), || {
+        let (addr, leader_addr) = (addr.clone(), leader_addr.clone());
+        async move {
+            let mut f = try_raw(&addr).await?;
+            let mut l = try_raw(&leader_addr).await?;
+            let fs = f.status(pb::StatusRequest {}).await.ok()?.into_inner();
+            let ls = l.status(pb::StatusRequest {}).await.ok()?.into_inner();
+            (fs.applied_index >= ls.applied_index && fs.next_token == ls.next_token)
+                .then_some((fs, ls))
+        }
+    })
+    .await;
+    let (fs, ls) = caught_up.expect("the restarted follower did not catch up");
+    assert_eq!(fs.sessions, ls.sessions);
+    assert_eq!(fs.locks, ls.locks);
+    // The caught-up follower and the other node can carry on without the leader.
+    cluster.kill(leader);
+    cluster.wait_for_leader(LEADER_WAIT).await;
+    let other = cluster.client(Duration::from_secs(5)).await;
+    let info = other
+        .describe("snap/kept")
+        .await
+        .expect("describe")
+        .expect("still held");
+    assert_eq!(info.holders[0].token, kept.fencing_token());
+    assert!(kept.is_held());
+}
+
+async fn http_get(addr: &str, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(mut stream) = tokio::net::TcpStream::connect(addr).await else {
+        return String::new();
+    };
+    let req = format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n");
+    let mut body = String::new();
+    if stream.write_all(req.as_bytes()).await.is_ok() {
+        let _ = stream.read_to_string(&mut body).await;
+    }
+    body
+}
+
+#[tokio::test]
+async fn nodes_serve_prometheus_metrics() {
+    let cluster = Cluster::start_opts(3, &[], true);
+    let leader = cluster.wait_for_leader(LEADER_WAIT).await;
+    let client = cluster.client(Duration::from_secs(5)).await;
+    let _lock = client.try_lock("metrics/x").await.expect("acquire");
+    let metrics_addr = cluster
+        .node(leader)
+        .metrics_addr
+        .clone()
+        .expect("metrics enabled");
+    let text = eventually(Duration::from_secs(5), || {
+        let addr = metrics_addr.clone();
+        async move {
+            let text = http_get(&addr, "/metrics").await;
+            text.contains("tenure_keepalives_total").then_some(text)
+        }
+    })
+    .await
+    .expect("metrics with keepalives");
+    assert!(
+        text.starts_with("HTTP/1.0 200") || text.starts_with("HTTP/1.1 200"),
+        "{text}"
+    );
+    for line in ["tenure_is_leader 1", "tenure_sessions 1", "tenure_locks 1"] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in\n{text}"
+        );
+    }
+    assert!(text.contains("tenure_commit_seconds_bucket"));
+    let follower = cluster
+        .nodes
+        .iter()
+        .find(|n| n.id != leader)
+        .expect("follower");
+    let addr = follower.metrics_addr.clone().expect("metrics");
+    let text = eventually(Duration::from_secs(5), || {
+        let addr = addr.clone();
+        async move {
+            let text = http_get(&addr, "/metrics").await;
+            text.contains("tenure_is_leader").then_some(text)
+        }
+    })
+    .await
+    .unwrap_or_else(|| panic!("no metrics from the follower\n{}", cluster.logs()));
+    assert!(text.lines().any(|l| l == "tenure_is_leader 0"), "{text}");
 }

@@ -1,5 +1,6 @@
 //! The client API: request validation, typed errors, and the gRPC service.
 
+pub mod access;
 pub mod convert;
 pub mod errors;
 pub mod service;

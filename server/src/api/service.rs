@@ -14,13 +14,15 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
+use super::access::{self, Caller};
 use super::convert;
-use super::errors::{internal, invalid, not_leader, rejected, unavailable};
+use super::errors::{error, internal, invalid, not_leader, rejected, unavailable};
 use super::validate::{self, MAX_LOCK_DELAY, MAX_TTL, MAX_WAIT, MIN_TTL};
 use crate::keepalive::Answer;
 use crate::machine::{Command, Outcome, Rejection, RequestId, SessionId};
 use crate::node::Core;
 use crate::proposer::ProposeError;
+use crate::security::auth::Perm;
 use crate::store::state::WaitState;
 
 /// Extra time a waiting acquire's handler allows past the wait timeout for the
@@ -54,6 +56,36 @@ impl TenureService {
 
     async fn propose(&self, command: Command) -> Result<Outcome, Status> {
         propose(&self.core, command).await
+    }
+
+    /// The caps and the rate limit on opening sessions.
+    fn check_session_limits(&self, caller: &Caller) -> Result<(), Status> {
+        let limits = &self.core.limits;
+        let (total, by_conn) = {
+            let shared = self.core.shared.lock();
+            let by_conn = caller.addr.map_or(0, |a| shared.sessions_opened_by(a));
+            (shared.machine.sessions().len(), by_conn)
+        };
+        if total >= limits.max_sessions {
+            return Err(exhausted(format!(
+                "the cluster holds its maximum of {} sessions",
+                limits.max_sessions
+            )));
+        }
+        if by_conn >= limits.max_sessions_per_connection {
+            return Err(exhausted(format!(
+                "this connection opened its maximum of {} live sessions",
+                limits.max_sessions_per_connection
+            )));
+        }
+        if let Some(addr) = caller.addr
+            && !self.core.usage.allow_open(addr.ip(), limits)
+        {
+            return Err(exhausted(
+                "sessions are being opened too fast from this address",
+            ));
+        }
+        Ok(())
     }
 
     /// Makes a read linearizable: only a leader that confirms it still leads and
@@ -128,6 +160,10 @@ impl Drop for CancelOnDrop {
     }
 }
 
+fn exhausted(message: impl Into<String>) -> Status {
+    error(pb::ErrorKind::ResourceExhausted, message)
+}
+
 fn unexpected(outcome: Outcome) -> Status {
     match outcome {
         Outcome::Rejected(r) => rejected(&r),
@@ -147,19 +183,34 @@ impl Tenure for TenureService {
         &self,
         req: Request<pb::OpenSessionRequest>,
     ) -> Result<Response<pb::OpenSessionResponse>, Status> {
+        self.require_leader()?;
+        let caller = access::identify(&self.core, &req)?;
         let r = req.into_inner();
         let ttl_ms = validate::millis("ttl_ms", r.ttl_ms, MIN_TTL, MAX_TTL)?;
         validate::text("label", &r.label)?;
         let open_id = validate::open_id(&r.open_id)?;
-        self.require_leader()?;
+        if !caller.principal.may_anywhere(Perm::Lock) {
+            let why = "no lock permission anywhere";
+            return Err(access::deny(
+                &self.core,
+                caller.name(),
+                "open-session",
+                "cluster",
+                why,
+            ));
+        }
+        self.check_session_limits(&caller)?;
         let cmd = Command::OpenSession {
             open_id,
             ttl_ms,
             label: r.label,
-            principal: String::new(),
+            principal: caller.name().to_owned(),
         };
         match self.propose(cmd).await? {
             Outcome::SessionOpened { session, ttl_ms } => {
+                if let Some(addr) = caller.addr {
+                    self.core.shared.lock().note_opener(session, addr);
+                }
                 Ok(Response::new(pb::OpenSessionResponse {
                     session_id: session,
                     ttl_ms,
@@ -173,8 +224,10 @@ impl Tenure for TenureService {
         &self,
         req: Request<pb::CloseSessionRequest>,
     ) -> Result<Response<pb::CloseSessionResponse>, Status> {
-        let session = validate::session_id(req.into_inner().session_id)?;
         self.require_leader()?;
+        let caller = access::identify(&self.core, &req)?;
+        let session = validate::session_id(req.into_inner().session_id)?;
+        access::require_owner(&self.core, &caller, session)?;
         match self.propose(Command::CloseSession { session }).await? {
             Outcome::SessionEnded { released } => {
                 Ok(Response::new(pb::CloseSessionResponse { released }))
@@ -189,6 +242,8 @@ impl Tenure for TenureService {
         &self,
         req: Request<Streaming<pb::KeepAliveRequest>>,
     ) -> Result<Response<Self::KeepAliveStream>, Status> {
+        self.require_leader()?;
+        let caller = access::identify(&self.core, &req)?;
         let mut inbound = req.into_inner();
         let (tx, rx) = mpsc::channel(KEEPALIVE_PIPELINE * 2);
         let core = self.core.clone();
@@ -213,10 +268,12 @@ impl Tenure for TenureService {
                 let Ok(permit) = slots.clone().acquire_owned().await else {
                     return;
                 };
-                let (core, tx) = (core.clone(), tx.clone());
+                let (core, tx, caller) = (core.clone(), tx.clone(), caller.clone());
                 tokio::spawn(async move {
-                    let answer = core.keepalives.submit(msg.session_ids.clone()).await;
-                    let _ = tx.send(Ok(keepalive_response(msg, answer))).await;
+                    // Only the owner (or an admin) may renew a session.
+                    let (allowed, denied) = split_owned(&core, &caller, msg.session_ids.clone());
+                    let answer = core.keepalives.submit(allowed).await;
+                    let _ = tx.send(Ok(keepalive_response(msg, answer, &denied))).await;
                     drop(permit);
                 });
             }
@@ -228,6 +285,8 @@ impl Tenure for TenureService {
         &self,
         req: Request<pb::AcquireRequest>,
     ) -> Result<Response<pb::AcquireResponse>, Status> {
+        self.require_leader()?;
+        let caller = access::identify(&self.core, &req)?;
         let r = req.into_inner();
         let session = validate::session_id(r.session_id)?;
         validate::lock_name(&r.name)?;
@@ -248,7 +307,20 @@ impl Tenure for TenureService {
             Duration::ZERO,
             MAX_LOCK_DELAY,
         )?;
-        self.require_leader()?;
+        access::require(&self.core, &caller, Perm::Lock, &r.name)?;
+        access::require_owner(&self.core, &caller, session)?;
+        // Counted against the caps while it waits; uncounted when it returns.
+        let _slot = match (wait_ms, caller.addr) {
+            (Some(_), Some(addr)) => Some(
+                self.core
+                    .usage
+                    .begin_wait(addr, &self.core.limits)
+                    .ok_or_else(|| {
+                        exhausted("too many waiting acquires on this connection or in the cluster")
+                    })?,
+            ),
+            _ => None,
+        };
         let cmd = Command::Acquire {
             session,
             request: r.request_id,
@@ -278,9 +350,11 @@ impl Tenure for TenureService {
         &self,
         req: Request<pb::CancelAcquireRequest>,
     ) -> Result<Response<pb::CancelAcquireResponse>, Status> {
+        self.require_leader()?;
+        let caller = access::identify(&self.core, &req)?;
         let r = req.into_inner();
         let session = validate::session_id(r.session_id)?;
-        self.require_leader()?;
+        access::require_owner(&self.core, &caller, session)?;
         let cmd = Command::CancelAcquire {
             session,
             request: r.acquire_request_id,
@@ -300,11 +374,14 @@ impl Tenure for TenureService {
         &self,
         req: Request<pb::ReleaseRequest>,
     ) -> Result<Response<pb::ReleaseResponse>, Status> {
+        self.require_leader()?;
+        let caller = access::identify(&self.core, &req)?;
         let r = req.into_inner();
         let session = validate::session_id(r.session_id)?;
         validate::lock_name(&r.name)?;
         let owner = validate::owner_id(&r.owner_id)?;
-        self.require_leader()?;
+        access::require(&self.core, &caller, Perm::Lock, &r.name)?;
+        access::require_owner(&self.core, &caller, session)?;
         let cmd = Command::Release {
             session,
             request: r.request_id,
@@ -321,15 +398,17 @@ impl Tenure for TenureService {
         &self,
         req: Request<pb::ForceReleaseRequest>,
     ) -> Result<Response<pb::ForceReleaseResponse>, Status> {
+        self.require_leader()?;
+        let caller = access::identify(&self.core, &req)?;
         let r = req.into_inner();
         validate::lock_name(&r.name)?;
         let owner = validate::owner_id(&r.owner_id)?;
         validate::text("reason", &r.reason)?;
-        self.require_leader()?;
+        access::require(&self.core, &caller, Perm::Admin, &r.name)?;
         let cmd = Command::ForceRelease {
             name: r.name,
             owner,
-            principal: String::new(),
+            principal: caller.name().to_owned(),
             reason: r.reason,
         };
         match self.propose(cmd).await? {
@@ -344,13 +423,15 @@ impl Tenure for TenureService {
         &self,
         req: Request<pb::BlacklistRequest>,
     ) -> Result<Response<pb::BlacklistResponse>, Status> {
+        self.require_leader()?;
+        let caller = access::identify(&self.core, &req)?;
         let r = req.into_inner();
         let session = validate::session_id(r.session_id)?;
         validate::text("reason", &r.reason)?;
-        self.require_leader()?;
+        access::require(&self.core, &caller, Perm::Admin, "")?;
         let cmd = Command::Blacklist {
             session,
-            principal: String::new(),
+            principal: caller.name().to_owned(),
             reason: r.reason,
         };
         match self.propose(cmd).await? {
@@ -373,9 +454,12 @@ impl Tenure for TenureService {
         &self,
         req: Request<pb::DescribeRequest>,
     ) -> Result<Response<pb::DescribeResponse>, Status> {
+        self.require_leader()?;
+        let caller = access::identify(&self.core, &req)?;
         let name = req.into_inner().name;
         validate::lock_name(&name)?;
         self.read_barrier().await?;
+        access::require(&self.core, &caller, Perm::Read, &name)?;
         let shared = self.core.shared.lock();
         let lock = shared
             .machine
@@ -388,9 +472,12 @@ impl Tenure for TenureService {
         &self,
         req: Request<pb::ListLocksRequest>,
     ) -> Result<Response<pb::ListLocksResponse>, Status> {
+        self.require_leader()?;
+        let caller = access::identify(&self.core, &req)?;
         let r = req.into_inner();
         let limit = validate::limit(r.limit)?;
         self.read_barrier().await?;
+        access::require(&self.core, &caller, Perm::Read, &r.prefix)?;
         let shared = self.core.shared.lock();
         let mut locks: Vec<pb::LockInfo> = shared
             .machine
@@ -412,9 +499,12 @@ impl Tenure for TenureService {
         &self,
         req: Request<pb::ListSessionsRequest>,
     ) -> Result<Response<pb::ListSessionsResponse>, Status> {
+        self.require_leader()?;
+        let caller = access::identify(&self.core, &req)?;
         let r = req.into_inner();
         let limit = validate::limit(r.limit)?;
         self.read_barrier().await?;
+        access::require(&self.core, &caller, Perm::Read, "")?;
         let shared = self.core.shared.lock();
         let now = Instant::now();
         let mut sessions: Vec<pb::SessionInfo> = shared
@@ -440,8 +530,9 @@ impl Tenure for TenureService {
 
     async fn status(
         &self,
-        _req: Request<pb::StatusRequest>,
+        req: Request<pb::StatusRequest>,
     ) -> Result<Response<pb::StatusResponse>, Status> {
+        access::identify(&self.core, &req)?;
         let m = self.core.raft.metrics().borrow().clone();
         let leader = self.core.leader();
         let matched = |id: u64| {
@@ -488,8 +579,11 @@ impl Tenure for TenureService {
         &self,
         req: Request<pb::AuditRequest>,
     ) -> Result<Response<pb::AuditResponse>, Status> {
+        self.require_leader()?;
+        let caller = access::identify(&self.core, &req)?;
         let limit = validate::limit(req.into_inner().limit)?;
         self.read_barrier().await?;
+        access::require(&self.core, &caller, Perm::Admin, "")?;
         let shared = self.core.shared.lock();
         let mut records: Vec<pb::AuditRecord> = shared
             .machine
@@ -503,7 +597,32 @@ impl Tenure for TenureService {
     }
 }
 
-fn keepalive_response(req: pb::KeepAliveRequest, answer: Answer) -> pb::KeepAliveResponse {
+/// Splits keepalive session ids into those the caller may renew and the rest.
+fn split_owned(
+    core: &Core,
+    caller: &Caller,
+    ids: Vec<SessionId>,
+) -> (Vec<SessionId>, Vec<SessionId>) {
+    let shared = core.shared.lock();
+    ids.into_iter().partition(|id| {
+        shared
+            .machine
+            .session(*id)
+            .is_none_or(|s| access::may_use_session(caller, &s.principal))
+    })
+}
+
+fn keepalive_response(
+    req: pb::KeepAliveRequest,
+    answer: Answer,
+    denied: &[SessionId],
+) -> pb::KeepAliveResponse {
+    let denied_leases = denied.iter().map(|&id| pb::SessionLease {
+        session_id: id,
+        status: pb::LeaseStatus::LeasePermissionDenied as i32,
+        ttl_ms: 0,
+        revoked: Vec::new(),
+    });
     match answer {
         Answer::Leases(leases) => pb::KeepAliveResponse {
             seq: req.seq,
@@ -515,6 +634,7 @@ fn keepalive_response(req: pb::KeepAliveRequest, answer: Answer) -> pb::KeepAliv
                     ttl_ms: l.ttl_ms,
                     revoked: l.revoked.into_iter().map(validate::owner_hex).collect(),
                 })
+                .chain(denied_leases)
                 .collect(),
             leader_id: 0,
             leader_addr: String::new(),
@@ -526,12 +646,14 @@ fn keepalive_response(req: pb::KeepAliveRequest, answer: Answer) -> pb::KeepAliv
                 leases: req
                     .session_ids
                     .iter()
+                    .filter(|id| !denied.contains(id))
                     .map(|&id| pb::SessionLease {
                         session_id: id,
                         status: pb::LeaseStatus::LeaseNotLeader as i32,
                         ttl_ms: 0,
                         revoked: Vec::new(),
                     })
+                    .chain(denied_leases)
                     .collect(),
                 leader_id,
                 leader_addr,

@@ -152,7 +152,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         args.port,
         args.port + 2
     );
-    let mut cluster = DevCluster::start(3, "127.0.0.1", args.port, timing, None).await?;
+    let mut cluster =
+        DevCluster::start(3, "127.0.0.1", args.port, timing, None, Default::default()).await?;
     let endpoints = cluster.endpoints().join(",");
     let dir = tempfile::Builder::new().prefix("tenure-demo-").tempdir()?;
     let db = dir.path().join("ledger.sqlite");

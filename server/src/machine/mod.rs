@@ -264,6 +264,15 @@ impl Machine {
                 reason,
             } => self.blacklist(*session, principal, reason, events),
             Command::Tick => Outcome::Ticked,
+            Command::Audit {
+                action,
+                principal,
+                target,
+                detail,
+            } => {
+                self.audit_record(action, principal, target, detail.clone());
+                Outcome::Audited
+            }
         }
     }
 

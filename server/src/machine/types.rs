@@ -82,6 +82,13 @@ pub enum Command {
     },
     /// Advances the clock only: times out waiters and ends lock-delays.
     Tick,
+    /// Records an audit entry (for example a permission denial).
+    Audit {
+        action: String,
+        principal: String,
+        target: String,
+        detail: String,
+    },
 }
 
 /// A grant as reported to clients.
@@ -137,6 +144,7 @@ pub enum Outcome {
     },
     Blacklisted,
     Ticked,
+    Audited,
     Rejected(Rejection),
 }
 

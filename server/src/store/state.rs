@@ -41,6 +41,10 @@ pub struct Shared {
     /// Session deadlines (meaningful on the leader).
     pub leases: Leases,
     waits: HashMap<(SessionId, RequestId), Vec<oneshot::Sender<Outcome>>>,
+    /// The connection each session was opened through (this node's view), for
+    /// the per-connection session cap.
+    openers: HashMap<SessionId, std::net::SocketAddr>,
+    opened_by: HashMap<std::net::SocketAddr, usize>,
 }
 
 impl Shared {
@@ -51,7 +55,21 @@ impl Shared {
             membership: StoredMembership::default(),
             leases: Leases::default(),
             waits: HashMap::new(),
+            openers: HashMap::new(),
+            opened_by: HashMap::new(),
         }
+    }
+
+    /// Records that `session` was opened through connection `addr`.
+    pub fn note_opener(&mut self, session: SessionId, addr: std::net::SocketAddr) {
+        if self.machine.session(session).is_some() && self.openers.insert(session, addr).is_none() {
+            *self.opened_by.entry(addr).or_default() += 1;
+        }
+    }
+
+    /// Live sessions opened through connection `addr`.
+    pub fn sessions_opened_by(&self, addr: std::net::SocketAddr) -> usize {
+        self.opened_by.get(&addr).copied().unwrap_or(0)
     }
 
     /// The outcome of an acquire, or a receiver for it while it is queued.
@@ -85,7 +103,17 @@ impl Shared {
                 self.leases
                     .opened(session, Duration::from_millis(ttl_ms), now)
             }
-            Event::SessionEnded { session } => self.leases.ended(session),
+            Event::SessionEnded { session } => {
+                self.leases.ended(session);
+                if let Some(addr) = self.openers.remove(&session)
+                    && let Some(n) = self.opened_by.get_mut(&addr)
+                {
+                    *n -= 1;
+                    if *n == 0 {
+                        self.opened_by.remove(&addr);
+                    }
+                }
+            }
         }
     }
 

@@ -1,0 +1,7 @@
+//! Security: TLS on client and peer links, authentication of callers,
+//! per-prefix authorization, and limits against misbehaving clients.
+
+pub mod auth;
+pub mod devcerts;
+pub mod limits;
+pub mod tls;

@@ -1,0 +1,151 @@
+//! Tests of the `tenure` command's client subcommands against a real cluster.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+use tenure_tests::{Cluster, eventually, tenure_bin};
+
+const LEADER_WAIT: Duration = Duration::from_secs(10);
+
+fn tenure(cluster: &Cluster, args: &[&str]) -> std::process::Output {
+    Command::new(tenure_bin())
+        .args(args)
+        .env("TENURE_ENDPOINTS", cluster.endpoints_csv())
+        .output()
+        .expect("run tenure")
+}
+
+fn json(out: &std::process::Output) -> Value {
+    assert!(
+        out.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("json output")
+}
+
+#[tokio::test]
+async fn lock_runs_the_command_with_its_fence_and_returns_its_exit_code() {
+    let cluster = Cluster::start(3);
+    cluster.wait_for_leader(LEADER_WAIT).await;
+    let out = tenure(
+        &cluster,
+        &[
+            "lock",
+            "cli/job",
+            "--ttl",
+            "3s",
+            "--",
+            "sh",
+            "-c",
+            "echo \"$TENURE_FENCE $TENURE_FENCING_TOKEN\"; exit 3",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let mut parts = stdout.split_whitespace();
+    let fence = parts.next().expect("fence");
+    let token: u64 = parts.next().expect("token").parse().expect("number");
+    assert_eq!(fence, format!("cli/job={token}"));
+    // Released on exit: free again.
+    let described = json(&tenure(&cluster, &["describe", "cli/job", "--json"]));
+    assert!(described.is_null(), "{described}");
+}
+
+#[tokio::test]
+async fn lock_kills_the_command_when_an_admin_force_releases_it() {
+    let cluster = Cluster::start(3);
+    cluster.wait_for_leader(LEADER_WAIT).await;
+    let mut child = Command::new(tenure_bin())
+        .args(["lock", "cli/long", "--ttl", "3s", "--", "sleep", "60"])
+        .env("TENURE_ENDPOINTS", cluster.endpoints_csv())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn tenure lock");
+    let owner = eventually(Duration::from_secs(10), || async {
+        let v = json(&tenure(&cluster, &["describe", "cli/long", "--json"]));
+        v["holders"][0]["owner_id"].as_str().map(str::to_owned)
+    })
+    .await
+    .expect("the lock is held");
+    let status = json(&tenure(&cluster, &["status", "--json"]));
+    let leaders = status
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter(|n| n["status"]["role"] == "leader")
+        .count();
+    assert_eq!(leaders, 1, "{status}");
+    let out = tenure(
+        &cluster,
+        &[
+            "force-release",
+            "cli/long",
+            "--owner",
+            &owner,
+            "--reason",
+            "test",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let exited = eventually(Duration::from_secs(10), || {
+        let done = child.try_wait().expect("wait");
+        async move { done }
+    })
+    .await
+    .expect("tenure lock did not stop after the force-release");
+    assert_eq!(exited.code(), Some(75));
+    let audit = json(&tenure(&cluster, &["audit", "--json"]));
+    assert!(
+        audit
+            .as_array()
+            .expect("array")
+            .iter()
+            .any(|r| r["action"] == "force-release")
+    );
+    // Bad input: a typed error and a non-zero exit.
+    let out = tenure(
+        &cluster,
+        &["force-release", "cli/long", "--owner", "nothex"],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("INVALID_ARGUMENT"));
+}
+
+#[tokio::test]
+async fn sessions_and_locks_list_what_is_held() {
+    let cluster = Cluster::start(3);
+    cluster.wait_for_leader(LEADER_WAIT).await;
+    let client = cluster.client(Duration::from_secs(5)).await;
+    let _a = client.try_lock("list/a").await.expect("a");
+    let _b = client.try_lock("other/b").await.expect("b");
+    let locks = json(&tenure(&cluster, &["locks", "list/", "--json"]));
+    let names: Vec<&str> = locks
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|l| l["name"].as_str())
+        .collect();
+    assert_eq!(names, vec!["list/a"]);
+    let sessions = json(&tenure(&cluster, &["sessions", "--json"]));
+    let mine = sessions
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|s| s["held"].as_array().is_some_and(|h| h.len() == 2))
+        .expect("our session");
+    let id = mine["session_id"].as_u64().expect("id");
+    let out = tenure(&cluster, &["blacklist", &id.to_string(), "--json"]);
+    assert!(json(&out)["expires_in_ms"].as_u64().expect("ms") <= 5_000);
+}
