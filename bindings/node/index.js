@@ -193,11 +193,17 @@ function acquireOptions(options, defaultTimeout) {
   };
 }
 
+const U64_MAX = (1n << 64n) - 1n;
+
 function toBigInt(what, value) {
-  if (typeof value === 'bigint') return value;
-  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return BigInt(value);
-  if (typeof value === 'string' && /^[0-9]+$/.test(value)) return BigInt(value);
-  throw new InvalidArgumentError(`${what} must be a non-negative integer (bigint, safe number or decimal string)`);
+  let v;
+  if (typeof value === 'bigint') v = value;
+  else if (typeof value === 'number' && Number.isSafeInteger(value)) v = BigInt(value);
+  else if (typeof value === 'string' && /^[0-9]+$/.test(value)) v = BigInt(value);
+  if (v === undefined || v < 0n || v > U64_MAX) {
+    throw new InvalidArgumentError(`${what} must be an integer in 0..2^64-1 (bigint, safe number or decimal string)`);
+  }
+  return v;
 }
 
 // ---------------------------------------------------------------------------
@@ -484,13 +490,13 @@ class Client {
    * Waits up to `timeout` ms (default 30000) for the lock (exclusive, or
    * shared with `shared: true`).
    */
-  lock(name, options) {
+  async lock(name, options) {
     const opts = objectArg('options', options);
     return this.acquire(name, { ...opts, timeout: opts.timeout ?? DEFAULT_LOCK_TIMEOUT_MS });
   }
 
   /** Tries once; LockHeldError if the lock is taken. */
-  tryLock(name, options) {
+  async tryLock(name, options) {
     const opts = objectArg('options', options);
     return this.acquire(name, { ...opts, timeout: undefined });
   }
@@ -542,7 +548,7 @@ class Client {
    * handing it to the next waiter. Returns the grants made. NotHolderError if
    * that grant is no longer current.
    */
-  forceRelease(name, ownerId, reason = '') {
+  async forceRelease(name, ownerId, reason = '') {
     return callAsync(() => this.#native.forceRelease(name, ownerId, reason));
   }
 
@@ -550,7 +556,7 @@ class Client {
    * Admin: blacklists a session: it is never renewed again and expires at its
    * current deadline. Resolves with the ms left until then.
    */
-  blacklist(sessionId, reason = '') {
+  async blacklist(sessionId, reason = '') {
     const id = toBigInt('sessionId', sessionId);
     return callAsync(() => this.#native.blacklist(id, reason));
   }
@@ -561,22 +567,22 @@ class Client {
   }
 
   /** Lists locks whose names start with `prefix` (all by default). */
-  listLocks(prefix = '') {
+  async listLocks(prefix = '') {
     return callAsync(() => this.#native.listLocks(prefix));
   }
 
   /** Lists the cluster's sessions. */
-  listSessions() {
+  async listSessions() {
     return callAsync(() => this.#native.listSessions());
   }
 
   /** The cluster status as the leader (or any reachable node) sees it. */
-  status() {
+  async status() {
     return callAsync(() => this.#native.status());
   }
 
   /** The most recent admin actions, oldest first (at most `limit`, default 100). */
-  audit(limit = 100) {
+  async audit(limit = 100) {
     return callAsync(() => this.#native.audit(limit));
   }
 

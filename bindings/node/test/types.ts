@@ -1,0 +1,80 @@
+// Type-level tests of index.d.ts, checked by `tsc -p tsconfig.json` (noEmit).
+// Each @ts-expect-error line must be a type error, or tsc fails.
+import {
+  Client,
+  CancelledError,
+  ErrorCode,
+  Fence,
+  FenceValidator,
+  FENCE_HEADER,
+  LockHeldError,
+  LostReason,
+  SessionState,
+  TenureError,
+  asyncDispose,
+  errorClassFor,
+  type ClientOptions,
+  type Lock,
+  type LockInfo,
+} from 'tenure';
+
+export async function typed(endpoints: string[]): Promise<bigint> {
+  const options: ClientOptions = { ttlMs: 5_000, token: 's3cret', caFile: '/ca.pem', useEnv: false };
+  const client = await Client.connect(endpoints, options);
+  const lazy: Client = Client.connectLazy('127.0.0.1:7100');
+  const lock: Lock = await client.lock('jobs/nightly', { timeout: 10_000, shared: true, signal: AbortSignal.timeout(1) });
+  const token: bigint = lock.fencingToken;
+  const header: string = lock.fence.headerValue();
+  const reason: LostReason = await lock.lost;
+  const again: LostReason | null = lock.lostReason;
+  const state: SessionState = client.sessionState;
+  const ms: number = lock.remaining();
+  const held: boolean = lock.isHeld();
+  lock.onLost((r: LostReason) => void r);
+  const sub = client.onSessionState((s: SessionState) => void s);
+  sub.close();
+  await lock[asyncDispose]();
+  await lock[Symbol.asyncDispose]();
+  const n: number = await client.withLock('x', async (l, signal: AbortSignal) => (signal.aborted ? 0 : Number(l.fencingToken)));
+  const info: LockInfo | null = await lazy.describe('x');
+  const holderToken: bigint | undefined = info?.holders[0]?.token;
+  const left: number = await lazy.blacklist(1n, 'r');
+  const grants = await lazy.forceRelease('x', lock.ownerId);
+  const grantToken: bigint | undefined = grants[0]?.token;
+  const next: bigint = (await lazy.status()).nextToken;
+  const v = new FenceValidator();
+  v.check(new Fence('x', 1n));
+  v.check({ lock: 'x', token: 2 });
+  const parsed: Fence = Fence.parse(`x=1`);
+  const highest: bigint | null = v.highest('x');
+  const code: ErrorCode = ErrorCode.LOCK_HELD;
+  const k: typeof TenureError = errorClassFor('LOCK_HELD');
+  try {
+    await client.tryLock('y');
+  } catch (e) {
+    if (e instanceof LockHeldError) {
+      const c: 'LOCK_HELD' = e.code;
+      void c;
+    } else if (e instanceof CancelledError) {
+      const c: 'CANCELLED' = e.code;
+      void c;
+    }
+  }
+  await using scoped = await client.tryLock('z');
+  void [scoped, header, reason, again, state, ms, held, n, holderToken, left, grantToken, next, parsed, highest, code, k];
+  void [FENCE_HEADER, LostReason.RELEASED, SessionState.HEALTHY];
+
+  // @ts-expect-error fencing tokens are bigint, never number
+  const lossy: number = lock.fencingToken;
+  // @ts-expect-error unknown option
+  await Client.connect(endpoints, { ttl: 5 });
+  // @ts-expect-error tryLock takes no timeout
+  await client.tryLock('y', { timeout: 5 });
+  // @ts-expect-error the constructor is private
+  new Client();
+  // @ts-expect-error lost reasons are a closed set
+  const bad: LostReason = 'gone';
+  void [lossy, bad];
+  await client.close();
+  return token;
+}
