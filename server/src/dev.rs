@@ -61,6 +61,7 @@ impl DevCluster {
                     bootstrap: true,
                     snapshot_logs: node::DEFAULT_SNAPSHOT_LOGS,
                     security: security.clone(),
+                    peer_routes: Default::default(),
                 },
             );
         }

@@ -177,6 +177,10 @@ struct ServerArgs {
     /// Snapshot the state machine and compact the log every N entries.
     #[arg(long, default_value_t = node::DEFAULT_SNAPSHOT_LOGS)]
     snapshot_logs: u64,
+    /// Dial peer ID at HOST:PORT instead of its address in --peers (for fault
+    /// injection through proxies).
+    #[arg(long = "peer-route", value_name = "ID=HOST:PORT", hide = true)]
+    peer_routes: Vec<String>,
     #[command(flatten)]
     timing: TimingArgs,
     #[command(flatten)]
@@ -244,6 +248,16 @@ async fn run_server(args: ServerArgs) -> anyhow::Result<()> {
         bootstrap: !args.join,
         snapshot_logs: args.snapshot_logs,
         security: args.security.security(None)?,
+        peer_routes: args
+            .peer_routes
+            .iter()
+            .map(|r| {
+                let (id, addr) = r
+                    .split_once('=')
+                    .ok_or_else(|| anyhow::anyhow!("--peer-route {r:?} is not ID=HOST:PORT"))?;
+                Ok((id.parse()?, addr.to_owned()))
+            })
+            .collect::<anyhow::Result<_>>()?,
     };
     let handle = node::start(config).await?;
     wait_for_signal().await;

@@ -76,6 +76,8 @@ pub struct NodeConfig {
     pub snapshot_logs: u64,
     /// Security settings.
     pub security: Security,
+    /// Dial these addresses instead of the peers' own (testing).
+    pub peer_routes: std::collections::HashMap<NodeId, String>,
 }
 
 /// TLS, authentication and limits of a node.
@@ -232,7 +234,7 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<NodeHandle> {
     let shared = state.shared();
     let applied = state.applied_notify();
     let raft_config = Arc::new(raft_config(&config.timing, config.snapshot_logs.max(1))?);
-    let network = Network::new(transport.clone());
+    let network = Network::new(transport.clone(), config.peer_routes.clone());
     let raft = Raft::new(config.id, raft_config, network, log.clone(), state).await?;
     let metrics = Arc::new(Metrics::default());
 

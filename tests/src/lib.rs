@@ -5,6 +5,7 @@
 //! `target/debug` (build it first: `cargo build --workspace`).
 
 pub use tenure_server::demo::fenced;
+pub mod faults;
 pub mod proxy;
 
 use std::fs::File;
@@ -50,6 +51,10 @@ pub struct Node {
     pub addr: String,
     /// Prometheus metrics address, when enabled.
     pub metrics_addr: Option<String>,
+    /// Extra arguments of this node only (used from its next start).
+    pub args: Vec<String>,
+    /// Extra environment of this node only (used from its next start).
+    pub env: Vec<(String, String)>,
     data_dir: PathBuf,
     log: PathBuf,
     child: Option<Child>,
@@ -90,6 +95,16 @@ impl Cluster {
     /// Like [`Cluster::start_with`]; with `metrics`, every node also serves
     /// Prometheus metrics on its own port.
     pub fn start_opts(size: usize, extra_args: &[&str], metrics: bool) -> Cluster {
+        Cluster::start_custom(size, extra_args, metrics, |_| Vec::new())
+    }
+
+    /// Like [`Cluster::start_opts`], with `per_node(id)` adding arguments to one node.
+    pub fn start_custom(
+        size: usize,
+        extra_args: &[&str],
+        metrics: bool,
+        per_node: impl Fn(u64) -> Vec<String>,
+    ) -> Cluster {
         let dir = tempfile::Builder::new()
             .prefix("tenure-test-")
             .tempdir()
@@ -99,6 +114,8 @@ impl Cluster {
                 id,
                 addr: format!("127.0.0.1:{}", free_port()),
                 metrics_addr: metrics.then(|| format!("127.0.0.1:{}", free_port())),
+                args: Vec::new(),
+                env: Vec::new(),
                 data_dir: dir.path().join(format!("node-{id}")),
                 log: dir.path().join(format!("node-{id}.log")),
                 child: None,
@@ -116,12 +133,19 @@ impl Cluster {
             dir,
         };
         for id in 1..=size as u64 {
+            cluster.node_mut(id).args = per_node(id);
             cluster.spawn(id);
         }
         cluster
     }
 
-    fn node_mut(&mut self, id: u64) -> &mut Node {
+    /// Sets extra environment of node `id` for its next start.
+    pub fn set_env(&mut self, id: u64, env: Vec<(String, String)>) {
+        self.node_mut(id).env = env;
+    }
+
+    /// The node with `id`, to change its settings.
+    pub fn node_mut(&mut self, id: u64) -> &mut Node {
         &mut self.nodes[(id - 1) as usize]
     }
 
@@ -160,6 +184,8 @@ impl Cluster {
             .arg(&node.data_dir)
             .args(&metrics)
             .args(&extra)
+            .args(&node.args)
+            .envs(node.env.iter().map(|(k, v)| (k, v)))
             .env(
                 "RUST_LOG",
                 std::env::var("TENURE_TEST_LOG").unwrap_or_else(|_| "info,openraft=warn".into()),

@@ -59,6 +59,17 @@ impl FencedStore {
         Ok(Write::Accepted)
     }
 
+    /// Every accepted record (resource, token), in write order.
+    pub fn all_records(&self) -> rusqlite::Result<Vec<(String, u64)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT resource, token FROM records ORDER BY id")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+        })?;
+        rows.collect()
+    }
+
     /// Tokens of every accepted record of `resource`, in write order.
     pub fn tokens(&self, resource: &str) -> rusqlite::Result<Vec<u64>> {
         let mut stmt = self

@@ -32,14 +32,18 @@ const UNREACHABLE_BACKOFF: Duration = Duration::from_millis(100);
 pub struct Network {
     transport: Transport,
     channels: Arc<Mutex<HashMap<(NodeId, String), Channel>>>,
+    /// Addresses to dial instead of a peer's advertised one (tests route peer
+    /// links through fault-injecting proxies this way).
+    routes: Arc<HashMap<NodeId, String>>,
 }
 
 impl Network {
     /// A network using `transport` for its connections.
-    pub fn new(transport: Transport) -> Self {
+    pub fn new(transport: Transport, routes: HashMap<NodeId, String>) -> Self {
         Network {
             transport,
             channels: Arc::default(),
+            routes: Arc::new(routes),
         }
     }
 
@@ -58,7 +62,8 @@ impl RaftNetworkFactory<TypeConfig> for Network {
     type Network = PeerClient;
 
     async fn new_client(&mut self, target: NodeId, node: &BasicNode) -> PeerClient {
-        let client = self.channel(target, &node.addr).map(|ch| {
+        let addr = self.routes.get(&target).unwrap_or(&node.addr).clone();
+        let client = self.channel(target, &addr).map(|ch| {
             RaftClient::new(ch)
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES)

@@ -1,0 +1,145 @@
+//! `tenure-faults`: the fault-injection suite.
+//!
+//!     tenure-faults run --duration 1h --seed 7 --report docs/faults/report.md
+//!     tenure-faults worker ...        (started by `run`)
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use tenure_tests::faults::{self, ALL_FAULTS, RunConfig, worker};
+
+#[derive(Parser)]
+#[command(
+    name = "tenure-faults",
+    about = "Fault injection against a real tenure cluster"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the workload with the nemesis and check the history.
+    Run {
+        /// Total time (split into runs of at most --run-length each).
+        #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+        duration: Duration,
+        /// Length of one run (each with its own cluster and seed).
+        #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+        run_length: Duration,
+        /// First seed (run k uses seed + k).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Cluster size.
+        #[arg(long, default_value_t = 3)]
+        nodes: usize,
+        /// Client processes.
+        #[arg(long, default_value_t = 4)]
+        workers: u32,
+        /// Faults to inject (comma-separated; default all).
+        #[arg(long, value_delimiter = ',')]
+        faults: Vec<String>,
+        /// Write a Markdown report here (and JSON next to it).
+        #[arg(long)]
+        report: Option<PathBuf>,
+    },
+    /// One workload process (started by `run`).
+    #[command(hide = true)]
+    Worker {
+        #[arg(long)]
+        id: u32,
+        #[arg(long)]
+        endpoints: String,
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        locks: u32,
+        #[arg(long)]
+        ttl_ms: u64,
+        #[arg(long)]
+        duration_ms: u64,
+        #[arg(long)]
+        seed: u64,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<ExitCode> {
+    match Cli::parse().cmd {
+        Cmd::Worker {
+            id,
+            endpoints,
+            db,
+            locks,
+            ttl_ms,
+            duration_ms,
+            seed,
+        } => {
+            worker::run(worker::WorkerConfig {
+                id,
+                endpoints: endpoints.split(',').map(str::to_owned).collect(),
+                db,
+                locks,
+                ttl: Duration::from_millis(ttl_ms),
+                duration: Duration::from_millis(duration_ms),
+                seed,
+            })
+            .await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Run {
+            duration,
+            run_length,
+            seed,
+            nodes,
+            workers,
+            faults,
+            report,
+        } => {
+            let faults = if faults.is_empty() {
+                ALL_FAULTS.iter().map(|s| s.to_string()).collect()
+            } else {
+                faults
+            };
+            let mut reports = Vec::new();
+            let mut left = duration;
+            let mut k = 0;
+            while !left.is_zero() {
+                let this = left.min(run_length);
+                left -= this;
+                let cfg = RunConfig {
+                    seed: seed + k,
+                    duration: this,
+                    nodes,
+                    workers,
+                    locks: 3,
+                    ttl: Duration::from_secs(2),
+                    faults: faults.clone(),
+                    worker_bin: std::env::current_exe()?,
+                };
+                k += 1;
+                let r = faults::run(cfg).await?;
+                println!("{}", serde_json::to_string(&r)?);
+                reports.push(r);
+            }
+            let md = faults::markdown(&reports);
+            println!("{md}");
+            if let Some(path) = report {
+                std::fs::write(&path, &md)?;
+                std::fs::write(
+                    path.with_extension("json"),
+                    serde_json::to_string_pretty(&reports)?,
+                )?;
+            }
+            let violations: usize = reports.iter().map(|r| r.violations.len()).sum();
+            Ok(if violations == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+    }
+}

@@ -1,0 +1,355 @@
+//! Checks a fault run's history against the guarantees.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde::Serialize;
+
+use super::history::Event;
+
+/// One broken guarantee, with the window that shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Violation {
+    /// Which check.
+    pub check: &'static str,
+    /// What was seen.
+    pub detail: String,
+}
+
+/// What the cluster and the store hold after the run.
+#[derive(Debug, Clone, Default)]
+pub struct FinalState {
+    /// The token the next grant would get.
+    pub next_token: u64,
+    /// Locks still held or waited for after every worker closed.
+    pub locks_left: usize,
+    /// Accepted records in the store: (lock, token) in insertion order.
+    pub records: Vec<(String, u64)>,
+}
+
+/// Which faults can legitimately end a healthy client's session: those that cut
+/// the client off, or that leave the cluster without a quorum.
+pub const SESSION_ENDING_FAULTS: [&str; 3] = ["pause-client", "partition-client", "kill-all"];
+
+/// Runs every check; an empty result means the history is clean.
+pub fn check(events: &[Event], end: &FinalState, ttl_ns: u64) -> Vec<Violation> {
+    let mut v = Vec::new();
+    check_beliefs(events, &mut v);
+    check_tokens(events, end, &mut v);
+    check_durability(events, end, &mut v);
+    check_sessions(events, ttl_ns, &mut v);
+    v
+}
+
+/// G3: belief intervals of one lock never overlap.
+fn check_beliefs(events: &[Event], v: &mut Vec<Violation>) {
+    let mut by_lock: BTreeMap<&str, Vec<(u64, u64, u32, u64)>> = BTreeMap::new();
+    for e in events {
+        if let Event::Hold {
+            lock,
+            grant,
+            belief_end,
+            worker,
+            token,
+            ..
+        } = e
+        {
+            by_lock
+                .entry(lock)
+                .or_default()
+                .push((*grant, *belief_end, *worker, *token));
+        }
+    }
+    for (lock, mut holds) in by_lock {
+        holds.sort();
+        let mut latest: Option<(u64, u32, u64)> = None; // (end, worker, token)
+        for (grant, end, worker, token) in holds {
+            if let Some((prev_end, prev_worker, prev_token)) = latest
+                && prev_end > grant
+            {
+                v.push(Violation {
+                    check: "G3 belief intervals overlap",
+                    detail: format!(
+                        "{lock}: worker {prev_worker} (token {prev_token}) believed until {prev_end} ns, \
+                         worker {worker} (token {token}) was granted at {grant} ns ({} us overlap)",
+                        (prev_end - grant) / 1_000
+                    ),
+                });
+            }
+            if latest.is_none_or(|(e, _, _)| end > e) {
+                latest = Some((end, worker, token));
+            }
+        }
+    }
+}
+
+/// G2: no token granted twice; per lock, tokens rise in grant order; the store
+/// accepted no token below one it had accepted.
+fn check_tokens(events: &[Event], end: &FinalState, v: &mut Vec<Violation>) {
+    let mut seen = HashSet::new();
+    let mut by_lock: BTreeMap<&str, Vec<(u64, u64)>> = BTreeMap::new();
+    for e in events {
+        if let Event::Acquire {
+            ok: true,
+            token,
+            lock,
+            complete,
+            ..
+        } = e
+        {
+            if !seen.insert(*token) {
+                v.push(Violation {
+                    check: "G2 token granted twice",
+                    detail: format!("token {token} ({lock})"),
+                });
+            }
+            by_lock.entry(lock).or_default().push((*complete, *token));
+        }
+    }
+    for (lock, mut grants) in by_lock {
+        grants.sort();
+        for w in grants.windows(2) {
+            // Grants of one lock are ordered by the server; a client receives a
+            // later grant only after the earlier holder let go, so order holds.
+            if w[1].1 < w[0].1 {
+                v.push(Violation {
+                    check: "G2 tokens out of grant order",
+                    detail: format!("{lock}: token {} received after token {}", w[1].1, w[0].1),
+                });
+            }
+        }
+    }
+    let mut highest: HashMap<&str, u64> = HashMap::new();
+    for (lock, token) in &end.records {
+        let h = highest.entry(lock).or_insert(0);
+        if token < h {
+            v.push(Violation {
+                check: "G2 store accepted a stale token",
+                detail: format!("{lock}: token {token} after {h}"),
+            });
+        }
+        *h = (*h).max(*token);
+    }
+}
+
+/// G4/G5: what was acknowledged is there after recovery, and nothing twice.
+fn check_durability(events: &[Event], end: &FinalState, v: &mut Vec<Violation>) {
+    let max_token = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Acquire {
+                ok: true, token, ..
+            } => Some(*token),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0);
+    if end.next_token <= max_token {
+        v.push(Violation {
+            check: "G4 token counter went back",
+            detail: format!(
+                "next token {} after acknowledged token {max_token}",
+                end.next_token
+            ),
+        });
+    }
+    let mut accepted: HashMap<(&str, u64), usize> = HashMap::new();
+    for e in events {
+        if let Event::Write {
+            accepted: true,
+            lock,
+            token,
+            ..
+        } = e
+        {
+            *accepted.entry((lock.as_str(), *token)).or_default() += 1;
+        }
+    }
+    let mut stored: HashMap<(&str, u64), usize> = HashMap::new();
+    for (lock, token) in &end.records {
+        *stored.entry((lock.as_str(), *token)).or_default() += 1;
+    }
+    for (key, n) in &accepted {
+        let have = stored.get(key).copied().unwrap_or(0);
+        if have < *n {
+            v.push(Violation {
+                check: "G4 acknowledged write lost",
+                detail: format!("{} token {}: {n} acknowledged, {have} stored", key.0, key.1),
+            });
+        }
+    }
+    if end.locks_left > 0 {
+        v.push(Violation {
+            check: "G5 grant nobody knows of",
+            detail: format!(
+                "{} locks still held after every worker released and closed",
+                end.locks_left
+            ),
+        });
+    }
+}
+
+/// No live, heartbeating session is expired by a leader change.
+///
+/// A session the server ended while its client still counted it alive
+/// (`early`) must be explained by a fault that cut that client off (or took
+/// the whole cluster down). A session whose client could not renew it for a
+/// TTL must fall in or right after some fault; otherwise renewals failed in a
+/// healthy cluster.
+fn check_sessions(events: &[Event], ttl_ns: u64, v: &mut Vec<Violation>) {
+    let windows: Vec<(&str, &str, u64, u64)> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Fault {
+                kind,
+                target,
+                start,
+                end,
+            } => Some((kind.as_str(), target.as_str(), *start, *end)),
+            _ => None,
+        })
+        .collect();
+    for e in events {
+        let Event::SessionLost {
+            worker,
+            at,
+            reason,
+            session,
+            early,
+        } = e
+        else {
+            continue;
+        };
+        let me = format!("worker-{worker}");
+        let near = |start: u64, end: u64| *at + ttl_ns >= start && *at <= end + 2 * ttl_ns;
+        let explained = windows.iter().any(|(kind, target, start, end)| {
+            let cuts_me =
+                SESSION_ENDING_FAULTS.contains(kind) && (*kind == "kill-all" || *target == me);
+            near(*start, *end) && (cuts_me || !early)
+        });
+        if !explained {
+            let what = if *early {
+                "server expired a live session"
+            } else {
+                "session lost without a fault"
+            };
+            v.push(Violation {
+                check: "session of a healthy client expired",
+                detail: format!("worker {worker} session {session} at {at} ns ({reason}): {what}"),
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hold(worker: u32, token: u64, grant: u64, end: u64) -> Event {
+        Event::Hold {
+            worker,
+            lock: "l".into(),
+            token,
+            session: worker as u64,
+            grant,
+            belief_end: end,
+            lost: None,
+        }
+    }
+
+    #[test]
+    fn overlapping_beliefs_are_caught() {
+        let events = vec![hold(1, 1, 0, 100), hold(2, 2, 90, 200)];
+        let v = check(
+            &events,
+            &FinalState {
+                next_token: 3,
+                ..Default::default()
+            },
+            1,
+        );
+        assert!(v.iter().any(|x| x.check.starts_with("G3")), "{v:?}");
+        let events = vec![hold(1, 1, 0, 100), hold(2, 2, 100, 200)];
+        let v = check(
+            &events,
+            &FinalState {
+                next_token: 3,
+                ..Default::default()
+            },
+            1,
+        );
+        assert!(v.is_empty(), "{v:?}");
+    }
+
+    #[test]
+    fn stale_store_writes_and_lost_writes_are_caught() {
+        let end = FinalState {
+            next_token: 10,
+            locks_left: 0,
+            records: vec![("l".into(), 5), ("l".into(), 4)],
+        };
+        let events = vec![Event::Write {
+            worker: 1,
+            lock: "l".into(),
+            token: 7,
+            at: 1,
+            accepted: true,
+        }];
+        let v = check(&events, &end, 1);
+        assert!(
+            v.iter()
+                .any(|x| x.check == "G2 store accepted a stale token")
+        );
+        assert!(v.iter().any(|x| x.check == "G4 acknowledged write lost"));
+    }
+
+    #[test]
+    fn unexplained_session_loss_is_caught() {
+        let lost = Event::SessionLost {
+            worker: 1,
+            session: 9,
+            at: 5_000,
+            reason: "session expired".into(),
+            early: true,
+        };
+        let v = check(
+            std::slice::from_ref(&lost),
+            &FinalState {
+                next_token: 1,
+                ..Default::default()
+            },
+            1_000,
+        );
+        assert_eq!(v.len(), 1);
+        let fault = Event::Fault {
+            kind: "pause-client".into(),
+            target: "worker-1".into(),
+            start: 1_000,
+            end: 4_000,
+        };
+        let v = check(
+            &[fault, lost.clone()],
+            &FinalState {
+                next_token: 1,
+                ..Default::default()
+            },
+            1_000,
+        );
+        assert!(v.is_empty(), "{v:?}");
+        // A leader kill may delay renewals, but must not make the server expire it.
+        let kill = Event::Fault {
+            kind: "kill-leader".into(),
+            target: "node-1".into(),
+            start: 1_000,
+            end: 4_000,
+        };
+        let v = check(
+            &[kill, lost],
+            &FinalState {
+                next_token: 1,
+                ..Default::default()
+            },
+            1_000,
+        );
+        assert_eq!(v.len(), 1, "{v:?}");
+    }
+}

@@ -1,0 +1,531 @@
+//! The fault-injection suite: a workload of lock clients doing fenced writes
+//! against a real cluster while a nemesis kills, pauses, partitions and skews
+//! nodes and clients; the history is then checked against the guarantees.
+//!
+//! Every fault is drawn from a seeded generator, so a failing run replays with
+//! the same `--seed`.
+
+pub mod checker;
+pub mod history;
+pub mod link;
+pub mod worker;
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+use tenure::{Client, ClientOptions};
+
+use crate::Cluster;
+use checker::{FinalState, Violation};
+use history::{Event, mono_ns};
+use link::Link;
+
+/// Every kind of fault the nemesis knows.
+pub const ALL_FAULTS: [&str; 9] = [
+    "kill-leader",
+    "kill-random",
+    "kill-all",
+    "pause-node",
+    "pause-client",
+    "partition-node",
+    "partition-client",
+    "torn-tail",
+    "drift",
+];
+
+/// Where libfaketime lives when Debian's faketime package is installed.
+const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+
+/// How a run is set up.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    /// Seed of every random choice.
+    pub seed: u64,
+    /// How long the workload and the nemesis run.
+    pub duration: Duration,
+    /// Cluster size (3 or 5).
+    pub nodes: usize,
+    /// Client processes.
+    pub workers: u32,
+    /// Lock names they contend on.
+    pub locks: u32,
+    /// Session TTL of the workers.
+    pub ttl: Duration,
+    /// Fault kinds to draw from.
+    pub faults: Vec<String>,
+    /// The `tenure-faults` binary (it runs the workers).
+    pub worker_bin: PathBuf,
+}
+
+/// What a run found.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Seed.
+    pub seed: u64,
+    /// Seconds of workload.
+    pub duration_s: u64,
+    /// Cluster size.
+    pub nodes: usize,
+    /// Client processes.
+    pub workers: u32,
+    /// Faults injected, by kind.
+    pub faults: BTreeMap<String, u32>,
+    /// Operations checked, by kind.
+    pub operations: BTreeMap<String, u64>,
+    /// Time from each leader kill until a client's next acquire succeeded (ms).
+    pub failover_ms: Vec<u64>,
+    /// After the faults stopped: time until a fresh client got a lock (ms).
+    pub recovery_ms: u64,
+    /// Whether clock drift was injected (libfaketime present).
+    pub drift: String,
+    /// Violations (target: none).
+    pub violations: Vec<Violation>,
+}
+
+struct Net {
+    /// peer[i][j]: node i's link to node j.
+    peer: BTreeMap<(u64, u64), Link>,
+    /// client[w][j]: worker w's link to node j.
+    client: BTreeMap<(u32, u64), Link>,
+}
+
+impl Net {
+    fn heal(&self) {
+        for l in self.peer.values().chain(self.client.values()) {
+            if l.is_cut() {
+                l.set_cut(false);
+            }
+        }
+    }
+}
+
+/// Runs one seeded fault run and checks its history.
+pub async fn run(cfg: RunConfig) -> anyhow::Result<Report> {
+    let mut rng = StdRng::seed_from_u64(cfg.seed);
+    let dir = tempfile::Builder::new()
+        .prefix("tenure-faults-")
+        .tempdir()?;
+    let n = cfg.nodes as u64;
+
+    // Peer links first (their targets are set once the nodes have addresses).
+    let mut peer = BTreeMap::new();
+    for i in 1..=n {
+        for j in (1..=n).filter(|&j| j != i) {
+            peer.insert((i, j), Link::start(String::new()).await?);
+        }
+    }
+    let routes: BTreeMap<u64, Vec<String>> = (1..=n)
+        .map(|i| {
+            let args = (1..=n)
+                .filter(|&j| j != i)
+                .flat_map(|j| {
+                    [
+                        "--peer-route".to_owned(),
+                        format!("{j}={}", peer[&(i, j)].addr),
+                    ]
+                })
+                .collect();
+            (i, args)
+        })
+        .collect();
+    let mut cluster = Cluster::start_custom(cfg.nodes, &[], false, |id| routes[&id].clone());
+    for ((_, j), link) in &peer {
+        link.set_target(&cluster.node(*j).addr);
+    }
+    let mut client = BTreeMap::new();
+    for w in 0..cfg.workers {
+        for j in 1..=n {
+            client.insert((w, j), Link::start(cluster.node(j).addr.clone()).await?);
+        }
+    }
+    let net = Net { peer, client };
+    cluster.wait_for_leader(Duration::from_secs(20)).await;
+
+    let db = dir.path().join("store.sqlite");
+    crate::fenced::FencedStore::open(&db)?;
+    let mut workers = Vec::new();
+    for w in 0..cfg.workers {
+        let endpoints: Vec<String> = (1..=n).map(|j| net.client[&(w, j)].addr.clone()).collect();
+        let out = File::create(dir.path().join(format!("worker-{w}.jsonl")))?;
+        let child = tokio::process::Command::new(&cfg.worker_bin)
+            .args([
+                "worker",
+                "--id",
+                &w.to_string(),
+                "--endpoints",
+                &endpoints.join(","),
+            ])
+            .arg("--db")
+            .arg(&db)
+            .args([
+                "--locks",
+                &cfg.locks.to_string(),
+                "--ttl-ms",
+                &cfg.ttl.as_millis().to_string(),
+            ])
+            .args([
+                "--duration-ms",
+                &cfg.duration.as_millis().to_string(),
+                "--seed",
+                &cfg.seed.to_string(),
+            ])
+            .env("RUST_LOG", "warn")
+            .stdout(out)
+            .kill_on_drop(true)
+            .spawn()?;
+        workers.push(child);
+    }
+
+    let drift_available = Path::new(LIBFAKETIME).exists();
+    let mut fault_events = Vec::new();
+    let mut counts: BTreeMap<String, u32> = BTreeMap::new();
+    let faults_end = Instant::now() + cfg.duration.saturating_sub(Duration::from_secs(3));
+    while Instant::now() < faults_end {
+        tokio::time::sleep(Duration::from_millis(rng.random_range(300..1_500))).await;
+        if Instant::now() >= faults_end {
+            break;
+        }
+        let kind = cfg.faults[rng.random_range(0..cfg.faults.len())].clone();
+        if kind == "drift" && !drift_available {
+            continue;
+        }
+        let start = mono_ns();
+        let target = inject(&kind, &mut cluster, &net, &workers, &mut rng, cfg.ttl).await;
+        *counts.entry(kind.clone()).or_default() += 1;
+        fault_events.push(Event::Fault {
+            kind,
+            target,
+            start,
+            end: mono_ns(),
+        });
+    }
+
+    // Heal everything and let the workers finish.
+    net.heal();
+    for w in &workers {
+        if let Some(pid) = w.id() {
+            let _ = kill(Pid::from_raw(pid as i32), Signal::SIGCONT);
+        }
+    }
+    for id in 1..=n {
+        cluster.resume(id);
+        if !cluster.node(id).is_running() {
+            cluster.restart(id);
+        }
+    }
+    for w in &mut workers {
+        let _ = tokio::time::timeout(Duration::from_secs(30), w.wait()).await;
+    }
+
+    // Liveness: a fresh client gets a lock within a bound.
+    let healed = Instant::now();
+    let probe = Client::connect_lazy(cluster.endpoints(), ClientOptions::default())?;
+    let mut recovered = None;
+    while healed.elapsed() < Duration::from_secs(20) {
+        if let Ok(l) = probe.try_lock("fault/probe").await {
+            recovered = Some(healed.elapsed());
+            let _ = l.release().await;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = probe.close().await;
+
+    let faults_log: String = fault_events
+        .iter()
+        .filter_map(|e| serde_json::to_string(e).ok())
+        .map(|l| l + "\n")
+        .collect();
+    std::fs::write(dir.path().join("faults.jsonl"), faults_log)?;
+    let mut events = fault_events;
+    for w in 0..cfg.workers {
+        events.extend(read_history(&dir.path().join(format!("worker-{w}.jsonl")))?);
+    }
+    let end = final_state(&cluster, &db).await?;
+    let mut violations = checker::check(&events, &end, cfg.ttl.as_nanos() as u64);
+    match recovered {
+        Some(d) if d <= Duration::from_secs(10) => {}
+        other => violations.push(Violation {
+            check: "liveness after faults",
+            detail: format!("no lock granted within 10 s of healing ({other:?})"),
+        }),
+    }
+    if !violations.is_empty() {
+        eprintln!(
+            "seed {}: violations found; history kept in {}",
+            cfg.seed,
+            dir.path().display()
+        );
+        let _ = dir.keep();
+    }
+    Ok(Report {
+        seed: cfg.seed,
+        duration_s: cfg.duration.as_secs(),
+        nodes: cfg.nodes,
+        workers: cfg.workers,
+        faults: counts,
+        operations: operation_counts(&events),
+        failover_ms: failovers(&events),
+        recovery_ms: recovered.map_or(u64::MAX, |d| d.as_millis() as u64),
+        drift: if drift_available {
+            "libfaketime x0.995 / x1.005 on one node".into()
+        } else {
+            "skipped: libfaketime not installed".into()
+        },
+        violations,
+    })
+}
+
+/// Injects one fault and lifts it; returns its target's name.
+async fn inject(
+    kind: &str,
+    cluster: &mut Cluster,
+    net: &Net,
+    workers: &[tokio::process::Child],
+    rng: &mut StdRng,
+    ttl: Duration,
+) -> String {
+    let n = cluster.nodes.len() as u64;
+    let node = rng.random_range(1..=n);
+    let worker = rng.random_range(0..workers.len()) as u32;
+    let short = Duration::from_millis(rng.random_range(500..2_500));
+    let past_ttl = ttl + Duration::from_millis(rng.random_range(500..1_500));
+    match kind {
+        "kill-leader" | "kill-random" => {
+            let id = if kind == "kill-leader" {
+                current_leader(cluster).await.unwrap_or(node)
+            } else {
+                node
+            };
+            cluster.kill(id);
+            tokio::time::sleep(short).await;
+            cluster.restart(id);
+            format!("node-{id}")
+        }
+        "kill-all" => {
+            cluster.kill_all();
+            tokio::time::sleep(short).await;
+            cluster.restart_all();
+            "cluster".into()
+        }
+        "pause-node" => {
+            let id = if rng.random_bool(0.5) {
+                current_leader(cluster).await.unwrap_or(node)
+            } else {
+                node
+            };
+            cluster.pause(id);
+            tokio::time::sleep(short).await;
+            cluster.resume(id);
+            format!("node-{id}")
+        }
+        "pause-client" => {
+            if let Some(pid) = workers[worker as usize].id() {
+                let pid = Pid::from_raw(pid as i32);
+                let _ = kill(pid, Signal::SIGSTOP);
+                tokio::time::sleep(past_ttl).await;
+                let _ = kill(pid, Signal::SIGCONT);
+            }
+            format!("worker-{worker}")
+        }
+        "partition-node" => {
+            let links: Vec<&Link> = net
+                .peer
+                .iter()
+                .filter(|((i, j), _)| *i == node || *j == node)
+                .map(|(_, l)| l)
+                .collect();
+            links.iter().for_each(|l| l.set_cut(true));
+            tokio::time::sleep(short).await;
+            links.iter().for_each(|l| l.set_cut(false));
+            format!("node-{node}")
+        }
+        "partition-client" => {
+            let links: Vec<&Link> = net
+                .client
+                .iter()
+                .filter(|((w, _), _)| *w == worker)
+                .map(|(_, l)| l)
+                .collect();
+            links.iter().for_each(|l| l.set_cut(true));
+            tokio::time::sleep(past_ttl).await;
+            links.iter().for_each(|l| l.set_cut(false));
+            format!("worker-{worker}")
+        }
+        "torn-tail" => {
+            cluster.kill(node);
+            tear_log_tail(&cluster.data_dir(node).join("log"), rng);
+            cluster.restart(node);
+            tokio::time::sleep(short).await;
+            format!("node-{node}")
+        }
+        "drift" => {
+            let rate = if rng.random_bool(0.5) {
+                "x1.005"
+            } else {
+                "x0.995"
+            };
+            cluster.kill(node);
+            cluster.set_env(
+                node,
+                vec![
+                    ("LD_PRELOAD".into(), LIBFAKETIME.into()),
+                    ("FAKETIME".into(), format!("+0 {rate}")),
+                    ("FAKETIME_NO_CACHE".into(), "1".into()),
+                ],
+            );
+            cluster.restart(node);
+            tokio::time::sleep(short * 2).await;
+            cluster.kill(node);
+            cluster.set_env(node, Vec::new());
+            cluster.restart(node);
+            format!("node-{node} {rate}")
+        }
+        other => format!("unknown fault {other}"),
+    }
+}
+
+/// Appends a partial, never-synced frame to the newest log segment: what a crash
+/// in the middle of a write leaves behind.
+fn tear_log_tail(log_dir: &Path, rng: &mut StdRng) {
+    let Ok(entries) = std::fs::read_dir(log_dir) else {
+        return;
+    };
+    let newest = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "wal"))
+        .max();
+    if let Some(path) = newest
+        && let Ok(mut f) = std::fs::OpenOptions::new().append(true).open(&path)
+    {
+        use std::io::Write;
+        let len: u32 = rng.random_range(64..4_096);
+        let mut torn = len.to_le_bytes().to_vec();
+        torn.extend_from_slice(&rng.random::<u32>().to_le_bytes());
+        torn.extend((0..rng.random_range(0..len / 2)).map(|_| rng.random::<u8>()));
+        let _ = f.write_all(&torn);
+    }
+}
+
+async fn current_leader(cluster: &Cluster) -> Option<u64> {
+    let probe = Client::connect_lazy(cluster.endpoints(), ClientOptions::default()).ok()?;
+    for node in cluster.nodes.iter().filter(|n| n.is_running()) {
+        if let Ok(s) = probe.node_status(&node.addr).await
+            && s.role == "leader"
+        {
+            return Some(node.id);
+        }
+    }
+    None
+}
+
+fn read_history(path: &Path) -> anyhow::Result<Vec<Event>> {
+    let file = File::open(path)?;
+    Ok(BufReader::new(file)
+        .lines()
+        .map_while(Result::ok)
+        .filter_map(|l| serde_json::from_str(&l).ok())
+        .collect())
+}
+
+async fn final_state(cluster: &Cluster, db: &Path) -> anyhow::Result<FinalState> {
+    let admin = Client::connect_lazy(cluster.endpoints(), ClientOptions::default())?;
+    let status = admin.status().await?;
+    let locks = admin.list_locks("fault/").await?;
+    let store = crate::fenced::FencedStore::open(db)?;
+    Ok(FinalState {
+        next_token: status.next_token,
+        locks_left: locks.len(),
+        records: store.all_records()?,
+    })
+}
+
+fn operation_counts(events: &[Event]) -> BTreeMap<String, u64> {
+    let mut c: BTreeMap<String, u64> = BTreeMap::new();
+    for e in events {
+        let key = match e {
+            Event::Acquire { ok: true, .. } => "acquire ok",
+            Event::Acquire { ok: false, .. } => "acquire failed",
+            Event::Write { accepted: true, .. } => "write accepted",
+            Event::Write {
+                accepted: false, ..
+            } => "write rejected (stale)",
+            Event::Release { .. } => "release",
+            Event::Hold { lost: Some(_), .. } => "hold lost",
+            Event::Hold { .. } => "hold",
+            Event::SessionLost { .. } => "session lost",
+            Event::Fault { .. } => continue,
+        };
+        *c.entry(key.into()).or_default() += 1;
+    }
+    c
+}
+
+/// For each leader kill: ms until a client's next successful acquire.
+fn failovers(events: &[Event]) -> Vec<u64> {
+    // Acquires invoked after the kill: (invoke, complete).
+    let mut grants: Vec<(u64, u64)> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Acquire {
+                ok: true,
+                invoke,
+                complete,
+                ..
+            } => Some((*invoke, *complete)),
+            _ => None,
+        })
+        .collect();
+    grants.sort_unstable();
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Fault { kind, start, .. } if kind == "kill-leader" => {
+                let first = grants
+                    .iter()
+                    .filter(|(i, _)| i >= start)
+                    .map(|(_, c)| *c)
+                    .min()?;
+                Some((first - start) / 1_000_000)
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// A Markdown summary of reports.
+pub fn markdown(reports: &[Report]) -> String {
+    let mut out = String::from(
+        "| seed | s | nodes | workers | faults injected | operations | violations | failover ms (median/max) | recovery ms |\n|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for r in reports {
+        let faults: u32 = r.faults.values().sum();
+        let ops: u64 = r.operations.values().sum();
+        let mut f = r.failover_ms.clone();
+        f.sort_unstable();
+        let med = f.get(f.len() / 2).copied().unwrap_or(0);
+        let max = f.last().copied().unwrap_or(0);
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {}/{} | {} |\n",
+            r.seed,
+            r.duration_s,
+            r.nodes,
+            r.workers,
+            faults,
+            ops,
+            r.violations.len(),
+            med,
+            max,
+            r.recovery_ms
+        ));
+    }
+    out
+}

@@ -1,0 +1,164 @@
+//! A fault-run worker process: loops acquire, fenced writes, hold, release, and
+//! prints its history (JSON lines) on stdout.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use rand::{Rng, SeedableRng};
+use tenure::{Client, ClientOptions, LostReason};
+
+use super::history::{Event, instant_ns, mono_ns};
+use crate::fenced::{FencedStore, Write};
+
+/// Worker settings.
+pub struct WorkerConfig {
+    /// This worker's number.
+    pub id: u32,
+    /// Endpoints (through this worker's links).
+    pub endpoints: Vec<String>,
+    /// The fenced store.
+    pub db: std::path::PathBuf,
+    /// How many lock names to contend on.
+    pub locks: u32,
+    /// Session TTL.
+    pub ttl: Duration,
+    /// How long to run.
+    pub duration: Duration,
+    /// Random seed.
+    pub seed: u64,
+}
+
+fn emit(e: &Event) {
+    if let Ok(line) = serde_json::to_string(e) {
+        println!("{line}");
+    }
+}
+
+fn lost_name(r: LostReason) -> String {
+    r.to_string()
+}
+
+/// Runs the loop until `duration` passes.
+pub async fn run(cfg: WorkerConfig) -> anyhow::Result<()> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(cfg.seed ^ u64::from(cfg.id) << 32);
+    let options = ClientOptions {
+        ttl: cfg.ttl,
+        call_timeout: Duration::from_secs(3),
+        attempt_timeout: Duration::from_millis(700),
+        label: Some(format!("fault-worker-{}", cfg.id)),
+        ..ClientOptions::default()
+    };
+    let client = connect(&cfg.endpoints, &options, cfg.duration).await?;
+    let mut store = open_store(&cfg.db)?;
+    let stop_at = Instant::now() + cfg.duration;
+    while Instant::now() < stop_at {
+        let lock_name = format!("fault/{}", rng.random_range(0..cfg.locks));
+        let invoke = mono_ns();
+        let result = client.lock(&lock_name, Duration::from_secs(2)).await;
+        let complete = mono_ns();
+        let lock = match result {
+            Ok(l) => l,
+            Err(e) => {
+                emit(&Event::Acquire {
+                    worker: cfg.id,
+                    lock: lock_name,
+                    invoke,
+                    complete,
+                    ok: false,
+                    token: 0,
+                    session: 0,
+                    error: Some(e.to_string()),
+                });
+                tokio::time::sleep(Duration::from_millis(rng.random_range(20..100))).await;
+                continue;
+            }
+        };
+        let (token, session) = (lock.fencing_token(), lock.session_id());
+        emit(&Event::Acquire {
+            worker: cfg.id,
+            lock: lock_name.clone(),
+            invoke,
+            complete,
+            ok: true,
+            token,
+            session,
+            error: None,
+        });
+        let hold_until = Instant::now() + Duration::from_millis(rng.random_range(30..300));
+        while Instant::now() < hold_until && lock.is_held() {
+            // Checked: held. Now write with the token; a pause right here is
+            // what the fencing check is for.
+            let at = mono_ns();
+            let accepted = matches!(
+                store.write(&lock_name, token, &cfg.id.to_string()),
+                Ok(Write::Accepted)
+            );
+            emit(&Event::Write {
+                worker: cfg.id,
+                lock: lock_name.clone(),
+                token,
+                at,
+                accepted,
+            });
+            tokio::time::sleep(Duration::from_millis(rng.random_range(10..60))).await;
+        }
+        let release_invoke = mono_ns();
+        // The belief ends when it lets go, or at its local expiry if lost.
+        let expiry = instant_ns(lock.local_expiry());
+        let (belief_end, lost) = match lock.lost_reason() {
+            None => (release_invoke, None),
+            Some(r) => (expiry.min(release_invoke), Some(lost_name(r))),
+        };
+        emit(&Event::Hold {
+            worker: cfg.id,
+            lock: lock_name.clone(),
+            token,
+            session,
+            grant: complete,
+            belief_end,
+            lost: lost.clone(),
+        });
+        if let Some(reason) = lost {
+            emit(&Event::SessionLost {
+                worker: cfg.id,
+                session,
+                at: belief_end,
+                reason,
+                early: expiry > release_invoke,
+            });
+        }
+        let ok = lock.release().await.is_ok();
+        emit(&Event::Release {
+            worker: cfg.id,
+            lock: lock_name,
+            token,
+            invoke: release_invoke,
+            complete: mono_ns(),
+            ok,
+        });
+    }
+    let _ = client.close().await;
+    Ok(())
+}
+
+async fn connect(
+    endpoints: &[String],
+    options: &ClientOptions,
+    within: Duration,
+) -> anyhow::Result<Client> {
+    let deadline = Instant::now() + within;
+    loop {
+        match Client::connect(endpoints, options.clone()).await {
+            Ok(c) => return Ok(c),
+            Err(e) if Instant::now() < deadline => {
+                tracing::debug!(error = %e, "connect failed; retrying");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+fn open_store(path: &Path) -> anyhow::Result<FencedStore> {
+    Ok(FencedStore::open(path)?)
+}
