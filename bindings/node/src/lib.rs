@@ -72,7 +72,9 @@ fn num(v: u64) -> f64 {
 fn u64_of(what: &str, v: &BigInt) -> Result<u64> {
     let (signed, value, lossless) = v.get_u64();
     if signed || !lossless {
-        return Err(invalid(format!("{what} must be a non-negative 64-bit integer")));
+        return Err(invalid(format!(
+            "{what} must be a non-negative 64-bit integer"
+        )));
     }
     Ok(value)
 }
@@ -175,7 +177,10 @@ fn client_options(o: Option<NativeClientOptions>) -> Result<tenure::ClientOption
     }
     opts.label = o.label;
     opts.token = o.token;
-    if o.ca_file.is_some() || o.cert_file.is_some() || o.key_file.is_some() || o.server_name.is_some()
+    if o.ca_file.is_some()
+        || o.cert_file.is_some()
+        || o.key_file.is_some()
+        || o.server_name.is_some()
     {
         opts.tls = Some(tenure::TlsOptions {
             ca_file: o.ca_file.map(Into::into),
@@ -763,7 +768,10 @@ impl NativeLock {
         #[napi(ts_arg_type = "(reason: string) => void")] callback: StringCallback,
     ) {
         self.inner.on_lost(move |reason| {
-            callback.call(lost_reason_name(reason), ThreadsafeFunctionCallMode::NonBlocking);
+            callback.call(
+                lost_reason_name(reason),
+                ThreadsafeFunctionCallMode::NonBlocking,
+            );
         });
     }
 
