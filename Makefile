@@ -3,14 +3,14 @@
 #   make demo                 the README demo on an embedded 3-node cluster
 #   make test                 every test in every language (what CI runs)
 #   make faults DURATION=1h   a long fault-injection soak with a report
-#   make bench                the benchmarks against etcd (docs/benchmarks/)
+#   make bench                tenure and etcd side by side (docs/benchmarks/)
 
 CARGO ?= cargo
 TENURE := target/debug/tenure
 DURATION ?= 10m
 SEED ?= 1
 
-.PHONY: demo build lint deps test test-rust test-python test-node test-kotlin faults
+.PHONY: demo build lint deps deps-bench test test-rust test-python test-node test-kotlin bench-smoke bench faults
 
 demo:
 	$(CARGO) build --bin tenure
@@ -42,7 +42,20 @@ test-node: build
 test-kotlin: build
 	bash bindings/kotlin/test.sh
 
-test: lint test-rust test-python test-node test-kotlin
+# CI runs the benchmark harness only briefly, tenure only, asserting no figure.
+bench-smoke: build
+	./target/debug/tenure-bench run --smoke --systems tenure --out target/bench-smoke
+
+test: lint test-rust bench-smoke test-python test-node test-kotlin
+
+deps-bench:
+	@command -v etcd >/dev/null 2>&1 || apt-get install -y -q etcd-server etcd-client >/dev/null || \
+	  { apt-get update -q >/dev/null && apt-get install -y -q etcd-server etcd-client >/dev/null; }
+	@[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || apt-get install -y -q fonts-dejavu-core >/dev/null || true
+
+bench: deps-bench
+	$(CARGO) build --release --bin tenure --bin tenure-bench
+	./target/release/tenure-bench run --tenure-bin target/release/tenure --out docs/benchmarks
 
 faults: deps
 	$(CARGO) build --bin tenure --bin tenure-faults
