@@ -118,3 +118,22 @@ def test_lost_times_out_while_held(new_client, name):  # type: ignore[no-untyped
     with client.try_lock(name) as lock:
         assert lock.lost(timeout=0.2) is None
         assert lock.is_held()
+
+
+def test_on_lost_callback_may_call_the_blocking_api(new_client, admin, name):  # type: ignore[no-untyped-def]
+    holder, other = new_client(), new_client()
+    lock = holder.lock(name, timeout=5)
+    results: "queue.Queue[object]" = queue.Queue()
+
+    def take_over(reason: tenure.LostReason) -> None:
+        try:
+            results.put(other.try_lock(name))
+        except BaseException as e:  # reported to the test
+            results.put(e)
+
+    lock.on_lost(take_over)
+    lock.release()
+    got = results.get(timeout=10)
+    assert isinstance(got, tenure.Lock), got
+    assert got.fencing_token > lock.fencing_token
+    got.release()

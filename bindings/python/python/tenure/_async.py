@@ -89,6 +89,7 @@ class AsyncLock(LockBase):
         )
 
     async def __aenter__(self) -> AsyncLock:
+        """Returns the lock itself (it is already held)."""
         return self
 
     async def __aexit__(
@@ -97,6 +98,7 @@ class AsyncLock(LockBase):
         exc: Optional[BaseException],
         tb: Optional[TracebackType],
     ) -> None:
+        """Releases the lock; raises LockLost if it was lost during the block."""
         lost = self._lost_during_block(self.lost_reason())
         try:
             await self.release()
@@ -121,9 +123,11 @@ class Acquiring:
         return AsyncLock(await self._start())
 
     def __await__(self) -> Generator[Any, None, AsyncLock]:
+        """Acquires the lock and returns it."""
         return self._acquire().__await__()
 
     async def __aenter__(self) -> AsyncLock:
+        """Acquires the lock for the block."""
         self._lock = await self._acquire()
         return self._lock
 
@@ -133,6 +137,7 @@ class Acquiring:
         exc: Optional[BaseException],
         tb: Optional[TracebackType],
     ) -> None:
+        """Releases the lock (see :class:`AsyncLock`)."""
         lock, self._lock = self._lock, None
         if lock is not None:
             await lock.__aexit__(exc_type, exc, tb)
@@ -149,9 +154,11 @@ class Connecting:
         self._client: Optional[AsyncClient] = None
 
     def __await__(self) -> Generator[Any, None, AsyncClient]:
+        """Connects and returns the client."""
         return self._start().__await__()
 
     async def __aenter__(self) -> AsyncClient:
+        """Connects for the block."""
         self._client = await self._start()
         return self._client
 
@@ -161,6 +168,7 @@ class Connecting:
         exc: Optional[BaseException],
         tb: Optional[TracebackType],
     ) -> None:
+        """Closes the client."""
         client, self._client = self._client, None
         if client is not None:
             await client.__aexit__(exc_type, exc, tb)
@@ -282,6 +290,7 @@ class AsyncClient:
         await self._native.close_async()
 
     async def __aenter__(self) -> AsyncClient:
+        """Returns the client itself."""
         return self
 
     async def __aexit__(
@@ -290,6 +299,7 @@ class AsyncClient:
         exc: Optional[BaseException],
         tb: Optional[TracebackType],
     ) -> None:
+        """Closes the client."""
         try:
             await self.close()
         except TenureError:

@@ -56,6 +56,7 @@ class Lock(LockBase):
         return None if reason is None else LostReason(reason)
 
     def __enter__(self) -> Lock:
+        """Returns the lock itself (it is already held)."""
         return self
 
     def __exit__(
@@ -64,6 +65,7 @@ class Lock(LockBase):
         exc: Optional[BaseException],
         tb: Optional[TracebackType],
     ) -> None:
+        """Releases the lock; raises LockLost if it was lost during the block."""
         lost = self._lost_during_block(self.lost_reason())
         try:
             self.release()
@@ -214,6 +216,7 @@ class Client:
         self._native.close()
 
     def __enter__(self) -> Client:
+        """Returns the client itself."""
         return self
 
     def __exit__(
@@ -222,6 +225,7 @@ class Client:
         exc: Optional[BaseException],
         tb: Optional[TracebackType],
     ) -> None:
+        """Closes the client."""
         try:
             self.close()
         except TenureError:

@@ -138,6 +138,7 @@ class LockBase:
         return LockLost(f"lock {self.name!r} was lost while the block ran: {reason.value}")
 
     def __repr__(self) -> str:
+        """Name, token, owner id and whether it is held."""
         return (
             f"<{type(self).__name__} name={self.name!r} token={self.fencing_token} "
             f"owner_id={self.owner_id!r} held={self.is_held()}>"
@@ -166,9 +167,11 @@ class Subscription:
         return self._native.cancelled()
 
     def __enter__(self) -> Subscription:
+        """Returns the subscription itself."""
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Cancels the subscription."""
         self.cancel()
 
 
