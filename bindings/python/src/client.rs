@@ -17,8 +17,11 @@ use crate::runtime::{self, block_on, check, dispose, pid, to_awaitable};
 
 /// Seconds (a float) as a Duration, rejecting negative, NaN and huge values.
 pub(crate) fn secs(what: &str, value: f64) -> PyResult<Duration> {
-    Duration::try_from_secs_f64(value)
-        .map_err(|_| invalid(format!("{what} must be a finite number of seconds >= 0, got {value}")))
+    Duration::try_from_secs_f64(value).map_err(|_| {
+        invalid(format!(
+            "{what} must be a finite number of seconds >= 0, got {value}"
+        ))
+    })
 }
 
 /// The stable name of a session state.
@@ -148,7 +151,11 @@ impl<'py> IntoPyObject<'py> for NewClient {
     }
 }
 
-fn acquire_options(wait: Option<f64>, shared: bool, lock_delay: f64) -> PyResult<tenure::AcquireOptions> {
+fn acquire_options(
+    wait: Option<f64>,
+    shared: bool,
+    lock_delay: f64,
+) -> PyResult<tenure::AcquireOptions> {
     Ok(tenure::AcquireOptions {
         mode: if shared {
             tenure::LockMode::Shared
@@ -202,7 +209,9 @@ impl NativeClient {
         let opts = options.inner.clone();
         let h = handle.clone();
         to_awaitable(py, &handle, async move {
-            let client = tenure::Client::connect(endpoints, opts).await.map_err(to_py)?;
+            let client = tenure::Client::connect(endpoints, opts)
+                .await
+                .map_err(to_py)?;
             Ok(NewClient(client, h))
         })
     }
@@ -219,7 +228,12 @@ impl NativeClient {
     ) -> PyResult<NativeLock> {
         let options = acquire_options(wait, shared, lock_delay)?;
         let (handle, client) = self.parts()?;
-        let lock = block_on(py, &handle, async move { client.acquire(&name, options).await })?.py()?;
+        let lock = block_on(
+            py,
+            &handle,
+            async move { client.acquire(&name, options).await },
+        )?
+        .py()?;
         Ok(NativeLock::new(lock, handle))
     }
 
@@ -251,7 +265,11 @@ impl NativeClient {
     /// `close`, as an awaitable.
     fn close_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let (handle, client) = self.parts()?;
-        to_awaitable(py, &handle, async move { client.close().await.map_err(to_py) })
+        to_awaitable(
+            py,
+            &handle,
+            async move { client.close().await.map_err(to_py) },
+        )
     }
 
     /// The current session's id, or None.
@@ -306,18 +324,36 @@ impl NativeClient {
 
     /// Admin: frees `name` only if `owner_id` still holds it.
     #[pyo3(signature = (name, owner_id, reason=String::new()))]
-    fn force_release(&self, py: Python<'_>, name: String, owner_id: String, reason: String) -> PyResult<Vec<GrantInfo>> {
+    fn force_release(
+        &self,
+        py: Python<'_>,
+        name: String,
+        owner_id: String,
+        reason: String,
+    ) -> PyResult<Vec<GrantInfo>> {
         let (handle, client) = self.parts()?;
-        let grants = block_on(py, &handle, async move { client.force_release(&name, &owner_id, &reason).await })?.py()?;
+        let grants = block_on(py, &handle, async move {
+            client.force_release(&name, &owner_id, &reason).await
+        })?
+        .py()?;
         Ok(grants.into_iter().map(GrantInfo::from).collect())
     }
 
     /// `force_release`, as an awaitable.
     #[pyo3(signature = (name, owner_id, reason=String::new()))]
-    fn force_release_async<'py>(&self, py: Python<'py>, name: String, owner_id: String, reason: String) -> PyResult<Bound<'py, PyAny>> {
+    fn force_release_async<'py>(
+        &self,
+        py: Python<'py>,
+        name: String,
+        owner_id: String,
+        reason: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let (handle, client) = self.parts()?;
         to_awaitable(py, &handle, async move {
-            let grants = client.force_release(&name, &owner_id, &reason).await.map_err(to_py)?;
+            let grants = client
+                .force_release(&name, &owner_id, &reason)
+                .await
+                .map_err(to_py)?;
             Ok(grants.into_iter().map(GrantInfo::from).collect::<Vec<_>>())
         })
     }
@@ -326,13 +362,21 @@ impl NativeClient {
     #[pyo3(signature = (session_id, reason=String::new()))]
     fn blacklist(&self, py: Python<'_>, session_id: u64, reason: String) -> PyResult<f64> {
         let (handle, client) = self.parts()?;
-        let left = block_on(py, &handle, async move { client.blacklist(session_id, &reason).await })?.py()?;
+        let left = block_on(py, &handle, async move {
+            client.blacklist(session_id, &reason).await
+        })?
+        .py()?;
         Ok(left.as_secs_f64())
     }
 
     /// `blacklist`, as an awaitable.
     #[pyo3(signature = (session_id, reason=String::new()))]
-    fn blacklist_async<'py>(&self, py: Python<'py>, session_id: u64, reason: String) -> PyResult<Bound<'py, PyAny>> {
+    fn blacklist_async<'py>(
+        &self,
+        py: Python<'py>,
+        session_id: u64,
+        reason: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let (handle, client) = self.parts()?;
         to_awaitable(py, &handle, async move {
             let left = client.blacklist(session_id, &reason).await.map_err(to_py)?;
@@ -351,7 +395,11 @@ impl NativeClient {
     fn describe_async<'py>(&self, py: Python<'py>, name: String) -> PyResult<Bound<'py, PyAny>> {
         let (handle, client) = self.parts()?;
         to_awaitable(py, &handle, async move {
-            Ok(client.describe(&name).await.map_err(to_py)?.map(LockInfo::from))
+            Ok(client
+                .describe(&name)
+                .await
+                .map_err(to_py)?
+                .map(LockInfo::from))
         })
     }
 
@@ -365,7 +413,11 @@ impl NativeClient {
 
     /// `list_locks`, as an awaitable.
     #[pyo3(signature = (prefix=String::new()))]
-    fn list_locks_async<'py>(&self, py: Python<'py>, prefix: String) -> PyResult<Bound<'py, PyAny>> {
+    fn list_locks_async<'py>(
+        &self,
+        py: Python<'py>,
+        prefix: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let (handle, client) = self.parts()?;
         to_awaitable(py, &handle, async move {
             let locks = client.list_locks(&prefix).await.map_err(to_py)?;
@@ -385,7 +437,10 @@ impl NativeClient {
         let (handle, client) = self.parts()?;
         to_awaitable(py, &handle, async move {
             let sessions = client.list_sessions().await.map_err(to_py)?;
-            Ok(sessions.into_iter().map(SessionInfo::from).collect::<Vec<_>>())
+            Ok(sessions
+                .into_iter()
+                .map(SessionInfo::from)
+                .collect::<Vec<_>>())
         })
     }
 
@@ -418,7 +473,10 @@ impl NativeClient {
         let (handle, client) = self.parts()?;
         to_awaitable(py, &handle, async move {
             let records = client.audit(limit).await.map_err(to_py)?;
-            Ok(records.into_iter().map(AuditRecord::from).collect::<Vec<_>>())
+            Ok(records
+                .into_iter()
+                .map(AuditRecord::from)
+                .collect::<Vec<_>>())
         })
     }
 }

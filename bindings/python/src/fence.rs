@@ -58,7 +58,11 @@ impl Fence {
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         let lock = self.lock.clone().into_pyobject(py)?;
-        Ok(format!("Fence(lock={}, token={})", lock.repr()?, self.token))
+        Ok(format!(
+            "Fence(lock={}, token={})",
+            lock.repr()?,
+            self.token
+        ))
     }
 }
 

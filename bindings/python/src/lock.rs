@@ -120,7 +120,11 @@ impl NativeLock {
     /// `release`, as an awaitable.
     fn release_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let (handle, lock) = self.parts()?;
-        to_awaitable(py, &handle, async move { lock.release().await.map_err(to_py) })
+        to_awaitable(
+            py,
+            &handle,
+            async move { lock.release().await.map_err(to_py) },
+        )
     }
 
     /// Waits (blocking, GIL released) until the lock is lost or released and
@@ -141,7 +145,11 @@ impl NativeLock {
     /// `lost` without a timeout, as an awaitable of the reason.
     fn lost_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let (handle, lock) = self.parts()?;
-        to_awaitable(py, &handle, async move { Ok(reason_str(lock.lost().await)) })
+        to_awaitable(
+            py,
+            &handle,
+            async move { Ok(reason_str(lock.lost().await)) },
+        )
     }
 
     /// Calls `callback(reason)` (a str) once, on a background thread, when the

@@ -72,7 +72,11 @@ fn build() -> PyResult<Runtime> {
         .thread_name("tenure-runtime")
         .enable_all()
         .build()
-        .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(format!("cannot start the tenure runtime: {e}")))
+        .map_err(|e| {
+            pyo3::exceptions::PyRuntimeError::new_err(format!(
+                "cannot start the tenure runtime: {e}"
+            ))
+        })
 }
 
 /// The runtime of this process, started on first use. Fails after `shutdown()`.

@@ -234,3 +234,27 @@ def test_many_threads_take_turns(new_client, name):  # type: ignore[no-untyped-d
     assert len(tokens) == 12
     assert not overlaps
     assert len(set(tokens)) == 12
+
+
+def test_blocking_calls_release_the_gil(new_client, name):  # type: ignore[no-untyped-def]
+    client = new_client()
+    lock = client.try_lock(name)
+    stop = threading.Event()
+    counts = [0]
+
+    def spin() -> None:
+        while not stop.is_set():
+            counts[0] += 1
+
+    t = threading.Thread(target=spin)
+    t.start()
+    try:
+        before = counts[0]
+        # A pure-Python thread keeps running while this thread waits in Rust.
+        assert lock.lost(timeout=0.5) is None
+        during = counts[0] - before
+    finally:
+        stop.set()
+        t.join()
+    assert during > 0
+    lock.release()
