@@ -15,6 +15,14 @@ const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
 
+function resolveCli() {
+  try {
+    return require.resolve('@napi-rs/cli/package.json', { paths: [root] });
+  } catch {
+    return null;
+  }
+}
+
 function main() {
   if (process.env.TENURE_NODE_SKIP_BUILD === '1') {
     console.log('tenure: TENURE_NODE_SKIP_BUILD=1, not building the native addon');
@@ -29,12 +37,23 @@ function main() {
     console.error(`tenure: TENURE_NODE_PROFILE must be release or debug, got ${profile}`);
     return 1;
   }
-  let cli;
-  try {
-    cli = require.resolve('@napi-rs/cli/package.json', { paths: [root] });
-  } catch {
-    console.error('tenure: @napi-rs/cli is not installed; run npm install in ' + root);
-    return 1;
+  let cli = resolveCli();
+  if (!cli) {
+    // Installed as a linked folder (`npm install ./bindings/node`), npm does
+    // not install this package's own dependencies: fetch the build tool here.
+    console.log('tenure: installing @napi-rs/cli (from package-lock.json) to build the addon');
+    const npm = process.env.npm_execpath;
+    const [cmd, pre] = npm && npm.endsWith('.js') ? [process.execPath, [npm]] : ['npm', []];
+    const r = spawnSync(
+      cmd,
+      [...pre, 'install', '--omit=dev', '--ignore-scripts', '--no-save', '--no-audit', '--no-fund'],
+      { cwd: root, stdio: 'inherit', shell: cmd === 'npm' && process.platform === 'win32' },
+    );
+    cli = r.status === 0 ? resolveCli() : null;
+    if (!cli) {
+      console.error('tenure: @napi-rs/cli is not installed; run npm install in ' + root);
+      return 1;
+    }
   }
   const pkg = JSON.parse(fs.readFileSync(cli, 'utf8'));
   const bin = typeof pkg.bin === 'string' ? pkg.bin : pkg.bin.napi;
