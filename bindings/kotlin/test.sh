@@ -12,7 +12,7 @@ TARGET="${CARGO_TARGET_DIR:-$REPO/target}"
 EXAMPLES="$REPO/examples/kotlin"
 START=$(date +%s)
 
-log() { echo "[kotlin] $*" >&2; }
+log() { echo "[kotlin +$(( $(date +%s) - START ))s] $*" >&2; }
 
 # --- tools -------------------------------------------------------------------------------
 if ! command -v mvn >/dev/null || ! command -v javac >/dev/null; then
@@ -48,7 +48,7 @@ else
 fi
 
 # --- compile, test, package, install ------------------------------------------------------
-MVN=(mvn -B -q)
+MVN=(mvn -B -q -Dstyle.color=never)
 cd "$HERE"
 log "mvn install (compile, JUnit tests against real clusters, jar)"
 rc=0

@@ -5,6 +5,7 @@ import kotlinx.coroutines.NonCancellable
 import kotlinx.coroutines.channels.awaitClose
 import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.callbackFlow
+import kotlinx.coroutines.flow.distinctUntilChanged
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withContext
 import java.time.Duration
@@ -156,10 +157,11 @@ class TenureClient private constructor(private val raw: FfiClient) : AutoCloseab
 
     /** The session state as a flow: the current state first, then every change. */
     fun sessionStates(): Flow<SessionState> = callbackFlow {
+        // Subscribe first, then read the current state: no change is missed in between.
         val subscription = onSessionState { trySend(it) }
         trySend(sessionState)
         awaitClose { subscription.close() }
-    }
+    }.distinctUntilChanged()
 
     /**
      * Closes the session: its locks pass on at once and are marked lost (CLIENT_CLOSED). The

@@ -6,10 +6,10 @@ import java.util.concurrent.CopyOnWriteArrayList
 import java.util.concurrent.TimeUnit
 import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.async
+import kotlinx.coroutines.channels.Channel
+import kotlinx.coroutines.launch
 import kotlinx.coroutines.awaitCancellation
 import kotlinx.coroutines.flow.first
-import kotlinx.coroutines.flow.take
-import kotlinx.coroutines.flow.toList
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
 import kotlin.test.assertEquals
@@ -119,11 +119,15 @@ class LossTest : ClusterTest() {
     @Test
     fun `closing the session marks locks lost and reports EXPIRED`() = runBlocking {
         val client = client()
-        val states = async { client.sessionStates().take(2).toList() }
+        val states = Channel<SessionState>(Channel.UNLIMITED)
+        val collector = launch { client.sessionStates().collect { states.send(it) } }
         val lock = client.tryLock("kt/close")
+        // The flow starts with the current state; once it is here, the flow is subscribed.
+        assertEquals(SessionState.HEALTHY, withTimeout(10.seconds) { states.receive() })
         client.closeSession()
         assertEquals(LostReason.CLIENT_CLOSED, withTimeout(10.seconds) { lock.awaitLost() })
-        assertEquals(listOf(SessionState.HEALTHY, SessionState.EXPIRED), withTimeout(10.seconds) { states.await() })
+        assertEquals(SessionState.EXPIRED, withTimeout(10.seconds) { states.receive() })
+        collector.cancel()
         assertEquals(SessionState.EXPIRED, client.sessionState)
         assertTrue(admin().describe("kt/close")?.holders.isNullOrEmpty())
         // The client is still usable: a fresh session.
