@@ -127,7 +127,8 @@ def test_on_lost_callback_may_call_the_blocking_api(new_client, admin, name):  #
 
     def take_over(reason: tenure.LostReason) -> None:
         try:
-            results.put(other.try_lock(name))
+            # on_lost(RELEASED) fires before the release reaches the server: wait.
+            results.put(other.lock(name, timeout=10))
         except BaseException as e:  # reported to the test
             results.put(e)
 
