@@ -160,6 +160,12 @@ impl Client {
         Ok(session)
     }
 
+    /// Opens a session now if there is none (or it ended), and returns its id.
+    /// [`Client::connect_lazy`] clients open one on their first acquire otherwise.
+    pub async fn open_session(&self) -> Result<u64> {
+        Ok(self.session().await?.id)
+    }
+
     /// The current session's id, if one is open.
     pub async fn session_id(&self) -> Option<u64> {
         self.inner.session.lock().await.as_ref().map(|s| s.id)
@@ -481,11 +487,9 @@ impl Drop for CancelGuard {
         let Some(session) = self.session.take() else {
             return;
         };
-        let Ok(handle) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
         let request_id = self.request_id;
-        handle.spawn(async move {
+        let runtime = session.runtime().clone();
+        runtime.spawn(async move {
             let conn = session.conn.clone();
             let req = pb::CancelAcquireRequest {
                 session_id: session.id,

@@ -34,6 +34,22 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// Every kind, in a fixed order (for bindings that build one class per kind).
+    pub const ALL: [ErrorKind; 12] = [
+        ErrorKind::Unavailable,
+        ErrorKind::Timeout,
+        ErrorKind::LockHeld,
+        ErrorKind::LockLost,
+        ErrorKind::SessionExpired,
+        ErrorKind::SessionBlacklisted,
+        ErrorKind::NotHolder,
+        ErrorKind::InvalidArgument,
+        ErrorKind::PermissionDenied,
+        ErrorKind::ResourceExhausted,
+        ErrorKind::Cancelled,
+        ErrorKind::Internal,
+    ];
+
     /// The kind's stable name, as used by every binding (for example `LOCK_HELD`).
     pub fn code(self) -> &'static str {
         match self {

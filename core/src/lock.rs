@@ -253,6 +253,10 @@ impl Lock {
     }
 
     /// Releases the lock. Idempotent: releasing a released or lost lock is Ok.
+    ///
+    /// The lock counts as not held (and on-lost callbacks run with `Released`)
+    /// as soon as this is called, before the server has freed it: a callback that
+    /// acquires the same lock again may still find it held for a moment.
     pub async fn release(&self) -> Result<()> {
         self.inner.mark_lost(LostReason::Released);
         self.inner.release_on_server().await

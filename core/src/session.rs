@@ -36,6 +36,17 @@ pub enum SessionState {
     Expired,
 }
 
+impl SessionState {
+    /// Stable name shared by every binding: `healthy`, `jeopardy`, `expired`.
+    pub fn code(self) -> &'static str {
+        match self {
+            SessionState::Healthy => "healthy",
+            SessionState::Jeopardy => "jeopardy",
+            SessionState::Expired => "expired",
+        }
+    }
+}
+
 impl fmt::Display for SessionState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -61,6 +72,20 @@ pub enum LostReason {
     ClientClosed,
 }
 
+impl LostReason {
+    /// Stable name shared by every binding: `released`, `session_expired`,
+    /// `session_blacklisted`, `force_released`, `client_closed`.
+    pub fn code(self) -> &'static str {
+        match self {
+            LostReason::Released => "released",
+            LostReason::SessionExpired => "session_expired",
+            LostReason::SessionBlacklisted => "session_blacklisted",
+            LostReason::ForceReleased => "force_released",
+            LostReason::ClientClosed => "client_closed",
+        }
+    }
+}
+
 impl fmt::Display for LostReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -83,6 +108,9 @@ pub(crate) struct SessionInner {
     ended: Mutex<Option<LostReason>>,
     next_request: AtomicU64,
     locks: Mutex<HashMap<u128, Weak<LockInner>>>,
+    /// The runtime the session was opened on: closing on drop uses it even when
+    /// the last reference is dropped outside any runtime (a binding's GC thread).
+    runtime: tokio::runtime::Handle,
 }
 
 impl SessionInner {
@@ -105,6 +133,7 @@ impl SessionInner {
             ended: Mutex::new(None),
             next_request: AtomicU64::new(1),
             locks: Mutex::new(HashMap::new()),
+            runtime: tokio::runtime::Handle::current(),
         });
         tokio::spawn(heartbeat(Arc::downgrade(&session)));
         session
@@ -131,6 +160,11 @@ impl SessionInner {
     /// Why it ended, if it did.
     pub(crate) fn end_reason(&self) -> Option<LostReason> {
         *self.ended.lock()
+    }
+
+    /// The runtime the session runs on (for work spawned from `Drop`).
+    pub(crate) fn runtime(&self) -> &tokio::runtime::Handle {
+        &self.runtime
     }
 
     pub(crate) fn next_request_id(&self) -> u64 {
@@ -216,11 +250,8 @@ impl Drop for SessionInner {
         if self.ended.lock().is_some() {
             return;
         }
-        let Ok(handle) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
         let (conn, id) = (self.conn.clone(), self.id);
-        handle.spawn(async move {
+        self.runtime.spawn(async move {
             let deadline = Instant::now() + conn.options.attempt_timeout;
             let _ = conn
                 .call(
