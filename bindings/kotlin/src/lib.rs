@@ -704,7 +704,10 @@ impl From<tenure::Fence> for FfiFence {
 impl TryFrom<FfiFence> for tenure::Fence {
     type Error = FfiError;
     fn try_from(f: FfiFence) -> Result<Self, FfiError> {
-        Ok(tenure::Fence::new(f.lock, unsigned(f.token, "a fencing token")?))
+        Ok(tenure::Fence::new(
+            f.lock,
+            unsigned(f.token, "a fencing token")?,
+        ))
     }
 }
 
@@ -870,7 +873,10 @@ impl FfiClient {
 
     /// Calls `listener` with every change of the session state until the
     /// returned subscription is cancelled.
-    pub fn on_session_state(&self, listener: Arc<dyn SessionStateListener>) -> Arc<FfiSubscription> {
+    pub fn on_session_state(
+        &self,
+        listener: Arc<dyn SessionStateListener>,
+    ) -> Arc<FfiSubscription> {
         let _guard = runtime().enter();
         let sub = self.inner.on_session_state(move |s| listener.on_state(s));
         Arc::new(FfiSubscription {
@@ -902,7 +908,9 @@ impl FfiClient {
     /// Reads one lock (None if nobody holds or waits for it).
     pub async fn describe(&self, name: String) -> Result<Option<LockInfo>, FfiError> {
         let c = Client::clone(&self.inner);
-        Ok(call(async move { c.describe(&name).await }).await?.map(Into::into))
+        Ok(call(async move { c.describe(&name).await })
+            .await?
+            .map(Into::into))
     }
 
     /// Lists locks whose names start with `prefix` (all pages).
@@ -928,7 +936,9 @@ impl FfiClient {
     /// The status as one particular node sees it.
     pub async fn node_status(&self, endpoint: String) -> Result<ClusterStatus, FfiError> {
         let c = Client::clone(&self.inner);
-        Ok(call(async move { c.node_status(&endpoint).await }).await?.into())
+        Ok(call(async move { c.node_status(&endpoint).await })
+            .await?
+            .into())
     }
 
     /// The most recent admin actions (oldest first), at most `limit`.
