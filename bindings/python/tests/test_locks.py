@@ -195,6 +195,9 @@ def test_keyboard_interrupt_withdraws_a_waiting_acquire(new_client, admin, endpo
         proc.send_signal(signal.SIGINT)
         assert proc.stdout is not None
         line = proc.stdout.readline().split()
+        if not line:  # the script ended without answering: show why
+            _, err = proc.communicate(timeout=20)
+            raise AssertionError(f"wait_interrupted.py exited {proc.returncode}: {err}")
         assert line[0] == "interrupted", line
         session = int(line[1])
         # The waiter was withdrawn while its session is still open.
