@@ -366,63 +366,19 @@ pub async fn capacity(cluster: &Cluster, n: usize, secs: Duration) -> anyhow::Re
         .ok_or_else(|| anyhow::anyhow!("no leader"))?;
     let addr = cluster.nodes[leader].addr.clone();
     let stub = pb::tenure_client::TenureClient::connect(format!("http://{addr}")).await?;
-    // Open in parallel, 64 at a time.
-    let mut ids = Vec::with_capacity(n);
-    let opens = futures::stream::iter(0..n).map(|_| {
-        let mut stub = stub.clone();
-        async move {
-            stub.open_session(pb::OpenSessionRequest {
-                ttl_ms: TTL.as_millis() as u64,
-                label: "bench".into(),
-                open_id: rand::random::<[u8; 16]>().to_vec(),
-            })
-            .await
-            .map(|r| r.into_inner().session_id)
-        }
-    });
-    use futures::StreamExt;
-    let mut opens = opens.buffer_unordered(64);
-    while let Some(r) = opens.next().await {
-        match r {
-            Ok(id) => ids.push(id),
-            // A leader just elected may not have heard from a quorum yet.
-            Err(e) if e.code() == tonic::Code::Unavailable => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    anyhow::ensure!(
-        ids.len() * 10 >= n * 9,
-        "only {} of {n} sessions opened",
-        ids.len()
-    );
-    let n = ids.len();
-    let pids = cluster.pids();
-    let cpu0: f64 = pids.iter().map(|p| cpu_seconds(*p)).sum();
-    let started = Instant::now();
-    let mut samples = Vec::new();
-    let interval = TTL / 3;
+    // Keepalives go on one stream, in messages of up to 5000 sessions.
     let (tx, rx) = tokio::sync::mpsc::channel(64);
-    let mut answers = stub
-        .clone()
-        .keep_alive(tokio_stream::wrappers::ReceiverStream::new(rx))
-        .await?
-        .into_inner();
+    let mut answers = stub.clone().keep_alive(tokio_stream::wrappers::ReceiverStream::new(rx)).await?.into_inner();
     let mut seq = 0u64;
+    let mut samples = Vec::new();
     let mut expired = std::collections::HashSet::new();
-    while started.elapsed() < secs {
-        let round = Instant::now();
+    let interval = TTL / 3;
+    let mut round = async |ids: &[u64], samples: &mut Vec<Duration>| -> anyhow::Result<()> {
         for chunk in ids.chunks(5_000) {
             seq += 1;
             let t = Instant::now();
-            tx.send(pb::KeepAliveRequest {
-                seq,
-                session_ids: chunk.to_vec(),
-            })
-            .await?;
-            let answer = answers
-                .message()
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("stream ended"))?;
+            tx.send(pb::KeepAliveRequest { seq, session_ids: chunk.to_vec() }).await?;
+            let answer = answers.message().await?.ok_or_else(|| anyhow::anyhow!("stream ended"))?;
             samples.push(t.elapsed());
             for l in answer.leases {
                 if l.status != pb::LeaseStatus::LeaseOk as i32 {
@@ -430,7 +386,49 @@ pub async fn capacity(cluster: &Cluster, n: usize, secs: Duration) -> anyhow::Re
                 }
             }
         }
-        tokio::time::sleep(interval.saturating_sub(round.elapsed())).await;
+        Ok(())
+    };
+    // Open in chunks, 64 at a time, renewing what is open so far as they go.
+    use futures::StreamExt;
+    let mut ids: Vec<u64> = Vec::with_capacity(n);
+    let mut last_round = Instant::now();
+    let mut warmup = Vec::new();
+    for chunk in (0..n).collect::<Vec<_>>().chunks(5_000) {
+        let opens = futures::stream::iter(chunk.iter().map(|_| {
+            let mut stub = stub.clone();
+            async move {
+                stub.open_session(pb::OpenSessionRequest {
+                    ttl_ms: TTL.as_millis() as u64,
+                    label: "bench".into(),
+                    open_id: rand::random::<[u8; 16]>().to_vec(),
+                })
+                .await
+                .map(|r| r.into_inner().session_id)
+            }
+        }));
+        let mut opens = opens.buffer_unordered(64);
+        while let Some(r) = opens.next().await {
+            match r {
+                Ok(id) => ids.push(id),
+                // A leader just elected may not have heard from a quorum yet.
+                Err(e) if e.code() == tonic::Code::Unavailable => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if last_round.elapsed() >= interval {
+            round(&ids, &mut warmup).await?;
+            last_round = Instant::now();
+        }
+    }
+    anyhow::ensure!(ids.len() * 10 >= n * 9, "only {} of {n} sessions opened", ids.len());
+    let n = ids.len();
+    let pids = cluster.pids();
+    let cpu0: f64 = pids.iter().map(|p| cpu_seconds(*p)).sum();
+    let started = Instant::now();
+    while started.elapsed() < secs {
+        let t = Instant::now();
+        round(&ids, &mut samples).await?;
+        tokio::time::sleep(interval.saturating_sub(t.elapsed())).await;
     }
     let secs_run = started.elapsed().as_secs_f64();
     let cpu1: f64 = pids.iter().map(|p| cpu_seconds(*p)).sum();

@@ -122,9 +122,12 @@ fn expire(core: &Arc<Core>, sessions: Vec<SessionId>) {
 
 /// Proposes a `Tick` when the earliest wait deadline or lock-delay is due.
 pub async fn tick_timers(core: Arc<Core>, mut stop: watch::Receiver<bool>) {
+    // One receiver for the whole loop: `changed()` on a fresh clone of
+    // `core.ready` would report the same old change every time (a busy loop).
+    let mut ready = core.ready.clone();
     loop {
         let next = core.shared.lock().machine.next_timer_ms();
-        let leading = core.ready.borrow().is_some();
+        let leading = ready.borrow_and_update().is_some();
         let wait = match (leading, next) {
             (true, Some(at)) => Duration::from_millis(at.saturating_sub(now_ms())),
             _ => Duration::from_secs(1),
@@ -136,7 +139,6 @@ pub async fn tick_timers(core: Arc<Core>, mut stop: watch::Receiver<bool>) {
             }
             continue;
         }
-        let mut ready = core.ready.clone();
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = core.applied.notified() => {}

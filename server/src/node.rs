@@ -300,7 +300,9 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<NodeHandle> {
     let peer = RaftServer::new(PeerService::new(core.raft.clone(), core.peer_cn.clone()))
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
-    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    // TCP_NODELAY on every accepted connection: without it, Nagle's algorithm
+    // and delayed ACKs stall replies made of several small writes by ~40 ms.
+    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     let mut stop_server = stop_rx.clone();
     let router = transport.server()?.add_service(service).add_service(peer);
     tasks.push(tokio::spawn(async move {
