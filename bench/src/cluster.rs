@@ -175,6 +175,10 @@ impl Cluster {
                 None
             }
             _ => {
+                // Ask every node for its own id and the leader it follows; the
+                // leader is the node whose id most of them report.
+                let mut ids = Vec::new();
+                let mut votes = std::collections::HashMap::new();
                 for (i, n) in self
                     .nodes
                     .iter()
@@ -187,12 +191,18 @@ impl Cluster {
                     };
                     if let Ok(s) = c.status().await
                         && let Some(h) = s.header()
-                        && s.leader() == h.member_id()
                     {
-                        return Some(i);
+                        ids.push((i, h.member_id()));
+                        *votes.entry(s.leader()).or_insert(0) += 1;
                     }
                 }
-                None
+                let (leader, n) = votes.into_iter().max_by_key(|(_, n)| *n)?;
+                if n * 2 <= ids.len() {
+                    return None;
+                }
+                ids.into_iter()
+                    .find(|(_, id)| *id == leader)
+                    .map(|(i, _)| i)
             }
         }
     }

@@ -320,6 +320,20 @@ pub async fn failover(
         .await
         .ok_or_else(|| anyhow::anyhow!("no leader"))?;
     cluster.kill(leader);
+    // Check that the kill forced an election (the one killed was the leader).
+    let mut next = None;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        next = cluster.leader().await;
+        if next.is_some() {
+            break;
+        }
+    }
+    anyhow::ensure!(
+        next.is_some_and(|n| n != leader),
+        "{}: no new leader after killing node {leader}",
+        cluster.system
+    );
     let mut done = Vec::new();
     for t in tasks {
         done.extend(t.await?);
@@ -368,7 +382,11 @@ pub async fn capacity(cluster: &Cluster, n: usize, secs: Duration) -> anyhow::Re
     let stub = pb::tenure_client::TenureClient::connect(format!("http://{addr}")).await?;
     // Keepalives go on one stream, in messages of up to 5000 sessions.
     let (tx, rx) = tokio::sync::mpsc::channel(64);
-    let mut answers = stub.clone().keep_alive(tokio_stream::wrappers::ReceiverStream::new(rx)).await?.into_inner();
+    let mut answers = stub
+        .clone()
+        .keep_alive(tokio_stream::wrappers::ReceiverStream::new(rx))
+        .await?
+        .into_inner();
     let mut seq = 0u64;
     let mut samples = Vec::new();
     let mut expired = std::collections::HashSet::new();
@@ -377,8 +395,15 @@ pub async fn capacity(cluster: &Cluster, n: usize, secs: Duration) -> anyhow::Re
         for chunk in ids.chunks(5_000) {
             seq += 1;
             let t = Instant::now();
-            tx.send(pb::KeepAliveRequest { seq, session_ids: chunk.to_vec() }).await?;
-            let answer = answers.message().await?.ok_or_else(|| anyhow::anyhow!("stream ended"))?;
+            tx.send(pb::KeepAliveRequest {
+                seq,
+                session_ids: chunk.to_vec(),
+            })
+            .await?;
+            let answer = answers
+                .message()
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("stream ended"))?;
             samples.push(t.elapsed());
             for l in answer.leases {
                 if l.status != pb::LeaseStatus::LeaseOk as i32 {
@@ -420,7 +445,11 @@ pub async fn capacity(cluster: &Cluster, n: usize, secs: Duration) -> anyhow::Re
             last_round = Instant::now();
         }
     }
-    anyhow::ensure!(ids.len() * 10 >= n * 9, "only {} of {n} sessions opened", ids.len());
+    anyhow::ensure!(
+        ids.len() * 10 >= n * 9,
+        "only {} of {n} sessions opened",
+        ids.len()
+    );
     let n = ids.len();
     let pids = cluster.pids();
     let cpu0: f64 = pids.iter().map(|p| cpu_seconds(*p)).sum();
