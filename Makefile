@@ -10,7 +10,7 @@ TENURE := target/debug/tenure
 DURATION ?= 10m
 SEED ?= 1
 
-.PHONY: demo build lint deps deps-bench test test-rust test-python test-node test-kotlin bench-smoke bench faults
+.PHONY: demo build lint deps deps-bench test test-rust test-python test-node test-kotlin bench-smoke bench-bindings-smoke bench faults
 
 demo:
 	$(CARGO) build --bin tenure
@@ -46,7 +46,11 @@ test-kotlin: build
 bench-smoke: build
 	./target/debug/tenure-bench run --smoke --systems tenure --out target/bench-smoke
 
-test: lint test-rust bench-smoke test-python test-node test-kotlin
+# Scenario 7 (binding overhead) briefly, with the debug builds the binding tests made.
+bench-bindings-smoke: build
+	./target/debug/tenure-bench run --smoke --only-bindings --bindings python,node,kotlin --out target/bench-bindings-smoke
+
+test: lint test-rust bench-smoke test-python test-node test-kotlin bench-bindings-smoke
 
 deps-bench:
 	@command -v etcd >/dev/null 2>&1 || apt-get install -y -q etcd-server etcd-client >/dev/null || \
@@ -55,7 +59,10 @@ deps-bench:
 
 bench: deps-bench
 	$(CARGO) build --release --bin tenure --bin tenure-bench
-	./target/release/tenure-bench run --tenure-bin target/release/tenure --out docs/benchmarks
+	bash bench/bindings/prepare.sh
+	TENURE_BENCH_PYTHON=target/bench-venv/bin/python TENURE_BENCH_JNA_PATH=target/release \
+	  ./target/release/tenure-bench run --tenure-bin target/release/tenure \
+	  --bindings python,node,kotlin --out docs/benchmarks
 
 faults: deps
 	$(CARGO) build --bin tenure --bin tenure-faults

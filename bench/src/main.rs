@@ -3,6 +3,7 @@
 //!     tenure-bench run --out docs/benchmarks          # everything, both systems
 //!     tenure-bench run --smoke --systems tenure       # CI: a few seconds each
 
+mod bindings;
 mod cluster;
 mod report;
 mod scenarios;
@@ -25,26 +26,37 @@ struct Cli {
     cmd: Cmd,
 }
 
+/// Options of `tenure-bench run`.
+#[derive(clap::Args)]
+struct RunArgs {
+    /// A few seconds per scenario, to check that the harness works.
+    #[arg(long)]
+    smoke: bool,
+    /// Systems to measure.
+    #[arg(long, value_delimiter = ',', default_value = "tenure,etcd")]
+    systems: Vec<String>,
+    /// Output directory.
+    #[arg(long, default_value = "docs/benchmarks")]
+    out: PathBuf,
+    /// The tenure binary (default: target/release/tenure, else target/debug/tenure).
+    #[arg(long)]
+    tenure_bin: Option<PathBuf>,
+    /// Session counts for the capacity scenario.
+    #[arg(long, value_delimiter = ',', default_value = "10000,50000,100000")]
+    capacity: Vec<usize>,
+    /// Bindings for scenario 7 (python,node,kotlin); each must be built
+    /// (its test.sh, or `make bench`, builds it).
+    #[arg(long, value_delimiter = ',')]
+    bindings: Vec<String>,
+    /// Run only scenario 7 (tenure only).
+    #[arg(long, requires = "bindings")]
+    only_bindings: bool,
+}
+
 #[derive(Subcommand)]
 enum Cmd {
     /// Run the scenarios and write results.json, report.md and charts.
-    Run {
-        /// A few seconds per scenario, to check that the harness works.
-        #[arg(long)]
-        smoke: bool,
-        /// Systems to measure.
-        #[arg(long, value_delimiter = ',', default_value = "tenure,etcd")]
-        systems: Vec<String>,
-        /// Output directory.
-        #[arg(long, default_value = "docs/benchmarks")]
-        out: PathBuf,
-        /// The tenure binary (default: target/release/tenure, else target/debug/tenure).
-        #[arg(long)]
-        tenure_bin: Option<PathBuf>,
-        /// Session counts for the capacity scenario.
-        #[arg(long, value_delimiter = ',', default_value = "10000,50000,100000")]
-        capacity: Vec<usize>,
-    },
+    Run(RunArgs),
     /// Hold a lock until killed (scenario 4's holder process).
     #[command(hide = true)]
     Holder {
@@ -134,16 +146,15 @@ async fn measure(
     Ok(r)
 }
 
-async fn run(
-    smoke: bool,
-    systems: Vec<String>,
-    out: PathBuf,
-    bin: Option<PathBuf>,
-    capacity: Vec<usize>,
-) -> anyhow::Result<()> {
-    let (bin, profile) = tenure_bin(bin);
+async fn run(args: RunArgs) -> anyhow::Result<()> {
+    let (bin, profile) = tenure_bin(args.tenure_bin);
     let self_bin = std::env::current_exe()?;
-    let plan = if smoke {
+    let bindings = args
+        .bindings
+        .iter()
+        .map(|b| bindings::Binding::parse(b))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let plan = if args.smoke {
         Plan {
             pairs: 100,
             throughput: Duration::from_secs(2),
@@ -164,16 +175,32 @@ async fn run(
         at_unix: SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs()),
-        smoke,
+        smoke: args.smoke,
         profile,
         machine: machine(),
         systems: Vec::new(),
     };
+    let systems = if args.only_bindings {
+        vec!["tenure".to_owned()]
+    } else {
+        args.systems
+    };
     for name in &systems {
         let sys = system(name)?;
-        let mut r = measure(sys, &plan, &bin, &self_bin).await?;
-        if sys == System::Tenure {
-            let sizes = if smoke { vec![1_000] } else { capacity.clone() };
+        let mut r = if args.only_bindings {
+            SystemResults {
+                system: sys.name().into(),
+                ..Default::default()
+            }
+        } else {
+            measure(sys, &plan, &bin, &self_bin).await?
+        };
+        if sys == System::Tenure && !args.only_bindings {
+            let sizes = if args.smoke {
+                vec![1_000]
+            } else {
+                args.capacity.clone()
+            };
             for n in sizes {
                 eprintln!("[tenure] 6. capacity, {n} sessions");
                 let cluster = Cluster::tenure(&bin)?;
@@ -182,8 +209,14 @@ async fn run(
                     .push(scenarios::capacity(&cluster, n, plan.capacity).await?);
             }
         }
+        if sys == System::Tenure && !bindings.is_empty() {
+            let cluster = Cluster::tenure(&bin)?;
+            cluster.wait_ready().await?;
+            r.bindings = bindings::overhead(&cluster, &bindings, plan.pairs).await?;
+        }
         results.systems.push(r);
     }
+    let out = args.out;
     std::fs::create_dir_all(&out)?;
     std::fs::write(
         out.join("results.json"),
@@ -221,13 +254,7 @@ async fn main() -> anyhow::Result<()> {
             .init();
     }
     match Cli::parse().cmd {
-        Cmd::Run {
-            smoke,
-            systems,
-            out,
-            tenure_bin,
-            capacity,
-        } => run(smoke, systems, out, tenure_bin, capacity).await,
+        Cmd::Run(args) => run(args).await,
         Cmd::Holder {
             system,
             endpoints,

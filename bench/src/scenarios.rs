@@ -31,19 +31,32 @@ pub async fn uncontended(
     cluster: &Cluster,
     pairs: usize,
 ) -> anyhow::Result<Percentiles> {
+    let samples = pair_samples(system, cluster, "bench/uncontended", pairs.min(50), pairs).await?;
+    Ok(percentiles(&samples))
+}
+
+/// One new session acquires and releases `lock` `warmup + pairs` times; the
+/// latency of each of the last `pairs`.
+pub async fn pair_samples(
+    system: System,
+    cluster: &Cluster,
+    lock: &str,
+    warmup: usize,
+    pairs: usize,
+) -> anyhow::Result<Vec<Duration>> {
     let s = Session::open(system, &cluster.endpoints(), TTL).await?;
-    for _ in 0..pairs.min(50) {
-        let h = s.lock("bench/uncontended", false).await?;
+    for _ in 0..warmup {
+        let h = s.lock(lock, false).await?;
         s.unlock(h).await?;
     }
     let mut samples = Vec::with_capacity(pairs);
     for _ in 0..pairs {
         let t = Instant::now();
-        let h = s.lock("bench/uncontended", false).await?;
+        let h = s.lock(lock, false).await?;
         s.unlock(h).await?;
         samples.push(t.elapsed());
     }
-    Ok(percentiles(&samples))
+    Ok(samples)
 }
 
 /// Scenario 2 result.
