@@ -14,8 +14,9 @@ use crate::scenarios;
 use crate::stats::{Percentiles, percentiles};
 use crate::systems::System;
 
-/// Unmeasured pairs each client runs first (JIT, connection and cache warm-up).
-const WARMUP: usize = 200;
+/// Most unmeasured pairs each client runs first (the JVM's JIT needs about a
+/// thousand to settle; every language gets the same).
+const MAX_WARMUP: usize = 1_000;
 /// Bound on one binding's run, Maven's compile of the Kotlin program included.
 const RUN_LIMIT: Duration = Duration::from_secs(600);
 
@@ -97,7 +98,7 @@ impl Binding {
         let mut cmd = self.command();
         cmd.env("TENURE_ENDPOINTS", cluster.endpoints().join(","))
             .env("TENURE_BENCH_PAIRS", pairs.to_string())
-            .env("TENURE_BENCH_WARMUP", WARMUP.to_string())
+            .env("TENURE_BENCH_WARMUP", warmup(pairs).to_string())
             .env(
                 "TENURE_BENCH_LOCK",
                 format!("bench/bindings/{}", self.name()),
@@ -131,6 +132,11 @@ impl Binding {
     }
 }
 
+/// Unmeasured pairs before `pairs` measured ones.
+fn warmup(pairs: usize) -> usize {
+    (pairs / 2).min(MAX_WARMUP)
+}
+
 /// `line` without terminal colour codes (`ESC [ ... letter`), which Maven
 /// prints around a program's output even in batch mode.
 fn without_ansi_codes(line: &str) -> String {
@@ -161,7 +167,7 @@ pub async fn overhead(
 ) -> anyhow::Result<Vec<(String, Percentiles)>> {
     let lock = "bench/bindings/rust";
     let mut native =
-        scenarios::pair_samples(System::Tenure, cluster, lock, WARMUP, pairs / 2).await?;
+        scenarios::pair_samples(System::Tenure, cluster, lock, warmup(pairs), pairs / 2).await?;
     let mut measured = Vec::new();
     for b in bindings {
         eprintln!("[tenure] 7. binding overhead: {}", b.name());
@@ -169,7 +175,14 @@ pub async fn overhead(
         measured.push((b.name().to_owned(), percentiles(&samples)));
     }
     native.extend(
-        scenarios::pair_samples(System::Tenure, cluster, lock, WARMUP, pairs - pairs / 2).await?,
+        scenarios::pair_samples(
+            System::Tenure,
+            cluster,
+            lock,
+            warmup(pairs),
+            pairs - pairs / 2,
+        )
+        .await?,
     );
     measured.insert(0, ("rust (native)".to_owned(), percentiles(&native)));
     Ok(measured)

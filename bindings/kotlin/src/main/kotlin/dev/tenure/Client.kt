@@ -36,6 +36,10 @@ class TenureClient private constructor(private val raw: FfiClient) : AutoCloseab
 
     /** Connecting. */
     companion object {
+        init {
+            FfiThreads.keepAttached()
+        }
+
         /** How long [withLock] waits for the lock unless told otherwise. */
         @JvmField
         val DEFAULT_LOCK_WAIT: Duration = Duration.ofSeconds(30)
