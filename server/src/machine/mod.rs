@@ -20,6 +20,9 @@ pub const DEDUP_WINDOW: usize = 256;
 pub const REVOKED_WINDOW: usize = 16;
 /// Audit records kept.
 pub const AUDIT_WINDOW: usize = 1000;
+/// Recent force-releases remembered, so that a retried ForceRelease (its reply
+/// lost) gets the original answer rather than NotHolder (G5).
+pub const FORCED_WINDOW: usize = 1024;
 
 /// Something the node runtime must react to after an apply.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,6 +128,8 @@ pub struct Machine {
     locks: BTreeMap<String, Lock>,
     open_ids: BTreeMap<u128, SessionId>,
     audit: VecDeque<AuditRecord>,
+    /// Recent force-releases: (lock, owner id, grants it made), oldest first.
+    forced: VecDeque<(String, OwnerId, Vec<Grant>)>,
     /// Wait deadlines: (deadline, lock, session, request). Derived from `locks`.
     #[serde(skip)]
     wait_timers: BTreeSet<(u64, String, SessionId, RequestId)>,
@@ -649,6 +654,16 @@ impl Machine {
         reason: &str,
         events: &mut Vec<Event>,
     ) -> Outcome {
+        if let Some((_, _, granted)) = self
+            .forced
+            .iter()
+            .find(|(n, o, _)| *o == owner && n == name)
+        {
+            // A retry of a force-release that happened: the same answer, no effect.
+            return Outcome::ForceReleased {
+                granted: granted.clone(),
+            };
+        }
         let Some(holder) = self.find_holder(name, owner).cloned() else {
             return Outcome::Rejected(Rejection::NotHolder {
                 name: name.to_owned(),
@@ -663,6 +678,11 @@ impl Machine {
             }
         }
         let granted = self.promote(name, events);
+        self.forced
+            .push_back((name.to_owned(), owner, granted.clone()));
+        if self.forced.len() > FORCED_WINDOW {
+            self.forced.pop_front();
+        }
         self.audit_record(
             "force-release",
             principal,

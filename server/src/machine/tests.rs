@@ -163,6 +163,36 @@ fn force_release_is_compare_and_swap_and_audited() {
 }
 
 #[test]
+fn retried_force_release_gets_the_first_answer_and_changes_nothing() {
+    let mut m = Machine::default();
+    let a = open(&mut m, 1);
+    let b = open(&mut m, 2);
+    let Outcome::Granted(g) = apply1(&mut m, 0, acquire(a, 1, "x", None)).0 else {
+        panic!()
+    };
+    apply1(&mut m, 0, acquire(b, 1, "x", Some(10_000)));
+    let force = Command::ForceRelease {
+        name: "x".into(),
+        owner: g.owner,
+        principal: "ops".into(),
+        reason: "test".into(),
+    };
+    let Outcome::ForceReleased { granted } = apply1(&mut m, 1, force.clone()).0 else {
+        panic!("force-release refused")
+    };
+    assert_eq!(granted.len(), 1);
+    assert!(granted[0].token > g.token);
+    let before = postcard::to_stdvec(&m).expect("serializes");
+    assert_eq!(
+        apply1(&mut m, 1, force).0,
+        Outcome::ForceReleased { granted }
+    );
+    let after = postcard::to_stdvec(&m).expect("serializes");
+    assert_eq!(before, after, "the retry changed the state");
+    assert_eq!(m.audit().count(), 1);
+}
+
+#[test]
 fn blacklist_cancels_waits_and_keeps_held_locks() {
     let mut m = Machine::default();
     let a = open(&mut m, 1);
