@@ -235,7 +235,7 @@ export interface ClientOptions {
   attemptTimeoutMs?: number;
   /** First retry backoff in ms (default 20; doubles with jitter). */
   initialBackoffMs?: number;
-  /** Largest retry backoff in ms (default 500). */
+  /** Largest retry backoff in ms (default 100). */
   maxBackoffMs?: number;
   /** Session label shown by `tenure sessions` (default `host:pid`). */
   label?: string;

@@ -26,7 +26,8 @@ pub struct ClientOptions {
     pub attempt_timeout: Duration,
     /// First retry backoff (doubles up to `max_backoff`, with jitter). Default 20 ms.
     pub initial_backoff: Duration,
-    /// Largest retry backoff. Default 500 ms.
+    /// Largest retry backoff. Default 100 ms: a failover takes a few hundred
+    /// milliseconds, and a longer sleep would add to the gap the caller sees.
     pub max_backoff: Duration,
     /// Label of the session, shown by `tenure sessions`. Default `host:pid`.
     pub label: Option<String>,
@@ -59,7 +60,7 @@ impl Default for ClientOptions {
             call_timeout: Duration::from_secs(10),
             attempt_timeout: Duration::from_secs(2),
             initial_backoff: Duration::from_millis(20),
-            max_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_millis(100),
             label: None,
             tls: None,
             token: None,

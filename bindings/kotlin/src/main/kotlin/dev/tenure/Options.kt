@@ -32,7 +32,7 @@ data class TlsOptions @JvmOverloads constructor(
 /**
  * How a client connects and keeps its session. Every default is the Rust core's default
  * (read from the native library): ttl 10 s, keepalive ttl/3, drift 1 %, margin 100 ms,
- * call timeout 10 s, attempt timeout 2 s, backoff 20 ms to 500 ms.
+ * call timeout 10 s, attempt timeout 2 s, backoff 20 ms to 100 ms.
  *
  * The client counts its session alive only until `t_send + ttl * (1 - drift) - margin`
  * after the last acknowledged renewal was sent, so it learns it lost a lock before the
