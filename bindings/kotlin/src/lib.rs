@@ -847,13 +847,11 @@ impl FfiClient {
         &self,
         name: String,
         options: FfiAcquireOptions,
-    ) -> Result<Arc<FfiLock>, FfiError> {
+    ) -> Result<FfiAcquired, FfiError> {
         let c = Client::clone(&self.inner);
         let options = tenure::AcquireOptions::from(options);
         let lock = call(async move { c.acquire(&name, options).await }).await?;
-        Ok(Arc::new(FfiLock {
-            inner: InRuntime::new(lock),
-        }))
+        Ok(FfiAcquired::new(lock))
     }
 
     /// The current session's id, if one is open.
@@ -965,6 +963,41 @@ impl FfiClient {
 // ---------------------------------------------------------------------------
 // Lock
 // ---------------------------------------------------------------------------
+
+/// What `acquire` returns: the lock and its fixed properties, in one answer.
+/// Every call from the JVM allocates JNA structures for its status; reading the
+/// five properties through five calls cost more than the rest of an acquire.
+#[derive(uniffi::Record)]
+pub struct FfiAcquired {
+    /// The held lock.
+    pub lock: Arc<FfiLock>,
+    /// Its name.
+    pub name: String,
+    /// The fencing token of this grant.
+    pub fencing_token: i64,
+    /// The owner id of this grant (for force-release).
+    pub owner_id: String,
+    /// Exclusive or shared.
+    pub mode: LockMode,
+    /// The session holding it.
+    pub session_id: i64,
+}
+
+impl FfiAcquired {
+    fn new(lock: Lock) -> Self {
+        let lock = Arc::new(FfiLock {
+            inner: InRuntime::new(lock),
+        });
+        FfiAcquired {
+            name: lock.name(),
+            fencing_token: lock.fencing_token(),
+            owner_id: lock.owner_id(),
+            mode: lock.mode(),
+            session_id: lock.session_id(),
+            lock,
+        }
+    }
+}
 
 /// A held lock. Dropping the last reference without `release()` releases it in
 /// the background.

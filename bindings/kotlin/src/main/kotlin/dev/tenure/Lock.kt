@@ -1,5 +1,6 @@
 package dev.tenure
 
+import dev.tenure.ffi.FfiAcquired
 import dev.tenure.ffi.FfiLock
 import kotlinx.coroutines.async
 import kotlinx.coroutines.coroutineScope
@@ -28,29 +29,31 @@ import java.util.concurrent.atomic.AtomicBoolean
  * reported by [isHeld], [lostReason], [awaitLost], [lostFlow] and [onLost]; [run] cancels work
  * when the lock is lost. Thread-safe.
  */
-class Lock internal constructor(private val raw: FfiLock) : AutoCloseable {
+class Lock internal constructor(acquired: FfiAcquired) : AutoCloseable {
+    // The grant's fixed properties come with the acquire's answer (one FFI call, not six).
+    private val raw: FfiLock = acquired.lock
     private val closed = AtomicBoolean(false)
 
     @Volatile
     private var finalReason: LostReason? = null
 
     /** The lock's name. */
-    val name: String = raw.name()
+    val name: String = acquired.name
 
     /**
      * The fencing token of this grant: greater than every token granted before it, for any
      * lock. The core's u64 as a Long (tokens count grants from 1 and stay far below 2^63).
      */
-    val fencingToken: Long = raw.fencingToken()
+    val fencingToken: Long = acquired.fencingToken
 
     /** The grant's unique owner id (32 hex digits), for [TenureClient.forceRelease]. */
-    val ownerId: String = raw.ownerId()
+    val ownerId: String = acquired.ownerId
 
     /** Exclusive or shared. */
-    val mode: LockMode = raw.mode()
+    val mode: LockMode = acquired.mode
 
     /** The id of the session holding the lock. */
-    val sessionId: Long = raw.sessionId()
+    val sessionId: Long = acquired.sessionId
 
     /** The fence to pass to storage with every write ([Fence.HEADER]`: <lock>=<token>`). */
     val fence: Fence
