@@ -144,6 +144,16 @@ pub struct MemberInfo {
     pub matched_index: u64,
 }
 
+impl From<pb::Member> for MemberInfo {
+    fn from(m: pb::Member) -> Self {
+        MemberInfo {
+            id: m.id,
+            addr: m.addr,
+            matched_index: m.matched_index,
+        }
+    }
+}
+
 /// One node's view of the cluster.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ClusterStatus {
@@ -181,15 +191,7 @@ impl From<pb::StatusResponse> for ClusterStatus {
             term: s.term,
             leader_id: (s.leader_id != 0).then_some(s.leader_id),
             leader_addr: (!s.leader_addr.is_empty()).then_some(s.leader_addr),
-            members: s
-                .members
-                .into_iter()
-                .map(|m| MemberInfo {
-                    id: m.id,
-                    addr: m.addr,
-                    matched_index: m.matched_index,
-                })
-                .collect(),
+            members: s.members.into_iter().map(MemberInfo::from).collect(),
             last_log_index: s.last_log_index,
             commit_index: s.commit_index,
             applied_index: s.applied_index,

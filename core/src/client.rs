@@ -8,7 +8,7 @@ use tenure_proto::v1 as pb;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::admin::{AuditRecord, ClusterStatus, GrantInfo, LockInfo, SessionInfo};
+use crate::admin::{AuditRecord, ClusterStatus, GrantInfo, LockInfo, MemberInfo, SessionInfo};
 use crate::conn::{Conn, normalize};
 use crate::error::{Error, ErrorKind, Result};
 use crate::lock::Lock;
@@ -420,6 +420,33 @@ impl Client {
     /// The endpoints this client was given.
     pub fn endpoints(&self) -> Vec<String> {
         self.inner.conn.endpoints().to_vec()
+    }
+
+    /// Admin: adds node `id`, listening at `addr` and started with `--join`, as
+    /// a voting member. Returns once it has caught up and the new membership is
+    /// committed, with the voting members after the change.
+    pub async fn add_member(&self, id: u64, addr: &str) -> Result<Vec<MemberInfo>> {
+        let req = pb::AddMemberRequest {
+            id,
+            addr: addr.to_owned(),
+        };
+        let resp = self
+            .call(|mut stub| {
+                let req = req.clone();
+                async move { stub.add_member(req).await }
+            })
+            .await?;
+        Ok(resp.members.into_iter().map(MemberInfo::from).collect())
+    }
+
+    /// Admin: removes voting member `id`; returns the voting members after it.
+    pub async fn remove_member(&self, id: u64) -> Result<Vec<MemberInfo>> {
+        let resp = self
+            .call(
+                |mut stub| async move { stub.remove_member(pb::RemoveMemberRequest { id }).await },
+            )
+            .await?;
+        Ok(resp.members.into_iter().map(MemberInfo::from).collect())
     }
 
     /// The most recent admin actions (oldest first).

@@ -98,11 +98,32 @@ pub enum ClientCmd {
         #[arg(long, default_value = "")]
         reason: String,
     },
+    /// Admin: add or remove a voting member.
+    #[command(subcommand)]
+    Members(MembersCmd),
     /// Admin: show recent admin actions.
     Audit {
         /// How many records.
         #[arg(long, default_value_t = 100)]
         limit: u32,
+    },
+}
+
+/// `tenure members ...`.
+#[derive(Subcommand)]
+pub enum MembersCmd {
+    /// Add a node (started with `tenure server --join`) as a voting member;
+    /// returns once it has caught up.
+    Add {
+        /// The node's id (its --id).
+        id: u64,
+        /// Its listen address, HOST:PORT.
+        addr: String,
+    },
+    /// Remove a voting member (then stop its process).
+    Remove {
+        /// The node's id.
+        id: u64,
     },
 }
 
@@ -263,6 +284,19 @@ pub async fn run(cmd: ClientCmd, conn: ConnectArgs) -> anyhow::Result<ExitCode> 
                     "session {session} blacklisted; it expires in {} ms\n",
                     left.as_millis()
                 )
+            })?;
+        }
+        ClientCmd::Members(cmd) => {
+            let members = match cmd {
+                MembersCmd::Add { id, addr } => client.add_member(id, &addr).await?,
+                MembersCmd::Remove { id } => client.remove_member(id).await?,
+            };
+            print(json, &members, |members| {
+                let mut out = String::from("voting members:\n");
+                for m in members {
+                    out.push_str(&format!("  node {}  {}\n", m.id, m.addr));
+                }
+                out
             })?;
         }
         ClientCmd::Audit { limit } => {

@@ -170,8 +170,9 @@ struct ServerArgs {
     /// Serve Prometheus metrics on this address (/metrics).
     #[arg(long)]
     metrics_listen: Option<SocketAddr>,
-    /// Never initialize a new cluster from this node (use when it rejoins with
-    /// an empty data directory).
+    /// Never initialize a new cluster from this node: when it rejoins with an
+    /// empty data directory, or joins a running cluster (then --peers may name
+    /// only itself, and an admin adds it with `tenure members add`).
     #[arg(long)]
     join: bool,
     /// Snapshot the state machine and compact the log every N entries.

@@ -55,6 +55,8 @@ pub struct Node {
     pub args: Vec<String>,
     /// Extra environment of this node only (used from its next start).
     pub env: Vec<(String, String)>,
+    /// Started with `--join` and itself as its only peer (added at run time).
+    joining: bool,
     data_dir: PathBuf,
     log: PathBuf,
     child: Option<Child>,
@@ -116,6 +118,7 @@ impl Cluster {
                 metrics_addr: metrics.then(|| format!("127.0.0.1:{}", free_port())),
                 args: Vec::new(),
                 env: Vec::new(),
+                joining: false,
                 data_dir: dir.path().join(format!("node-{id}")),
                 log: dir.path().join(format!("node-{id}.log")),
                 child: None,
@@ -154,10 +157,34 @@ impl Cluster {
         &self.nodes[(id - 1) as usize]
     }
 
+    /// Starts one more node with `--join` (not a member until an admin adds
+    /// it); returns its id.
+    pub fn start_joining_node(&mut self) -> u64 {
+        let id = self.nodes.len() as u64 + 1;
+        self.nodes.push(Node {
+            id,
+            addr: format!("127.0.0.1:{}", free_port()),
+            metrics_addr: None,
+            args: vec!["--join".to_owned()],
+            env: Vec::new(),
+            joining: true,
+            data_dir: self.dir.path().join(format!("node-{id}")),
+            log: self.dir.path().join(format!("node-{id}.log")),
+            child: None,
+        });
+        self.spawn(id);
+        id
+    }
+
     fn spawn(&mut self, id: u64) {
         let bin = tenure_bin();
-        let peers = self.peers.clone();
         let extra = self.extra_args.clone();
+        let node = &self.nodes[(id - 1) as usize];
+        let peers = if node.joining {
+            format!("{id}={}", node.addr)
+        } else {
+            self.peers.clone()
+        };
         let node = self.node_mut(id);
         assert!(node.child.is_none(), "node {id} is already running");
         let log = File::options()

@@ -505,3 +505,62 @@ async fn nodes_serve_prometheus_metrics() {
     .unwrap_or_else(|| panic!("no metrics from the follower\n{}", cluster.logs()));
     assert!(text.lines().any(|l| l == "tenure_is_leader 0"), "{text}");
 }
+
+fn member_ids(members: &[tenure::MemberInfo]) -> Vec<u64> {
+    members.iter().map(|m| m.id).collect()
+}
+
+#[tokio::test]
+async fn members_can_be_added_and_removed_at_run_time() {
+    let mut cluster = Cluster::start(3);
+    cluster.wait_for_leader(LEADER_WAIT).await;
+    let client = cluster.client(Duration::from_secs(10)).await;
+    let first = client.try_lock("members/x").await.expect("acquire");
+    let token = first.fencing_token();
+    first.release().await.expect("release");
+
+    // Bad requests change nothing.
+    for (id, addr) in [
+        (0, "127.0.0.1:1"),
+        (9, "no-port"),
+        (9, "host:0"),
+        (2, "127.0.0.1:1"),
+    ] {
+        let e = client.add_member(id, addr).await.expect_err("refused");
+        assert_eq!(
+            e.kind(),
+            tenure::ErrorKind::InvalidArgument,
+            "{id} {addr}: {e}"
+        );
+    }
+
+    let new = cluster.start_joining_node();
+    let addr = cluster.node(new).addr.clone();
+    let members = client.add_member(new, &addr).await.expect("add member");
+    assert_eq!(member_ids(&members), vec![1, 2, 3, new]);
+    let again = client.add_member(new, &addr).await.expect("a retried add");
+    assert_eq!(member_ids(&again), vec![1, 2, 3, new]);
+    let applied = client.status().await.expect("status").applied_index;
+    let caught_up = eventually(Duration::from_secs(10), || async {
+        let s = client.node_status(&addr).await.ok()?;
+        (s.members.len() == 4 && s.applied_index >= applied).then_some(s)
+    })
+    .await;
+    assert!(caught_up.is_some(), "node {new} did not catch up");
+
+    // Voters {2, 3, 4}: with 1 removed and 2 killed, 3 and 4 are a majority,
+    // which holds only if 4 votes.
+    let members = client.remove_member(1).await.expect("remove member");
+    assert_eq!(member_ids(&members), vec![2, 3, new]);
+    cluster.kill(1);
+    cluster.kill(2);
+    let lock = client
+        .lock("members/x", Duration::from_secs(15))
+        .await
+        .expect("served by nodes 3 and 4");
+    assert!(lock.fencing_token() > token);
+    let status = client.status().await.expect("status");
+    assert_eq!(member_ids(&status.members), vec![2, 3, new]);
+    let audit = client.audit(100).await.expect("audit");
+    assert!(audit.iter().any(|r| r.action == "add-member"));
+}

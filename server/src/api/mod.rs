@@ -3,5 +3,6 @@
 pub mod access;
 pub mod convert;
 pub mod errors;
+pub mod members;
 pub mod service;
 pub mod validate;

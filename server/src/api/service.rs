@@ -17,6 +17,7 @@ use tonic::{Request, Response, Status, Streaming};
 use super::access::{self, Caller};
 use super::convert;
 use super::errors::{error, internal, invalid, not_leader, rejected, unavailable};
+use super::members;
 use super::validate::{self, MAX_LOCK_DELAY, MAX_TTL, MAX_WAIT, MIN_TTL};
 use crate::keepalive::Answer;
 use crate::machine::{Command, Outcome, Rejection, RequestId, SessionId};
@@ -56,6 +57,22 @@ impl TenureService {
 
     async fn propose(&self, command: Command) -> Result<Outcome, Status> {
         propose(&self.core, command).await
+    }
+
+    /// Records a membership change in the audit log (in the background: the
+    /// change itself is committed already, and a node that was just removed may
+    /// no longer be able to propose).
+    fn audit_admin(&self, caller: &Caller, action: &str, node: u64, detail: &str) {
+        let command = Command::Audit {
+            action: action.to_owned(),
+            principal: caller.name().to_owned(),
+            target: format!("node {node}"),
+            detail: detail.to_owned(),
+        };
+        let proposer = self.core.proposer.clone();
+        tokio::spawn(async move {
+            let _ = proposer.propose(command).await;
+        });
     }
 
     /// The caps and the rate limit on opening sessions.
@@ -448,6 +465,32 @@ impl Tenure for TenureService {
             }
             other => Err(unexpected(other)),
         }
+    }
+
+    async fn add_member(
+        &self,
+        req: Request<pb::AddMemberRequest>,
+    ) -> Result<Response<pb::MembersResponse>, Status> {
+        self.require_leader()?;
+        let caller = access::identify(&self.core, &req)?;
+        let r = req.into_inner();
+        access::require(&self.core, &caller, Perm::Admin, "")?;
+        let members = members::add(&self.core, r.id, &r.addr).await?;
+        self.audit_admin(&caller, "add-member", r.id, &r.addr);
+        Ok(Response::new(pb::MembersResponse { members }))
+    }
+
+    async fn remove_member(
+        &self,
+        req: Request<pb::RemoveMemberRequest>,
+    ) -> Result<Response<pb::MembersResponse>, Status> {
+        self.require_leader()?;
+        let caller = access::identify(&self.core, &req)?;
+        let id = req.into_inner().id;
+        access::require(&self.core, &caller, Perm::Admin, "")?;
+        let members = members::remove(&self.core, id).await?;
+        self.audit_admin(&caller, "remove-member", id, "");
+        Ok(Response::new(pb::MembersResponse { members }))
     }
 
     async fn describe(

@@ -108,6 +108,23 @@ pub fn owner_hex(owner: u128) -> String {
     format!("{owner:032x}")
 }
 
+/// A member's address: `HOST:PORT` with a non-empty host and a port 1-65535.
+pub fn member_addr(addr: &str) -> Result<(), Status> {
+    let bad = || invalid(format!("member address must be HOST:PORT, got {addr:?}"));
+    if addr.len() > 255
+        || addr
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '/')
+    {
+        return Err(bad());
+    }
+    let (host, port) = addr.rsplit_once(':').ok_or_else(bad)?;
+    match port.parse::<u16>() {
+        Ok(p) if p > 0 && !host.is_empty() => Ok(()),
+        _ => Err(bad()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,111 @@
+//! Membership changes: adding and removing voting members at run time.
+//!
+//! A new node first joins as a learner and is caught up (openraft's blocking
+//! `add_learner`), then one joint-consensus change makes it a voter; removal is
+//! one change. openraft allows one change at a time and answers a concurrent one
+//! with an error, which is returned as Unavailable (retryable).
+
+use std::collections::BTreeSet;
+
+use openraft::error::{ChangeMembershipError, ClientWriteError, RaftError};
+use openraft::{BasicNode, ChangeMembers};
+use tenure_proto::v1 as pb;
+use tonic::Status;
+
+use super::errors::{invalid, not_leader, unavailable};
+use crate::node::Core;
+use crate::raft::NodeId;
+
+/// Most voting members (Raft gains nothing from more for a lock service).
+pub const MAX_VOTERS: usize = 7;
+
+/// The voting members, as the API reports them.
+fn members(core: &Core) -> Vec<pb::Member> {
+    let m = core.raft.metrics().borrow().clone();
+    let membership = m.membership_config.membership();
+    let voter_ids: BTreeSet<NodeId> = membership.voter_ids().collect();
+    membership
+        .nodes()
+        .filter(|(id, _)| voter_ids.contains(id))
+        .map(|(id, node)| pb::Member {
+            id: *id,
+            addr: node.addr.clone(),
+            matched_index: 0,
+        })
+        .collect()
+}
+
+fn voter_ids(core: &Core) -> BTreeSet<NodeId> {
+    core.raft
+        .metrics()
+        .borrow()
+        .membership_config
+        .membership()
+        .voter_ids()
+        .collect()
+}
+
+/// Maps openraft's answer to a membership call.
+fn failed(e: RaftError<NodeId, ClientWriteError<NodeId, BasicNode>>) -> Status {
+    match e {
+        RaftError::APIError(ClientWriteError::ForwardToLeader(f)) => {
+            not_leader(f.leader_id.zip(f.leader_node.map(|n| n.addr)))
+        }
+        RaftError::APIError(ClientWriteError::ChangeMembershipError(
+            ChangeMembershipError::InProgress(_),
+        )) => unavailable("another membership change is in progress; retry"),
+        RaftError::APIError(ClientWriteError::ChangeMembershipError(e)) => invalid(e.to_string()),
+        RaftError::Fatal(e) => unavailable(format!("raft stopped: {e}")),
+    }
+}
+
+/// Adds node `id` at `addr` as a voter, after it has caught up as a learner.
+/// Adding a voter again at the same address changes nothing.
+pub async fn add(core: &Core, id: NodeId, addr: &str) -> Result<Vec<pb::Member>, Status> {
+    if id == 0 {
+        return Err(invalid("member id must be greater than 0"));
+    }
+    super::validate::member_addr(addr)?;
+    let voters = voter_ids(core);
+    if voters.contains(&id) {
+        // A retry of a change that happened answers as the change did.
+        return match members(core).iter().find(|m| m.id == id) {
+            Some(m) if m.addr == addr => Ok(members(core)),
+            _ => Err(invalid(format!(
+                "node {id} is a member already, at another address"
+            ))),
+        };
+    }
+    if voters.len() >= MAX_VOTERS {
+        return Err(invalid(format!(
+            "a cluster has at most {MAX_VOTERS} voting members"
+        )));
+    }
+    core.raft
+        .add_learner(id, BasicNode::new(addr), true)
+        .await
+        .map_err(failed)?;
+    core.raft
+        .change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([id])), false)
+        .await
+        .map_err(failed)?;
+    Ok(members(core))
+}
+
+/// Removes voter `id` (which may be this node: it then steps down). Removing
+/// a node that is not a voter changes nothing.
+pub async fn remove(core: &Core, id: NodeId) -> Result<Vec<pb::Member>, Status> {
+    let voters = voter_ids(core);
+    if !voters.contains(&id) {
+        // Removed already (or never a member): nothing to do, as for a retry.
+        return Ok(members(core));
+    }
+    if voters.len() == 1 {
+        return Err(invalid("cannot remove the last voting member"));
+    }
+    core.raft
+        .change_membership(ChangeMembers::RemoveVoters(BTreeSet::from([id])), false)
+        .await
+        .map_err(failed)?;
+    Ok(members(core))
+}
