@@ -312,10 +312,13 @@ impl Client {
         reason: &str,
     ) -> Result<Vec<GrantInfo>> {
         validate_lock_name(name)?;
+        // The same id on every retry of this call: if an attempt took effect
+        // but its answer was lost, the retry gets that answer (G5).
         let req = pb::ForceReleaseRequest {
             name: name.to_owned(),
             owner_id: owner_id.to_owned(),
             reason: reason.to_owned(),
+            retry_id: rand::random::<u64>() | 1,
         };
         let resp = self
             .call(|mut stub| {

@@ -267,7 +267,8 @@ async fn bad_input_gets_typed_errors_and_changes_nothing() {
     let cluster = Cluster::start(3);
     let leader = cluster.wait_for_leader(LEADER_WAIT).await;
     let addr = cluster.node(leader).addr.clone();
-    let session = open_raw_session(&addr, 5_000).await;
+    // A long TTL: the session is never renewed and must outlive a slow run.
+    let session = open_raw_session(&addr, 60_000).await;
     let mut stub = raw(&addr).await;
     let before = stub
         .status(pb::StatusRequest {})
@@ -353,6 +354,7 @@ async fn bad_input_gets_typed_errors_and_changes_nothing() {
             name: "ok".into(),
             owner_id: "0".repeat(32),
             reason: String::new(),
+            retry_id: 0,
         })
         .await
         .expect_err("nobody holds it");

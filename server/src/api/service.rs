@@ -427,6 +427,7 @@ impl Tenure for TenureService {
             owner,
             principal: caller.name().to_owned(),
             reason: r.reason,
+            retry_id: r.retry_id,
         };
         match self.propose(cmd).await? {
             Outcome::ForceReleased { granted } => Ok(Response::new(pb::ForceReleaseResponse {

@@ -20,9 +20,19 @@ pub const DEDUP_WINDOW: usize = 256;
 pub const REVOKED_WINDOW: usize = 16;
 /// Audit records kept.
 pub const AUDIT_WINDOW: usize = 1000;
-/// Recent force-releases remembered, so that a retried ForceRelease (its reply
-/// lost) gets the original answer rather than NotHolder (G5).
+/// Recent force-releases remembered by retry id, so that a retried
+/// ForceRelease (its reply lost) gets the original answer rather than NotHolder
+/// (G5).
 pub const FORCED_WINDOW: usize = 1024;
+
+/// One ForceRelease command's arguments.
+struct ForceCall<'a> {
+    name: &'a str,
+    owner: OwnerId,
+    principal: &'a str,
+    reason: &'a str,
+    retry_id: u64,
+}
 
 /// Something the node runtime must react to after an apply.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,8 +138,8 @@ pub struct Machine {
     locks: BTreeMap<String, Lock>,
     open_ids: BTreeMap<u128, SessionId>,
     audit: VecDeque<AuditRecord>,
-    /// Recent force-releases: (lock, owner id, grants it made), oldest first.
-    forced: VecDeque<(String, OwnerId, Vec<Grant>)>,
+    /// Recent successful force-releases: (retry id, grants made), oldest first.
+    forced: VecDeque<(u64, Vec<Grant>)>,
     /// Wait deadlines: (deadline, lock, session, request). Derived from `locks`.
     #[serde(skip)]
     wait_timers: BTreeSet<(u64, String, SessionId, RequestId)>,
@@ -262,7 +272,17 @@ impl Machine {
                 owner,
                 principal,
                 reason,
-            } => self.force_release(name, *owner, principal, reason, events),
+                retry_id,
+            } => {
+                let call = ForceCall {
+                    name,
+                    owner: *owner,
+                    principal,
+                    reason,
+                    retry_id: *retry_id,
+                };
+                self.force_release(call, events)
+            }
             Command::Blacklist {
                 session,
                 principal,
@@ -646,20 +666,18 @@ impl Machine {
         Outcome::SessionEnded { released }
     }
 
-    fn force_release(
-        &mut self,
-        name: &str,
-        owner: OwnerId,
-        principal: &str,
-        reason: &str,
-        events: &mut Vec<Event>,
-    ) -> Outcome {
-        if let Some((_, _, granted)) = self
-            .forced
-            .iter()
-            .find(|(n, o, _)| *o == owner && n == name)
+    fn force_release(&mut self, call: ForceCall<'_>, events: &mut Vec<Event>) -> Outcome {
+        let ForceCall {
+            name,
+            owner,
+            principal,
+            reason,
+            retry_id,
+        } = call;
+        if retry_id != 0
+            && let Some((_, granted)) = self.forced.iter().find(|(id, _)| *id == retry_id)
         {
-            // A retry of a force-release that happened: the same answer, no effect.
+            // A retry of a call that took effect: its answer again, no effect.
             return Outcome::ForceReleased {
                 granted: granted.clone(),
             };
@@ -678,10 +696,11 @@ impl Machine {
             }
         }
         let granted = self.promote(name, events);
-        self.forced
-            .push_back((name.to_owned(), owner, granted.clone()));
-        if self.forced.len() > FORCED_WINDOW {
-            self.forced.pop_front();
+        if retry_id != 0 {
+            self.forced.push_back((retry_id, granted.clone()));
+            if self.forced.len() > FORCED_WINDOW {
+                self.forced.pop_front();
+            }
         }
         self.audit_record(
             "force-release",

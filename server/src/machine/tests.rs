@@ -139,6 +139,7 @@ fn force_release_is_compare_and_swap_and_audited() {
         owner: g.owner + 1,
         principal: "ops".into(),
         reason: "test".into(),
+        retry_id: 0,
     };
     assert!(matches!(
         apply1(&mut m, 1, wrong).0,
@@ -149,6 +150,7 @@ fn force_release_is_compare_and_swap_and_audited() {
         owner: g.owner,
         principal: "ops".into(),
         reason: "test".into(),
+        retry_id: 0,
     };
     assert_eq!(
         apply1(&mut m, 2, right).0,
@@ -176,6 +178,7 @@ fn retried_force_release_gets_the_first_answer_and_changes_nothing() {
         owner: g.owner,
         principal: "ops".into(),
         reason: "test".into(),
+        retry_id: 7,
     };
     let Outcome::ForceReleased { granted } = apply1(&mut m, 1, force.clone()).0 else {
         panic!("force-release refused")
@@ -190,6 +193,18 @@ fn retried_force_release_gets_the_first_answer_and_changes_nothing() {
     let after = postcard::to_stdvec(&m).expect("serializes");
     assert_eq!(before, after, "the retry changed the state");
     assert_eq!(m.audit().count(), 1);
+    // A new call (another retry id) is a failed compare-and-swap.
+    let again = Command::ForceRelease {
+        name: "x".into(),
+        owner: g.owner,
+        principal: "ops".into(),
+        reason: "again".into(),
+        retry_id: 8,
+    };
+    assert!(matches!(
+        apply1(&mut m, 1, again).0,
+        Outcome::Rejected(Rejection::NotHolder { .. })
+    ));
 }
 
 #[test]
@@ -579,6 +594,7 @@ impl Harness {
                         owner,
                         principal: "p".into(),
                         reason: String::new(),
+                        retry_id: 0,
                     });
                     assert!(matches!(out, Outcome::ForceReleased { .. }));
                 }

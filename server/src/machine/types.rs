@@ -73,6 +73,8 @@ pub enum Command {
         owner: OwnerId,
         principal: String,
         reason: String,
+        /// The call's retry id (0: none); see `Machine::forced`.
+        retry_id: u64,
     },
     /// Stops all later renewals of a session; audited.
     Blacklist {
