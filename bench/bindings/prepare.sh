@@ -24,7 +24,9 @@ trap 'rm -rf "$DIST"' EXIT
 log "node: release addon"
 (
     cd bindings/node
-    [[ -d node_modules ]] || npm ci --no-audit --no-fund --ignore-scripts
+    # Dependencies with their own install scripts (better-sqlite3 for the tests),
+    # but not this package's: the release build follows.
+    [[ -d node_modules ]] || TENURE_NODE_SKIP_BUILD=1 npm ci --no-audit --no-fund
     TENURE_NODE_PROFILE=release node scripts/build.js
 )
 
