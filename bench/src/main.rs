@@ -209,12 +209,16 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
                     .push(scenarios::capacity(&cluster, n, plan.capacity).await?);
             }
         }
-        if sys == System::Tenure && !bindings.is_empty() {
-            let cluster = Cluster::tenure(&bin)?;
-            cluster.wait_ready().await?;
-            r.bindings = bindings::overhead(&cluster, &bindings, plan.pairs).await?;
-        }
         results.systems.push(r);
+    }
+    // Last: the bindings' runtimes (a JVM, Maven's Kotlin compile daemon) may
+    // linger after they exit, and must not share the machine with the others.
+    if let Some(r) = results.systems.iter_mut().find(|r| r.system == "tenure")
+        && !bindings.is_empty()
+    {
+        let cluster = Cluster::tenure(&bin)?;
+        cluster.wait_ready().await?;
+        r.bindings = bindings::overhead(&cluster, &bindings, plan.pairs).await?;
     }
     let out = args.out;
     std::fs::create_dir_all(&out)?;
