@@ -187,6 +187,10 @@ pub fn markdown(r: &Results) -> String {
         }
         out.push_str("\nTarget: each binding's p50 within 1.3x of Rust native.\n");
     }
+    out.push_str(
+        "\nWhere targets are missed, and what profiling found and fixed (with before/after \
+         figures): [profiling.md](profiling.md).\n",
+    );
     out
 }
 
