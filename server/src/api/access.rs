@@ -103,6 +103,28 @@ pub fn may_use_session(caller: &Caller, owner: &str) -> bool {
     owner == caller.name() || caller.principal.may(Perm::Admin, "")
 }
 
+/// Proposes an audit record without waiting for it: the caller's answer does
+/// not depend on it (a denial, or a membership change already committed, after
+/// which a removed node may no longer be able to propose).
+pub fn audit_in_background(
+    core: &Core,
+    action: &str,
+    principal: &str,
+    target: &str,
+    detail: String,
+) {
+    let command = Command::Audit {
+        action: action.to_owned(),
+        principal: principal.to_owned(),
+        target: target.to_owned(),
+        detail,
+    };
+    let proposer = core.proposer.clone();
+    tokio::spawn(async move {
+        let _ = proposer.propose(command).await;
+    });
+}
+
 /// A PERMISSION_DENIED status, recorded in the audit log (rate-limited) when
 /// this node can propose.
 pub fn deny(core: &Core, principal: &str, action: &str, target: &str, why: &str) -> Status {
@@ -113,16 +135,7 @@ pub fn deny(core: &Core, principal: &str, action: &str, target: &str, why: &str)
         if suppressed > 0 {
             detail.push_str(&format!(" (and {suppressed} more denials not recorded)"));
         }
-        let command = Command::Audit {
-            action: "denied".into(),
-            principal: principal.to_owned(),
-            target: target.to_owned(),
-            detail,
-        };
-        let proposer = core.proposer.clone();
-        tokio::spawn(async move {
-            let _ = proposer.propose(command).await;
-        });
+        audit_in_background(core, "denied", principal, target, detail);
     } else {
         SUPPRESSED.fetch_add(1, Ordering::Relaxed);
     }

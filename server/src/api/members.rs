@@ -35,16 +35,6 @@ fn members(core: &Core) -> Vec<pb::Member> {
         .collect()
 }
 
-fn voter_ids(core: &Core) -> BTreeSet<NodeId> {
-    core.raft
-        .metrics()
-        .borrow()
-        .membership_config
-        .membership()
-        .voter_ids()
-        .collect()
-}
-
 /// Maps openraft's answer to a membership call.
 fn failed(e: RaftError<NodeId, ClientWriteError<NodeId, BasicNode>>) -> Status {
     match e {
@@ -66,17 +56,18 @@ pub async fn add(core: &Core, id: NodeId, addr: &str) -> Result<Vec<pb::Member>,
         return Err(invalid("member id must be greater than 0"));
     }
     super::validate::member_addr(addr)?;
-    let voters = voter_ids(core);
-    if voters.contains(&id) {
+    let current = members(core);
+    if let Some(m) = current.iter().find(|m| m.id == id) {
         // A retry of a change that happened answers as the change did.
-        return match members(core).iter().find(|m| m.id == id) {
-            Some(m) if m.addr == addr => Ok(members(core)),
-            _ => Err(invalid(format!(
+        return if m.addr == addr {
+            Ok(current)
+        } else {
+            Err(invalid(format!(
                 "node {id} is a member already, at another address"
-            ))),
+            )))
         };
     }
-    if voters.len() >= MAX_VOTERS {
+    if current.len() >= MAX_VOTERS {
         return Err(invalid(format!(
             "a cluster has at most {MAX_VOTERS} voting members"
         )));
@@ -95,12 +86,12 @@ pub async fn add(core: &Core, id: NodeId, addr: &str) -> Result<Vec<pb::Member>,
 /// Removes voter `id` (which may be this node: it then steps down). Removing
 /// a node that is not a voter changes nothing.
 pub async fn remove(core: &Core, id: NodeId) -> Result<Vec<pb::Member>, Status> {
-    let voters = voter_ids(core);
-    if !voters.contains(&id) {
+    let current = members(core);
+    if !current.iter().any(|m| m.id == id) {
         // Removed already (or never a member): nothing to do, as for a retry.
-        return Ok(members(core));
+        return Ok(current);
     }
-    if voters.len() == 1 {
+    if current.len() == 1 {
         return Err(invalid("cannot remove the last voting member"));
     }
     core.raft

@@ -59,22 +59,6 @@ impl TenureService {
         propose(&self.core, command).await
     }
 
-    /// Records a membership change in the audit log (in the background: the
-    /// change itself is committed already, and a node that was just removed may
-    /// no longer be able to propose).
-    fn audit_admin(&self, caller: &Caller, action: &str, node: u64, detail: &str) {
-        let command = Command::Audit {
-            action: action.to_owned(),
-            principal: caller.name().to_owned(),
-            target: format!("node {node}"),
-            detail: detail.to_owned(),
-        };
-        let proposer = self.core.proposer.clone();
-        tokio::spawn(async move {
-            let _ = proposer.propose(command).await;
-        });
-    }
-
     /// The caps and the rate limit on opening sessions.
     fn check_session_limits(&self, caller: &Caller) -> Result<(), Status> {
         let limits = &self.core.limits;
@@ -477,7 +461,8 @@ impl Tenure for TenureService {
         let r = req.into_inner();
         access::require(&self.core, &caller, Perm::Admin, "")?;
         let members = members::add(&self.core, r.id, &r.addr).await?;
-        self.audit_admin(&caller, "add-member", r.id, &r.addr);
+        let target = format!("node {}", r.id);
+        access::audit_in_background(&self.core, "add-member", caller.name(), &target, r.addr);
         Ok(Response::new(pb::MembersResponse { members }))
     }
 
@@ -490,7 +475,14 @@ impl Tenure for TenureService {
         let id = req.into_inner().id;
         access::require(&self.core, &caller, Perm::Admin, "")?;
         let members = members::remove(&self.core, id).await?;
-        self.audit_admin(&caller, "remove-member", id, "");
+        let target = format!("node {id}");
+        access::audit_in_background(
+            &self.core,
+            "remove-member",
+            caller.name(),
+            &target,
+            String::new(),
+        );
         Ok(Response::new(pb::MembersResponse { members }))
     }
 
