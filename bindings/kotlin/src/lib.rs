@@ -237,23 +237,10 @@ fn invalid(message: impl Into<String>) -> FfiError {
 /// of the [`FfiError`] variants, as the core names them.
 #[uniffi::export]
 pub fn error_codes() -> Vec<String> {
-    [
-        ErrorKind::Unavailable,
-        ErrorKind::Timeout,
-        ErrorKind::LockHeld,
-        ErrorKind::LockLost,
-        ErrorKind::SessionExpired,
-        ErrorKind::SessionBlacklisted,
-        ErrorKind::NotHolder,
-        ErrorKind::InvalidArgument,
-        ErrorKind::PermissionDenied,
-        ErrorKind::ResourceExhausted,
-        ErrorKind::Cancelled,
-        ErrorKind::Internal,
-    ]
-    .into_iter()
-    .map(|k| k.code().to_owned())
-    .collect()
+    ErrorKind::ALL
+        .into_iter()
+        .map(|k| k.code().to_owned())
+        .collect()
 }
 
 // ---------------------------------------------------------------------------
@@ -985,16 +972,15 @@ pub struct FfiAcquired {
 
 impl FfiAcquired {
     fn new(lock: Lock) -> Self {
-        let lock = Arc::new(FfiLock {
-            inner: InRuntime::new(lock),
-        });
         FfiAcquired {
-            name: lock.name(),
-            fencing_token: lock.fencing_token(),
+            name: lock.name().to_owned(),
+            fencing_token: long(lock.fencing_token()),
             owner_id: lock.owner_id(),
             mode: lock.mode(),
-            session_id: lock.session_id(),
-            lock,
+            session_id: long(lock.session_id()),
+            lock: Arc::new(FfiLock {
+                inner: InRuntime::new(lock),
+            }),
         }
     }
 }
@@ -1008,36 +994,6 @@ pub struct FfiLock {
 
 #[uniffi::export]
 impl FfiLock {
-    /// The lock's name.
-    pub fn name(&self) -> String {
-        self.inner.name().to_owned()
-    }
-
-    /// The fencing token of this grant: greater than every token granted before.
-    pub fn fencing_token(&self) -> i64 {
-        long(self.inner.fencing_token())
-    }
-
-    /// The fence to pass to storage.
-    pub fn fence(&self) -> FfiFence {
-        self.inner.fence().into()
-    }
-
-    /// The grant's unique owner id (32 hex digits).
-    pub fn owner_id(&self) -> String {
-        self.inner.owner_id()
-    }
-
-    /// Exclusive or shared.
-    pub fn mode(&self) -> LockMode {
-        self.inner.mode()
-    }
-
-    /// The id of the session holding it.
-    pub fn session_id(&self) -> i64 {
-        long(self.inner.session_id())
-    }
-
     /// Whether the lock is still held, judged locally (no network).
     pub fn is_held(&self) -> bool {
         self.inner.is_held()
