@@ -235,17 +235,23 @@ impl Client {
             request_id,
         };
         let conn = &self.inner.conn;
+        let deadline = self.deadline(wait);
         let result = conn
-            .call(
-                self.deadline(wait),
-                conn.options.attempt_timeout + wait,
-                |mut stub| {
-                    let req = req.clone();
-                    async move { stub.acquire(req).await }
-                },
-            )
+            .call(deadline, conn.options.attempt_timeout + wait, |mut stub| {
+                let req = req.clone();
+                async move { stub.acquire(req).await }
+            })
             .await;
-        guard.session = None;
+        // Without an answer (no server reached, or the deadline passed) the
+        // acquire may still have been granted: the guard stays armed and
+        // withdraws or releases it.
+        let unanswered = result.as_ref().err().is_some_and(|e| {
+            e.kind() == ErrorKind::Unavailable
+                || (e.kind() == ErrorKind::Timeout && Instant::now() >= deadline)
+        });
+        if !unanswered {
+            guard.session = None;
+        }
         match result {
             Ok(resp) => {
                 let grant = resp

@@ -8,12 +8,12 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use parking_lot::Mutex;
 use rand::Rng;
 use tenure_proto::v1::tenure_client::TenureClient;
+use tokio::sync::watch;
 use tokio::time::Instant;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::interceptor::InterceptedService;
@@ -73,9 +73,26 @@ pub(crate) struct Conn {
     tls: Option<ClientTlsConfig>,
     auth: Auth,
     channels: Mutex<HashMap<String, Channel>>,
-    leader: Mutex<Option<String>>,
-    next: AtomicUsize,
+    route: Mutex<Route>,
+    /// Bumped whenever an address becomes suspect, so attempts in flight to it
+    /// give up at once instead of waiting out their own timeouts.
+    suspicions: watch::Sender<u64>,
     pub(crate) options: ClientOptions,
+}
+
+/// Where calls go next.
+struct Route {
+    leader: Option<String>,
+    next: usize,
+    /// Addresses that gave no answer within an attempt timeout, and until when
+    /// they are passed over (a wedged or paused node must not hold calls up).
+    suspect: HashMap<String, Instant>,
+}
+
+impl Route {
+    fn is_suspect(&self, addr: &str, now: Instant) -> bool {
+        self.suspect.get(addr).is_some_and(|until| *until > now)
+    }
 }
 
 /// Normalizes `host:port` or `http://host:port` to `host:port`.
@@ -119,8 +136,12 @@ impl Conn {
             tls,
             auth,
             channels: Mutex::new(HashMap::new()),
-            leader: Mutex::new(None),
-            next: AtomicUsize::new(start),
+            route: Mutex::new(Route {
+                leader: None,
+                next: start,
+                suspect: HashMap::new(),
+            }),
+            suspicions: watch::channel(0).0,
             options,
         })
     }
@@ -154,13 +175,22 @@ impl Conn {
         Ok(ch)
     }
 
-    /// The node to try next: the known leader, else the next endpoint.
+    /// The node to try next: the known leader unless it is suspect, else the
+    /// next endpoint that is not suspect (the next one at all if every one is).
     pub(crate) fn target(&self) -> String {
-        if let Some(l) = self.leader.lock().clone() {
-            return l;
+        let now = Instant::now();
+        let route = self.route.lock();
+        if let Some(l) = &route.leader
+            && !route.is_suspect(l, now)
+        {
+            return l.clone();
         }
-        let i = self.next.load(Ordering::Relaxed) % self.endpoints.len();
-        self.endpoints[i].clone()
+        let n = self.endpoints.len();
+        (0..n)
+            .map(|k| &self.endpoints[(route.next + k) % n])
+            .find(|e| !route.is_suspect(e, now))
+            .unwrap_or(&self.endpoints[route.next % n])
+            .clone()
     }
 
     /// A stub for `addr`.
@@ -171,18 +201,54 @@ impl Conn {
         ))
     }
 
-    /// Remembers the leader's address.
-    pub(crate) fn set_leader(&self, addr: Option<String>) {
-        *self.leader.lock() = addr;
+    /// `addr` answered: remember it as the leader, and trust it again.
+    pub(crate) fn answered(&self, addr: &str) {
+        let mut route = self.route.lock();
+        route.suspect.remove(addr);
+        route.leader = Some(addr.to_owned());
+    }
+
+    /// A node named `leader` as the leader. Followed unless `leader` is
+    /// suspect; returns whether it was.
+    pub(crate) fn redirected(&self, leader: &str) -> bool {
+        let mut route = self.route.lock();
+        if route.is_suspect(leader, Instant::now()) {
+            return false;
+        }
+        route.leader = Some(leader.to_owned());
+        true
     }
 
     /// `addr` failed: forget it as leader and move on to the next endpoint.
     pub(crate) fn failed(&self, addr: &str) {
-        let mut leader = self.leader.lock();
-        if leader.as_deref() == Some(addr) {
-            *leader = None;
+        let mut route = self.route.lock();
+        if route.leader.as_deref() == Some(addr) {
+            route.leader = None;
         }
-        self.next.fetch_add(1, Ordering::Relaxed);
+        route.next = route.next.wrapping_add(1);
+    }
+
+    /// `addr` gave no answer within an attempt timeout: besides [`Conn::failed`],
+    /// pass it over for one attempt timeout, drop its connection (a wedged one
+    /// would otherwise hold later calls until HTTP/2 keepalive notices), and
+    /// make attempts in flight to it give up.
+    pub(crate) fn unresponsive(&self, addr: &str) {
+        self.failed(addr);
+        let until = Instant::now() + self.options.attempt_timeout;
+        self.route.lock().suspect.insert(addr.to_owned(), until);
+        self.channels.lock().remove(addr);
+        self.suspicions.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Resolves once `addr` becomes suspect.
+    async fn suspected(&self, addr: &str) {
+        let mut rx = self.suspicions.subscribe();
+        while rx.changed().await.is_ok() {
+            if self.route.lock().is_suspect(addr, Instant::now()) {
+                return;
+            }
+        }
+        std::future::pending::<()>().await
     }
 
     /// The backoff before retry number `attempt` (0-based), with full jitter
@@ -220,21 +286,35 @@ impl Conn {
             let addr = self.target();
             let stub = self.stub(&addr)?;
             let budget = attempt_timeout.min(deadline - now);
-            let failure = match tokio::time::timeout(budget, call(stub)).await {
-                Ok(Ok(resp)) => {
-                    self.set_leader(Some(addr));
-                    return Ok(resp.into_inner());
-                }
-                Ok(Err(status)) => classify(&status),
-                Err(_) => Failure::Retry(Error::unavailable(format!(
-                    "no answer from {addr} within {budget:?}"
+            let failure = tokio::select! {
+                answer = tokio::time::timeout(budget, call(stub)) => match answer {
+                    Ok(Ok(resp)) => {
+                        self.answered(&addr);
+                        return Ok(resp.into_inner());
+                    }
+                    Ok(Err(status)) => classify(&status),
+                    Err(_) => {
+                        self.unresponsive(&addr);
+                        Failure::Retry(Error::unavailable(format!(
+                            "no answer from {addr} within {budget:?}"
+                        )))
+                    }
+                },
+                _ = self.suspected(&addr) => Failure::Retry(Error::unavailable(format!(
+                    "{addr} stopped answering"
                 ))),
             };
             match failure {
                 Failure::NotLeader(Some(leader)) if redirects < 3 && leader != addr => {
-                    redirects += 1;
-                    self.set_leader(Some(leader));
-                    continue;
+                    if self.redirected(&leader) {
+                        redirects += 1;
+                        continue;
+                    }
+                    // The node has not noticed yet that its leader stopped
+                    // answering: ask another after a backoff.
+                    last = Error::unavailable(format!(
+                        "{addr} names the unresponsive {leader} as leader"
+                    ));
                 }
                 Failure::NotLeader(_) => {
                     last = Error::unavailable(format!("{addr} is not the leader"));

@@ -21,6 +21,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::Streaming;
 
 use crate::conn::Conn;
+use crate::error::{Failure, classify};
 use crate::lock::LockInner;
 
 /// Health of a session, as the client sees it.
@@ -98,14 +99,21 @@ impl fmt::Display for LostReason {
     }
 }
 
+/// What the client believes about its session's lease.
+#[derive(Debug, Clone, Copy)]
+struct LocalLease {
+    expiry: Instant,
+    ended: Option<LostReason>,
+}
+
 pub(crate) struct SessionInner {
     pub(crate) id: u64,
     pub(crate) ttl: Duration,
     pub(crate) conn: Arc<Conn>,
     /// The client-level state watch this session reports to while it is current.
     client_state: watch::Sender<SessionState>,
-    expiry: Mutex<Instant>,
-    ended: Mutex<Option<LostReason>>,
+    /// The local expiry and the end, under one mutex (one lock, one order).
+    lease: Mutex<LocalLease>,
     next_request: AtomicU64,
     locks: Mutex<HashMap<u128, Weak<LockInner>>>,
     /// The runtime the session was opened on: closing on drop uses it even when
@@ -129,8 +137,10 @@ impl SessionInner {
             ttl,
             conn,
             client_state,
-            expiry: Mutex::new(t_send + usable),
-            ended: Mutex::new(None),
+            lease: Mutex::new(LocalLease {
+                expiry: t_send + usable,
+                ended: None,
+            }),
             next_request: AtomicU64::new(1),
             locks: Mutex::new(HashMap::new()),
             runtime: tokio::runtime::Handle::current(),
@@ -141,25 +151,27 @@ impl SessionInner {
 
     /// Alive: not ended and the local expiry not reached. No network.
     pub(crate) fn is_alive(&self) -> bool {
-        self.ended.lock().is_none() && Instant::now() < *self.expiry.lock()
+        let lease = *self.lease.lock();
+        lease.ended.is_none() && Instant::now() < lease.expiry
     }
 
     /// The local expiry.
     pub(crate) fn expiry(&self) -> Instant {
-        *self.expiry.lock()
+        self.lease.lock().expiry
     }
 
     /// Time left before the local expiry (zero once ended).
     pub(crate) fn remaining(&self) -> Duration {
-        if self.ended.lock().is_some() {
-            return Duration::ZERO;
+        let lease = *self.lease.lock();
+        match lease.ended {
+            Some(_) => Duration::ZERO,
+            None => lease.expiry.saturating_duration_since(Instant::now()),
         }
-        self.expiry().saturating_duration_since(Instant::now())
     }
 
     /// Why it ended, if it did.
     pub(crate) fn end_reason(&self) -> Option<LostReason> {
-        *self.ended.lock()
+        self.lease.lock().ended
     }
 
     /// The runtime the session runs on (for work spawned from `Drop`).
@@ -182,7 +194,7 @@ impl SessionInner {
     /// Reports Healthy or Jeopardy; ignored once the session ended (a newer
     /// session may be current by then).
     fn set_state(&self, s: SessionState) {
-        if self.ended.lock().is_some() {
+        if self.end_reason().is_some() {
             return;
         }
         self.client_state.send_if_modified(|cur| {
@@ -195,11 +207,11 @@ impl SessionInner {
     /// Ends the session (final) and marks every lock of it lost.
     pub(crate) fn end(&self, reason: LostReason) {
         {
-            let mut ended = self.ended.lock();
-            if ended.is_some() {
+            let mut lease = self.lease.lock();
+            if lease.ended.is_some() {
                 return;
             }
-            *ended = Some(reason);
+            lease.ended = Some(reason);
         }
         tracing::info!(session = self.id, %reason, "session ended");
         self.client_state.send_replace(SessionState::Expired);
@@ -217,14 +229,20 @@ impl SessionInner {
     /// A renewal sent at `t_send` was acknowledged. Never revives an ended or
     /// locally expired session.
     fn renewed(&self, t_send: Instant, ttl: Duration) -> bool {
-        if !self.is_alive() {
+        let candidate = t_send + self.conn.options.usable_lease_for(ttl);
+        let extended = {
+            // Checked and extended under one lock: a renewal that arrives after
+            // the local expiry must never revive the session.
+            let mut lease = self.lease.lock();
+            let alive = lease.ended.is_none() && Instant::now() < lease.expiry;
+            if alive {
+                lease.expiry = lease.expiry.max(candidate);
+            }
+            alive
+        };
+        if !extended {
             self.end(LostReason::SessionExpired);
             return false;
-        }
-        let candidate = t_send + self.conn.options.usable_lease_for(ttl);
-        {
-            let mut expiry = self.expiry.lock();
-            *expiry = (*expiry).max(candidate);
         }
         self.set_state(SessionState::Healthy);
         true
@@ -247,7 +265,7 @@ impl SessionInner {
 impl Drop for SessionInner {
     fn drop(&mut self) {
         // Nobody uses the session any more: close it so its locks pass on now.
-        if self.ended.lock().is_some() {
+        if self.lease.get_mut().ended.is_some() {
             return;
         }
         let (conn, id) = (self.conn.clone(), self.id);
@@ -279,22 +297,22 @@ enum Reply {
     NotLeader(Option<String>),
 }
 
-async fn open_stream(conn: &Conn) -> Result<Stream, String> {
-    let addr = conn.target();
-    let mut stub = conn.stub(&addr).map_err(|e| e.to_string())?;
+/// Opens a keepalive stream to `addr`; a node that is not the leader answers
+/// with a redirect.
+async fn open_stream(conn: &Conn, addr: &str) -> Result<Result<Stream, Reply>, String> {
+    let mut stub = conn.stub(addr).map_err(|e| e.to_string())?;
     let (tx, rx) = mpsc::channel(4);
-    let resp = stub
-        .keep_alive(ReceiverStream::new(rx))
-        .await
-        .map_err(|s| {
-            conn.failed(&addr);
-            s.message().to_owned()
-        })?;
-    Ok(Stream {
-        addr,
-        tx,
-        rx: resp.into_inner(),
-    })
+    match stub.keep_alive(ReceiverStream::new(rx)).await {
+        Ok(resp) => Ok(Ok(Stream {
+            addr: addr.to_owned(),
+            tx,
+            rx: resp.into_inner(),
+        })),
+        Err(status) => match classify(&status) {
+            Failure::NotLeader(leader) => Ok(Err(Reply::NotLeader(leader))),
+            _ => Err(status.message().to_owned()),
+        },
+    }
 }
 
 /// Sends one keepalive on `stream` and waits for its answer.
@@ -360,13 +378,22 @@ async fn heartbeat(weak: Weak<SessionInner>) {
         drop(s);
         seq += 1;
         let t_send = Instant::now();
+        // Half the time left per attempt: a node that does not answer leaves
+        // time to reach another before the local expiry.
         let budget = conn
             .options
             .attempt_timeout
-            .min(expiry.saturating_duration_since(t_send));
+            .min(expiry.saturating_duration_since(t_send) / 2);
+        let addr = match &stream {
+            Some(st) => st.addr.clone(),
+            None => conn.target(),
+        };
         let result = tokio::time::timeout(budget, async {
             if stream.is_none() {
-                stream = Some(open_stream(&conn).await?);
+                match open_stream(&conn, &addr).await? {
+                    Ok(opened) => stream = Some(opened),
+                    Err(redirect) => return Ok(redirect),
+                }
             }
             match stream.as_mut() {
                 Some(st) => exchange(st, seq, id).await,
@@ -374,7 +401,10 @@ async fn heartbeat(weak: Weak<SessionInner>) {
             }
         })
         .await
-        .unwrap_or_else(|_| Err("keepalive timed out".to_owned()));
+        .unwrap_or_else(|_| {
+            conn.unresponsive(&addr);
+            Err(format!("no keepalive answer from {addr} within {budget:?}"))
+        });
         let Some(s) = weak.upgrade() else { return };
         match result {
             Ok(Reply::Lease(lease)) => match pb::LeaseStatus::try_from(lease.status) {
@@ -400,17 +430,15 @@ async fn heartbeat(weak: Weak<SessionInner>) {
                 }
             },
             Ok(Reply::NotLeader(leader)) => {
-                if let Some(st) = &stream {
-                    conn.failed(&st.addr);
+                conn.failed(&addr);
+                if let Some(leader) = leader {
+                    conn.redirected(&leader);
                 }
-                conn.set_leader(leader);
                 stream = None;
             }
             Err(e) => {
                 tracing::debug!(session = id, error = %e, "keepalive failed");
-                if let Some(st) = &stream {
-                    conn.failed(&st.addr);
-                }
+                conn.failed(&addr);
                 stream = None;
             }
         }

@@ -10,6 +10,8 @@ use std::path::PathBuf;
 
 use tenure::{AcquireOptions, Client, ClientOptions, ErrorKind, LockInfo, TlsOptions};
 
+use crate::controls::{self, Control};
+
 /// Default endpoints: the ones `tenure dev` listens on.
 pub const DEFAULT_ENDPOINTS: &str = "127.0.0.1:7100,127.0.0.1:7101,127.0.0.1:7102";
 
@@ -141,7 +143,8 @@ pub struct LockArgs {
     /// Take the lock in shared mode.
     #[arg(long)]
     pub shared: bool,
-    /// After the lock is lost, how long COMMAND gets between SIGTERM and SIGKILL.
+    /// How long COMMAND gets between SIGTERM and SIGKILL when the lock is about
+    /// to be lost (bounded so that it is dead by the session's local expiry).
     #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
     pub kill_grace: Duration,
     /// The command to run (after `--`).
@@ -358,32 +361,83 @@ async fn run_lock(args: LockArgs, conn: &ConnectArgs) -> anyhow::Result<ExitCode
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| anyhow::anyhow!("cannot run {program}: {e}"))?;
-    let code = tokio::select! {
-        status = child.wait() => {
-            let status = status?;
-            lock.release().await?;
-            client.close().await?;
-            ExitCode::from(status.code().map_or(1, |c| c.clamp(0, 255) as u8))
-        }
-        reason = lock.lost() => {
-            eprintln!("tenure: lock {} lost ({reason}); stopping the command", lock.name());
-            stop_child(&mut child, args.kill_grace).await;
-            let _ = client.close().await;
-            ExitCode::from(EXIT_LOCK_LOST)
-        }
-    };
+    let code = supervise(&mut child, &lock, &client, args.kill_grace).await?;
     Ok(code)
 }
 
-/// SIGTERM, then SIGKILL after `grace`.
-async fn stop_child(child: &mut tokio::process::Child, grace: Duration) {
+/// The longest SIGTERM-to-SIGKILL grace that a healthy session never triggers:
+/// half of what is left of the local lease just before a renewal lands.
+fn bounded_grace(wanted: Duration, options: &ClientOptions) -> Duration {
+    let slack = options
+        .usable_lease()
+        .saturating_sub(options.keepalive_interval());
+    wanted.min(slack / 2)
+}
+
+/// Waits for COMMAND to exit, releasing the lock then. COMMAND must be dead
+/// before anyone else can be granted the lock: once the local expiry is less
+/// than the grace away (renewals are failing), it gets SIGTERM, and SIGKILL at
+/// the local expiry at the latest, which is at least the margin before the
+/// server can expire the session (G3). A loss noticed first (force-release,
+/// blacklist) stops it the same way.
+async fn supervise(
+    child: &mut tokio::process::Child,
+    lock: &tenure::Lock,
+    client: &Client,
+    kill_grace: Duration,
+) -> anyhow::Result<ExitCode> {
+    let late = controls::active(Control::LateKill);
+    let grace = bounded_grace(kill_grace, client.options());
+    loop {
+        let stop_at = lock
+            .local_expiry()
+            .checked_sub(grace)
+            .unwrap_or_else(tokio::time::Instant::now);
+        tokio::select! {
+            status = child.wait() => {
+                let status = status?;
+                lock.release().await?;
+                client.close().await?;
+                return Ok(ExitCode::from(status.code().map_or(1, |c| c.clamp(0, 255) as u8)));
+            }
+            reason = lock.lost() => {
+                eprintln!("tenure: lock {} lost ({reason}); stopping the command", lock.name());
+                let kill_at = if late {
+                    tokio::time::Instant::now() + kill_grace
+                } else {
+                    (tokio::time::Instant::now() + grace).min(lock.local_expiry())
+                };
+                stop_child(child, kill_at).await;
+            }
+            _ = tokio::time::sleep_until(stop_at), if !late => {
+                if lock.local_expiry().checked_sub(grace).is_some_and(|t| t > tokio::time::Instant::now()) {
+                    continue; // renewed meanwhile
+                }
+                eprintln!(
+                    "tenure: renewals of the session are failing; stopping the command before lock {} can expire",
+                    lock.name()
+                );
+                stop_child(child, lock.local_expiry()).await;
+            }
+        }
+        break;
+    }
+    let _ = client.close().await;
+    Ok(ExitCode::from(EXIT_LOCK_LOST))
+}
+
+/// SIGTERM now, SIGKILL at `kill_at` if it still runs; returns once it exited.
+async fn stop_child(child: &mut tokio::process::Child, kill_at: tokio::time::Instant) {
     if let Some(pid) = child.id() {
         let _ = nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(pid as i32),
             nix::sys::signal::Signal::SIGTERM,
         );
     }
-    if tokio::time::timeout(grace, child.wait()).await.is_err() {
+    if tokio::time::timeout_at(kill_at, child.wait())
+        .await
+        .is_err()
+    {
         let _ = child.kill().await;
     }
 }

@@ -55,9 +55,11 @@ pub async fn watch_leadership(
             .await;
             let still = core.raft.server_metrics().borrow().vote.leader_id == epoch;
             if matches!(confirmed, Ok(Ok(_))) && still {
-                let mut shared = core.shared.lock();
-                let shared = &mut *shared;
-                shared.leases.reset_all(&shared.machine, Instant::now());
+                {
+                    let mut shared = core.shared.lock();
+                    let shared = &mut *shared;
+                    shared.leases.reset_all(&shared.machine, Instant::now());
+                }
                 handled = Some(epoch);
                 ready.send_replace(Some(epoch));
                 tracing::info!(term = epoch.term, "leading: every session has a fresh TTL");

@@ -10,6 +10,7 @@
 
 pub mod api;
 pub mod cli;
+pub mod controls;
 pub mod demo;
 pub mod dev;
 pub mod keepalive;
@@ -23,3 +24,4 @@ pub mod raft;
 pub mod security;
 pub mod store;
 pub mod transport;
+pub mod watchdog;

@@ -13,6 +13,7 @@ use tenure_server::security::auth::{self, Authenticator};
 use tenure_server::security::devcerts;
 use tenure_server::security::limits::Limits;
 use tenure_server::security::tls::TlsSettings;
+use tenure_server::{controls, watchdog};
 
 #[derive(Parser)]
 #[command(
@@ -141,6 +142,10 @@ struct TimingArgs {
     /// Upper end of the election timeout.
     #[arg(long, default_value = "240ms", value_parser = humantime::parse_duration)]
     election_timeout_max: Duration,
+    /// Exit (status 70) when the async runtime makes no progress for this long,
+    /// so a supervisor restarts the node and clients move on to the others.
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    stall_timeout: Duration,
 }
 
 impl From<TimingArgs> for Timing {
@@ -331,6 +336,10 @@ fn main() -> std::process::ExitCode {
         Cmd::Server(_) | Cmd::Dev(_) => "info,openraft=off",
         _ => "error,openraft=off",
     });
+    if let Err(e) = controls::check() {
+        eprintln!("error: {e:#}");
+        return std::process::ExitCode::FAILURE;
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
@@ -338,6 +347,16 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    watchdog::start_deadlock_detector();
+    let stall_timeout = match &cli.command {
+        Cmd::Server(a) => Some(a.timing.stall_timeout),
+        Cmd::Dev(a) => Some(a.timing.stall_timeout),
+        _ => None,
+    };
+    if let Some(limit) = stall_timeout {
+        watchdog::start_liveness(runtime.handle(), limit);
+        watchdog::arm_wedge_control(runtime.handle());
+    }
     let result = runtime.block_on(async {
         match cli.command {
             Cmd::Server(args) => run_server(args)

@@ -7,6 +7,7 @@
 pub use tenure_server::demo::fenced;
 pub mod faults;
 pub mod proxy;
+pub mod stress;
 
 use std::fs::File;
 use std::net::TcpListener;
@@ -68,10 +69,30 @@ impl Node {
         self.child.as_ref().map(|c| Pid::from_raw(c.id() as i32))
     }
 
-    /// Whether the process is running.
+    /// Whether the process is running (started and not killed by the kit;
+    /// see [`Cluster::exited`] for one that ended by itself).
     pub fn is_running(&self) -> bool {
         self.child.is_some()
     }
+}
+
+/// Logs this (test) process's client core to stderr when `TENURE_TEST_CLIENT_LOG`
+/// holds a filter (for example `tenure=debug`).
+pub fn client_logs() {
+    if let Ok(filter) = std::env::var("TENURE_TEST_CLIENT_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
+}
+
+/// Starts parking_lot's deadlock detector in this (test) process once: a lock
+/// cycle among the client core's threads then ends the process loudly with
+/// status 71 instead of hanging the test.
+pub fn detect_deadlocks() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(tenure_server::watchdog::start_deadlock_detector);
 }
 
 /// A cluster of real `tenure server` processes.
@@ -320,6 +341,16 @@ impl Cluster {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// The exit status of node `id` if its process ended by itself.
+    pub fn exited(&mut self, id: u64) -> Option<std::process::ExitStatus> {
+        self.node_mut(id).child.as_mut()?.try_wait().ok().flatten()
+    }
+
+    /// The whole log of node `id`.
+    pub fn log(&self, id: u64) -> String {
+        std::fs::read_to_string(&self.node(id).log).unwrap_or_default()
     }
 
     /// The tail of every node's log, for failure messages.

@@ -594,6 +594,8 @@ impl Tenure for TenureService {
             ServerState::Learner => "learner",
             ServerState::Shutdown => "shutdown",
         };
+        // Read before taking the state lock: no code holds two locks at once.
+        let commit_index = self.core.log.committed().map_or(0, |l| l.index);
         let shared = self.core.shared.lock();
         Ok(Response::new(pb::StatusResponse {
             node_id: self.core.id,
@@ -603,7 +605,7 @@ impl Tenure for TenureService {
             leader_addr: leader.map(|l| l.1).unwrap_or_default(),
             members,
             last_log_index: m.last_log_index.unwrap_or(0),
-            commit_index: self.core.log.committed().map_or(0, |l| l.index),
+            commit_index,
             applied_index: m.last_applied.map_or(0, |l| l.index),
             sessions: shared.machine.sessions().len() as u64,
             locks: shared.machine.locks().len() as u64,

@@ -3,10 +3,12 @@
 //! sessions. Each refusal is a typed RESOURCE_EXHAUSTED error.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
 use parking_lot::Mutex;
+
+use crate::controls::{self, Control};
 
 /// Configured limits.
 #[derive(Debug, Clone, Copy)]
@@ -75,31 +77,44 @@ fn burst(rate: f64) -> f64 {
 const DENIAL_AUDITS_PER_SECOND: f64 = 20.0;
 
 /// Per-connection and per-address counters on this node.
+///
+/// Locking rule: each field is its own mutex and no code holds two of them at
+/// once (the waiter counters share one mutex for that reason).
 #[derive(Debug, Default)]
 pub struct Usage {
     buckets: Mutex<HashMap<IpAddr, Bucket>>,
     denials: Mutex<Option<Bucket>>,
-    waiting: Mutex<HashMap<std::net::SocketAddr, usize>>,
-    total_waiting: Mutex<usize>,
+    waiters: Mutex<Waiters>,
+}
+
+/// Waiting acquires on this node, per connection and in total.
+#[derive(Debug, Default)]
+struct Waiters {
+    by_conn: HashMap<SocketAddr, usize>,
+    total: usize,
 }
 
 /// A waiting acquire counted against its connection; uncounted on drop.
 pub struct WaitSlot<'a> {
     usage: &'a Usage,
-    conn: std::net::SocketAddr,
+    conn: SocketAddr,
 }
 
 impl Drop for WaitSlot<'_> {
     fn drop(&mut self) {
-        let mut waiting = self.usage.waiting.lock();
-        if let Some(n) = waiting.get_mut(&self.conn) {
+        let mut waiters = self.usage.waiters.lock();
+        // Negative control: the lock order of the deadlock once found here.
+        let _inverted = controls::active(Control::InvertWaiterLocks).then(|| {
+            std::thread::yield_now();
+            self.usage.buckets.lock()
+        });
+        if let Some(n) = waiters.by_conn.get_mut(&self.conn) {
             *n = n.saturating_sub(1);
             if *n == 0 {
-                waiting.remove(&self.conn);
+                waiters.by_conn.remove(&self.conn);
             }
         }
-        let mut total = self.usage.total_waiting.lock();
-        *total = total.saturating_sub(1);
+        waiters.total = waiters.total.saturating_sub(1);
     }
 }
 
@@ -129,18 +144,20 @@ impl Usage {
     }
 
     /// Counts a waiting acquire on `conn`; None when a cap is reached.
-    pub fn begin_wait(&self, conn: std::net::SocketAddr, limits: &Limits) -> Option<WaitSlot<'_>> {
-        let mut total = self.total_waiting.lock();
-        let mut waiting = self.waiting.lock();
-        let n = waiting.entry(conn).or_default();
-        if *n >= limits.max_waiters_per_connection || *total >= limits.max_waiters {
-            if *n == 0 {
-                waiting.remove(&conn);
-            }
+    pub fn begin_wait(&self, conn: SocketAddr, limits: &Limits) -> Option<WaitSlot<'_>> {
+        // Negative control: take the other lock first, inverting the order.
+        let _inverted = controls::active(Control::InvertWaiterLocks).then(|| {
+            let guard = self.buckets.lock();
+            std::thread::yield_now();
+            guard
+        });
+        let mut waiters = self.waiters.lock();
+        let n = waiters.by_conn.get(&conn).copied().unwrap_or(0);
+        if n >= limits.max_waiters_per_connection || waiters.total >= limits.max_waiters {
             return None;
         }
-        *n += 1;
-        *total += 1;
+        *waiters.by_conn.entry(conn).or_default() += 1;
+        waiters.total += 1;
         Some(WaitSlot { usage: self, conn })
     }
 }
@@ -168,7 +185,7 @@ mod tests {
             max_waiters_per_connection: 2,
             ..Limits::default()
         };
-        let conn: std::net::SocketAddr = "127.0.0.1:9".parse().expect("addr");
+        let conn: SocketAddr = "127.0.0.1:9".parse().expect("addr");
         let a = usage.begin_wait(conn, &limits).expect("first");
         let _b = usage.begin_wait(conn, &limits).expect("second");
         assert!(usage.begin_wait(conn, &limits).is_none());

@@ -1,0 +1,96 @@
+//! Negative controls: test-only switches that each deliberately break one
+//! guarantee, so the test that checks the guarantee can be seen to fail.
+//!
+//! Switch them on with `TENURE_NEGATIVE_CONTROL=name[,name...]` in the
+//! environment of a binary built with the `negative-controls` feature (the test
+//! kit enables it). In a build without the feature every control is off, and a
+//! node started with the variable set refuses to start.
+
+use std::sync::OnceLock;
+
+/// The environment variable that names the active controls.
+pub const ENV: &str = "TENURE_NEGATIVE_CONTROL";
+
+/// One deliberate defect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Control {
+    /// Take the waiter-count and rate-limit mutexes in opposite orders (the lock
+    /// inversion that once wedged nodes under load); the deadlock detector must
+    /// report it.
+    InvertWaiterLocks,
+    /// Block every runtime worker thread when the process receives SIGUSR1; the
+    /// liveness watchdog must stop the node.
+    WedgeOnSigusr1,
+    /// `tenure lock`: stop the command only once the loss is noticed, with the
+    /// full kill grace; the command then outlives the lock.
+    LateKill,
+}
+
+impl Control {
+    /// Every control.
+    pub const ALL: [Control; 3] = [
+        Control::InvertWaiterLocks,
+        Control::WedgeOnSigusr1,
+        Control::LateKill,
+    ];
+
+    /// The name used in [`ENV`].
+    pub fn name(self) -> &'static str {
+        match self {
+            Control::InvertWaiterLocks => "invert-waiter-locks",
+            Control::WedgeOnSigusr1 => "wedge-on-sigusr1",
+            Control::LateKill => "late-kill",
+        }
+    }
+
+    fn parse(name: &str) -> Option<Control> {
+        Control::ALL.into_iter().find(|c| c.name() == name)
+    }
+}
+
+fn requested() -> Result<Vec<Control>, String> {
+    let Ok(list) = std::env::var(ENV) else {
+        return Ok(Vec::new());
+    };
+    list.split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(|n| Control::parse(n).ok_or_else(|| format!("unknown negative control {n:?}")))
+        .collect()
+}
+
+fn enabled() -> &'static [Control] {
+    static ACTIVE: OnceLock<Vec<Control>> = OnceLock::new();
+    ACTIVE.get_or_init(|| {
+        if cfg!(feature = "negative-controls") {
+            requested().unwrap_or_default()
+        } else {
+            Vec::new()
+        }
+    })
+}
+
+/// Whether `control` is switched on (always false without the feature).
+pub fn active(control: Control) -> bool {
+    cfg!(feature = "negative-controls") && enabled().contains(&control)
+}
+
+/// Checks [`ENV`] at start-up: an unknown name, or any control in a build
+/// without the feature, is an error; each active control is logged loudly.
+pub fn check() -> anyhow::Result<()> {
+    let wanted = requested().map_err(anyhow::Error::msg)?;
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    anyhow::ensure!(
+        cfg!(feature = "negative-controls"),
+        "{ENV} is set, but this build has no negative controls"
+    );
+    for c in enabled() {
+        tracing::warn!(
+            control = c.name(),
+            "NEGATIVE CONTROL ACTIVE: a guarantee is deliberately broken (tests only)"
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,135 @@
+//! Watchdogs that stop a node which can no longer make progress, so a
+//! supervisor restarts it and clients move on (DESIGN "Faults of the node
+//! itself"): a liveness check of the async runtime, and (in test and debug
+//! builds with the `deadlock-detection` feature) parking_lot's lock-cycle
+//! detector.
+//!
+//! Both run on their own OS threads: a wedged runtime cannot stop them.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::controls::{self, Control};
+
+/// Exit status of a node whose runtime stopped making progress.
+pub const EXIT_STALLED: i32 = 70;
+/// Exit status of a process whose threads deadlocked on locks.
+pub const EXIT_DEADLOCK: i32 = 71;
+
+/// How often the runtime's heartbeat task beats and the watchdog looks.
+const TICK: Duration = Duration::from_millis(50);
+
+/// Starts the liveness watchdog of the runtime behind `runtime`: if a task on
+/// it is not scheduled for `stall_limit`, the process logs it and exits with
+/// [`EXIT_STALLED`].
+///
+/// Only time during which the watchdog thread itself ran on schedule counts,
+/// so a process that is stopped (SIGSTOP) or starved of CPU as a whole is not
+/// mistaken for a wedged runtime.
+pub fn start_liveness(runtime: &tokio::runtime::Handle, stall_limit: Duration) {
+    let beats = Arc::new(AtomicU64::new(0));
+    let task_beats = beats.clone();
+    runtime.spawn(async move {
+        loop {
+            task_beats.fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep(TICK).await;
+        }
+    });
+    let spawned = std::thread::Builder::new()
+        .name("tenure-liveness".into())
+        .spawn(move || watch_liveness(&beats, stall_limit));
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot start the liveness watchdog");
+    }
+}
+
+fn watch_liveness(beats: &AtomicU64, stall_limit: Duration) {
+    let mut seen = beats.load(Ordering::Relaxed);
+    let mut stalled = Duration::ZERO;
+    let mut last = Instant::now();
+    loop {
+        std::thread::sleep(TICK);
+        let now = Instant::now();
+        // A late wake-up of this thread means the whole process was held up.
+        let slept = now.duration_since(last).min(TICK * 4);
+        last = now;
+        let current = beats.load(Ordering::Relaxed);
+        if current != seen {
+            seen = current;
+            stalled = Duration::ZERO;
+            continue;
+        }
+        stalled += slept;
+        if stalled >= stall_limit {
+            tracing::error!(
+                stalled_ms = stalled.as_millis() as u64,
+                "the async runtime made no progress; exiting so a supervisor restarts this node"
+            );
+            std::process::exit(EXIT_STALLED);
+        }
+    }
+}
+
+/// Starts parking_lot's deadlock detector when the build has it: every 200 ms it
+/// looks for a cycle of threads blocked on each other's locks and, on finding
+/// one, logs every thread of it with its backtrace and exits with
+/// [`EXIT_DEADLOCK`]. Without the `deadlock-detection` feature it does nothing.
+pub fn start_deadlock_detector() {
+    #[cfg(feature = "deadlock-detection")]
+    {
+        let spawned = std::thread::Builder::new()
+            .name("tenure-deadlocks".into())
+            .spawn(|| {
+                loop {
+                    std::thread::sleep(Duration::from_millis(200));
+                    let cycles = parking_lot::deadlock::check_deadlock();
+                    if cycles.is_empty() {
+                        continue;
+                    }
+                    for (i, cycle) in cycles.iter().enumerate() {
+                        for thread in cycle {
+                            tracing::error!(
+                                cycle = i,
+                                thread = ?thread.thread_id(),
+                                backtrace = ?thread.backtrace(),
+                                "deadlock detected"
+                            );
+                        }
+                    }
+                    eprintln!(
+                        "tenure: deadlock detected ({} cycles); exiting",
+                        cycles.len()
+                    );
+                    std::process::exit(EXIT_DEADLOCK);
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "cannot start the deadlock detector");
+        }
+    }
+}
+
+/// Negative control [`Control::WedgeOnSigusr1`]: on SIGUSR1, block every worker
+/// thread of the runtime (as a deadlock among them would).
+pub fn arm_wedge_control(runtime: &tokio::runtime::Handle) {
+    if !controls::active(Control::WedgeOnSigusr1) {
+        return;
+    }
+    let handle = runtime.clone();
+    runtime.spawn(async move {
+        let Ok(mut usr1) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1())
+        else {
+            return;
+        };
+        if usr1.recv().await.is_some() {
+            tracing::warn!("negative control: wedging every runtime worker thread");
+            let workers = handle.metrics().num_workers();
+            for _ in 0..workers * 4 {
+                handle.spawn(async { std::thread::sleep(Duration::from_secs(3_600)) });
+            }
+            std::thread::sleep(Duration::from_secs(3_600));
+        }
+    });
+}
