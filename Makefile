@@ -3,6 +3,8 @@
 #   make demo                 the README demo on an embedded 3-node cluster
 #   make test                 every test in every language (what CI runs)
 #   make faults DURATION=1h   a long fault-injection soak with a report
+#   make stress DURATION=10m  256 clients on their own connections, no faults
+#   make soak DURATION=1h     both
 #   make bench                tenure and etcd side by side (docs/benchmarks/)
 
 CARGO ?= cargo
@@ -10,7 +12,7 @@ TENURE := target/debug/tenure
 DURATION ?= 10m
 SEED ?= 1
 
-.PHONY: demo build lint deps deps-bench test test-rust test-python test-node test-kotlin bench-smoke bench-bindings-smoke bench faults
+.PHONY: demo build stress soak lint deps deps-bench test test-rust test-python test-node test-kotlin bench-smoke bench-bindings-smoke bench faults
 
 demo:
 	$(CARGO) build --bin tenure
@@ -68,3 +70,17 @@ faults: deps
 	$(CARGO) build --bin tenure --bin tenure-faults
 	mkdir -p docs/faults
 	./target/debug/tenure-faults run --duration $(DURATION) --seed $(SEED) --report docs/faults/report.md
+
+stress:
+	$(CARGO) build --bin tenure --bin tenure-faults
+	./target/debug/tenure-faults stress --clients 256 --duration $(DURATION) --seed $(SEED)
+	./target/debug/tenure-faults stress --clients 64 --duration $(DURATION) --seed $(SEED)
+
+# The long runs: the fault soak at 4 single-client workers and at 64 clients,
+# then the stress runs.
+soak: deps
+	$(CARGO) build --bin tenure --bin tenure-faults
+	mkdir -p docs/faults
+	./target/debug/tenure-faults run --duration $(DURATION) --seed $(SEED) --report docs/faults/report.md
+	./target/debug/tenure-faults run --duration $(DURATION) --seed $(SEED) --workers 8 --clients-per-worker 8 --report docs/faults/report-64-clients.md
+	$(MAKE) stress DURATION=$(DURATION) SEED=$(SEED)

@@ -17,6 +17,10 @@ pub const DEFAULT_ENDPOINTS: &str = "127.0.0.1:7100,127.0.0.1:7101,127.0.0.1:710
 
 /// Exit code of `tenure lock` when the lock is lost while the command runs.
 pub const EXIT_LOCK_LOST: u8 = 75;
+/// Exit code of `tenure lock` stopped by SIGINT (the command is stopped too).
+const EXIT_INTERRUPTED: u8 = 130;
+/// Exit code of `tenure lock` stopped by SIGTERM (the command is stopped too).
+const EXIT_TERMINATED: u8 = 143;
 
 /// Where the cluster is and how to print.
 #[derive(Args, Clone)]
@@ -358,6 +362,8 @@ async fn run_lock(args: LockArgs, conn: &ConnectArgs) -> anyhow::Result<ExitCode
         .env("TENURE_FENCING_TOKEN", lock.fencing_token().to_string())
         .env("TENURE_OWNER_ID", lock.owner_id())
         .env("TENURE_SESSION_ID", lock.session_id().to_string())
+        // Its own process group, so that stopping it stops its children too.
+        .process_group(0)
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| anyhow::anyhow!("cannot run {program}: {e}"))?;
@@ -376,23 +382,30 @@ fn bounded_grace(wanted: Duration, options: &ClientOptions) -> Duration {
 
 /// Waits for COMMAND to exit, releasing the lock then. COMMAND must be dead
 /// before anyone else can be granted the lock: once the local expiry is less
-/// than the grace away (renewals are failing), it gets SIGTERM, and SIGKILL at
-/// the local expiry at the latest, which is at least the margin before the
-/// server can expire the session (G3). A loss noticed first (force-release,
-/// blacklist) stops it the same way.
+/// than the grace away (renewals are failing), its process group gets SIGTERM,
+/// and SIGKILL at the local expiry at the latest, which is at least the margin
+/// before the server can expire the session (G3). A loss noticed first
+/// (force-release, blacklist), or SIGINT/SIGTERM to `tenure lock` itself,
+/// stops it the same way.
 async fn supervise(
     child: &mut tokio::process::Child,
     lock: &tenure::Lock,
     client: &Client,
     kill_grace: Duration,
 ) -> anyhow::Result<ExitCode> {
+    use tokio::signal::unix::{SignalKind, signal};
+    use tokio::time::{Instant, sleep_until};
     let late = controls::active(Control::LateKill);
     let grace = bounded_grace(kill_grace, client.options());
-    loop {
+    let (mut interrupt, mut terminate) = (
+        signal(SignalKind::interrupt())?,
+        signal(SignalKind::terminate())?,
+    );
+    let code = loop {
         let stop_at = lock
             .local_expiry()
             .checked_sub(grace)
-            .unwrap_or_else(tokio::time::Instant::now);
+            .unwrap_or_else(Instant::now);
         tokio::select! {
             status = child.wait() => {
                 let status = status?;
@@ -403,41 +416,52 @@ async fn supervise(
             reason = lock.lost() => {
                 eprintln!("tenure: lock {} lost ({reason}); stopping the command", lock.name());
                 let kill_at = if late {
-                    tokio::time::Instant::now() + kill_grace
+                    Instant::now() + kill_grace
                 } else {
-                    (tokio::time::Instant::now() + grace).min(lock.local_expiry())
+                    (Instant::now() + grace).min(lock.local_expiry())
                 };
-                stop_child(child, kill_at).await;
+                stop_group(child, kill_at).await;
+                break EXIT_LOCK_LOST;
             }
-            _ = tokio::time::sleep_until(stop_at), if !late => {
-                if lock.local_expiry().checked_sub(grace).is_some_and(|t| t > tokio::time::Instant::now()) {
+            _ = sleep_until(stop_at), if !late => {
+                if lock.local_expiry().checked_sub(grace).is_some_and(|t| t > Instant::now()) {
                     continue; // renewed meanwhile
                 }
                 eprintln!(
                     "tenure: renewals of the session are failing; stopping the command before lock {} can expire",
                     lock.name()
                 );
-                stop_child(child, lock.local_expiry()).await;
+                stop_group(child, lock.local_expiry()).await;
+                break EXIT_LOCK_LOST;
+            }
+            _ = interrupt.recv() => {
+                stop_group(child, (Instant::now() + grace).min(lock.local_expiry())).await;
+                break EXIT_INTERRUPTED;
+            }
+            _ = terminate.recv() => {
+                stop_group(child, (Instant::now() + grace).min(lock.local_expiry())).await;
+                break EXIT_TERMINATED;
             }
         }
-        break;
-    }
-    let _ = client.close().await;
-    Ok(ExitCode::from(EXIT_LOCK_LOST))
+    };
+    // Let go on the server if it still can be reached soon; otherwise the
+    // session expires there by itself.
+    let _ = tokio::time::timeout(Duration::from_secs(2), client.close()).await;
+    Ok(ExitCode::from(code))
 }
 
-/// SIGTERM now, SIGKILL at `kill_at` if it still runs; returns once it exited.
-async fn stop_child(child: &mut tokio::process::Child, kill_at: tokio::time::Instant) {
-    if let Some(pid) = child.id() {
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(pid as i32),
-            nix::sys::signal::Signal::SIGTERM,
-        );
-    }
+/// SIGTERM to the command's process group now, SIGKILL to it at `kill_at` if
+/// the command still runs; returns once the command exited.
+async fn stop_group(child: &mut tokio::process::Child, kill_at: tokio::time::Instant) {
+    use nix::sys::signal::{Signal, killpg};
+    let Some(pid) = child.id() else { return };
+    let group = nix::unistd::Pid::from_raw(pid as i32);
+    let _ = killpg(group, Signal::SIGTERM);
     if tokio::time::timeout_at(kill_at, child.wait())
         .await
         .is_err()
     {
-        let _ = child.kill().await;
+        let _ = killpg(group, Signal::SIGKILL);
+        let _ = child.wait().await;
     }
 }

@@ -149,3 +149,93 @@ async fn sessions_and_locks_list_what_is_held() {
     let out = tenure(&cluster, &["blacklist", &id.to_string(), "--json"]);
     assert!(json(&out)["expires_in_ms"].as_u64().expect("ms") <= 5_000);
 }
+
+/// Realtime nanoseconds (the shell's `date +%s%N` uses the same clock).
+fn now_ns() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
+}
+
+/// A `tenure lock` holder whose command ignores SIGTERM and stamps a file every
+/// 10 ms is cut off from a 1-node cluster (through a link that can be cut); a
+/// second client waits for the lock. Returns (the command's last stamp, when
+/// the second client was granted the lock), and checks that SIGTERM came.
+async fn cut_off_holder(negative_control: Option<&str>) -> (u128, u128) {
+    let cluster = Cluster::start(1);
+    cluster.wait_for_leader(LEADER_WAIT).await;
+    let link = tenure_tests::faults::link::Link::start(cluster.node(1).addr.clone())
+        .await
+        .expect("link");
+    let stamps = cluster.dir().join("stamps");
+    let script = "trap 'echo term >> \"$STAMPS\"' TERM; \
+                  while :; do date +%s%N >> \"$STAMPS\"; sleep 0.01; done";
+    let mut holder = Command::new(tenure_bin());
+    holder
+        .args(["lock", "cli/cut", "--ttl", "2s", "--kill-grace", "1s"])
+        .args(["--", "sh", "-c", script])
+        .env("TENURE_ENDPOINTS", &link.addr)
+        .env("STAMPS", &stamps)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    if let Some(control) = negative_control {
+        holder.env(tenure_server::controls::ENV, control);
+    }
+    let mut holder = holder.spawn().expect("spawn tenure lock");
+    eventually(Duration::from_secs(10), || async {
+        let lines = std::fs::read_to_string(&stamps).unwrap_or_default();
+        (lines.lines().count() >= 5).then_some(())
+    })
+    .await
+    .expect("the command runs under the lock");
+    link.set_cut(true);
+    let contender = cluster.client(Duration::from_secs(5)).await;
+    let lock = contender
+        .lock("cli/cut", Duration::from_secs(10))
+        .await
+        .expect("the next holder gets the lock");
+    let granted = now_ns();
+    let status = eventually(Duration::from_secs(10), || {
+        let done = holder.try_wait().expect("wait");
+        async move { done }
+    })
+    .await
+    .expect("tenure lock exits");
+    assert_eq!(status.code(), Some(75), "exit status of tenure lock");
+    let _ = lock.release().await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let text = std::fs::read_to_string(&stamps).expect("stamps");
+    assert!(text.contains("term"), "the command got no SIGTERM:\n{text}");
+    let last = text
+        .lines()
+        .filter_map(|l| l.trim().parse::<u128>().ok())
+        .max()
+        .expect("stamps");
+    (last, granted)
+}
+
+#[tokio::test]
+async fn lock_stops_a_command_that_ignores_sigterm_before_the_next_grant() {
+    let (last, granted) = cut_off_holder(None).await;
+    eprintln!(
+        "the command's last write came {} ms before the next grant",
+        (granted as i128 - last as i128) / 1_000_000
+    );
+    assert!(
+        last < granted,
+        "the command wrote {} ms after the next holder was granted the lock",
+        (last - granted) / 1_000_000
+    );
+}
+
+/// Negative control: stopping the command only once the loss is noticed, with
+/// the whole kill grace, lets it outlive the lock, and the check above sees it.
+#[tokio::test]
+async fn negative_control_late_kill_outlives_the_lock() {
+    let (last, granted) = cut_off_holder(Some("late-kill")).await;
+    assert!(
+        last > granted,
+        "with late-kill the command should outlive the lock (last write {} ms before the grant)",
+        (granted - last) / 1_000_000
+    );
+}

@@ -5,12 +5,13 @@ use std::time::Duration;
 
 use tenure_tests::faults::{self, ALL_FAULTS, RunConfig};
 
-async fn run(seed: u64, secs: u64) {
+async fn run(seed: u64, secs: u64, workers: u32, clients_per_worker: u32) {
     let cfg = RunConfig {
         seed,
         duration: Duration::from_secs(secs),
         nodes: 3,
-        workers: 4,
+        workers,
+        clients_per_worker,
         locks: 3,
         ttl: Duration::from_secs(2),
         faults: ALL_FAULTS.iter().map(|s| s.to_string()).collect(),
@@ -37,10 +38,11 @@ async fn run(seed: u64, secs: u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fault_run_seed_1() {
-    run(1, 75).await;
+    run(1, 75, 4, 1).await;
 }
 
+/// 64 clients on their own connections (8 processes of 8).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fault_run_seed_2() {
-    run(2, 75).await;
+async fn fault_run_seed_2_with_64_clients() {
+    run(2, 75, 8, 8).await;
 }

@@ -1,6 +1,7 @@
 //! `tenure-faults`: the fault-injection suite.
 //!
 //!     tenure-faults run --duration 1h --seed 7 --report docs/faults/report.md
+//!     tenure-faults stress --clients 256 --duration 10m
 //!     tenure-faults worker ...        (started by `run`)
 
 use std::path::PathBuf;
@@ -9,6 +10,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use tenure_tests::faults::{self, ALL_FAULTS, RunConfig, worker};
+use tenure_tests::stress;
 
 #[derive(Parser)]
 #[command(
@@ -39,6 +41,9 @@ enum Cmd {
         /// Client processes.
         #[arg(long, default_value_t = 4)]
         workers: u32,
+        /// Clients in each process (each with its own connections and session).
+        #[arg(long, default_value_t = 1)]
+        clients_per_worker: u32,
         /// Faults to inject (comma-separated; default all).
         #[arg(long, value_delimiter = ',')]
         faults: Vec<String>,
@@ -46,11 +51,26 @@ enum Cmd {
         #[arg(long)]
         report: Option<PathBuf>,
     },
+    /// Many clients on their own connections against a fresh cluster (no
+    /// faults): waiting, try and cancelled acquires, releases, session closes.
+    Stress {
+        /// How long the clients loop.
+        #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+        duration: Duration,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 256)]
+        clients: usize,
+        /// Seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// One workload process (started by `run`).
     #[command(hide = true)]
     Worker {
         #[arg(long)]
         id: u32,
+        #[arg(long, default_value_t = 1)]
+        clients: u32,
         #[arg(long)]
         endpoints: String,
         #[arg(long)]
@@ -71,6 +91,7 @@ async fn main() -> anyhow::Result<ExitCode> {
     match Cli::parse().cmd {
         Cmd::Worker {
             id,
+            clients,
             endpoints,
             db,
             locks,
@@ -80,6 +101,7 @@ async fn main() -> anyhow::Result<ExitCode> {
         } => {
             worker::run(worker::WorkerConfig {
                 id,
+                clients,
                 endpoints: endpoints.split(',').map(str::to_owned).collect(),
                 db,
                 locks,
@@ -90,12 +112,41 @@ async fn main() -> anyhow::Result<ExitCode> {
             .await?;
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Stress {
+            duration,
+            clients,
+            seed,
+        } => {
+            let cluster = tenure_tests::Cluster::start(3);
+            cluster.wait_for_leader(Duration::from_secs(20)).await;
+            let endpoints = cluster.endpoints();
+            let cfg = stress::StressConfig {
+                clients,
+                duration,
+                locks: 16,
+                seed,
+                ttl: Duration::from_secs(5),
+            };
+            let report = stress::run(&endpoints, &endpoints, &cfg).await;
+            println!("{clients} clients for {duration:?}: {}", report.summary());
+            let problems = report.problems();
+            for p in &problems {
+                println!("problem: {p}");
+            }
+            Ok(if problems.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                println!("{}", cluster.logs());
+                ExitCode::FAILURE
+            })
+        }
         Cmd::Run {
             duration,
             run_length,
             seed,
             nodes,
             workers,
+            clients_per_worker,
             faults,
             report,
         } => {
@@ -115,6 +166,7 @@ async fn main() -> anyhow::Result<ExitCode> {
                     duration: this,
                     nodes,
                     workers,
+                    clients_per_worker,
                     locks: 3,
                     ttl: Duration::from_secs(2),
                     faults: faults.clone(),

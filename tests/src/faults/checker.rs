@@ -211,6 +211,7 @@ fn check_sessions(events: &[Event], ttl_ns: u64, v: &mut Vec<Violation>) {
     for e in events {
         let Event::SessionLost {
             worker,
+            process,
             at,
             reason,
             session,
@@ -219,7 +220,7 @@ fn check_sessions(events: &[Event], ttl_ns: u64, v: &mut Vec<Violation>) {
         else {
             continue;
         };
-        let me = format!("worker-{worker}");
+        let me = format!("worker-{process}");
         let near = |start: u64, end: u64| *at + ttl_ns >= start && *at <= end + 2 * ttl_ns;
         let explained = windows.iter().any(|(kind, target, start, end)| {
             let cuts_me =
@@ -305,6 +306,7 @@ mod tests {
     #[test]
     fn unexplained_session_loss_is_caught() {
         let lost = Event::SessionLost {
+            process: 1,
             worker: 1,
             session: 9,
             at: 5_000,

@@ -66,6 +66,9 @@ pub enum Event {
     /// The worker's session ended (expired, blacklisted) while it ran.
     SessionLost {
         worker: u32,
+        /// The worker process the client runs in (the target of client faults).
+        #[serde(default)]
+        process: u32,
         session: u64,
         at: u64,
         reason: String,

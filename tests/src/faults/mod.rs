@@ -55,6 +55,8 @@ pub struct RunConfig {
     pub nodes: usize,
     /// Client processes.
     pub workers: u32,
+    /// Clients in each process, each with its own connections and session.
+    pub clients_per_worker: u32,
     /// Lock names they contend on.
     pub locks: u32,
     /// Session TTL of the workers.
@@ -76,6 +78,8 @@ pub struct Report {
     pub nodes: usize,
     /// Client processes.
     pub workers: u32,
+    /// Clients in all.
+    pub clients: u32,
     /// Faults injected, by kind.
     pub faults: BTreeMap<String, u32>,
     /// Operations checked, by kind.
@@ -162,6 +166,8 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<Report> {
                 &w.to_string(),
                 "--endpoints",
                 &endpoints.join(","),
+                "--clients",
+                &cfg.clients_per_worker.to_string(),
             ])
             .arg("--db")
             .arg(&db)
@@ -271,6 +277,7 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<Report> {
         duration_s: cfg.duration.as_secs(),
         nodes: cfg.nodes,
         workers: cfg.workers,
+        clients: cfg.workers * cfg.clients_per_worker.max(1),
         faults: counts,
         operations: operation_counts(&events),
         failover_ms: failovers(&events),
@@ -504,7 +511,7 @@ fn failovers(events: &[Event]) -> Vec<u64> {
 /// A Markdown summary of reports.
 pub fn markdown(reports: &[Report]) -> String {
     let mut out = String::from(
-        "| seed | s | nodes | workers | faults injected | operations | violations | failover ms (median/max) | recovery ms |\n|---|---|---|---|---|---|---|---|---|\n",
+        "| seed | s | nodes | clients (processes) | faults injected | operations | violations | failover ms (median/max) | recovery ms |\n|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in reports {
         let faults: u32 = r.faults.values().sum();
@@ -514,10 +521,11 @@ pub fn markdown(reports: &[Report]) -> String {
         let med = f.get(f.len() / 2).copied().unwrap_or(0);
         let max = f.last().copied().unwrap_or(0);
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {}/{} | {} |\n",
+            "| {} | {} | {} | {} ({}) | {} | {} | {} | {}/{} | {} |\n",
             r.seed,
             r.duration_s,
             r.nodes,
+            r.clients,
             r.workers,
             faults,
             ops,

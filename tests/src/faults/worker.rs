@@ -11,9 +11,13 @@ use super::history::{Event, instant_ns, mono_ns};
 use crate::fenced::{FencedStore, Write};
 
 /// Worker settings.
+#[derive(Clone)]
 pub struct WorkerConfig {
-    /// This worker's number.
+    /// This worker process's number.
     pub id: u32,
+    /// Clients in this process, each with its own connections and session;
+    /// client k's history carries the number `id * clients + k`.
+    pub clients: u32,
     /// Endpoints (through this worker's links).
     pub endpoints: Vec<String>,
     /// The fenced store.
@@ -38,14 +42,28 @@ fn lost_name(r: LostReason) -> String {
     r.to_string()
 }
 
-/// Runs the loop until `duration` passes.
+/// Runs every client's loop until `duration` passes; fails if any client failed.
 pub async fn run(cfg: WorkerConfig) -> anyhow::Result<()> {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(cfg.seed ^ u64::from(cfg.id) << 32);
+    let tasks: Vec<_> = (0..cfg.clients.max(1))
+        .map(|k| {
+            let cfg = cfg.clone();
+            tokio::spawn(async move { run_client(&cfg, cfg.id * cfg.clients.max(1) + k).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await??;
+    }
+    Ok(())
+}
+
+/// One client's loop: acquire, fenced writes, hold, release.
+async fn run_client(cfg: &WorkerConfig, me: u32) -> anyhow::Result<()> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(cfg.seed ^ u64::from(me) << 32);
     let options = ClientOptions {
         ttl: cfg.ttl,
         call_timeout: Duration::from_secs(3),
         attempt_timeout: Duration::from_millis(700),
-        label: Some(format!("fault-worker-{}", cfg.id)),
+        label: Some(format!("fault-worker-{me}")),
         ..ClientOptions::default()
     };
     let client = connect(&cfg.endpoints, &options, cfg.duration).await?;
@@ -60,7 +78,7 @@ pub async fn run(cfg: WorkerConfig) -> anyhow::Result<()> {
             Ok(l) => l,
             Err(e) => {
                 emit(&Event::Acquire {
-                    worker: cfg.id,
+                    worker: me,
                     lock: lock_name,
                     invoke,
                     complete,
@@ -75,7 +93,7 @@ pub async fn run(cfg: WorkerConfig) -> anyhow::Result<()> {
         };
         let (token, session) = (lock.fencing_token(), lock.session_id());
         emit(&Event::Acquire {
-            worker: cfg.id,
+            worker: me,
             lock: lock_name.clone(),
             invoke,
             complete,
@@ -89,12 +107,13 @@ pub async fn run(cfg: WorkerConfig) -> anyhow::Result<()> {
             // Checked: held. Now write with the token; a pause right here is
             // what the fencing check is for.
             let at = mono_ns();
+            // SQLite blocks (on its file lock): off the runtime's heartbeats.
             let accepted = matches!(
-                store.write(&lock_name, token, &cfg.id.to_string()),
+                tokio::task::block_in_place(|| store.write(&lock_name, token, &me.to_string())),
                 Ok(Write::Accepted)
             );
             emit(&Event::Write {
-                worker: cfg.id,
+                worker: me,
                 lock: lock_name.clone(),
                 token,
                 at,
@@ -110,7 +129,7 @@ pub async fn run(cfg: WorkerConfig) -> anyhow::Result<()> {
             Some(r) => (expiry.min(release_invoke), Some(lost_name(r))),
         };
         emit(&Event::Hold {
-            worker: cfg.id,
+            worker: me,
             lock: lock_name.clone(),
             token,
             session,
@@ -120,7 +139,8 @@ pub async fn run(cfg: WorkerConfig) -> anyhow::Result<()> {
         });
         if let Some(reason) = lost {
             emit(&Event::SessionLost {
-                worker: cfg.id,
+                worker: me,
+                process: cfg.id,
                 session,
                 at: belief_end,
                 reason,
@@ -129,7 +149,7 @@ pub async fn run(cfg: WorkerConfig) -> anyhow::Result<()> {
         }
         let ok = lock.release().await.is_ok();
         emit(&Event::Release {
-            worker: cfg.id,
+            worker: me,
             lock: lock_name,
             token,
             invoke: release_invoke,
