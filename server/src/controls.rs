@@ -24,14 +24,18 @@ pub enum Control {
     /// `tenure lock`: stop the command only once the loss is noticed, with the
     /// full kill grace; the command then outlives the lock.
     LateKill,
+    /// The write-ahead log writer carries on after an I/O error (as it once
+    /// did), so later frames are acknowledged behind a partly written one.
+    CarryOnAfterIoError,
 }
 
 impl Control {
     /// Every control.
-    pub const ALL: [Control; 3] = [
+    pub const ALL: [Control; 4] = [
         Control::InvertWaiterLocks,
         Control::WedgeOnSigusr1,
         Control::LateKill,
+        Control::CarryOnAfterIoError,
     ];
 
     /// The name used in [`ENV`].
@@ -40,6 +44,7 @@ impl Control {
             Control::InvertWaiterLocks => "invert-waiter-locks",
             Control::WedgeOnSigusr1 => "wedge-on-sigusr1",
             Control::LateKill => "late-kill",
+            Control::CarryOnAfterIoError => "carry-on-after-io-error",
         }
     }
 

@@ -26,7 +26,7 @@ use crate::raft::{NodeId, Raft};
 use crate::security::auth::Authenticator;
 use crate::security::limits::{Limits, Usage};
 use crate::security::tls::TlsSettings;
-use crate::store::log::LogStore;
+use crate::store::log::{LogOptions, LogStore};
 use crate::store::state::{Shared, StateStore};
 use crate::transport::{MAX_MESSAGE_BYTES, Transport};
 
@@ -221,8 +221,9 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<NodeHandle> {
         "--peers must include this node's id {}",
         config.id
     );
-    let (log, recovery) = LogStore::open(&config.data_dir.join("log"))
-        .with_context(|| format!("cannot open the log in {}", config.data_dir.display()))?;
+    let (log, recovery) =
+        LogStore::open(&config.data_dir.join("log"), LogOptions::for_server()?)
+            .with_context(|| format!("cannot open the log in {}", config.data_dir.display()))?;
     if recovery.truncated_bytes > 0 {
         tracing::warn!(
             bytes = recovery.truncated_bytes,

@@ -19,7 +19,10 @@ use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
+use super::EXIT_STORAGE;
+use super::faults::DiskFaults;
 use super::wal::{self, Wal};
+use crate::controls::{self, Control};
 use crate::raft::{Entry, LogId, NodeId, StorageError, TypeConfig};
 
 /// A new segment is started once the current one exceeds this size.
@@ -101,6 +104,47 @@ pub struct LogStore {
     jobs: mpsc::Sender<Job>,
 }
 
+/// What the writer does after a storage I/O error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnIoError {
+    /// Log the error and exit the process with [`EXIT_STORAGE`] (a server node).
+    Exit,
+    /// Stop the writer: every later write fails, nothing more is acknowledged
+    /// (tests, which must not exit).
+    Stop,
+}
+
+/// How the log is opened.
+#[derive(Debug)]
+pub struct LogOptions {
+    /// What an I/O error does.
+    pub on_error: OnIoError,
+    /// The disk fault to inject (tests).
+    pub faults: DiskFaults,
+    /// Negative control: carry on after an I/O error, as the writer once did.
+    pub carry_on_after_error: bool,
+}
+
+impl LogOptions {
+    /// A server node's log: exit on an I/O error; faults and controls from the environment.
+    pub fn for_server() -> io::Result<LogOptions> {
+        Ok(LogOptions {
+            on_error: OnIoError::Exit,
+            faults: DiskFaults::from_env()?,
+            carry_on_after_error: controls::active(Control::CarryOnAfterIoError),
+        })
+    }
+
+    /// A log whose writer only stops on an I/O error (tests).
+    pub fn stop_on_error() -> LogOptions {
+        LogOptions {
+            on_error: OnIoError::Stop,
+            faults: DiskFaults::none(),
+            carry_on_after_error: false,
+        }
+    }
+}
+
 /// Where recovery found the log.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LogRecovery {
@@ -116,8 +160,9 @@ fn encode(record: &Record, out: &mut Vec<u8>) -> Result<(), StorageError> {
 
 impl LogStore {
     /// Opens the log in `dir`, replaying (and repairing) what is on disk.
-    pub fn open(dir: &Path) -> io::Result<(LogStore, LogRecovery)> {
-        let (wal, recovered) = Wal::open(dir)?;
+    pub fn open(dir: &Path, mut options: LogOptions) -> io::Result<(LogStore, LogRecovery)> {
+        let faults = std::mem::take(&mut options.faults);
+        let (mut wal, recovered) = Wal::open_with(dir, faults)?;
         let mut data = LogData::default();
         let mut segment_max = BTreeMap::new();
         for (seq, records) in recovered.segments {
@@ -130,6 +175,9 @@ impl LogStore {
                 data.replay(record);
             }
         }
+        if wal.is_old_format() {
+            wal.rotate(&data.header())?;
+        }
         let recovery = LogRecovery {
             entries: data.entries.len(),
             truncated_bytes: recovered.truncated_bytes,
@@ -138,6 +186,7 @@ impl LogStore {
         let (jobs, rx) = mpsc::channel();
         let writer = Writer {
             wal,
+            options,
             data: data.clone(),
             segment_max,
         };
@@ -182,6 +231,7 @@ impl LogStore {
 
 struct Writer {
     wal: Wal,
+    options: LogOptions,
     data: Arc<Mutex<LogData>>,
     /// Highest entry index written to each segment.
     segment_max: BTreeMap<u64, u64>,
@@ -193,51 +243,84 @@ impl Writer {
             // Take everything queued: one sync covers all of it (group commit).
             let mut jobs = vec![first];
             jobs.extend(rx.try_iter());
-            let mut done = Vec::new();
-            let mut remove_up_to = None;
-            let mut sync = false;
-            let mut result = Ok(());
-            for job in jobs {
-                match job {
-                    Job::Write {
-                        framed,
-                        max_index,
-                        sync: s,
-                        done: d,
-                    } => {
-                        if result.is_ok() {
-                            result = self.wal.write(&framed);
-                        }
-                        if let Some(index) = max_index {
-                            self.segment_max.insert(self.wal.current_segment(), index);
-                        }
-                        sync |= s;
-                        done.extend(d);
-                    }
-                    Job::RemoveUpTo(index) => remove_up_to = Some(index),
-                }
-            }
-            if sync && result.is_ok() {
-                result = self.wal.sync();
-            }
-            if result.is_ok() && self.wal.current_len() > SEGMENT_BYTES {
-                let header = self.data.lock().header();
-                result = self.wal.rotate(&header);
-            }
-            if let Err(e) = &result {
-                tracing::error!(error = %e, "write-ahead log I/O failed");
-            }
-            // Only after the purge record is durable may purged segments go.
-            if let (Ok(()), Some(index)) = (&result, remove_up_to)
-                && let Err(e) = self.remove_up_to(index)
-            {
-                tracing::warn!(error = %e, "could not delete old log segments");
-            }
+            let (result, done) = self.run_batch(jobs);
+            let failed = result.as_ref().err().map(|e| e.to_string());
             for d in done {
                 d(match &result {
                     Ok(()) => Ok(()),
                     Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
                 });
+            }
+            if let Some(error) = failed {
+                if self.options.carry_on_after_error {
+                    tracing::error!(%error, "write-ahead log I/O failed (negative control: carrying on)");
+                    continue;
+                }
+                self.stop(&rx, &error);
+                return;
+            }
+        }
+    }
+
+    /// Writes a batch of jobs and syncs them; stops at the first error, so no
+    /// frame is ever written after a failed one.
+    fn run_batch(&mut self, jobs: Vec<Job>) -> (io::Result<()>, Vec<Done>) {
+        let mut done = Vec::new();
+        let mut remove_up_to = None;
+        let mut sync = false;
+        let mut result = Ok(());
+        for job in jobs {
+            match job {
+                Job::Write {
+                    framed,
+                    max_index,
+                    sync: s,
+                    done: d,
+                } => {
+                    done.extend(d);
+                    if result.is_err() {
+                        continue;
+                    }
+                    result = self.wal.write(&framed);
+                    if let Some(index) = max_index {
+                        self.segment_max.insert(self.wal.current_segment(), index);
+                    }
+                    sync |= s;
+                }
+                Job::RemoveUpTo(index) => remove_up_to = Some(index),
+            }
+        }
+        if sync && result.is_ok() {
+            result = self.wal.sync();
+        }
+        if result.is_ok() && self.wal.current_len() > SEGMENT_BYTES {
+            let header = self.data.lock().header();
+            result = self.wal.rotate(&header);
+        }
+        // Only after the purge record is durable may purged segments go.
+        if let (Ok(()), Some(index)) = (&result, remove_up_to) {
+            result = self.remove_up_to(index);
+        }
+        (result, done)
+    }
+
+    /// After an I/O error: nothing more is written or acknowledged. Jobs still
+    /// queued fail, and the process exits (unless the owner asked the writer
+    /// only to stop). An fsync error is never retried: the kernel may already
+    /// have dropped the dirty pages it failed to write.
+    fn stop(&mut self, rx: &mpsc::Receiver<Job>, error: &str) {
+        tracing::error!(
+            %error,
+            "storage I/O failed; stopping this node so that nothing not durable is acknowledged (restart recovers from the last good frame)"
+        );
+        if self.options.on_error == OnIoError::Exit {
+            std::process::exit(EXIT_STORAGE);
+        }
+        for job in rx.try_iter() {
+            if let Job::Write { done: Some(d), .. } = job {
+                d(Err(io::Error::other(
+                    "log writer stopped after an I/O error",
+                )));
             }
         }
     }
@@ -352,5 +435,81 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             done: None,
         })?;
         self.submit(Job::RemoveUpTo(log_id.index))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::faults::DiskFault;
+
+    /// Appends six records one batch at a time with `fault` armed, then reopens
+    /// the log without faults: every record acknowledged must be there.
+    fn acknowledged_records_survive(fault: DiskFault, carry_on: bool) -> Result<usize, String> {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        // Operation 1 of each kind is the new segment's header.
+        let (wal, _) =
+            Wal::open_with(dir.path(), DiskFaults::at(fault, 3)).map_err(|e| e.to_string())?;
+        let writer = Writer {
+            wal,
+            options: LogOptions {
+                carry_on_after_error: carry_on,
+                ..LogOptions::stop_on_error()
+            },
+            data: Arc::default(),
+            segment_max: BTreeMap::new(),
+        };
+        let (jobs, rx) = mpsc::channel();
+        let thread = std::thread::spawn(move || writer.run(rx));
+        let mut acked = Vec::new();
+        for i in 0..6u8 {
+            let mut framed = Vec::new();
+            wal::frame(&[i; 100], &mut framed);
+            let (tx, answer) = mpsc::channel();
+            let sent = jobs.send(Job::Write {
+                framed,
+                max_index: None,
+                sync: true,
+                done: Some(Box::new(move |r| {
+                    let _ = tx.send(r.is_ok());
+                })),
+            });
+            if sent.is_ok() && answer.recv() == Ok(true) {
+                acked.push(vec![i; 100]);
+            }
+        }
+        drop(jobs);
+        thread.join().map_err(|_| "writer panicked".to_string())?;
+        let (_, recovered) = Wal::open_with(dir.path(), DiskFaults::none())
+            .map_err(|e| format!("acknowledged {} records, then: {e}", acked.len()))?;
+        let kept: Vec<Vec<u8>> = recovered
+            .segments
+            .into_iter()
+            .flat_map(|(_, r)| r)
+            .collect();
+        match acked.iter().find(|r| !kept.contains(r)) {
+            Some(lost) => Err(format!("acknowledged record {} was lost", lost[0])),
+            None => Ok(acked.len()),
+        }
+    }
+
+    #[test]
+    fn nothing_is_acknowledged_after_an_io_error_and_all_acknowledged_survives() {
+        for fault in [
+            DiskFault::WriteError,
+            DiskFault::PartialWrite,
+            DiskFault::NoSpace,
+            DiskFault::FsyncError,
+        ] {
+            let acked = acknowledged_records_survive(fault, false);
+            // Batch 1 (write op 2) succeeds; batch 2 hits the fault; nothing after.
+            assert_eq!(acked, Ok(1), "{fault:?}");
+        }
+    }
+
+    #[test]
+    fn negative_control_carrying_on_after_a_partial_write_is_caught() {
+        let result = acknowledged_records_survive(DiskFault::PartialWrite, true);
+        assert!(result.is_err(), "the check must see the damage: {result:?}");
     }
 }

@@ -4,6 +4,10 @@
 // openraft's storage API returns its own (large) StorageError; helpers follow it.
 #![allow(clippy::result_large_err)]
 
+/// Exit status of a node stopped by a storage I/O error (EX_IOERR).
+pub const EXIT_STORAGE: i32 = 74;
+
+pub mod faults;
 pub mod log;
 pub mod state;
 pub mod wal;
@@ -15,7 +19,7 @@ mod suite {
     use openraft::StorageIOError;
     use openraft::testing::{StoreBuilder, Suite};
 
-    use super::log::LogStore;
+    use super::log::{LogOptions, LogStore};
     use super::state::StateStore;
     use crate::raft::{StorageError, TypeConfig};
 
@@ -24,8 +28,8 @@ mod suite {
     impl StoreBuilder<TypeConfig, LogStore, StateStore, tempfile::TempDir> for Builder {
         async fn build(&self) -> Result<(tempfile::TempDir, LogStore, StateStore), StorageError> {
             let dir = tempfile::tempdir().map_err(|e| StorageIOError::write(&e))?;
-            let (log, _) =
-                LogStore::open(&dir.path().join("log")).map_err(|e| StorageIOError::write(&e))?;
+            let (log, _) = LogStore::open(&dir.path().join("log"), LogOptions::stop_on_error())
+                .map_err(|e| StorageIOError::write(&e))?;
             let state = StateStore::open(&dir.path().join("state"))
                 .map_err(|e| StorageIOError::write(&e))?;
             Ok((dir, log, state))

@@ -1,18 +1,35 @@
 //! A segmented write-ahead log of checksummed records.
 //!
-//! Frame: `[len: u32 LE][crc32(payload): u32 LE][payload]`. Appends go to the
-//! newest segment; `sync` makes them durable with one `fdatasync`. On open, every
-//! segment is read in order; a short or corrupt frame at the tail of the newest
-//! segment is a torn write from a crash and is cut off, anywhere else it is
-//! corruption and opening fails. Segments are named by a sequence number, so the
-//! owner can delete whole old segments once nothing in them is needed.
+//! Format version 1. A segment starts with `[b"TNWL"][version: u32 LE]`, then
+//! frames `[FRAME_MAGIC: u32 LE][len: u32 LE][crc32(len ++ payload): u32 LE][payload]`.
+//! Appends go to the newest segment; `sync` makes them durable with one
+//! `fdatasync`. Segments are named by a sequence number, so the owner can delete
+//! whole old segments once nothing in them is needed.
+//!
+//! Recovery reads every segment in order. The only damage it repairs by itself
+//! is a torn tail: a bad frame in the newest segment with no valid frame after
+//! it (an incomplete final frame, a zero-filled or garbage tail). Anything else
+//! (a bad frame with valid frames after it, any bad frame in an older segment, a
+//! segment of a newer format) is reported with the file and byte offset and the
+//! node does not start; `tenure repair` is the operator's way out ([`repair`]).
+//!
+//! Version 0 segments (no header, frames `[len][crc32(payload)][payload]`) are
+//! still read, so a node upgrades in place; the next segment is written as v1.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, ErrorKind, Read, Seek, SeekFrom, Write};
+use std::io::{self, ErrorKind, Read};
 use std::path::{Path, PathBuf};
 
-const HEADER: usize = 8;
-/// Largest payload accepted (a frame with a larger length is treated as corrupt).
+use super::faults::DiskFaults;
+
+/// The segment format this build writes (and the newest it reads).
+pub const FORMAT_VERSION: u32 = 1;
+const SEGMENT_MAGIC: [u8; 4] = *b"TNWL";
+const SEGMENT_HEADER: usize = 8;
+const FRAME_MAGIC: u32 = 0x4D52_4654; // "TFRM" little-endian
+const FRAME_HEADER: usize = 12;
+const V0_FRAME_HEADER: usize = 8;
+/// Largest record accepted (a frame with a larger length is treated as corrupt).
 pub const MAX_RECORD: usize = 64 << 20;
 
 /// The newest segment, open for appends.
@@ -21,6 +38,9 @@ pub struct Wal {
     file: File,
     seq: u64,
     len: u64,
+    /// Format version of the current segment (older only until the next rotation).
+    version: u32,
+    faults: DiskFaults,
 }
 
 /// What `Wal::open` found on disk.
@@ -29,6 +49,39 @@ pub struct Recovered {
     pub segments: Vec<(u64, Vec<Vec<u8>>)>,
     /// Bytes cut off the tail of the newest segment (a torn write), if any.
     pub truncated_bytes: u64,
+}
+
+/// Where a segment is damaged beyond what recovery repairs by itself.
+#[derive(Debug, thiserror::Error)]
+pub enum Damage {
+    /// A bad frame with valid data after it, or in an older segment.
+    #[error(
+        "{path}: corrupt frame at byte {offset} ({why}); the node will not start (see `tenure repair --help`)"
+    )]
+    Corrupt {
+        /// The segment file.
+        path: PathBuf,
+        /// Byte offset of the first bad frame.
+        offset: u64,
+        /// Why this is not a torn tail.
+        why: &'static str,
+    },
+    /// A segment written by a newer version of tenure.
+    #[error(
+        "{path}: write-ahead log format version {found}, but this build reads at most version {FORMAT_VERSION}; run the newer tenure"
+    )]
+    NewerFormat {
+        /// The segment file.
+        path: PathBuf,
+        /// The version found.
+        found: u32,
+    },
+}
+
+impl From<Damage> for io::Error {
+    fn from(d: Damage) -> io::Error {
+        io::Error::new(ErrorKind::InvalidData, d)
+    }
 }
 
 fn segment_path(dir: &Path, seq: u64) -> PathBuf {
@@ -50,85 +103,241 @@ fn list_segments(dir: &Path) -> io::Result<Vec<u64>> {
     Ok(seqs)
 }
 
+/// Adds `path` to an I/O error, so the one log line names the file.
+pub fn at(path: &Path, what: &str, e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("{what} {}: {e}", path.display()))
+}
+
+fn segment_header() -> [u8; SEGMENT_HEADER] {
+    let mut h = [0; SEGMENT_HEADER];
+    h[..4].copy_from_slice(&SEGMENT_MAGIC);
+    h[4..].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+    h
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
+    let b = bytes.get(at..at.checked_add(4)?)?;
+    Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+fn frame_crc(len: u32, payload: &[u8]) -> u32 {
+    let mut h = crc32fast::Hasher::new();
+    h.update(&len.to_le_bytes());
+    h.update(payload);
+    h.finalize()
+}
+
 /// Encodes one record into its frame, appended to `out`.
 pub fn frame(payload: &[u8], out: &mut Vec<u8>) {
     let len = u32::try_from(payload.len()).unwrap_or(u32::MAX);
+    out.extend_from_slice(&FRAME_MAGIC.to_le_bytes());
     out.extend_from_slice(&len.to_le_bytes());
-    out.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
+    out.extend_from_slice(&frame_crc(len, payload).to_le_bytes());
     out.extend_from_slice(payload);
 }
 
 /// Decodes the first frame of `bytes`: its payload and the bytes after it, or
-/// None if it is short or fails its checksum.
+/// None if it is short, not a frame, or fails its checksum.
 pub fn unframe(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
-    let header = bytes.get(..HEADER)?;
-    let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
-    let crc = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
-    if len > MAX_RECORD {
+    if u32_at(bytes, 0)? != FRAME_MAGIC {
         return None;
     }
-    let payload = bytes.get(HEADER..HEADER.checked_add(len)?)?;
-    (crc32fast::hash(payload) == crc).then(|| (payload, &bytes[HEADER + len..]))
+    let len = u32_at(bytes, 4)?;
+    let crc = u32_at(bytes, 8)?;
+    let size = usize::try_from(len).ok().filter(|&l| l <= MAX_RECORD)?;
+    let end = FRAME_HEADER.checked_add(size)?;
+    let payload = bytes.get(FRAME_HEADER..end)?;
+    (frame_crc(len, payload) == crc).then(|| (payload, &bytes[end..]))
 }
 
-/// Splits a segment's bytes into payloads; returns them and the length of the
-/// valid prefix (shorter than `bytes` if the tail is torn or corrupt).
-fn parse(bytes: &[u8]) -> (Vec<Vec<u8>>, usize) {
+/// A version 0 frame: `[len][crc32(payload)][payload]`; empty records (what a
+/// zero-filled tail would parse as) are never valid.
+fn unframe_v0(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
+    let len = usize::try_from(u32_at(bytes, 0)?).ok()?;
+    let crc = u32_at(bytes, 4)?;
+    if len == 0 || len > MAX_RECORD {
+        return None;
+    }
+    let end = V0_FRAME_HEADER.checked_add(len)?;
+    let payload = bytes.get(V0_FRAME_HEADER..end)?;
+    (crc32fast::hash(payload) == crc).then(|| (payload, &bytes[end..]))
+}
+
+/// One segment as read from disk.
+struct Parsed {
+    version: u32,
+    records: Vec<Vec<u8>>,
+    /// Length of the valid prefix (header included).
+    valid: usize,
+    /// Whether a valid frame follows the first bad one (so it is not a torn tail).
+    valid_after: bool,
+}
+
+fn parse(path: &Path, bytes: &[u8]) -> Result<Parsed, Damage> {
+    let (version, start, decode): (u32, usize, fn(&[u8]) -> Option<(&[u8], &[u8])>) =
+        if bytes.get(..4) == Some(&SEGMENT_MAGIC[..]) {
+            let Some(version) = u32_at(bytes, 4) else {
+                // A header cut short: nothing in this segment was ever written.
+                return Ok(Parsed {
+                    version: FORMAT_VERSION,
+                    records: Vec::new(),
+                    valid: 0,
+                    valid_after: false,
+                });
+            };
+            (version, SEGMENT_HEADER, unframe)
+        } else {
+            (0, 0, unframe_v0)
+        };
+    if version > FORMAT_VERSION {
+        return Err(Damage::NewerFormat {
+            path: path.to_owned(),
+            found: version,
+        });
+    }
     let mut records = Vec::new();
-    let mut rest = bytes;
-    while let Some((payload, after)) = unframe(rest) {
+    let mut rest = bytes.get(start..).unwrap_or_default();
+    while let Some((payload, after)) = decode(rest) {
         records.push(payload.to_vec());
         rest = after;
     }
-    (records, bytes.len() - rest.len())
+    let valid = bytes.len() - rest.len();
+    // v1 frames carry a magic, so a later valid frame can be found; v0 cannot
+    // tell, and keeps its old rule (a bad frame in the newest segment is torn).
+    let valid_after =
+        version >= 1 && (valid + 1..bytes.len()).any(|p| unframe(&bytes[p..]).is_some());
+    Ok(Parsed {
+        version,
+        records,
+        valid,
+        valid_after,
+    })
 }
 
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
+fn read_file(path: &Path) -> io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    File::open(path)
+        .and_then(|mut f| f.read_to_end(&mut bytes))
+        .map_err(|e| at(path, "cannot read", e))?;
+    Ok(bytes)
+}
+
+/// fsyncs a directory, so a file created, renamed or removed in it is durable.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| at(dir, "cannot sync directory", e))
+}
+
+/// Creates `dir` (and missing parents) durably: each new directory's parent is fsynced.
+pub fn create_dir_durable(dir: &Path) -> io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        create_dir_durable(parent)?;
+    }
+    match fs::create_dir(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => return Ok(()),
+        Err(e) => return Err(at(dir, "cannot create", e)),
+    }
+    match dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(parent) => sync_dir(parent),
+        None => Ok(()),
+    }
+}
+
+/// Writes a new segment holding `header` records: temp file, fsync, rename,
+/// fsync of the directory, so a segment on disk always has its whole header.
+fn create_segment(dir: &Path, seq: u64, records: &[u8], faults: &DiskFaults) -> io::Result<File> {
+    let path = segment_path(dir, seq);
+    let tmp = path.with_extension("tmp");
+    {
+        let mut f = File::create(&tmp).map_err(|e| at(&tmp, "cannot create", e))?;
+        let mut bytes = segment_header().to_vec();
+        bytes.extend_from_slice(records);
+        faults
+            .write(&mut f, &bytes)
+            .map_err(|e| at(&tmp, "cannot write", e))?;
+        faults
+            .sync(&f, true)
+            .map_err(|e| at(&tmp, "cannot sync", e))?;
+    }
+    fs::rename(&tmp, &path).map_err(|e| at(&path, "cannot rename into", e))?;
+    sync_dir(dir)?;
+    OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .map_err(|e| at(&path, "cannot open", e))
 }
 
 impl Wal {
     /// Opens (or creates) the log in `dir`, repairing a torn tail.
     pub fn open(dir: &Path) -> io::Result<(Wal, Recovered)> {
-        fs::create_dir_all(dir)?;
-        let seqs = list_segments(dir)?;
+        Wal::open_with(dir, DiskFaults::from_env()?)
+    }
+
+    /// [`Wal::open`] with the given fault injector (tests).
+    pub fn open_with(dir: &Path, faults: DiskFaults) -> io::Result<(Wal, Recovered)> {
+        create_dir_durable(dir)?;
+        let seqs = list_segments(dir).map_err(|e| at(dir, "cannot list", e))?;
         let mut segments = Vec::with_capacity(seqs.len());
         let mut truncated_bytes = 0;
+        let mut version = FORMAT_VERSION;
         for (i, &seq) in seqs.iter().enumerate() {
-            let mut bytes = Vec::new();
-            File::open(segment_path(dir, seq))?.read_to_end(&mut bytes)?;
-            let (records, valid) = parse(&bytes);
-            if valid < bytes.len() {
-                if i + 1 != seqs.len() {
-                    return Err(io::Error::new(
-                        ErrorKind::InvalidData,
-                        format!("segment {seq} is corrupt at byte {valid}"),
-                    ));
+            let path = segment_path(dir, seq);
+            let bytes = read_file(&path)?;
+            let parsed = parse(&path, &bytes)?;
+            let newest = i + 1 == seqs.len();
+            if parsed.valid < bytes.len() {
+                let why = match (newest, parsed.valid_after) {
+                    (false, _) => Some("in an older segment"),
+                    (true, true) => Some("valid frames follow it"),
+                    (true, false) => None,
+                };
+                if let Some(why) = why {
+                    return Err(Damage::Corrupt {
+                        path,
+                        offset: parsed.valid as u64,
+                        why,
+                    }
+                    .into());
                 }
-                truncated_bytes = (bytes.len() - valid) as u64;
-                let f = OpenOptions::new()
-                    .write(true)
-                    .open(segment_path(dir, seq))?;
-                f.set_len(valid as u64)?;
-                f.sync_all()?;
+                truncated_bytes = (bytes.len() - parsed.valid) as u64;
+                truncate(&path, parsed.valid as u64)?;
             }
-            segments.push((seq, records));
+            version = parsed.version;
+            segments.push((seq, parsed.records));
         }
-        let seq = seqs.last().copied().unwrap_or(1);
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(segment_path(dir, seq))?;
-        let len = file.metadata()?.len();
-        if seqs.is_empty() {
-            file.sync_all()?;
-            sync_dir(dir)?;
-        }
+        let (file, seq, len) = match seqs.last() {
+            Some(&seq) if segment_len(dir, seq)? > 0 => {
+                let path = segment_path(dir, seq);
+                let file = OpenOptions::new()
+                    .append(true)
+                    .open(&path)
+                    .map_err(|e| at(&path, "cannot open", e))?;
+                let len = segment_len(dir, seq)?;
+                (file, seq, len)
+            }
+            // No segment yet (or an empty newest one): start with a whole header.
+            last => {
+                let seq = last.copied().unwrap_or(1);
+                version = FORMAT_VERSION;
+                (
+                    create_segment(dir, seq, &[], &faults)?,
+                    seq,
+                    SEGMENT_HEADER as u64,
+                )
+            }
+        };
         let wal = Wal {
             dir: dir.to_owned(),
             file,
             seq,
             len,
+            version,
+            faults,
         };
         Ok((
             wal,
@@ -137,6 +346,11 @@ impl Wal {
                 truncated_bytes,
             },
         ))
+    }
+
+    /// Whether the current segment is of an older format (the owner should rotate).
+    pub fn is_old_format(&self) -> bool {
+        self.version < FORMAT_VERSION
     }
 
     /// Sequence number of the segment now being appended to.
@@ -149,55 +363,133 @@ impl Wal {
         self.len
     }
 
+    fn current_path(&self) -> PathBuf {
+        segment_path(&self.dir, self.seq)
+    }
+
     /// Appends already framed bytes (see [`frame`]); durable only after [`Wal::sync`].
     pub fn write(&mut self, framed: &[u8]) -> io::Result<()> {
-        self.file.write_all(framed)?;
+        self.faults
+            .write(&mut self.file, framed)
+            .map_err(|e| at(&self.current_path(), "cannot write", e))?;
         self.len += framed.len() as u64;
         Ok(())
     }
 
     /// Makes every write so far durable.
     pub fn sync(&mut self) -> io::Result<()> {
-        self.file.sync_data()
+        self.faults
+            .sync(&self.file, false)
+            .map_err(|e| at(&self.current_path(), "cannot sync", e))
     }
 
     /// Syncs the current segment and starts a new one beginning with `header`
     /// (framed records restating whatever older segments hold that is still needed).
     pub fn rotate(&mut self, header: &[u8]) -> io::Result<()> {
-        self.file.sync_data()?;
+        self.sync()?;
         let seq = self.seq + 1;
-        let path = segment_path(&self.dir, seq);
-        let tmp = path.with_extension("tmp");
-        {
-            let mut f = File::create(&tmp)?;
-            f.write_all(header)?;
-            f.sync_all()?;
-        }
-        fs::rename(&tmp, &path)?;
-        sync_dir(&self.dir)?;
-        let mut file = OpenOptions::new().append(true).open(&path)?;
-        file.seek(SeekFrom::End(0))?;
-        self.file = file;
+        self.file = create_segment(&self.dir, seq, header, &self.faults)?;
         self.seq = seq;
-        self.len = header.len() as u64;
+        self.len = (SEGMENT_HEADER + header.len()) as u64;
+        self.version = FORMAT_VERSION;
         Ok(())
     }
 
     /// Deletes every segment older than `seq` (never the current one).
     pub fn remove_before(&mut self, seq: u64) -> io::Result<()> {
         let limit = seq.min(self.seq);
-        for old in list_segments(&self.dir)? {
+        for old in list_segments(&self.dir).map_err(|e| at(&self.dir, "cannot list", e))? {
             if old < limit {
-                fs::remove_file(segment_path(&self.dir, old))?;
+                let path = segment_path(&self.dir, old);
+                fs::remove_file(&path).map_err(|e| at(&path, "cannot remove", e))?;
             }
         }
         sync_dir(&self.dir)
     }
 }
 
+fn segment_len(dir: &Path, seq: u64) -> io::Result<u64> {
+    let path = segment_path(dir, seq);
+    fs::metadata(&path)
+        .map(|m| m.len())
+        .map_err(|e| at(&path, "cannot stat", e))
+}
+
+fn truncate(path: &Path, len: u64) -> io::Result<()> {
+    let f = OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(|e| at(path, "cannot open", e))?;
+    f.set_len(len)
+        .and_then(|()| f.sync_all())
+        .map_err(|e| at(path, "cannot truncate", e))
+}
+
+/// What [`repair`] found (and, unless it was a dry run, did).
+#[derive(Debug, Default)]
+pub struct RepairReport {
+    /// Each segment cut: (file, valid bytes kept, bytes cut).
+    pub cut: Vec<(PathBuf, u64, u64)>,
+    /// Whole segments after the damage, moved aside.
+    pub moved: Vec<PathBuf>,
+    /// Where the cut bytes and moved segments were saved.
+    pub saved_in: Option<PathBuf>,
+}
+
+/// `tenure repair`: cuts the log at its first bad frame, wherever it is, and
+/// moves every later segment aside (into `dir/repair-<unix seconds>/`, with the
+/// cut bytes), so the node can start. What was cut may include acknowledged
+/// entries and votes: see docs/design.md ("Storage rules") before using it.
+pub fn repair(dir: &Path, dry_run: bool) -> io::Result<RepairReport> {
+    let seqs = list_segments(dir).map_err(|e| at(dir, "cannot list", e))?;
+    let mut report = RepairReport::default();
+    let Some(bad) = seqs.iter().position(|&seq| {
+        let path = segment_path(dir, seq);
+        match read_file(&path).map(|b| parse(&path, &b).map(|p| p.valid < b.len())) {
+            Ok(Ok(damaged)) => damaged,
+            _ => true,
+        }
+    }) else {
+        return Ok(report);
+    };
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let aside = dir.join(format!("repair-{stamp}"));
+    let path = segment_path(dir, seqs[bad]);
+    let bytes = read_file(&path)?;
+    let parsed = parse(&path, &bytes)?;
+    report.cut.push((
+        path.clone(),
+        parsed.valid as u64,
+        (bytes.len() - parsed.valid) as u64,
+    ));
+    report.moved = seqs[bad + 1..]
+        .iter()
+        .map(|&s| segment_path(dir, s))
+        .collect();
+    report.saved_in = Some(aside.clone());
+    if dry_run {
+        return Ok(report);
+    }
+    create_dir_durable(&aside)?;
+    let tail = aside.join(format!("{:016}.cut", seqs[bad]));
+    fs::write(&tail, &bytes[parsed.valid..]).map_err(|e| at(&tail, "cannot write", e))?;
+    for moved in &report.moved {
+        let to = aside.join(moved.file_name().unwrap_or_default());
+        fs::rename(moved, &to).map_err(|e| at(moved, "cannot move", e))?;
+    }
+    sync_dir(&aside)?;
+    truncate(&path, parsed.valid as u64)?;
+    sync_dir(dir)?;
+    Ok(report)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::faults::DiskFault;
 
     fn framed(records: &[&[u8]]) -> Vec<u8> {
         let mut out = Vec::new();
@@ -207,15 +499,24 @@ mod tests {
         out
     }
 
+    fn open(dir: &Path) -> io::Result<(Wal, Recovered)> {
+        Wal::open_with(dir, DiskFaults::none())
+    }
+
+    fn reopen_records(dir: &Path) -> Vec<Vec<u8>> {
+        let (_, rec) = open(dir).expect("reopen");
+        rec.segments.into_iter().flat_map(|(_, r)| r).collect()
+    }
+
     #[test]
     fn records_survive_reopen() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let (mut wal, rec) = Wal::open(dir.path()).expect("open");
+        let (mut wal, rec) = open(dir.path()).expect("open");
         assert!(rec.segments.iter().all(|(_, r)| r.is_empty()));
         wal.write(&framed(&[b"one", b"two"])).expect("write");
         wal.sync().expect("sync");
         drop(wal);
-        let (_, rec) = Wal::open(dir.path()).expect("reopen");
+        let (_, rec) = open(dir.path()).expect("reopen");
         assert_eq!(rec.segments[0].1, vec![b"one".to_vec(), b"two".to_vec()]);
         assert_eq!(rec.truncated_bytes, 0);
     }
@@ -223,26 +524,66 @@ mod tests {
     #[test]
     fn torn_tail_is_cut_off_and_appends_continue() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let (mut wal, _) = Wal::open(dir.path()).expect("open");
+        let (mut wal, _) = open(dir.path()).expect("open");
         wal.write(&framed(&[b"kept"])).expect("write");
         let torn = framed(&[b"torn record"]);
         wal.write(&torn[..torn.len() - 3]).expect("write");
         wal.sync().expect("sync");
         drop(wal);
-        let (mut wal, rec) = Wal::open(dir.path()).expect("reopen");
+        let (mut wal, rec) = open(dir.path()).expect("reopen");
         assert_eq!(rec.segments[0].1, vec![b"kept".to_vec()]);
         assert_eq!(rec.truncated_bytes, (torn.len() - 3) as u64);
         wal.write(&framed(&[b"after"])).expect("write");
         wal.sync().expect("sync");
         drop(wal);
-        let (_, rec) = Wal::open(dir.path()).expect("reopen");
-        assert_eq!(rec.segments[0].1, vec![b"kept".to_vec(), b"after".to_vec()]);
+        assert_eq!(
+            reopen_records(dir.path()),
+            vec![b"kept".to_vec(), b"after".to_vec()]
+        );
     }
 
     #[test]
-    fn flipped_bit_in_tail_fails_checksum() {
+    fn zero_filled_tail_is_torn_not_empty_records() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let (mut wal, _) = Wal::open(dir.path()).expect("open");
+        let (mut wal, _) = open(dir.path()).expect("open");
+        wal.write(&framed(&[b"kept"])).expect("write");
+        wal.write(&[0; 4096]).expect("write");
+        wal.sync().expect("sync");
+        drop(wal);
+        let (_, rec) = open(dir.path()).expect("reopen");
+        assert_eq!(rec.segments[0].1, vec![b"kept".to_vec()]);
+        assert_eq!(rec.truncated_bytes, 4096);
+    }
+
+    #[test]
+    fn v0_zero_tail_is_not_parsed_as_empty_records() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut bytes = Vec::new();
+        let payload = b"old format";
+        bytes.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+        bytes.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
+        bytes.extend_from_slice(payload);
+        bytes.extend_from_slice(&[0; 64]);
+        fs::write(segment_path(dir.path(), 1), &bytes).expect("write");
+        let (mut wal, rec) = open(dir.path()).expect("open v0");
+        assert_eq!(rec.segments[0].1, vec![payload.to_vec()]);
+        assert_eq!(rec.truncated_bytes, 64);
+        assert!(wal.is_old_format());
+        wal.rotate(&framed(&[b"restated"])).expect("rotate");
+        wal.write(&framed(&[b"new"])).expect("write");
+        wal.sync().expect("sync");
+        assert!(!wal.is_old_format());
+        drop(wal);
+        assert_eq!(
+            reopen_records(dir.path()),
+            vec![payload.to_vec(), b"restated".to_vec(), b"new".to_vec()]
+        );
+    }
+
+    #[test]
+    fn flipped_bit_in_last_frame_is_a_torn_tail() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (mut wal, _) = open(dir.path()).expect("open");
         wal.write(&framed(&[b"good", b"flipped"])).expect("write");
         wal.sync().expect("sync");
         drop(wal);
@@ -251,39 +592,104 @@ mod tests {
         let last = bytes.len() - 1;
         bytes[last] ^= 1;
         fs::write(&path, &bytes).expect("write");
-        let (_, rec) = Wal::open(dir.path()).expect("reopen");
-        assert_eq!(rec.segments[0].1, vec![b"good".to_vec()]);
+        assert_eq!(reopen_records(dir.path()), vec![b"good".to_vec()]);
+    }
+
+    #[test]
+    fn corruption_before_valid_frames_is_an_error_naming_file_and_offset() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (mut wal, _) = open(dir.path()).expect("open");
+        wal.write(&framed(&[b"first", b"second", b"third"]))
+            .expect("write");
+        wal.sync().expect("sync");
+        drop(wal);
+        let path = segment_path(dir.path(), 1);
+        let mut bytes = fs::read(&path).expect("read");
+        let second = SEGMENT_HEADER + FRAME_HEADER + 5;
+        bytes[second + FRAME_HEADER] ^= 0xff;
+        fs::write(&path, &bytes).expect("write");
+        let err = open(dir.path()).err().expect("must refuse to open");
+        let text = err.to_string();
+        assert!(text.contains("0000000000000001.wal"), "{text}");
+        assert!(text.contains(&format!("byte {second}")), "{text}");
+        // Nothing was cut: the file is as it was.
+        assert_eq!(fs::read(&path).expect("read"), bytes);
+
+        let report = repair(dir.path(), true).expect("dry run");
+        assert_eq!(report.cut[0].1, second as u64);
+        assert_eq!(fs::read(&path).expect("read"), bytes);
+        repair(dir.path(), false).expect("repair");
+        assert_eq!(reopen_records(dir.path()), vec![b"first".to_vec()]);
     }
 
     #[test]
     fn corruption_in_an_older_segment_is_an_error() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let (mut wal, _) = Wal::open(dir.path()).expect("open");
+        let (mut wal, _) = open(dir.path()).expect("open");
         wal.write(&framed(&[b"a", b"b"])).expect("write");
         wal.rotate(&framed(&[b"header"])).expect("rotate");
         drop(wal);
         let path = segment_path(dir.path(), 1);
         let mut bytes = fs::read(&path).expect("read");
-        bytes[HEADER] ^= 0xff;
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0xff;
         fs::write(&path, &bytes).expect("write");
-        assert!(Wal::open(dir.path()).is_err());
+        let err = open(dir.path()).err().expect("must refuse");
+        assert!(err.to_string().contains("older segment"), "{err}");
+        let report = repair(dir.path(), false).expect("repair");
+        assert_eq!(report.moved.len(), 1);
+        assert_eq!(reopen_records(dir.path()), vec![b"a".to_vec()]);
+    }
+
+    #[test]
+    fn a_newer_format_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut bytes = SEGMENT_MAGIC.to_vec();
+        bytes.extend_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
+        fs::write(segment_path(dir.path(), 1), &bytes).expect("write");
+        let err = open(dir.path()).err().expect("must refuse");
+        assert!(err.to_string().contains("format version 2"), "{err}");
     }
 
     #[test]
     fn rotate_and_remove_old_segments() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let (mut wal, _) = Wal::open(dir.path()).expect("open");
+        let (mut wal, _) = open(dir.path()).expect("open");
         wal.write(&framed(&[b"old"])).expect("write");
         wal.rotate(&framed(&[b"header"])).expect("rotate");
         wal.write(&framed(&[b"new"])).expect("write");
         wal.sync().expect("sync");
         wal.remove_before(2).expect("remove");
         drop(wal);
-        let (_, rec) = Wal::open(dir.path()).expect("reopen");
+        let (_, rec) = open(dir.path()).expect("reopen");
         assert_eq!(rec.segments.len(), 1);
         assert_eq!(
             rec.segments[0],
             (2, vec![b"header".to_vec(), b"new".to_vec()])
         );
+    }
+
+    #[test]
+    fn injected_faults_fail_the_operation() {
+        for (fault, op) in [
+            (DiskFault::WriteError, "write"),
+            (DiskFault::PartialWrite, "write"),
+            (DiskFault::NoSpace, "write"),
+            (DiskFault::FsyncError, "sync"),
+        ] {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let (mut wal, _) = Wal::open_with(dir.path(), DiskFaults::at(fault, 2)).expect("open");
+            let one = framed(&[b"one"]);
+            let result = (|| {
+                for _ in 0..3 {
+                    wal.write(&one)?;
+                    wal.sync()?;
+                }
+                Ok::<(), io::Error>(())
+            })();
+            let err = result.err().expect("the fault must fire");
+            assert!(err.to_string().contains(&format!("cannot {op}")), "{err}");
+            assert!(err.to_string().contains(".wal"), "{err}");
+        }
     }
 }
