@@ -24,8 +24,9 @@ pub enum Control {
     /// `tenure lock`: stop the command only once the loss is noticed, with the
     /// full kill grace; the command then outlives the lock.
     LateKill,
-    /// The write-ahead log writer carries on after an I/O error (as it once
-    /// did), so later frames are acknowledged behind a partly written one.
+    /// The storage failure handling of old: the write-ahead log writer carries
+    /// on after an I/O error (later frames are acknowledged behind a partly
+    /// written one), and a fatal Raft error leaves the node running as a zombie.
     CarryOnAfterIoError,
 }
 

@@ -42,8 +42,23 @@ enum Cmd {
     /// Make bearer tokens for the access file.
     #[command(subcommand)]
     Auth(AuthCmd),
+    /// Cut a damaged write-ahead log at its first bad frame so a node that
+    /// refuses to start can start again. What is cut may include acknowledged
+    /// entries and votes: on a cluster, prefer removing the member and adding
+    /// it back with an empty data directory (docs/design.md, "Storage rules").
+    Repair(RepairArgs),
     #[command(flatten)]
     Client(ClientCmd),
+}
+
+#[derive(Args)]
+struct RepairArgs {
+    /// The node's data directory (the one given to `tenure server --data-dir`).
+    #[arg(long)]
+    data_dir: PathBuf,
+    /// Cut and move aside; without it, only report what would be cut.
+    #[arg(long)]
+    yes: bool,
 }
 
 #[derive(Subcommand)]
@@ -330,11 +345,40 @@ fn run_auth(cmd: AuthCmd) {
     println!("token_sha256 = \"{}\"", auth::hash_token(&token));
 }
 
+fn run_repair(args: RepairArgs) -> anyhow::Result<std::process::ExitCode> {
+    let log_dir = args.data_dir.join("log");
+    anyhow::ensure!(log_dir.is_dir(), "{} holds no log", log_dir.display());
+    let report = tenure_server::store::wal::repair(&log_dir, !args.yes)?;
+    if report.cut.is_empty() {
+        println!("the log in {} has no damaged frame", log_dir.display());
+        return Ok(std::process::ExitCode::SUCCESS);
+    }
+    let verb = if args.yes { "cut" } else { "would cut" };
+    for (path, kept, cut) in &report.cut {
+        println!("{verb} {}: keep {kept} bytes, cut {cut}", path.display());
+    }
+    for path in &report.moved {
+        println!("{verb} (move aside) the later segment {}", path.display());
+    }
+    if let Some(dir) = &report.saved_in {
+        let saved = if args.yes {
+            "saved in"
+        } else {
+            "would be saved in"
+        };
+        println!("the cut bytes and segments {saved} {}", dir.display());
+    }
+    if !args.yes {
+        println!("nothing changed; run again with --yes to repair");
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     init_tracing(match cli.command {
-        Cmd::Server(_) | Cmd::Dev(_) => "info,openraft=off",
-        _ => "error,openraft=off",
+        Cmd::Server(_) | Cmd::Dev(_) => "info,openraft=warn",
+        _ => "error,openraft=error",
     });
     if let Err(e) = controls::check() {
         eprintln!("error: {e:#}");
@@ -354,6 +398,7 @@ fn main() -> std::process::ExitCode {
         _ => None,
     };
     if let Some(limit) = stall_timeout {
+        watchdog::exit_on_panic();
         watchdog::start_liveness(runtime.handle(), limit);
         watchdog::arm_wedge_control(runtime.handle());
     }
@@ -366,6 +411,7 @@ fn main() -> std::process::ExitCode {
             Cmd::Demo(args) => tenure_server::demo::run(args).await,
             Cmd::DemoWorker(args) => tenure_server::demo::worker::run(args).await,
             Cmd::Client(cmd) => cli::run(cmd, cli.connect).await,
+            Cmd::Repair(args) => run_repair(args),
             Cmd::Auth(cmd) => {
                 run_auth(cmd);
                 Ok(std::process::ExitCode::SUCCESS)

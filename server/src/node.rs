@@ -289,6 +289,10 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<NodeHandle> {
         tokio::spawn(keepalive::run(core.clone(), keepalive_rx, stop_rx.clone())),
     ];
     tasks.push(tokio::spawn(core.auth.clone().watch(stop_rx.clone())));
+    tasks.push(tokio::spawn(crate::watchdog::exit_on_raft_fatal(
+        core.raft.clone(),
+        stop_rx.clone(),
+    )));
     if let Some(addr) = config.metrics_listen {
         tasks.push(tokio::spawn(crate::metrics::serve(
             core.clone(),
@@ -314,7 +318,9 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<NodeHandle> {
             .serve_with_incoming_shutdown(incoming, shutdown)
             .await
         {
-            tracing::error!(error = %e, "gRPC server failed");
+            // A node that no longer serves must not linger as a zombie.
+            tracing::error!(error = %e, "gRPC server failed; exiting");
+            std::process::exit(crate::watchdog::EXIT_RAFT_FATAL);
         }
     }));
     tracing::info!(id = config.id, listen = %config.listen, "node started");

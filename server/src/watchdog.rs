@@ -133,3 +133,44 @@ pub fn arm_wedge_control(runtime: &tokio::runtime::Handle) {
         }
     });
 }
+
+/// Exit status of a node whose Raft core stopped with a fatal error.
+pub const EXIT_RAFT_FATAL: i32 = 75;
+/// Exit status of a node in which a thread or task panicked.
+pub const EXIT_PANIC: i32 = 101;
+
+/// Makes any panic, on any thread or task, end the process with [`EXIT_PANIC`]
+/// after logging it. tokio would otherwise catch a task's panic and leave the
+/// node running without that task: a silent zombie that may hold leadership.
+pub fn exit_on_panic() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        default(info);
+        tracing::error!(panic = %info, "a thread or task panicked; exiting");
+        std::process::exit(EXIT_PANIC);
+    }));
+}
+
+/// Ends the process with [`EXIT_RAFT_FATAL`] when openraft stops with a fatal
+/// error (a storage error, a panic in its core) while the node is not being
+/// shut down on purpose; openraft itself would only stop serving.
+pub async fn exit_on_raft_fatal(raft: crate::raft::Raft, stop: tokio::sync::watch::Receiver<bool>) {
+    let mut metrics = raft.metrics();
+    loop {
+        let fatal = metrics.borrow().running_state.clone().err();
+        if let Some(fatal) = fatal {
+            if *stop.borrow() || controls::active(Control::CarryOnAfterIoError) {
+                return;
+            }
+            tracing::error!(error = %fatal, "the Raft core stopped with a fatal error; exiting");
+            std::process::exit(EXIT_RAFT_FATAL);
+        }
+        if metrics.changed().await.is_err() {
+            if *stop.borrow() {
+                return;
+            }
+            tracing::error!("the Raft core ended; exiting");
+            std::process::exit(EXIT_RAFT_FATAL);
+        }
+    }
+}

@@ -128,6 +128,17 @@ impl Cluster {
         metrics: bool,
         per_node: impl Fn(u64) -> Vec<String>,
     ) -> Cluster {
+        let mut cluster = Cluster::build(size, extra_args, metrics, per_node);
+        cluster.restart_all();
+        cluster
+    }
+
+    fn build(
+        size: usize,
+        extra_args: &[&str],
+        metrics: bool,
+        per_node: impl Fn(u64) -> Vec<String>,
+    ) -> Cluster {
         let dir = tempfile::Builder::new()
             .prefix("tenure-test-")
             .tempdir()
@@ -158,9 +169,14 @@ impl Cluster {
         };
         for id in 1..=size as u64 {
             cluster.node_mut(id).args = per_node(id);
-            cluster.spawn(id);
         }
         cluster
+    }
+
+    /// A cluster of `size` nodes with every node stopped, so a test can prepare
+    /// their data directories ([`Cluster::data_dir`]) before [`Cluster::restart_all`].
+    pub fn create(size: usize, extra_args: &[&str]) -> Cluster {
+        Cluster::build(size, extra_args, false, |_| Vec::new())
     }
 
     /// Sets extra environment of node `id` for its next start.

@@ -245,6 +245,12 @@ impl Writer {
             jobs.extend(rx.try_iter());
             let (result, done) = self.run_batch(jobs);
             let failed = result.as_ref().err().map(|e| e.to_string());
+            if let Some(error) = &failed
+                && !self.options.carry_on_after_error
+            {
+                // Before any callback: openraft must not act on the failure either.
+                self.fail(error);
+            }
             for d in done {
                 d(match &result {
                     Ok(()) => Ok(()),
@@ -256,7 +262,13 @@ impl Writer {
                     tracing::error!(%error, "write-ahead log I/O failed (negative control: carrying on)");
                     continue;
                 }
-                self.stop(&rx, &error);
+                for job in rx.try_iter() {
+                    if let Job::Write { done: Some(d), .. } = job {
+                        d(Err(io::Error::other(
+                            "log writer stopped after an I/O error",
+                        )));
+                    }
+                }
                 return;
             }
         }
@@ -304,24 +316,17 @@ impl Writer {
         (result, done)
     }
 
-    /// After an I/O error: nothing more is written or acknowledged. Jobs still
-    /// queued fail, and the process exits (unless the owner asked the writer
-    /// only to stop). An fsync error is never retried: the kernel may already
-    /// have dropped the dirty pages it failed to write.
-    fn stop(&mut self, rx: &mpsc::Receiver<Job>, error: &str) {
+    /// After an I/O error: nothing more is written or acknowledged. The process
+    /// exits, unless the owner asked the writer only to stop (then the batch and
+    /// every job still queued fail). An fsync error is never retried: the kernel
+    /// may already have dropped the dirty pages it failed to write.
+    fn fail(&self, error: &str) {
         tracing::error!(
             %error,
             "storage I/O failed; stopping this node so that nothing not durable is acknowledged (restart recovers from the last good frame)"
         );
         if self.options.on_error == OnIoError::Exit {
             std::process::exit(EXIT_STORAGE);
-        }
-        for job in rx.try_iter() {
-            if let Job::Write { done: Some(d), .. } = job {
-                d(Err(io::Error::other(
-                    "log writer stopped after an I/O error",
-                )));
-            }
         }
     }
 
