@@ -163,6 +163,9 @@ fn unframe_v0(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
     (crc32fast::hash(payload) == crc).then(|| (payload, &bytes[end..]))
 }
 
+/// Decodes one frame: its payload and the bytes after it.
+type Decoder = fn(&[u8]) -> Option<(&[u8], &[u8])>;
+
 /// One segment as read from disk.
 struct Parsed {
     version: u32,
@@ -174,7 +177,7 @@ struct Parsed {
 }
 
 fn parse(path: &Path, bytes: &[u8]) -> Result<Parsed, Damage> {
-    let (version, start, decode): (u32, usize, fn(&[u8]) -> Option<(&[u8], &[u8])>) =
+    let (version, start, decode): (u32, usize, Decoder) =
         if bytes.get(..4) == Some(&SEGMENT_MAGIC[..]) {
             let Some(version) = u32_at(bytes, 4) else {
                 // A header cut short: nothing in this segment was ever written.
