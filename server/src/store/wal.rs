@@ -690,7 +690,7 @@ mod tests {
                 }
                 Ok::<(), io::Error>(())
             })();
-            let err = result.err().expect("the fault must fire");
+            let err = result.expect_err("the fault must fire");
             assert!(err.to_string().contains(&format!("cannot {op}")), "{err}");
             assert!(err.to_string().contains(".wal"), "{err}");
         }
