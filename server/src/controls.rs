@@ -28,15 +28,19 @@ pub enum Control {
     /// on after an I/O error (later frames are acknowledged behind a partly
     /// written one), and a fatal Raft error leaves the node running as a zombie.
     CarryOnAfterIoError,
+    /// The write-ahead log never calls fsync: acknowledged entries live only in
+    /// the page cache, and a power loss (not a SIGKILL) loses them.
+    SkipFsync,
 }
 
 impl Control {
     /// Every control.
-    pub const ALL: [Control; 4] = [
+    pub const ALL: [Control; 5] = [
         Control::InvertWaiterLocks,
         Control::WedgeOnSigusr1,
         Control::LateKill,
         Control::CarryOnAfterIoError,
+        Control::SkipFsync,
     ];
 
     /// The name used in [`ENV`].
@@ -46,6 +50,7 @@ impl Control {
             Control::WedgeOnSigusr1 => "wedge-on-sigusr1",
             Control::LateKill => "late-kill",
             Control::CarryOnAfterIoError => "carry-on-after-io-error",
+            Control::SkipFsync => "skip-fsync",
         }
     }
 
