@@ -26,10 +26,6 @@ pub struct FinalState {
     pub records: Vec<(String, u64)>,
 }
 
-/// Which faults can legitimately end a healthy client's session: those that cut
-/// the client off, or that leave the cluster without a quorum.
-pub const SESSION_ENDING_FAULTS: [&str; 3] = ["pause-client", "partition-client", "kill-all"];
-
 /// Runs every check; an empty result means the history is clean.
 pub fn check(events: &[Event], end: &FinalState, ttl_ns: u64) -> Vec<Violation> {
     let mut v = Vec::new();
@@ -188,56 +184,79 @@ fn check_durability(events: &[Event], end: &FinalState, v: &mut Vec<Violation>) 
     }
 }
 
-/// No live, heartbeating session is expired by a leader change.
-///
-/// A session the server ended while its client still counted it alive
-/// (`early`) must be explained by a fault that cut that client off (or took
-/// the whole cluster down). A session whose client could not renew it for a
-/// TTL must fall in or right after some fault; otherwise renewals failed in a
-/// healthy cluster.
+/// Every worker process did some work: a run with no grant, or with a worker
+/// that wrote nothing, checked nothing.
+/// Client k of worker process w records worker number `w * clients + k`.
+pub fn check_activity(events: &[Event], workers: usize, clients: usize) -> Vec<Violation> {
+    let mut v = Vec::new();
+    let mut granted = vec![0u64; workers];
+    let mut grants = 0u64;
+    for e in events {
+        if let Event::Acquire {
+            ok: true, worker, ..
+        } = e
+        {
+            grants += 1;
+            let process = (*worker as usize) / clients.max(1);
+            if let Some(n) = granted.get_mut(process) {
+                *n += 1;
+            }
+        }
+    }
+    if grants == 0 {
+        v.push(Violation {
+            check: "no operations",
+            detail: "no lock was granted in the whole run".into(),
+        });
+    }
+    for (w, n) in granted.iter().enumerate() {
+        if *n == 0 {
+            v.push(Violation {
+                check: "no operations",
+                detail: format!("worker process {w} was granted no lock"),
+            });
+        }
+    }
+    v
+}
+
+/// The server never ends a session its client still counts alive (G3), in any
+/// fault: a session the server ended before the client's local expiry
+/// (`early`) is a violation whatever faults ran. A session whose client could
+/// not renew it for a TTL (its own local expiry passed) must fall in or right
+/// after a fault; otherwise renewals failed in a healthy cluster.
 fn check_sessions(events: &[Event], ttl_ns: u64, v: &mut Vec<Violation>) {
-    let windows: Vec<(&str, &str, u64, u64)> = events
+    let windows: Vec<(u64, u64)> = events
         .iter()
         .filter_map(|e| match e {
-            Event::Fault {
-                kind,
-                target,
-                start,
-                end,
-            } => Some((kind.as_str(), target.as_str(), *start, *end)),
+            Event::Fault { start, end, .. } => Some((*start, *end)),
             _ => None,
         })
         .collect();
     for e in events {
         let Event::SessionLost {
             worker,
-            process,
             at,
             reason,
             session,
             early,
+            ..
         } = e
         else {
             continue;
         };
-        let me = format!("worker-{process}");
         let near = |start: u64, end: u64| *at + ttl_ns >= start && *at <= end + 2 * ttl_ns;
-        let explained = windows.iter().any(|(kind, target, start, end)| {
-            let cuts_me =
-                SESSION_ENDING_FAULTS.contains(kind) && (*kind == "kill-all" || *target == me);
-            near(*start, *end) && (cuts_me || !early)
+        let what = if *early {
+            "server ended a session its client still counted alive"
+        } else if !windows.iter().any(|(start, end)| near(*start, *end)) {
+            "session lost without a fault"
+        } else {
+            continue;
+        };
+        v.push(Violation {
+            check: "session of a healthy client expired",
+            detail: format!("worker {worker} session {session} at {at} ns ({reason}): {what}"),
         });
-        if !explained {
-            let what = if *early {
-                "server expired a live session"
-            } else {
-                "session lost without a fault"
-            };
-            v.push(Violation {
-                check: "session of a healthy client expired",
-                detail: format!("worker {worker} session {session} at {at} ns ({reason}): {what}"),
-            });
-        }
     }
 }
 
@@ -303,55 +322,70 @@ mod tests {
         assert!(v.iter().any(|x| x.check == "G4 acknowledged write lost"));
     }
 
-    #[test]
-    fn unexplained_session_loss_is_caught() {
-        let lost = Event::SessionLost {
+    fn lost(early: bool) -> Event {
+        Event::SessionLost {
             process: 1,
             worker: 1,
             session: 9,
             at: 5_000,
             reason: "session expired".into(),
-            early: true,
-        };
-        let v = check(
-            std::slice::from_ref(&lost),
-            &FinalState {
-                next_token: 1,
-                ..Default::default()
-            },
-            1_000,
-        );
-        assert_eq!(v.len(), 1);
-        let fault = Event::Fault {
-            kind: "pause-client".into(),
+            early,
+        }
+    }
+
+    fn fault(kind: &str) -> Event {
+        Event::Fault {
+            kind: kind.into(),
             target: "worker-1".into(),
             start: 1_000,
             end: 4_000,
+        }
+    }
+
+    fn sessions(events: &[Event]) -> Vec<Violation> {
+        let end = FinalState {
+            next_token: 1,
+            ..Default::default()
         };
-        let v = check(
-            &[fault, lost.clone()],
-            &FinalState {
-                next_token: 1,
-                ..Default::default()
-            },
-            1_000,
-        );
+        check(events, &end, 1_000)
+    }
+
+    #[test]
+    fn a_server_ending_a_live_session_is_never_excused() {
+        assert_eq!(sessions(&[lost(true)]).len(), 1);
+        for kind in [
+            "pause-client",
+            "partition-client",
+            "kill-all",
+            "kill-leader",
+        ] {
+            let v = sessions(&[fault(kind), lost(true)]);
+            assert_eq!(v.len(), 1, "{kind}: {v:?}");
+        }
+    }
+
+    #[test]
+    fn a_session_the_client_itself_let_lapse_needs_a_fault() {
+        assert_eq!(sessions(&[lost(false)]).len(), 1);
+        let v = sessions(&[fault("partition-client"), lost(false)]);
         assert!(v.is_empty(), "{v:?}");
-        // A leader kill may delay renewals, but must not make the server expire it.
-        let kill = Event::Fault {
-            kind: "kill-leader".into(),
-            target: "node-1".into(),
-            start: 1_000,
-            end: 4_000,
+    }
+
+    #[test]
+    fn a_run_without_grants_or_with_an_idle_worker_fails() {
+        let grant = |worker| Event::Acquire {
+            worker,
+            lock: "l".into(),
+            invoke: 0,
+            complete: 1,
+            ok: true,
+            token: u64::from(worker) + 1,
+            session: 1,
+            error: None,
         };
-        let v = check(
-            &[kill, lost],
-            &FinalState {
-                next_token: 1,
-                ..Default::default()
-            },
-            1_000,
-        );
-        assert_eq!(v.len(), 1, "{v:?}");
+        assert_eq!(check_activity(&[], 1, 1).len(), 2);
+        // Two processes of two clients each: worker numbers 0-1 and 2-3.
+        assert_eq!(check_activity(&[grant(1)], 2, 2).len(), 1);
+        assert!(check_activity(&[grant(1), grant(2)], 2, 2).is_empty());
     }
 }

@@ -227,8 +227,14 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<Report> {
             cluster.restart(id);
         }
     }
-    for w in &mut workers {
-        let _ = tokio::time::timeout(Duration::from_secs(30), w.wait()).await;
+    let mut worker_failures = Vec::new();
+    for (w, child) in workers.iter_mut().enumerate() {
+        match tokio::time::timeout(Duration::from_secs(30), child.wait()).await {
+            Ok(Ok(status)) if status.success() => {}
+            Ok(Ok(status)) => worker_failures.push(format!("worker {w} exited with {status}")),
+            Ok(Err(e)) => worker_failures.push(format!("worker {w}: {e}")),
+            Err(_) => worker_failures.push(format!("worker {w} did not finish within 30 s")),
+        }
     }
 
     // Liveness: a fresh client gets a lock within a bound.
@@ -257,6 +263,16 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<Report> {
     }
     let end = final_state(&cluster, &db).await?;
     let mut violations = checker::check(&events, &end, cfg.ttl.as_nanos() as u64);
+    // A run that checked nothing, or whose workers failed, proves nothing.
+    violations.extend(worker_failures.into_iter().map(|detail| Violation {
+        check: "worker failed",
+        detail,
+    }));
+    violations.extend(checker::check_activity(
+        &events,
+        cfg.workers as usize,
+        cfg.clients_per_worker.max(1) as usize,
+    ));
     match recovered {
         Some(d) if d <= Duration::from_secs(10) => {}
         other => violations.push(Violation {
@@ -434,13 +450,23 @@ async fn current_leader(cluster: &Cluster) -> Option<u64> {
     None
 }
 
+/// Reads one worker's history; a line that is not an event fails the run (a
+/// history the checker cannot read is not a clean one).
 fn read_history(path: &Path) -> anyhow::Result<Vec<Event>> {
     let file = File::open(path)?;
-    Ok(BufReader::new(file)
-        .lines()
-        .map_while(Result::ok)
-        .filter_map(|l| serde_json::from_str(&l).ok())
-        .collect())
+    let mut events = Vec::new();
+    for (i, line) in BufReader::new(file).lines().enumerate() {
+        let line = line?;
+        let event = serde_json::from_str(&line).map_err(|e| {
+            anyhow::anyhow!(
+                "{}:{}: malformed history line ({e}): {line:?}",
+                path.display(),
+                i + 1
+            )
+        })?;
+        events.push(event);
+    }
+    Ok(events)
 }
 
 async fn final_state(cluster: &Cluster, db: &Path) -> anyhow::Result<FinalState> {
@@ -536,4 +562,16 @@ pub fn markdown(reports: &[Report]) -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_malformed_history_line_fails_the_run() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("worker-0.jsonl");
+        std::fs::write(&path, "{\"op\":\"release\"\n").expect("write");
+        let err = super::read_history(&path).expect_err("must refuse");
+        assert!(err.to_string().contains("malformed history line"), "{err}");
+    }
 }
