@@ -151,7 +151,18 @@ impl Conn {
         &self.endpoints
     }
 
+    /// Whether `addr` may be dialed: any address, or with `endpoints_only`
+    /// only the endpoints given at connect time.
+    fn may_dial(&self, addr: &str) -> bool {
+        !self.options.endpoints_only || self.endpoints.iter().any(|e| e == addr)
+    }
+
     fn channel(&self, addr: &str) -> Result<Channel> {
+        if !self.may_dial(addr) {
+            return Err(Error::invalid(format!(
+                "{addr} is not one of the endpoints, and endpoints_only is set"
+            )));
+        }
         let mut channels = self.channels.lock();
         if let Some(ch) = channels.get(addr) {
             return Ok(ch.clone());
@@ -211,6 +222,9 @@ impl Conn {
     /// A node named `leader` as the leader. Followed unless `leader` is
     /// suspect; returns whether it was.
     pub(crate) fn redirected(&self, leader: &str) -> bool {
+        if !self.may_dial(leader) {
+            return false;
+        }
         let mut route = self.route.lock();
         if route.is_suspect(leader, Instant::now()) {
             return false;
@@ -357,6 +371,24 @@ mod tests {
             Conn::new(&["a:1,b:2".into(), "c:3".into()], ClientOptions::default()).expect("valid");
         assert_eq!(conn.endpoints().len(), 3);
         assert!(Conn::new(&[], ClientOptions::default()).is_err());
+    }
+
+    #[test]
+    fn endpoints_only_never_dials_a_learned_address() {
+        let endpoints = ["a:1".to_owned(), "b:2".to_owned()];
+        let open = Conn::new(&endpoints, ClientOptions::default()).expect("valid");
+        assert!(open.redirected("elsewhere:9"));
+        assert_eq!(open.target(), "elsewhere:9");
+        let pinned = ClientOptions {
+            endpoints_only: true,
+            ..ClientOptions::default()
+        };
+        let pinned = Conn::new(&endpoints, pinned).expect("valid");
+        assert!(!pinned.redirected("elsewhere:9"));
+        assert!(endpoints.contains(&pinned.target()));
+        assert!(pinned.channel("elsewhere:9").is_err());
+        assert!(pinned.redirected("b:2"));
+        assert_eq!(pinned.target(), "b:2");
     }
 
     #[test]

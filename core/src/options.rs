@@ -35,6 +35,11 @@ pub struct ClientOptions {
     pub tls: Option<TlsOptions>,
     /// Bearer token sent with every request (`authorization: Bearer <token>`).
     pub token: Option<String>,
+    /// Dial only the endpoints given at connect time: a leader hint naming
+    /// another address is not followed (the client tries its endpoints in turn
+    /// instead). For clients behind proxies or NAT, whose route to each node is
+    /// the endpoint they were given. Default false.
+    pub endpoints_only: bool,
 }
 
 /// TLS settings of a client.
@@ -64,6 +69,7 @@ impl Default for ClientOptions {
             label: None,
             tls: None,
             token: None,
+            endpoints_only: false,
         }
     }
 }

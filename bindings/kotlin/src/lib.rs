@@ -390,6 +390,7 @@ impl From<FfiClientOptions> for tenure::ClientOptions {
                 server_name: t.server_name,
             }),
             token: o.token,
+            ..tenure::ClientOptions::default()
         }
     }
 }

@@ -64,6 +64,9 @@ async fn run_client(cfg: &WorkerConfig, me: u32) -> anyhow::Result<()> {
         call_timeout: Duration::from_secs(3),
         attempt_timeout: Duration::from_millis(700),
         label: Some(format!("fault-worker-{me}")),
+        // Every route to a node is this worker's link through the fault
+        // network; a leader hint naming a node's own address would go around it.
+        endpoints_only: true,
         ..ClientOptions::default()
     };
     let client = connect(&cfg.endpoints, &options, cfg.duration).await?;
