@@ -20,8 +20,9 @@ pub struct Violation {
 pub struct FinalState {
     /// The token the next grant would get.
     pub next_token: u64,
-    /// Locks still held or waited for after every worker closed.
-    pub locks_left: usize,
+    /// Locks still held or waited for after every worker closed: (lock,
+    /// sessions holding or waiting).
+    pub locks_left: Vec<(String, Vec<u64>)>,
     /// Accepted records in the store: (lock, token) in insertion order.
     pub records: Vec<(String, u64)>,
 }
@@ -173,12 +174,19 @@ fn check_durability(events: &[Event], end: &FinalState, v: &mut Vec<Violation>) 
             });
         }
     }
-    if end.locks_left > 0 {
+    for (lock, sessions) in &end.locks_left {
+        let seen: Vec<String> = events
+            .iter()
+            .filter(|e| e.session().is_some_and(|s| sessions.contains(&s)))
+            .rev()
+            .take(3)
+            .filter_map(|e| serde_json::to_string(e).ok())
+            .collect();
         v.push(Violation {
             check: "G5 grant nobody knows of",
             detail: format!(
-                "{} locks still held after every worker released and closed",
-                end.locks_left
+                "{lock} still held or waited for by sessions {sessions:?} after every worker \
+                 released and closed; their last events: {seen:?}"
             ),
         });
     }
@@ -304,7 +312,7 @@ mod tests {
     fn stale_store_writes_and_lost_writes_are_caught() {
         let end = FinalState {
             next_token: 10,
-            locks_left: 0,
+            locks_left: Vec::new(),
             records: vec![("l".into(), 5), ("l".into(), 4)],
         };
         let events = vec![Event::Write {

@@ -76,6 +76,12 @@ pub enum Event {
         /// local expiry had not passed); otherwise renewals failed for a TTL.
         early: bool,
     },
+    /// The client closed its session at the end of the run.
+    Closed {
+        worker: u32,
+        session: u64,
+        error: Option<String>,
+    },
     /// A fault, from its start to its end.
     Fault {
         kind: String,
@@ -83,4 +89,17 @@ pub enum Event {
         start: u64,
         end: u64,
     },
+}
+
+impl Event {
+    /// The session the event is about, if it names one.
+    pub fn session(&self) -> Option<u64> {
+        match self {
+            Event::Acquire { session, .. }
+            | Event::Hold { session, .. }
+            | Event::SessionLost { session, .. }
+            | Event::Closed { session, .. } => Some(*session),
+            _ => None,
+        }
+    }
 }

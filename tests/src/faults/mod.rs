@@ -476,7 +476,18 @@ async fn final_state(cluster: &Cluster, db: &Path) -> anyhow::Result<FinalState>
     let store = crate::fenced::FencedStore::open(db)?;
     Ok(FinalState {
         next_token: status.next_token,
-        locks_left: locks.len(),
+        locks_left: locks
+            .into_iter()
+            .map(|l| {
+                let sessions = l
+                    .holders
+                    .iter()
+                    .map(|h| h.session_id)
+                    .chain(l.waiters.iter().map(|w| w.session_id))
+                    .collect();
+                (l.name, sessions)
+            })
+            .collect(),
         records: store.all_records()?,
     })
 }
@@ -495,6 +506,8 @@ fn operation_counts(events: &[Event]) -> BTreeMap<String, u64> {
             Event::Hold { lost: Some(_), .. } => "hold lost",
             Event::Hold { .. } => "hold",
             Event::SessionLost { .. } => "session lost",
+            Event::Closed { error: None, .. } => "close",
+            Event::Closed { error: Some(_), .. } => "close failed",
             Event::Fault { .. } => continue,
         };
         *c.entry(key.into()).or_default() += 1;

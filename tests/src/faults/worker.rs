@@ -160,7 +160,13 @@ async fn run_client(cfg: &WorkerConfig, me: u32) -> anyhow::Result<()> {
             ok,
         });
     }
-    let _ = client.close().await;
+    let session = client.session_id().await.unwrap_or(0);
+    let closed = client.close().await;
+    emit(&Event::Closed {
+        worker: me,
+        session,
+        error: closed.as_ref().err().map(ToString::to_string),
+    });
     Ok(())
 }
 
