@@ -29,7 +29,7 @@ use history::{Event, mono_ns};
 use link::Link;
 
 /// Every kind of fault the nemesis knows.
-pub const ALL_FAULTS: [&str; 9] = [
+pub const ALL_FAULTS: [&str; 10] = [
     "kill-leader",
     "kill-random",
     "kill-all",
@@ -39,7 +39,13 @@ pub const ALL_FAULTS: [&str; 9] = [
     "partition-client",
     "torn-tail",
     "drift",
+    "disk-fault",
 ];
+
+/// The disk faults `disk-fault` injects (`TENURE_DISK_FAULT` kinds).
+const DISK_FAULTS: [&str; 4] = ["write-error", "partial-write", "enospc", "fsync-error"];
+/// Exit status of a node stopped by a storage I/O error.
+const EXIT_STORAGE: i32 = 74;
 
 /// Where libfaketime lives when Debian's faketime package is installed.
 const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
@@ -192,6 +198,7 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<Report> {
 
     let drift_available = Path::new(LIBFAKETIME).exists();
     let mut fault_events = Vec::new();
+    let mut nemesis_violations = Vec::new();
     let mut counts: BTreeMap<String, u32> = BTreeMap::new();
     let faults_end = Instant::now() + cfg.duration.saturating_sub(Duration::from_secs(3));
     while Instant::now() < faults_end {
@@ -204,7 +211,16 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<Report> {
             continue;
         }
         let start = mono_ns();
-        let target = inject(&kind, &mut cluster, &net, &workers, &mut rng, cfg.ttl).await;
+        let target = inject(
+            &kind,
+            &mut cluster,
+            &net,
+            &workers,
+            &mut rng,
+            cfg.ttl,
+            &mut nemesis_violations,
+        )
+        .await;
         *counts.entry(kind.clone()).or_default() += 1;
         fault_events.push(Event::Fault {
             kind,
@@ -263,6 +279,7 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<Report> {
     }
     let end = final_state(&cluster, &db).await?;
     let mut violations = checker::check(&events, &end, cfg.ttl.as_nanos() as u64);
+    violations.extend(nemesis_violations);
     // A run that checked nothing, or whose workers failed, proves nothing.
     violations.extend(worker_failures.into_iter().map(|detail| Violation {
         check: "worker failed",
@@ -315,6 +332,7 @@ async fn inject(
     workers: &[tokio::process::Child],
     rng: &mut StdRng,
     ttl: Duration,
+    violations: &mut Vec<Violation>,
 ) -> String {
     let n = cluster.nodes.len() as u64;
     let node = rng.random_range(1..=n);
@@ -412,7 +430,54 @@ async fn inject(
             cluster.restart(node);
             format!("node-{node} {rate}")
         }
+        "disk-fault" => {
+            let spec = DISK_FAULTS[rng.random_range(0..DISK_FAULTS.len())];
+            if let Some(v) = disk_fault(cluster, node, spec, short).await {
+                violations.push(v);
+            }
+            format!("node-{node} {spec}")
+        }
         other => format!("unknown fault {other}"),
+    }
+}
+
+/// Restarts `node` with `spec` armed, fires it after `after`, and checks that the
+/// node stops with [`EXIT_STORAGE`] (fail-stop); then restarts it healthy.
+async fn disk_fault(
+    cluster: &mut Cluster,
+    node: u64,
+    spec: &str,
+    after: Duration,
+) -> Option<Violation> {
+    let trigger = cluster
+        .dir()
+        .join(format!("disk-fault-{node}-{}", mono_ns()));
+    cluster.kill(node);
+    cluster.set_env(
+        node,
+        vec![(
+            "TENURE_DISK_FAULT".into(),
+            format!("{spec}@file:{}", trigger.display()),
+        )],
+    );
+    cluster.restart(node);
+    tokio::time::sleep(after).await;
+    let _ = std::fs::write(&trigger, b"");
+    let stopped = crate::eventually(Duration::from_secs(10), || {
+        let status = cluster.exited(node);
+        async move { status }
+    })
+    .await;
+    cluster.set_env(node, Vec::new());
+    cluster.restart(node);
+    match stopped {
+        Some(status) if status.code() == Some(EXIT_STORAGE) => None,
+        other => Some(Violation {
+            check: "fail-stop on a disk fault",
+            detail: format!(
+                "node {node} after an injected {spec}: {other:?} (expected exit {EXIT_STORAGE})"
+            ),
+        }),
     }
 }
 
@@ -431,7 +496,9 @@ fn tear_log_tail(log_dir: &Path, rng: &mut StdRng) {
     {
         use std::io::Write;
         let len: u32 = rng.random_range(64..4_096);
-        let mut torn = len.to_le_bytes().to_vec();
+        // The start of a format-1 frame (magic, length, checksum) cut short.
+        let mut torn = 0x4D52_4654u32.to_le_bytes().to_vec();
+        torn.extend_from_slice(&len.to_le_bytes());
         torn.extend_from_slice(&rng.random::<u32>().to_le_bytes());
         torn.extend((0..rng.random_range(0..len / 2)).map(|_| rng.random::<u8>()));
         let _ = f.write_all(&torn);
