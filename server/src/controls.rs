@@ -31,16 +31,20 @@ pub enum Control {
     /// The write-ahead log never calls fsync: acknowledged entries live only in
     /// the page cache, and a power loss (not a SIGKILL) loses them.
     SkipFsync,
+    /// The fenced SQLite store of the demo and the tests accepts every token,
+    /// stale ones included (the storage forgot its fencing check).
+    SkipFenceCheck,
 }
 
 impl Control {
     /// Every control.
-    pub const ALL: [Control; 5] = [
+    pub const ALL: [Control; 6] = [
         Control::InvertWaiterLocks,
         Control::WedgeOnSigusr1,
         Control::LateKill,
         Control::CarryOnAfterIoError,
         Control::SkipFsync,
+        Control::SkipFenceCheck,
     ];
 
     /// The name used in [`ENV`].
@@ -51,6 +55,7 @@ impl Control {
             Control::LateKill => "late-kill",
             Control::CarryOnAfterIoError => "carry-on-after-io-error",
             Control::SkipFsync => "skip-fsync",
+            Control::SkipFenceCheck => "skip-fence-check",
         }
     }
 

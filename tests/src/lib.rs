@@ -101,6 +101,8 @@ pub struct Cluster {
     pub nodes: Vec<Node>,
     peers: String,
     extra_args: Vec<String>,
+    /// Environment of every node, before each node's own.
+    base_env: Vec<(String, String)>,
     dir: tempfile::TempDir,
 }
 
@@ -133,7 +135,8 @@ impl Cluster {
         cluster
     }
 
-    fn build(
+    /// Like [`Cluster::start_custom`], with every node stopped (see [`Cluster::create`]).
+    pub fn build(
         size: usize,
         extra_args: &[&str],
         metrics: bool,
@@ -165,6 +168,7 @@ impl Cluster {
             nodes,
             peers,
             extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
+            base_env: Vec::new(),
             dir,
         };
         for id in 1..=size as u64 {
@@ -177,6 +181,12 @@ impl Cluster {
     /// their data directories ([`Cluster::data_dir`]) before [`Cluster::restart_all`].
     pub fn create(size: usize, extra_args: &[&str]) -> Cluster {
         Cluster::build(size, extra_args, false, |_| Vec::new())
+    }
+
+    /// Sets environment of every node for their next starts (each node's own
+    /// environment, [`Cluster::set_env`], comes after it).
+    pub fn set_base_env(&mut self, env: Vec<(String, String)>) {
+        self.base_env = env;
     }
 
     /// Sets extra environment of node `id` for its next start.
@@ -216,6 +226,7 @@ impl Cluster {
     fn spawn(&mut self, id: u64) {
         let bin = tenure_bin();
         let extra = self.extra_args.clone();
+        let base_env = self.base_env.clone();
         let node = &self.nodes[(id - 1) as usize];
         let peers = if node.joining {
             format!("{id}={}", node.addr)
@@ -249,7 +260,7 @@ impl Cluster {
             .args(&metrics)
             .args(&extra)
             .args(&node.args)
-            .envs(node.env.iter().map(|(k, v)| (k, v)))
+            .envs(base_env.iter().chain(&node.env).map(|(k, v)| (k, v)))
             .env(
                 "RUST_LOG",
                 std::env::var("TENURE_TEST_LOG").unwrap_or_else(|_| "info,openraft=warn".into()),

@@ -16,6 +16,7 @@ async fn run(seed: u64, secs: u64, workers: u32, clients_per_worker: u32) {
         ttl: Duration::from_secs(2),
         faults: ALL_FAULTS.iter().map(|s| s.to_string()).collect(),
         worker_bin: env!("CARGO_BIN_EXE_tenure-faults").into(),
+        negative_control: None,
     };
     let report = faults::run(cfg).await.expect("fault run");
     eprintln!(

@@ -50,6 +50,10 @@ enum Cmd {
         /// Write a Markdown report here (and JSON next to it).
         #[arg(long)]
         report: Option<PathBuf>,
+        /// Run every node and worker with this negative control (a deliberately
+        /// broken build); the run must then report violations.
+        #[arg(long)]
+        negative_control: Option<String>,
     },
     /// Many clients on their own connections against a fresh cluster (no
     /// faults): waiting, try and cancelled acquires, releases, session closes.
@@ -149,6 +153,7 @@ async fn main() -> anyhow::Result<ExitCode> {
             clients_per_worker,
             faults,
             report,
+            negative_control,
         } => {
             let faults = if faults.is_empty() {
                 ALL_FAULTS.iter().map(|s| s.to_string()).collect()
@@ -171,6 +176,7 @@ async fn main() -> anyhow::Result<ExitCode> {
                     ttl: Duration::from_secs(2),
                     faults: faults.clone(),
                     worker_bin: std::env::current_exe()?,
+                    negative_control: negative_control.clone(),
                 };
                 k += 1;
                 let r = faults::run(cfg).await?;

@@ -71,6 +71,9 @@ pub struct RunConfig {
     pub faults: Vec<String>,
     /// The `tenure-faults` binary (it runs the workers).
     pub worker_bin: PathBuf,
+    /// A negative control (`TENURE_NEGATIVE_CONTROL`) for every node and
+    /// worker: the run must then report a violation.
+    pub negative_control: Option<String>,
 }
 
 /// What a run found.
@@ -146,7 +149,14 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<Report> {
             (i, args)
         })
         .collect();
-    let mut cluster = Cluster::start_custom(cfg.nodes, &[], false, |id| routes[&id].clone());
+    let mut cluster = Cluster::build(cfg.nodes, &[], false, |id| routes[&id].clone());
+    let control_env: Vec<(String, String)> = cfg
+        .negative_control
+        .iter()
+        .map(|c| ("TENURE_NEGATIVE_CONTROL".to_owned(), c.clone()))
+        .collect();
+    cluster.set_base_env(control_env.clone());
+    cluster.restart_all();
     for ((_, j), link) in &peer {
         link.set_target(&cluster.node(*j).addr);
     }
@@ -190,6 +200,7 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<Report> {
                 &cfg.seed.to_string(),
             ])
             .env("RUST_LOG", "warn")
+            .envs(control_env.iter().map(|(k, v)| (k, v)))
             .stdout(out)
             .kill_on_drop(true)
             .spawn()?;

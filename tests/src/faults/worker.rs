@@ -108,7 +108,10 @@ async fn run_client(cfg: &WorkerConfig, me: u32) -> anyhow::Result<()> {
         let hold_until = Instant::now() + Duration::from_millis(rng.random_range(30..300));
         while Instant::now() < hold_until && lock.is_held() {
             // Checked: held. Now write with the token; a pause right here is
-            // what the fencing check is for.
+            // what the fencing check is for, so the worker spends a while
+            // between the check and the write (a pause-client fault lands in
+            // this window often, and the write then arrives stale).
+            tokio::time::sleep(Duration::from_millis(rng.random_range(0..20))).await;
             let at = mono_ns();
             // SQLite blocks (on its file lock): off the runtime's heartbeats.
             let accepted = matches!(
