@@ -544,3 +544,160 @@ async fn heartbeat(weak: Weak<SessionInner>) {
         failures += 1;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Suspends are simulated with [`FakeClock`]: the boot clock jumps while
+    //! tokio's does not. The session talks to a closed loopback port, so no
+    //! server ever answers: everything here is judged locally.
+
+    use super::*;
+    use crate::clock::FakeClock;
+    use crate::lock::Lock;
+    use crate::options::ClientOptions;
+
+    /// Well below the lease the tests' suspends cut short: "promptly".
+    const PROMPT: Duration = Duration::from_millis(500);
+
+    struct Opened {
+        session: Arc<SessionInner>,
+        state: watch::Receiver<SessionState>,
+        lock: Lock,
+    }
+
+    /// A loopback address nothing listens on.
+    fn closed_port() -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        let addr = listener.local_addr().expect("local address");
+        drop(listener);
+        addr.to_string()
+    }
+
+    /// A session opened just now on `fake`'s clock, holding one lock.
+    fn open(fake: &FakeClock, ttl: Duration) -> Opened {
+        let conn = Conn::new(&[closed_port()], ClientOptions::default()).expect("valid options");
+        let (tx, state) = watch::channel(SessionState::Expired);
+        let clock = Clock::fake(fake);
+        let t_send = clock.now();
+        let session = SessionInner::start(1, ttl, clock, t_send, Arc::new(conn), tx);
+        let grant = pb::Grant {
+            name: "jobs/nightly".into(),
+            token: 7,
+            owner_id: format!("{:032x}", 1u128),
+            mode: pb::LockMode::Exclusive as i32,
+            session_id: 1,
+        };
+        let lock = Lock::new(grant, session.clone()).expect("valid grant");
+        Opened {
+            session,
+            state,
+            lock,
+        }
+    }
+
+    /// The reason passed to the lock's on-lost callback.
+    fn on_lost_reason(lock: &Lock) -> tokio::sync::oneshot::Receiver<LostReason> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        lock.on_lost(move |reason| {
+            let _ = tx.send(reason);
+        });
+        rx
+    }
+
+    /// Waits up to PROMPT for the state `want`.
+    async fn reaches(state: &mut watch::Receiver<SessionState>, want: SessionState) -> bool {
+        tokio::time::timeout(PROMPT, state.wait_for(|s| *s == want))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
+    #[tokio::test]
+    async fn a_suspend_longer_than_the_lease_loses_the_lock_at_resume() {
+        let fake = FakeClock::new();
+        let mut o = open(&fake, Duration::from_secs(3));
+        let callback = on_lost_reason(&o.lock);
+        let waiting = tokio::spawn({
+            let lock = o.lock.clone();
+            async move { lock.lost().await }
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(o.lock.is_held());
+        fake.suspend(Duration::from_secs(10));
+        // Judged at once, locally, with no server answer.
+        assert!(!o.lock.is_held());
+        assert_eq!(o.lock.remaining(), Duration::ZERO);
+        assert!(o.lock.local_expiry() <= Instant::now());
+        // A lost() that was already waiting wakes up.
+        let lost = tokio::time::timeout(PROMPT, waiting).await;
+        assert_eq!(lost.ok().and_then(|r| r.ok()), Some(LostReason::SessionExpired));
+        // The watchdog ends the session: callbacks run, the state says Expired,
+        // long before tokio's clock reaches the lease's end (2.87 s).
+        let reason = tokio::time::timeout(PROMPT, callback).await;
+        assert_eq!(reason.ok().and_then(|r| r.ok()), Some(LostReason::SessionExpired));
+        assert!(reaches(&mut o.state, SessionState::Expired).await);
+        assert_eq!(o.session.end_reason(), Some(LostReason::SessionExpired));
+    }
+
+    #[tokio::test]
+    async fn a_short_suspend_moves_the_session_to_jeopardy() {
+        let fake = FakeClock::new();
+        let mut o = open(&fake, Duration::from_secs(30));
+        // The first keepalive is due in 10 s: nothing else leaves Healthy here.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(*o.state.borrow(), SessionState::Healthy);
+        let before = o.lock.remaining();
+        fake.suspend(Duration::from_secs(1));
+        assert!(reaches(&mut o.state, SessionState::Jeopardy).await);
+        // Still held, with the suspended second gone from what is left.
+        assert!(o.lock.is_held());
+        assert!(o.lock.remaining() + Duration::from_secs(1) <= before);
+    }
+
+    #[tokio::test]
+    async fn negative_control_a_clock_that_stops_during_a_suspend_misses_it() {
+        // What sessions did on tokio's clock (CLOCK_MONOTONIC): the assertions
+        // of the two tests above fail on it.
+        // (A long TTL: no failing keepalive is due to cause Jeopardy either.)
+        let fake = FakeClock::monotonic_only();
+        let mut o = open(&fake, Duration::from_secs(30));
+        let callback = on_lost_reason(&o.lock);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        fake.suspend(Duration::from_secs(60));
+        assert!(o.lock.is_held(), "the stopped clock believes it still holds");
+        assert!(tokio::time::timeout(PROMPT, o.lock.lost()).await.is_err());
+        assert!(tokio::time::timeout(PROMPT, callback).await.is_err());
+        assert!(!reaches(&mut o.state, SessionState::Jeopardy).await);
+    }
+
+    #[tokio::test]
+    async fn a_starved_timer_moves_the_session_to_jeopardy() {
+        let fake = FakeClock::new();
+        let mut o = open(&fake, Duration::from_secs(30));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(*o.state.borrow(), SessionState::Healthy);
+        // Block the (single-threaded) runtime: the watchdog's tick fires late.
+        std::thread::sleep(Duration::from_millis(400));
+        assert!(reaches(&mut o.state, SessionState::Jeopardy).await);
+        assert!(o.lock.is_held());
+    }
+
+    #[tokio::test]
+    async fn a_renewal_answered_after_a_suspend_counts_from_its_send() {
+        let fake = FakeClock::new();
+        let ttl = Duration::from_secs(3);
+        let o = open(&fake, ttl);
+        let usable = ClientOptions::default().usable_lease_for(ttl);
+        let t_send = o.session.clock.now();
+        // Suspended while the keepalive was in flight; its OK arrives after.
+        fake.suspend(Duration::from_secs(2));
+        assert!(o.session.renewed(t_send, ttl));
+        let left = o.session.remaining();
+        assert!(left + Duration::from_secs(2) <= usable, "{left:?}");
+        // A later OK for a request sent before the expiry revives nothing.
+        fake.suspend(Duration::from_secs(2));
+        assert!(!o.session.renewed(t_send, ttl));
+        assert!(!o.session.renewed(o.session.clock.now(), ttl));
+        assert_eq!(o.session.end_reason(), Some(LostReason::SessionExpired));
+        assert!(!o.lock.is_held());
+    }
+}
