@@ -9,8 +9,8 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::admin::{AuditRecord, ClusterStatus, GrantInfo, LockInfo, MemberInfo, SessionInfo};
-use crate::conn::{Conn, normalize};
 use crate::clock::Clock;
+use crate::conn::{Conn, normalize};
 use crate::error::{Error, ErrorKind, Result};
 use crate::lock::Lock;
 use crate::options::{AcquireOptions, ClientOptions, LockMode};

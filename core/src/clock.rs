@@ -265,7 +265,10 @@ mod tests {
         let before = read(libc::CLOCK_BOOTTIME);
         let ours = Duration::from_nanos(Clock::system().now().nanos);
         let after = read(libc::CLOCK_BOOTTIME);
-        assert!(before <= ours && ours <= after, "{before:?} {ours:?} {after:?}");
+        assert!(
+            before <= ours && ours <= after,
+            "{before:?} {ours:?} {after:?}"
+        );
         // BOOTTIME = MONOTONIC + time spent suspended, never less.
         assert!(read(libc::CLOCK_MONOTONIC) <= read(libc::CLOCK_BOOTTIME));
     }

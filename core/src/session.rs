@@ -629,11 +629,17 @@ mod tests {
         assert!(o.lock.local_expiry() <= Instant::now());
         // A lost() that was already waiting wakes up.
         let lost = tokio::time::timeout(PROMPT, waiting).await;
-        assert_eq!(lost.ok().and_then(|r| r.ok()), Some(LostReason::SessionExpired));
+        assert_eq!(
+            lost.ok().and_then(|r| r.ok()),
+            Some(LostReason::SessionExpired)
+        );
         // The watchdog ends the session: callbacks run, the state says Expired,
         // long before tokio's clock reaches the lease's end (2.87 s).
         let reason = tokio::time::timeout(PROMPT, callback).await;
-        assert_eq!(reason.ok().and_then(|r| r.ok()), Some(LostReason::SessionExpired));
+        assert_eq!(
+            reason.ok().and_then(|r| r.ok()),
+            Some(LostReason::SessionExpired)
+        );
         assert!(reaches(&mut o.state, SessionState::Expired).await);
         assert_eq!(o.session.end_reason(), Some(LostReason::SessionExpired));
     }
@@ -663,7 +669,10 @@ mod tests {
         let callback = on_lost_reason(&o.lock);
         tokio::time::sleep(Duration::from_millis(50)).await;
         fake.suspend(Duration::from_secs(60));
-        assert!(o.lock.is_held(), "the stopped clock believes it still holds");
+        assert!(
+            o.lock.is_held(),
+            "the stopped clock believes it still holds"
+        );
         assert!(tokio::time::timeout(PROMPT, o.lock.lost()).await.is_err());
         assert!(tokio::time::timeout(PROMPT, callback).await.is_err());
         assert!(!reaches(&mut o.state, SessionState::Jeopardy).await);
