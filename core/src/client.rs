@@ -9,6 +9,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::admin::{AuditRecord, ClusterStatus, GrantInfo, LockInfo, MemberInfo, SessionInfo};
+use crate::clock::Clock;
 use crate::conn::{Conn, normalize};
 use crate::error::{Error, ErrorKind, Result};
 use crate::lock::Lock;
@@ -136,7 +137,8 @@ impl Client {
             open_id: rand::random::<[u8; 16]>().to_vec(),
         };
         // Local expiry counts from the first send: retries only shorten it.
-        let t_send = Instant::now();
+        let clock = Clock::system();
+        let t_send = clock.now();
         let resp = conn
             .call(
                 self.deadline(Duration::ZERO),
@@ -151,6 +153,7 @@ impl Client {
         let session = SessionInner::start(
             resp.session_id,
             granted,
+            clock,
             t_send,
             conn.clone(),
             self.inner.state.clone(),

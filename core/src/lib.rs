@@ -6,7 +6,9 @@
 //! - **Sessions** with a background heartbeat and *client-side expiry*: a session
 //!   counts as alive only until `t_send + ttl * (1 - drift) - margin` after the
 //!   send time of the last acknowledged renewal, so a holder learns it lost a lock
-//!   before the server can give it to anyone else.
+//!   before the server can give it to anyone else. Expiry is measured on a clock
+//!   that counts suspended time (CLOCK_BOOTTIME on Linux and Android), and a
+//!   clock jump moves the session to Jeopardy.
 //! - **Retries** with backoff and jitter across every endpoint, following the
 //!   leader; every mutating call carries a request id, so a retry applies once.
 //! - **Lock handles** with their fencing token, `is_held()` without network,
@@ -28,6 +30,7 @@
 
 mod admin;
 mod client;
+mod clock;
 mod conn;
 mod error;
 mod fence;

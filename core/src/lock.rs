@@ -197,10 +197,13 @@ impl Lock {
         self.inner.lost_reason().is_none() && self.inner.session.is_alive()
     }
 
-    /// The session's local expiry (monotonic): the lock counts as held at most
-    /// until then unless a renewal extends it. After a loss, the final value.
+    /// The session's local expiry as a tokio instant: the lock counts as held at
+    /// most until then unless a renewal extends it. After a loss, the final
+    /// value. The expiry itself is kept on the boot clock, which counts time
+    /// the machine spends suspended and tokio's clock does not: across a
+    /// suspend the lock is lost earlier than this instant says.
     pub fn local_expiry(&self) -> Instant {
-        self.inner.session.expiry()
+        self.inner.session.expiry_instant()
     }
 
     /// How long the lock is certainly held without a further renewal (zero once lost).
@@ -220,17 +223,24 @@ impl Lock {
     }
 
     /// Resolves when the lock is lost or released, with the reason. Resolves at
-    /// the local expiry even if no renewal arrives (G3).
+    /// the local expiry even if no renewal arrives (G3), and within a check
+    /// interval of a resume that finds the local expiry passed.
     pub async fn lost(&self) -> LostReason {
         let mut rx = self.inner.lost.subscribe();
+        let session = &self.inner.session;
         loop {
             if let Some(reason) = self.lost_reason() {
                 return reason;
             }
-            let expiry = self.inner.session.expiry();
+            // Short sleeps, re-reading the boot clock: one sleep until the
+            // expiry would oversleep a suspend (tokio's clock stops).
+            let wait = session
+                .remaining()
+                .min(session.check_interval())
+                .max(Duration::from_millis(1));
             tokio::select! {
                 r = rx.changed() => if r.is_err() { return LostReason::ClientClosed },
-                _ = tokio::time::sleep_until(expiry) => {}
+                _ = tokio::time::sleep(wait) => {}
             }
         }
     }

@@ -2,10 +2,17 @@
 //! it (DESIGN "Client core", G3).
 //!
 //! The session counts as alive only until `local_expiry = t_send + ttl * (1 -
-//! drift) - margin`, where `t_send` is the monotonic time the renewing request
-//! was SENT. The server never expires it before `t_send + ttl`, so a holder
-//! learns it lost its locks before anyone else can be granted them. Expired is
-//! final: a late acknowledgement never revives it.
+//! drift) - margin`, where `t_send` is the time the renewing request was SENT,
+//! read on the boot clock ([`crate::clock`]), which keeps counting while the
+//! machine is suspended. The server never expires it before `t_send + ttl`, so
+//! a holder learns it lost its locks before anyone else can be granted them.
+//! Expired is final: a late acknowledgement never revives it.
+//!
+//! Two tasks run per session: the heartbeat renews it, and the watchdog
+//! re-reads the clock every check interval, ends the session at its local
+//! expiry and moves it to Jeopardy when the clock jumped (a suspend) or its
+//! timer fired late. tokio's timers stop during a suspend, so no single long
+//! sleep decides anything about expiry.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -15,11 +22,12 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 use tenure_proto::v1 as pb;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Notify, mpsc, watch};
 use tokio::time::Instant;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Streaming;
 
+use crate::clock::{BootInstant, Clock};
 use crate::conn::Conn;
 use crate::error::{Failure, classify};
 use crate::lock::LockInner;
@@ -99,11 +107,33 @@ impl fmt::Display for LostReason {
     }
 }
 
+/// Bounds of the watchdog's check interval (the margin, clamped): a resume is
+/// noticed within one margin, and a zero margin does not spin.
+const MIN_CHECK: Duration = Duration::from_millis(5);
+const MAX_CHECK: Duration = Duration::from_millis(100);
+/// The smallest clock jump the watchdog reports (with a margin below it).
+const MIN_JUMP: Duration = Duration::from_millis(10);
+
 /// What the client believes about its session's lease.
 #[derive(Debug, Clone, Copy)]
 struct LocalLease {
-    expiry: Instant,
+    expiry: BootInstant,
     ended: Option<LostReason>,
+}
+
+impl LocalLease {
+    /// Not ended and the local expiry not reached at `now`.
+    fn alive_at(&self, now: BootInstant) -> bool {
+        self.ended.is_none() && now < self.expiry
+    }
+
+    /// Time left at `now` before the local expiry (zero once ended).
+    fn remaining_at(&self, now: BootInstant) -> Duration {
+        match self.ended {
+            Some(_) => Duration::ZERO,
+            None => self.expiry.saturating_duration_since(now),
+        }
+    }
 }
 
 pub(crate) struct SessionInner {
@@ -112,8 +142,17 @@ pub(crate) struct SessionInner {
     pub(crate) conn: Arc<Conn>,
     /// The client-level state watch this session reports to while it is current.
     client_state: watch::Sender<SessionState>,
+    /// The clock every expiry decision reads.
+    clock: Clock,
     /// The local expiry and the end, under one mutex (one lock, one order).
     lease: Mutex<LocalLease>,
+    /// Wakes the heartbeat early: renew at once after a clock jump, or stop
+    /// because the session ended.
+    wake_heartbeat: Arc<Notify>,
+    /// How often the watchdog re-reads the clock.
+    check_interval: Duration,
+    /// How far the clock may run past a watchdog tick before it counts as a jump.
+    jump_threshold: Duration,
     next_request: AtomicU64,
     locks: Mutex<HashMap<u128, Weak<LockInner>>>,
     /// The runtime the session was opened on: closing on drop uses it even when
@@ -122,51 +161,65 @@ pub(crate) struct SessionInner {
 }
 
 impl SessionInner {
-    /// A session opened by a request sent at `t_send`; starts its heartbeat.
+    /// A session opened by a request sent at `t_send` (read on `clock`); starts
+    /// its heartbeat and its watchdog.
     pub(crate) fn start(
         id: u64,
         ttl: Duration,
-        t_send: Instant,
+        clock: Clock,
+        t_send: BootInstant,
         conn: Arc<Conn>,
         client_state: watch::Sender<SessionState>,
     ) -> Arc<SessionInner> {
         let usable = conn.options.usable_lease_for(ttl);
+        let margin = conn.options.margin;
         client_state.send_replace(SessionState::Healthy);
         let session = Arc::new(SessionInner {
             id,
             ttl,
             conn,
             client_state,
+            clock,
             lease: Mutex::new(LocalLease {
-                expiry: t_send + usable,
+                expiry: t_send.saturating_add(usable),
                 ended: None,
             }),
+            wake_heartbeat: Arc::new(Notify::new()),
+            check_interval: margin.clamp(MIN_CHECK, MAX_CHECK),
+            jump_threshold: margin.max(MIN_JUMP),
             next_request: AtomicU64::new(1),
             locks: Mutex::new(HashMap::new()),
             runtime: tokio::runtime::Handle::current(),
         });
         tokio::spawn(heartbeat(Arc::downgrade(&session)));
+        tokio::spawn(watchdog(Arc::downgrade(&session)));
         session
     }
 
     /// Alive: not ended and the local expiry not reached. No network.
     pub(crate) fn is_alive(&self) -> bool {
-        let lease = *self.lease.lock();
-        lease.ended.is_none() && Instant::now() < lease.expiry
+        let now = self.clock.now();
+        self.lease.lock().alive_at(now)
     }
 
-    /// The local expiry.
-    pub(crate) fn expiry(&self) -> Instant {
-        self.lease.lock().expiry
+    /// The local expiry as a tokio instant (exact unless the machine is
+    /// suspended before it).
+    pub(crate) fn expiry_instant(&self) -> Instant {
+        let expiry = self.lease.lock().expiry;
+        self.clock.to_tokio(expiry)
     }
 
     /// Time left before the local expiry (zero once ended).
     pub(crate) fn remaining(&self) -> Duration {
-        let lease = *self.lease.lock();
-        match lease.ended {
-            Some(_) => Duration::ZERO,
-            None => lease.expiry.saturating_duration_since(Instant::now()),
-        }
+        let now = self.clock.now();
+        self.lease.lock().remaining_at(now)
+    }
+
+    /// How often anything waiting for the local expiry should re-read the
+    /// clock instead of trusting one long sleep (tokio's timers stop during a
+    /// suspend).
+    pub(crate) fn check_interval(&self) -> Duration {
+        self.check_interval
     }
 
     /// Why it ended, if it did.
@@ -204,6 +257,20 @@ impl SessionInner {
         });
     }
 
+    /// The clock ran `late` past a watchdog tick, `suspended` of it unseen by
+    /// tokio: renewals were not sent on time, so the server may be about to
+    /// expire the session. Jeopardy until a renewal succeeds; renew at once.
+    fn clock_jumped(&self, late: Duration, suspended: Duration) {
+        tracing::warn!(
+            session = self.id,
+            late_ms = late.as_millis(),
+            suspended_ms = suspended.as_millis(),
+            "clock jump (suspend or late timer): session in jeopardy"
+        );
+        self.set_state(SessionState::Jeopardy);
+        self.wake_heartbeat.notify_one();
+    }
+
     /// Ends the session (final) and marks every lock of it lost.
     pub(crate) fn end(&self, reason: LostReason) {
         {
@@ -214,6 +281,7 @@ impl SessionInner {
             lease.ended = Some(reason);
         }
         tracing::info!(session = self.id, %reason, "session ended");
+        self.wake_heartbeat.notify_one();
         self.client_state.send_replace(SessionState::Expired);
         let locks: Vec<_> = self
             .locks
@@ -228,13 +296,13 @@ impl SessionInner {
 
     /// A renewal sent at `t_send` was acknowledged. Never revives an ended or
     /// locally expired session.
-    fn renewed(&self, t_send: Instant, ttl: Duration) -> bool {
-        let candidate = t_send + self.conn.options.usable_lease_for(ttl);
+    fn renewed(&self, t_send: BootInstant, ttl: Duration) -> bool {
+        let candidate = t_send.saturating_add(self.conn.options.usable_lease_for(ttl));
         let extended = {
             // Checked and extended under one lock: a renewal that arrives after
             // the local expiry must never revive the session.
             let mut lease = self.lease.lock();
-            let alive = lease.ended.is_none() && Instant::now() < lease.expiry;
+            let alive = lease.alive_at(self.clock.now());
             if alive {
                 lease.expiry = lease.expiry.max(candidate);
             }
@@ -347,10 +415,43 @@ async fn exchange(stream: &mut Stream, seq: u64, session: u64) -> Result<Reply, 
     }
 }
 
-/// Renews the session every keepalive interval; ends it at the local expiry.
+/// Re-reads the clock every check interval: ends the session at its local
+/// expiry, and moves it to Jeopardy when the clock ran well past a tick (the
+/// machine was suspended, or the runtime starved the timer). Stops when the
+/// session ends or is dropped.
+async fn watchdog(weak: Weak<SessionInner>) {
+    let Some((tick, threshold, mut last)) = weak
+        .upgrade()
+        .map(|s| (s.check_interval, s.jump_threshold, s.clock.now()))
+    else {
+        return;
+    };
+    let mut last_tokio = Instant::now();
+    loop {
+        tokio::time::sleep(tick).await;
+        let Some(s) = weak.upgrade() else { return };
+        let (now, now_tokio) = (s.clock.now(), Instant::now());
+        if s.end_reason().is_some() {
+            return;
+        }
+        if !s.is_alive() {
+            s.end(LostReason::SessionExpired);
+            return;
+        }
+        let elapsed = now.saturating_duration_since(last);
+        let late = elapsed.saturating_sub(tick);
+        if late > threshold {
+            let seen_by_tokio = now_tokio.saturating_duration_since(last_tokio);
+            s.clock_jumped(late, elapsed.saturating_sub(seen_by_tokio));
+        }
+        (last, last_tokio) = (now, now_tokio);
+    }
+}
+
+/// Renews the session every keepalive interval (at once after a clock jump).
 async fn heartbeat(weak: Weak<SessionInner>) {
     let Some(s) = weak.upgrade() else { return };
-    let conn = s.conn.clone();
+    let (conn, wake) = (s.conn.clone(), s.wake_heartbeat.clone());
     let (id, ttl) = (s.id, s.ttl);
     drop(s);
     let interval = conn.options.keepalive_interval_for(ttl);
@@ -359,13 +460,10 @@ async fn heartbeat(weak: Weak<SessionInner>) {
     let mut seq = 0u64;
     let mut failures = 0u32;
     loop {
-        let Some(expiry) = weak.upgrade().map(|s| s.expiry()) else {
-            return;
-        };
-        // Wait for the next send, but never past the local expiry.
+        // The watchdog ends the session at its local expiry and wakes us.
         tokio::select! {
             _ = tokio::time::sleep_until(next_send) => {}
-            _ = tokio::time::sleep_until(expiry) => {}
+            _ = wake.notified() => {}
         }
         let Some(s) = weak.upgrade() else { return };
         if s.end_reason().is_some() {
@@ -375,15 +473,14 @@ async fn heartbeat(weak: Weak<SessionInner>) {
             s.end(LostReason::SessionExpired);
             return;
         }
-        drop(s);
         seq += 1;
-        let t_send = Instant::now();
+        // t_send on the boot clock (for the expiry), sent_at on tokio's (for
+        // scheduling the next send).
+        let (t_send, sent_at) = (s.clock.now(), Instant::now());
         // Half the time left per attempt: a node that does not answer leaves
         // time to reach another before the local expiry.
-        let budget = conn
-            .options
-            .attempt_timeout
-            .min(expiry.saturating_duration_since(t_send) / 2);
+        let budget = conn.options.attempt_timeout.min(s.remaining() / 2);
+        drop(s);
         let addr = match &stream {
             Some(st) => st.addr.clone(),
             None => conn.target(),
@@ -417,7 +514,7 @@ async fn heartbeat(weak: Weak<SessionInner>) {
                     }
                     s.revoked(&lease.revoked);
                     failures = 0;
-                    next_send = t_send + interval;
+                    next_send = sent_at + interval;
                     continue;
                 }
                 Ok(pb::LeaseStatus::LeaseBlacklisted) => {
@@ -445,5 +542,171 @@ async fn heartbeat(weak: Weak<SessionInner>) {
         s.set_state(SessionState::Jeopardy);
         next_send = Instant::now() + conn.backoff(failures).min(interval);
         failures += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Suspends are simulated with [`FakeClock`]: the boot clock jumps while
+    //! tokio's does not. The session talks to a closed loopback port, so no
+    //! server ever answers: everything here is judged locally.
+
+    use super::*;
+    use crate::clock::FakeClock;
+    use crate::lock::Lock;
+    use crate::options::ClientOptions;
+
+    /// Well below the lease the tests' suspends cut short: "promptly".
+    const PROMPT: Duration = Duration::from_millis(500);
+
+    struct Opened {
+        session: Arc<SessionInner>,
+        state: watch::Receiver<SessionState>,
+        lock: Lock,
+    }
+
+    /// A loopback address nothing listens on.
+    fn closed_port() -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        let addr = listener.local_addr().expect("local address");
+        drop(listener);
+        addr.to_string()
+    }
+
+    /// A session opened just now on `fake`'s clock, holding one lock.
+    fn open(fake: &FakeClock, ttl: Duration) -> Opened {
+        let conn = Conn::new(&[closed_port()], ClientOptions::default()).expect("valid options");
+        let (tx, state) = watch::channel(SessionState::Expired);
+        let clock = Clock::fake(fake);
+        let t_send = clock.now();
+        let session = SessionInner::start(1, ttl, clock, t_send, Arc::new(conn), tx);
+        let grant = pb::Grant {
+            name: "jobs/nightly".into(),
+            token: 7,
+            owner_id: format!("{:032x}", 1u128),
+            mode: pb::LockMode::Exclusive as i32,
+            session_id: 1,
+        };
+        let lock = Lock::new(grant, session.clone()).expect("valid grant");
+        Opened {
+            session,
+            state,
+            lock,
+        }
+    }
+
+    /// The reason passed to the lock's on-lost callback.
+    fn on_lost_reason(lock: &Lock) -> tokio::sync::oneshot::Receiver<LostReason> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        lock.on_lost(move |reason| {
+            let _ = tx.send(reason);
+        });
+        rx
+    }
+
+    /// Waits up to PROMPT for the state `want`.
+    async fn reaches(state: &mut watch::Receiver<SessionState>, want: SessionState) -> bool {
+        tokio::time::timeout(PROMPT, state.wait_for(|s| *s == want))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
+    #[tokio::test]
+    async fn a_suspend_longer_than_the_lease_loses_the_lock_at_resume() {
+        let fake = FakeClock::new();
+        let mut o = open(&fake, Duration::from_secs(3));
+        let callback = on_lost_reason(&o.lock);
+        let waiting = tokio::spawn({
+            let lock = o.lock.clone();
+            async move { lock.lost().await }
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(o.lock.is_held());
+        fake.suspend(Duration::from_secs(10));
+        // Judged at once, locally, with no server answer.
+        assert!(!o.lock.is_held());
+        assert_eq!(o.lock.remaining(), Duration::ZERO);
+        assert!(o.lock.local_expiry() <= Instant::now());
+        // A lost() that was already waiting wakes up.
+        let lost = tokio::time::timeout(PROMPT, waiting).await;
+        assert_eq!(
+            lost.ok().and_then(|r| r.ok()),
+            Some(LostReason::SessionExpired)
+        );
+        // The watchdog ends the session: callbacks run, the state says Expired,
+        // long before tokio's clock reaches the lease's end (2.87 s).
+        let reason = tokio::time::timeout(PROMPT, callback).await;
+        assert_eq!(
+            reason.ok().and_then(|r| r.ok()),
+            Some(LostReason::SessionExpired)
+        );
+        assert!(reaches(&mut o.state, SessionState::Expired).await);
+        assert_eq!(o.session.end_reason(), Some(LostReason::SessionExpired));
+    }
+
+    #[tokio::test]
+    async fn a_short_suspend_moves_the_session_to_jeopardy() {
+        let fake = FakeClock::new();
+        let mut o = open(&fake, Duration::from_secs(30));
+        // The first keepalive is due in 10 s: nothing else leaves Healthy here.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(*o.state.borrow(), SessionState::Healthy);
+        let before = o.lock.remaining();
+        fake.suspend(Duration::from_secs(1));
+        assert!(reaches(&mut o.state, SessionState::Jeopardy).await);
+        // Still held, with the suspended second gone from what is left.
+        assert!(o.lock.is_held());
+        assert!(o.lock.remaining() + Duration::from_secs(1) <= before);
+    }
+
+    #[tokio::test]
+    async fn negative_control_a_clock_that_stops_during_a_suspend_misses_it() {
+        // What sessions did on tokio's clock (CLOCK_MONOTONIC): the assertions
+        // of the two tests above fail on it.
+        // (A long TTL: no failing keepalive is due to cause Jeopardy either.)
+        let fake = FakeClock::monotonic_only();
+        let mut o = open(&fake, Duration::from_secs(30));
+        let callback = on_lost_reason(&o.lock);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        fake.suspend(Duration::from_secs(60));
+        assert!(
+            o.lock.is_held(),
+            "the stopped clock believes it still holds"
+        );
+        assert!(tokio::time::timeout(PROMPT, o.lock.lost()).await.is_err());
+        assert!(tokio::time::timeout(PROMPT, callback).await.is_err());
+        assert!(!reaches(&mut o.state, SessionState::Jeopardy).await);
+    }
+
+    #[tokio::test]
+    async fn a_starved_timer_moves_the_session_to_jeopardy() {
+        let fake = FakeClock::new();
+        let mut o = open(&fake, Duration::from_secs(30));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(*o.state.borrow(), SessionState::Healthy);
+        // Block the (single-threaded) runtime: the watchdog's tick fires late.
+        std::thread::sleep(Duration::from_millis(400));
+        assert!(reaches(&mut o.state, SessionState::Jeopardy).await);
+        assert!(o.lock.is_held());
+    }
+
+    #[tokio::test]
+    async fn a_renewal_answered_after_a_suspend_counts_from_its_send() {
+        let fake = FakeClock::new();
+        let ttl = Duration::from_secs(3);
+        let o = open(&fake, ttl);
+        let usable = ClientOptions::default().usable_lease_for(ttl);
+        let t_send = o.session.clock.now();
+        // Suspended while the keepalive was in flight; its OK arrives after.
+        fake.suspend(Duration::from_secs(2));
+        assert!(o.session.renewed(t_send, ttl));
+        let left = o.session.remaining();
+        assert!(left + Duration::from_secs(2) <= usable, "{left:?}");
+        // A later OK for a request sent before the expiry revives nothing.
+        fake.suspend(Duration::from_secs(2));
+        assert!(!o.session.renewed(t_send, ttl));
+        assert!(!o.session.renewed(o.session.clock.now(), ttl));
+        assert_eq!(o.session.end_reason(), Some(LostReason::SessionExpired));
+        assert!(!o.lock.is_held());
     }
 }
