@@ -1,10 +1,13 @@
-//! Durable storage: the Raft log on a checksummed write-ahead log ([`wal`]), and
-//! the state machine with its snapshots ([`state`]).
+//! Durable storage: the Raft log on a checksummed write-ahead log ([`wal`]), the
+//! state machine with its snapshots ([`state`]) in the snapshot file format
+//! ([`snapshot`]), and backup and restore of a cluster's state ([`backup`]).
 
 // openraft's storage API returns its own (large) StorageError; helpers follow it.
 #![allow(clippy::result_large_err)]
 
+pub mod backup;
 pub mod log;
+pub mod snapshot;
 pub mod state;
 pub mod wal;
 
