@@ -163,6 +163,38 @@ impl Cluster {
         cluster
     }
 
+    /// Lays out `size` nodes (addresses, data directories) without starting
+    /// any, so a test can prepare their data directories first (for example
+    /// with `tenure snapshot restore`); [`Cluster::restart_all`] starts them.
+    pub fn unstarted(size: usize, extra_args: &[&str]) -> Cluster {
+        let mut cluster = Cluster::start_custom(0, extra_args, false, |_| Vec::new());
+        for id in 1..=size as u64 {
+            cluster.nodes.push(Node {
+                id,
+                addr: format!("127.0.0.1:{}", free_port()),
+                metrics_addr: None,
+                args: Vec::new(),
+                env: Vec::new(),
+                joining: false,
+                data_dir: cluster.dir.path().join(format!("node-{id}")),
+                log: cluster.dir.path().join(format!("node-{id}.log")),
+                child: None,
+            });
+        }
+        cluster.peers = cluster
+            .nodes
+            .iter()
+            .map(|n| format!("{}={}", n.id, n.addr))
+            .collect::<Vec<_>>()
+            .join(",");
+        cluster
+    }
+
+    /// Every member as `tenure server --peers` takes them: `ID=HOST:PORT,...`.
+    pub fn peers(&self) -> &str {
+        &self.peers
+    }
+
     /// Sets extra environment of node `id` for its next start.
     pub fn set_env(&mut self, id: u64, env: Vec<(String, String)>) {
         self.node_mut(id).env = env;
