@@ -267,9 +267,11 @@ where
     use tokio::io::AsyncWriteExt;
     let deadline = tokio::time::Instant::now() + conn.options.call_timeout;
     let mut stream = conn
-        .call(deadline, conn.options.attempt_timeout, |mut stub| async move {
-            stub.save_snapshot(pb::SaveSnapshotRequest {}).await
-        })
+        .call(
+            deadline,
+            conn.options.attempt_timeout,
+            |mut stub| async move { stub.save_snapshot(pb::SaveSnapshotRequest {}).await },
+        )
         .await?;
     let mut written = 0u64;
     loop {

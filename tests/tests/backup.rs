@@ -67,7 +67,11 @@ async fn a_cluster_restored_from_a_saved_snapshot_serves_its_locks_sessions_and_
     let ops = client(a.endpoints(), Some("ops-token"), ttl);
     let leader = eventually(LEADER_WAIT, || async {
         for addr in a.endpoints() {
-            if ops.node_status(&addr).await.is_ok_and(|s| s.role == "leader") {
+            if ops
+                .node_status(&addr)
+                .await
+                .is_ok_and(|s| s.role == "leader")
+            {
                 return Some(addr);
             }
         }
@@ -101,7 +105,10 @@ async fn a_cluster_restored_from_a_saved_snapshot_serves_its_locks_sessions_and_
 
     // Only an admin may save.
     let mut sink = Vec::new();
-    let denied = jobs.save_snapshot(&mut sink).await.expect_err("jobs is no admin");
+    let denied = jobs
+        .save_snapshot(&mut sink)
+        .await
+        .expect_err("jobs is no admin");
     assert_eq!(denied.kind(), ErrorKind::PermissionDenied, "{denied}");
     assert!(sink.is_empty());
 
@@ -116,7 +123,10 @@ async fn a_cluster_restored_from_a_saved_snapshot_serves_its_locks_sessions_and_
         "save",
         &file_arg,
     ]);
-    assert!(saved.contains("2 sessions, 3 locks, last token 4"), "{saved}");
+    assert!(
+        saved.contains("2 sessions, 3 locks, last token 4"),
+        "{saved}"
+    );
     let audit = ops.audit(100).await.expect("audit");
     assert!(
         audit
@@ -160,17 +170,18 @@ async fn a_cluster_restored_from_a_saved_snapshot_serves_its_locks_sessions_and_
     b.kill_all();
     b.restart_all();
     b.wait_for_leader(LEADER_WAIT).await;
-    check_restored(&b, &sessions_before, [&held_a, &held_b, &held_c], highest + 1).await;
+    check_restored(
+        &b,
+        &sessions_before,
+        [&held_a, &held_b, &held_c],
+        highest + 1,
+    )
+    .await;
 }
 
 /// The saved grants are held in `b` with their tokens and owners, the saved
 /// sessions are live, and a new grant gets a token above `above`.
-async fn check_restored(
-    b: &Cluster,
-    sessions: &[u64],
-    held: [&tenure::Lock; 3],
-    above: u64,
-) {
+async fn check_restored(b: &Cluster, sessions: &[u64], held: [&tenure::Lock; 3], above: u64) {
     let admin = client(b.endpoints(), None, Duration::from_secs(10));
     for lock in held {
         let info = admin

@@ -58,7 +58,12 @@ async fn wait_for_leader(nodes: &BTreeMap<u64, NodeHandle>) -> u64 {
 async fn propose(nodes: &BTreeMap<u64, NodeHandle>, command: Command) -> Outcome {
     for _ in 0..10 {
         let leader = wait_for_leader(nodes).await;
-        match nodes[&leader].core().proposer.propose(command.clone()).await {
+        match nodes[&leader]
+            .core()
+            .proposer
+            .propose(command.clone())
+            .await
+        {
             Ok(outcome) => return outcome,
             Err(e) => eprintln!("propose on {leader} failed ({e:?}); retrying"),
         }
@@ -82,11 +87,7 @@ async fn a_lagging_follower_catches_up_from_a_snapshot_over_64_mib() {
     }
     let leader = wait_for_leader(&nodes).await;
     let lagging = (1..=3).find(|&id| id != leader).expect("a follower");
-    nodes
-        .remove(&lagging)
-        .expect("running")
-        .shutdown()
-        .await;
+    nodes.remove(&lagging).expect("running").shutdown().await;
 
     // About 70 MiB of state, one entry at a time, then enough entries for the
     // leader to snapshot and compact its log past everything the follower has.
@@ -103,15 +104,19 @@ async fn a_lagging_follower_catches_up_from_a_snapshot_over_64_mib() {
             principal: "test".into(),
         };
         let outcome = propose(&nodes, command).await;
-        assert!(matches!(outcome, Outcome::SessionOpened { .. }), "{outcome:?}");
+        assert!(
+            matches!(outcome, Outcome::SessionOpened { .. }),
+            "{outcome:?}"
+        );
     }
     let leader = wait_for_leader(&nodes).await;
-    let snapshot = dir
-        .path()
-        .join(format!("node-{leader}/state/snapshot.bin"));
+    let snapshot = dir.path().join(format!("node-{leader}/state/snapshot.bin"));
     let deadline = Instant::now() + Duration::from_secs(60);
     while std::fs::metadata(&snapshot).map_or(0, |m| m.len()) <= 64 << 20 {
-        assert!(Instant::now() < deadline, "the leader took no large snapshot");
+        assert!(
+            Instant::now() < deadline,
+            "the leader took no large snapshot"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
@@ -128,12 +133,24 @@ async fn a_lagging_follower_catches_up_from_a_snapshot_over_64_mib() {
             applied(&nodes[&lagging])
         );
         assert!(
-            nodes[&leader].core().raft.metrics().borrow().running_state.is_ok(),
+            nodes[&leader]
+                .core()
+                .raft
+                .metrics()
+                .borrow()
+                .running_state
+                .is_ok(),
             "the leader's Raft stopped"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let sessions = nodes[&lagging].core().shared.lock().machine.sessions().len();
+    let sessions = nodes[&lagging]
+        .core()
+        .shared
+        .lock()
+        .machine
+        .sessions()
+        .len();
     assert_eq!(sessions as u64, SESSIONS + 2 * SNAPSHOT_LOGS);
     for (_, node) in nodes {
         node.shutdown().await;

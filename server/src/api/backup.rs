@@ -43,7 +43,12 @@ pub fn stream(core: &Arc<Core>, principal: &str) -> SnapshotStream {
                 return;
             }
         };
-        tracing::info!(principal, bytes = file.len(), index = summary.index, "saving a snapshot");
+        tracing::info!(
+            principal,
+            bytes = file.len(),
+            index = summary.index,
+            "saving a snapshot"
+        );
         let detail = format!(
             "index {}, {} bytes, {} sessions, {} locks, last token {}",
             summary.index,

@@ -197,8 +197,8 @@ mod tests {
     use super::*;
     use crate::machine::{Batch, Command, Mode};
     use crate::store::state::StateStore;
-    use openraft::storage::RaftStateMachine;
     use openraft::EntryPayload;
+    use openraft::storage::RaftStateMachine;
 
     fn peers() -> BTreeMap<NodeId, String> {
         crate::node::parse_peers("1=127.0.0.1:1,2=127.0.0.1:2,3=127.0.0.1:3").expect("peers")

@@ -144,7 +144,8 @@ impl<W: Write> Writer<W> {
         let len = u32::try_from(payload.len()).map_err(io::Error::other)?;
         self.out.write_all(&[kind])?;
         self.out.write_all(&len.to_le_bytes())?;
-        self.out.write_all(&frame_crc(kind, payload).to_le_bytes())?;
+        self.out
+            .write_all(&frame_crc(kind, payload).to_le_bytes())?;
         self.out.write_all(payload)
     }
 
@@ -330,7 +331,10 @@ impl<'p, R: Read> Reader<'p, R> {
     fn read_v1(mut self, version: u32) -> Result<SnapshotFile, SnapshotError> {
         let (kind, meta, start) = self.frame()?;
         if kind != KIND_META {
-            return Err(self.corrupt(start, format!("expected the metadata frame, got kind {kind}")));
+            return Err(self.corrupt(
+                start,
+                format!("expected the metadata frame, got kind {kind}"),
+            ));
         }
         let meta: Meta = postcard::from_bytes(&meta)
             .map_err(|e| self.corrupt(start, format!("undecodable metadata: {e}")))?;
@@ -446,7 +450,12 @@ mod tests {
         assert_eq!(file.body, body(3 * CHUNK_BYTES + 17));
         assert_eq!(file.version, FORMAT_VERSION);
         let empty = encode(&meta(1), &[]).expect("encode");
-        assert!(decode(&empty, Path::new("mem")).expect("decode").body.is_empty());
+        assert!(
+            decode(&empty, Path::new("mem"))
+                .expect("decode")
+                .body
+                .is_empty()
+        );
     }
 
     #[test]
@@ -482,7 +491,10 @@ mod tests {
     fn a_flipped_bit_anywhere_is_detected() {
         let bytes = encode(&meta(7), &body(CHUNK_BYTES + 100)).expect("encode");
         let step = bytes.len() / 97;
-        for at in (12..bytes.len()).step_by(step).chain([13, 25, bytes.len() - 1]) {
+        for at in (12..bytes.len())
+            .step_by(step)
+            .chain([13, 25, bytes.len() - 1])
+        {
             let mut bad = bytes.clone();
             bad[at] ^= 0x10;
             let err = decode(&bad, Path::new("flip.bin")).expect_err("flipped");
@@ -516,7 +528,10 @@ mod tests {
         );
         let text = err.to_string();
         assert!(text.contains(&path.display().to_string()), "{text}");
-        assert!(text.contains("version 2") && text.contains("version 1"), "{text}");
+        assert!(
+            text.contains("version 2") && text.contains("version 1"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -535,7 +550,10 @@ mod tests {
         bytes.extend_from_slice(&crc32fast::hash(&record).to_le_bytes());
         bytes.extend_from_slice(&record);
         let file = decode(&bytes, Path::new("old.bin")).expect("legacy");
-        assert_eq!((file.meta, file.body, file.version), (meta(3), body(1000), 0));
+        assert_eq!(
+            (file.meta, file.body, file.version),
+            (meta(3), body(1000), 0)
+        );
         bytes[20] ^= 1;
         assert!(decode(&bytes, Path::new("old.bin")).is_err());
         assert!(decode(b"garbage!garbage!", Path::new("g")).is_err());

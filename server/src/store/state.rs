@@ -541,7 +541,11 @@ mod tests {
     #[test]
     fn temp_files_a_crash_left_are_removed_at_open() {
         let dir = tempfile::tempdir().expect("tempdir");
-        for name in ["snapshot.tmp", "snapshot.build.3.tmp", "snapshot.install.0.tmp"] {
+        for name in [
+            "snapshot.tmp",
+            "snapshot.build.3.tmp",
+            "snapshot.install.0.tmp",
+        ] {
             std::fs::write(dir.path().join(name), b"partial").expect("write");
         }
         StateStore::open(dir.path()).expect("open");
@@ -586,8 +590,15 @@ mod tests {
             .await
             .expect("read")
             .expect("a snapshot");
-        assert_eq!(current.meta.last_log_id, Some(log_id(5)), "the newer one stays");
-        assert_eq!(store.applied_state().await.expect("applied").0, Some(log_id(5)));
+        assert_eq!(
+            current.meta.last_log_id,
+            Some(log_id(5)),
+            "the newer one stays"
+        );
+        assert_eq!(
+            store.applied_state().await.expect("applied").0,
+            Some(log_id(5))
+        );
         assert_eq!(temp_files(dir.path()), Vec::<String>::new());
         let reopened = StateStore::open(dir.path()).expect("reopen");
         assert_eq!(reopened.shared().lock().machine.sessions().len(), 5);
