@@ -127,13 +127,16 @@ async fn a_cluster_restored_from_a_saved_snapshot_serves_its_locks_sessions_and_
         saved.contains("2 sessions, 3 locks, last token 4"),
         "{saved}"
     );
-    let audit = ops.audit(100).await.expect("audit");
-    assert!(
-        audit
+    // The save is audited (the record is proposed in the background).
+    let audited = eventually(LEADER_WAIT, || async {
+        let records = ops.audit(100).await.ok()?;
+        records
             .iter()
-            .any(|r| r.action == "snapshot-save" && r.principal == "ops"),
-        "{audit:?}"
-    );
+            .any(|r| r.action == "snapshot-save" && r.principal == "ops")
+            .then_some(())
+    })
+    .await;
+    assert!(audited.is_some(), "no snapshot-save audit record");
 
     // A fresh cluster on new addresses and directories, seeded from the file.
     let mut b = Cluster::unstarted(3, &[]);
