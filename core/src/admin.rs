@@ -1,10 +1,13 @@
-//! Plain records returned by the admin and read calls.
+//! Plain records returned by the admin and read calls, and the streaming
+//! snapshot download behind `Client::save_snapshot`.
 
 use std::time::Duration;
 
 use serde::Serialize;
 use tenure_proto::v1 as pb;
 
+use crate::conn::Conn;
+use crate::error::{Error, Result};
 use crate::options::LockMode;
 
 fn mode(m: i32) -> LockMode {
@@ -251,4 +254,46 @@ impl From<pb::Grant> for GrantInfo {
             session_id: g.session_id,
         }
     }
+}
+
+/// Streams the cluster's state (`SaveSnapshot`, served by the leader) into
+/// `out`; returns the bytes written. Each message must arrive within the call
+/// timeout; a stream that breaks off fails the call (the caller then holds a
+/// partial file, which `tenure snapshot save` never renames into place).
+pub(crate) async fn save_snapshot<W>(conn: &Conn, out: &mut W) -> Result<u64>
+where
+    W: tokio::io::AsyncWrite + Unpin,
+{
+    use tokio::io::AsyncWriteExt;
+    let deadline = tokio::time::Instant::now() + conn.options.call_timeout;
+    let mut stream = conn
+        .call(
+            deadline,
+            conn.options.attempt_timeout,
+            |mut stub| async move { stub.save_snapshot(pb::SaveSnapshotRequest {}).await },
+        )
+        .await?;
+    let mut written = 0u64;
+    loop {
+        let next = tokio::time::timeout(conn.options.call_timeout, stream.message()).await;
+        let chunk = match next {
+            Err(_) => return Err(Error::unavailable("the snapshot stream stalled")),
+            Ok(Err(status)) => {
+                return Err(Error::unavailable(format!(
+                    "the snapshot stream broke off: {}",
+                    status.message()
+                )));
+            }
+            Ok(Ok(None)) => break,
+            Ok(Ok(Some(chunk))) => chunk,
+        };
+        out.write_all(&chunk.data)
+            .await
+            .map_err(|e| Error::internal(format!("cannot write the snapshot: {e}")))?;
+        written = written.saturating_add(chunk.data.len() as u64);
+    }
+    out.flush()
+        .await
+        .map_err(|e| Error::internal(format!("cannot write the snapshot: {e}")))?;
+    Ok(written)
 }

@@ -461,6 +461,16 @@ impl Client {
         Ok(resp.members.into_iter().map(MemberInfo::from).collect())
     }
 
+    /// Admin: streams a consistent copy of the cluster's state (everything
+    /// committed before the call: locks, sessions, the token counter), as a
+    /// tenure snapshot file, into `out`. Returns the bytes written.
+    pub async fn save_snapshot<W>(&self, out: &mut W) -> Result<u64>
+    where
+        W: tokio::io::AsyncWrite + Unpin,
+    {
+        crate::admin::save_snapshot(&self.inner.conn, out).await
+    }
+
     /// The most recent admin actions (oldest first).
     pub async fn audit(&self, limit: u32) -> Result<Vec<AuditRecord>> {
         let resp = self

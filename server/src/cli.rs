@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use tenure::{AcquireOptions, Client, ClientOptions, ErrorKind, LockInfo, TlsOptions};
 
 use crate::controls::{self, Control};
+use crate::store::backup;
 
 /// Default endpoints: the ones `tenure dev` listens on.
 pub const DEFAULT_ENDPOINTS: &str = "127.0.0.1:7100,127.0.0.1:7101,127.0.0.1:7102";
@@ -107,6 +108,9 @@ pub enum ClientCmd {
     /// Admin: add or remove a voting member.
     #[command(subcommand)]
     Members(MembersCmd),
+    /// Admin: back up the cluster's state, or seed a new cluster from a backup.
+    #[command(subcommand)]
+    Snapshot(SnapshotCmd),
     /// Admin: show recent admin actions.
     Audit {
         /// How many records.
@@ -130,6 +134,33 @@ pub enum MembersCmd {
     Remove {
         /// The node's id.
         id: u64,
+    },
+}
+
+/// `tenure snapshot ...`.
+#[derive(Subcommand)]
+pub enum SnapshotCmd {
+    /// Save a consistent copy of the cluster's state (locks, sessions, the
+    /// token counter; everything committed before the call) to FILE.
+    Save {
+        /// Where to write it (replaced only once the whole copy is verified).
+        file: PathBuf,
+    },
+    /// Offline: seed the empty data directory of one member of a NEW cluster
+    /// from FILE. Run it for every member with the same FILE and --peers, then
+    /// start each with `tenure server` and the same --peers.
+    Restore {
+        /// A file written by `tenure snapshot save`.
+        file: PathBuf,
+        /// The new node's data directory (missing or empty).
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// The new node's id (one of the ids in --peers).
+        #[arg(long)]
+        id: u64,
+        /// Every member of the new cluster: ID=HOST:PORT,...
+        #[arg(long)]
+        peers: String,
     },
 }
 
@@ -203,10 +234,47 @@ pub async fn run(cmd: ClientCmd, conn: ConnectArgs) -> anyhow::Result<ExitCode> 
     if let ClientCmd::Lock(args) = cmd {
         return run_lock(args, &conn).await;
     }
+    if let ClientCmd::Snapshot(SnapshotCmd::Restore {
+        file,
+        data_dir,
+        id,
+        peers,
+    }) = &cmd
+    {
+        let peers = crate::node::parse_peers(peers)?;
+        let summary = backup::restore(file, data_dir, *id, &peers)?;
+        print(conn.json, &summary, |s| {
+            format!(
+                "restored {} into {} for node {id}: index {}, {} sessions, {} locks, next token above {}\n",
+                file.display(),
+                data_dir.display(),
+                s.index,
+                s.sessions,
+                s.locks,
+                s.last_token
+            )
+        })?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let client = Client::connect_lazy(conn.endpoints.split(','), conn.options())?;
     let json = conn.json;
     match cmd {
-        ClientCmd::Lock(_) => unreachable!("handled above"),
+        ClientCmd::Lock(_) | ClientCmd::Snapshot(SnapshotCmd::Restore { .. }) => {
+            unreachable!("handled above")
+        }
+        ClientCmd::Snapshot(SnapshotCmd::Save { file }) => {
+            let summary = save_snapshot(&client, &file).await?;
+            print(json, &summary, |s| {
+                format!(
+                    "saved {}: index {}, {} sessions, {} locks, last token {}\n",
+                    file.display(),
+                    s.index,
+                    s.sessions,
+                    s.locks,
+                    s.last_token
+                )
+            })?;
+        }
         ClientCmd::Status => {
             let mut views = Vec::new();
             for endpoint in client.endpoints() {
@@ -324,6 +392,36 @@ pub async fn run(cmd: ClientCmd, conn: ConnectArgs) -> anyhow::Result<ExitCode> 
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `tenure snapshot save`: streams the state into a temp file beside `file`,
+/// verifies it as a snapshot, fsyncs it, and only then renames it to `file`.
+async fn save_snapshot(client: &Client, file: &std::path::Path) -> anyhow::Result<backup::Summary> {
+    use anyhow::Context;
+    let name = file
+        .file_name()
+        .with_context(|| format!("{} is not a file name", file.display()))?;
+    let mut temp_name = name.to_owned();
+    temp_name.push(".partial");
+    let temp = file.with_file_name(temp_name);
+    let result = async {
+        let mut out = tokio::fs::File::create(&temp)
+            .await
+            .with_context(|| format!("cannot create {}", temp.display()))?;
+        client.save_snapshot(&mut out).await?;
+        out.sync_all().await?;
+        let check = temp.clone();
+        let summary = tokio::task::spawn_blocking(move || backup::inspect(&check)).await??;
+        tokio::fs::rename(&temp, file)
+            .await
+            .with_context(|| format!("cannot rename {} to {}", temp.display(), file.display()))?;
+        anyhow::Ok(summary)
+    }
+    .await;
+    if result.is_err() {
+        let _ = tokio::fs::remove_file(&temp).await;
+    }
+    result
 }
 
 /// `tenure lock`: acquire, run the command with the fence in its environment,

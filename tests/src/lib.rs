@@ -135,7 +135,7 @@ impl Cluster {
         cluster
     }
 
-    /// Like [`Cluster::start_custom`], with every node stopped (see [`Cluster::create`]).
+    /// Like [`Cluster::start_custom`], with every node stopped (see [`Cluster::unstarted`]).
     pub fn build(
         size: usize,
         extra_args: &[&str],
@@ -177,10 +177,16 @@ impl Cluster {
         cluster
     }
 
-    /// A cluster of `size` nodes with every node stopped, so a test can prepare
-    /// their data directories ([`Cluster::data_dir`]) before [`Cluster::restart_all`].
-    pub fn create(size: usize, extra_args: &[&str]) -> Cluster {
+    /// Lays out `size` nodes (addresses, data directories) without starting
+    /// any, so a test can prepare their data directories first (a tmpfs, or
+    /// `tenure snapshot restore`); [`Cluster::restart_all`] starts them.
+    pub fn unstarted(size: usize, extra_args: &[&str]) -> Cluster {
         Cluster::build(size, extra_args, false, |_| Vec::new())
+    }
+
+    /// Every member as `tenure server --peers` takes them: `ID=HOST:PORT,...`.
+    pub fn peers(&self) -> &str {
+        &self.peers
     }
 
     /// Sets environment of every node for their next starts (each node's own

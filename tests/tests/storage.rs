@@ -102,7 +102,7 @@ async fn disk_fault(
     control: Option<&str>,
 ) -> Result<String, String> {
     tenure_tests::detect_deadlocks();
-    let mut cluster = Cluster::create(3, &[]);
+    let mut cluster = Cluster::unstarted(3, &[]);
     let mut tmpfs = None;
     for id in 1..=3 {
         let mut env = Vec::new();

@@ -1,6 +1,7 @@
 //! The client API: request validation, typed errors, and the gRPC service.
 
 pub mod access;
+pub mod backup;
 pub mod convert;
 pub mod errors;
 pub mod members;

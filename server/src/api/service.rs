@@ -15,6 +15,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::access::{self, Caller};
+use super::backup::{self, SnapshotStream};
 use super::convert;
 use super::errors::{error, internal, invalid, not_leader, rejected, unavailable};
 use super::members;
@@ -484,6 +485,19 @@ impl Tenure for TenureService {
             String::new(),
         );
         Ok(Response::new(pb::MembersResponse { members }))
+    }
+
+    type SaveSnapshotStream = SnapshotStream;
+
+    async fn save_snapshot(
+        &self,
+        req: Request<pb::SaveSnapshotRequest>,
+    ) -> Result<Response<Self::SaveSnapshotStream>, Status> {
+        self.require_leader()?;
+        let caller = access::identify(&self.core, &req)?;
+        access::require(&self.core, &caller, Perm::Admin, "")?;
+        self.read_barrier().await?;
+        Ok(Response::new(backup::stream(&self.core, caller.name())))
     }
 
     async fn describe(

@@ -1,5 +1,6 @@
-//! Durable storage: the Raft log on a checksummed write-ahead log ([`wal`]), and
-//! the state machine with its snapshots ([`state`]).
+//! Durable storage: the Raft log on a checksummed write-ahead log ([`wal`]), the
+//! state machine with its snapshots ([`state`]) in the snapshot file format
+//! ([`snapshot`]), and backup and restore of a cluster's state ([`backup`]).
 
 // openraft's storage API returns its own (large) StorageError; helpers follow it.
 #![allow(clippy::result_large_err)]
@@ -8,7 +9,9 @@
 pub const EXIT_STORAGE: i32 = 74;
 
 pub mod faults;
+pub mod backup;
 pub mod log;
+pub mod snapshot;
 pub mod state;
 pub mod wal;
 

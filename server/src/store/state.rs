@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::fs::{self, File};
-use std::io::{self, Cursor, Write};
+use std::io::{self, Cursor};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,7 +17,7 @@ use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, oneshot};
 
-use super::wal;
+use super::snapshot::{self, Meta, SnapshotError, SnapshotFile};
 use crate::leases::Leases;
 use crate::machine::{Event, Machine, Outcome, Rejection, RequestId, SessionId};
 use crate::raft::{Entry, LogId, NodeId, StorageError, TypeConfig};
@@ -139,16 +139,114 @@ impl Shared {
     }
 }
 
+/// The body of a snapshot: the replicated state. Its encoding (postcard) is part
+/// of the snapshot file format, so an incompatible change to [`Machine`]'s
+/// serialized form needs a new [`snapshot::FORMAT_VERSION`].
 #[derive(Serialize, Deserialize)]
-struct StoredSnapshot {
-    meta: SnapshotMeta<NodeId, BasicNode>,
-    data: Vec<u8>,
+pub(crate) struct SnapshotBody {
+    /// The state machine.
+    pub(crate) machine: Machine,
+    /// The membership it was taken with.
+    pub(crate) membership: StoredMembership<NodeId, BasicNode>,
 }
 
-#[derive(Serialize, Deserialize)]
-struct SnapshotBody {
-    machine: Machine,
-    membership: StoredMembership<NodeId, BasicNode>,
+impl SnapshotBody {
+    /// Serializes the body.
+    pub(crate) fn encode(&self) -> io::Result<Vec<u8>> {
+        postcard::to_stdvec(self).map_err(io_err)
+    }
+
+    /// Deserializes a body (and rebuilds the machine's derived indexes).
+    pub(crate) fn decode(bytes: &[u8]) -> io::Result<SnapshotBody> {
+        let mut body: SnapshotBody = postcard::from_bytes(bytes).map_err(io_err)?;
+        body.machine.rebuild_indexes();
+        Ok(body)
+    }
+}
+
+/// The current snapshot's file name in the state directory.
+pub const SNAPSHOT_FILE: &str = "snapshot.bin";
+
+/// The snapshot files of one store: [`SNAPSHOT_FILE`], and one temp file for
+/// each build or install under way (`snapshot.<kind>.<seq>.tmp`), so that a
+/// build and an install never write the same file.
+struct SnapshotFiles {
+    dir: PathBuf,
+    seq: AtomicU64,
+    /// The last log id of the snapshot in [`SNAPSHOT_FILE`] (None: no file).
+    /// Renames onto it happen only under this mutex, after comparing: an older
+    /// snapshot never replaces a newer one.
+    current: Mutex<Option<Option<LogId>>>,
+}
+
+fn is_temp_name(name: &str) -> bool {
+    name.starts_with("snapshot.") && name.ends_with(".tmp")
+}
+
+impl SnapshotFiles {
+    /// Removes temp files left by a crash and reads the current snapshot.
+    fn open(dir: &Path) -> io::Result<(SnapshotFiles, Option<SnapshotFile>)> {
+        for entry in fs::read_dir(dir)? {
+            let name = entry?.file_name();
+            if name.to_str().is_some_and(is_temp_name) {
+                tracing::info!(file = ?name, "removing a snapshot temp file left by a crash");
+                fs::remove_file(dir.join(&name))?;
+            }
+        }
+        let file = snapshot::read(&dir.join(SNAPSHOT_FILE)).map_err(SnapshotError::into_io)?;
+        let files = SnapshotFiles {
+            dir: dir.to_owned(),
+            seq: AtomicU64::new(0),
+            current: Mutex::new(file.as_ref().map(|f| f.meta.last_log_id)),
+        };
+        Ok((files, file))
+    }
+
+    fn path(&self) -> PathBuf {
+        self.dir.join(SNAPSHOT_FILE)
+    }
+
+    /// Writes a snapshot to a temp file of its own; returns its path.
+    fn write_temp(&self, kind: &str, meta: &Meta, body: &[u8]) -> io::Result<PathBuf> {
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+        let temp = self.dir.join(format!("snapshot.{kind}.{seq}.tmp"));
+        if let Err(e) = snapshot::write(&temp, meta, body) {
+            let _ = fs::remove_file(&temp);
+            return Err(e.into_io());
+        }
+        Ok(temp)
+    }
+
+    /// Renames `temp` onto the current snapshot if it is newer (`last` is its
+    /// last log id), else deletes it. Returns whether it was installed.
+    fn commit(&self, temp: &Path, last: Option<LogId>) -> io::Result<bool> {
+        let mut current = self.current.lock();
+        if current.is_some_and(|cur| last <= cur) {
+            drop(current);
+            tracing::info!(
+                ?last,
+                "a newer snapshot is already on disk; dropping this older one"
+            );
+            fs::remove_file(temp)?;
+            return Ok(false);
+        }
+        fs::rename(temp, self.path())?;
+        File::open(&self.dir)?.sync_all()?;
+        *current = Some(last);
+        Ok(true)
+    }
+
+    /// Writes and commits a snapshot (blocking I/O). `pause` runs between the
+    /// two (a test hook that makes a build slow).
+    fn save(&self, kind: &str, meta: &Meta, body: &[u8], pause: impl FnOnce()) -> io::Result<bool> {
+        let temp = self.write_temp(kind, meta, body)?;
+        pause();
+        let committed = self.commit(&temp, meta.last_log_id);
+        if committed.is_err() {
+            let _ = fs::remove_file(&temp);
+        }
+        committed
+    }
 }
 
 /// The state machine store (cheap to clone).
@@ -156,7 +254,7 @@ struct SnapshotBody {
 pub struct StateStore {
     shared: Arc<Mutex<Shared>>,
     applied: Arc<Notify>,
-    dir: PathBuf,
+    files: Arc<SnapshotFiles>,
     snapshot_seq: Arc<AtomicU64>,
 }
 
@@ -165,22 +263,23 @@ fn io_err(e: impl std::fmt::Display) -> io::Error {
 }
 
 impl StateStore {
-    /// Opens the store in `dir`, loading the latest snapshot if there is one.
+    /// Opens the store in `dir`, loading the latest snapshot if there is one
+    /// (and removing temp files a crash left behind).
     pub fn open(dir: &Path) -> io::Result<StateStore> {
-        fs::create_dir_all(dir)?;
+        super::wal::create_dir_durable(dir)?;
+        let (files, file) = SnapshotFiles::open(dir)?;
         let mut shared = Shared::new();
-        if let Some(stored) = read_snapshot(dir)? {
-            let body: SnapshotBody = postcard::from_bytes(&stored.data).map_err(io_err)?;
+        if let Some(file) = file {
+            let body = SnapshotBody::decode(&file.body)?;
             shared.machine = body.machine;
-            shared.machine.rebuild_indexes();
             shared.membership = body.membership;
-            shared.applied = stored.meta.last_log_id;
+            shared.applied = file.meta.last_log_id;
             shared.leases.reset_all(&shared.machine, Instant::now());
         }
         Ok(StateStore {
             shared: Arc::new(Mutex::new(shared)),
             applied: Arc::new(Notify::new()),
-            dir: dir.to_owned(),
+            files: Arc::new(files),
             snapshot_seq: Arc::new(AtomicU64::new(0)),
         })
     }
@@ -196,65 +295,57 @@ impl StateStore {
     }
 }
 
-fn snapshot_path(dir: &Path) -> PathBuf {
-    dir.join("snapshot.bin")
-}
-
-fn read_snapshot(dir: &Path) -> io::Result<Option<StoredSnapshot>> {
-    let bytes = match fs::read(snapshot_path(dir)) {
-        Ok(b) => b,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    let (record, _) = wal::unframe(&bytes).ok_or_else(|| io_err("snapshot file is corrupt"))?;
-    postcard::from_bytes(record).map(Some).map_err(io_err)
-}
-
-/// Writes the snapshot atomically: temp file, fsync, rename, fsync of the directory.
-fn write_snapshot(dir: &Path, stored: &StoredSnapshot) -> io::Result<()> {
-    let bytes = postcard::to_stdvec(stored).map_err(io_err)?;
-    let mut framed = Vec::with_capacity(bytes.len() + 8);
-    wal::frame(&bytes, &mut framed);
-    let tmp = dir.join("snapshot.tmp");
-    {
-        let mut f = File::create(&tmp)?;
-        f.write_all(&framed)?;
-        f.sync_all()?;
-    }
-    fs::rename(&tmp, snapshot_path(dir))?;
-    File::open(dir)?.sync_all()
-}
-
 /// Builds a snapshot from a copy of the state taken when it was requested.
 pub struct SnapshotBuilder {
     body: SnapshotBody,
     applied: Option<LogId>,
-    dir: PathBuf,
+    files: Arc<SnapshotFiles>,
     id: String,
+    /// Test hook: how long the build waits between writing its temp file and
+    /// renaming it (to race it against an install).
+    #[cfg(test)]
+    delay: Duration,
+}
+
+impl SnapshotBuilder {
+    #[cfg(test)]
+    fn pause(&self) -> impl FnOnce() + use<> {
+        let delay = self.delay;
+        move || std::thread::sleep(delay)
+    }
+
+    #[cfg(not(test))]
+    fn pause(&self) -> impl FnOnce() + use<> {
+        || {}
+    }
 }
 
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError> {
-        let data = postcard::to_stdvec(&self.body)
+        let data = self
+            .body
+            .encode()
             .map_err(|e| StorageIOError::write_snapshot(None, &e))?;
         let meta = SnapshotMeta {
             last_log_id: self.applied,
             last_membership: self.body.membership.clone(),
             snapshot_id: self.id.clone(),
         };
-        let stored = StoredSnapshot {
-            meta: meta.clone(),
-            data,
-        };
-        let dir = self.dir.clone();
-        let stored =
-            tokio::task::spawn_blocking(move || write_snapshot(&dir, &stored).map(|_| stored))
-                .await
-                .map_err(|e| StorageIOError::write_snapshot(None, &io::Error::other(e)))?
-                .map_err(|e| StorageIOError::write_snapshot(None, &e))?;
+        let files = self.files.clone();
+        let pause = self.pause();
+        let (meta, data) = tokio::task::spawn_blocking(move || {
+            files
+                .save("build", &meta, &data, pause)
+                .map(|_| (meta, data))
+        })
+        .await
+        .map_err(|e| StorageIOError::write_snapshot(None, &io::Error::other(e)))?
+        .map_err(|e| StorageIOError::write_snapshot(None, &e))?;
+        // Returned even when a newer snapshot was on disk already: openraft
+        // ignores a built snapshot older than the one it knows.
         Ok(Snapshot {
             meta,
-            snapshot: Box::new(Cursor::new(stored.data)),
+            snapshot: Box::new(Cursor::new(data)),
         })
     }
 }
@@ -312,8 +403,10 @@ impl RaftStateMachine<TypeConfig> for StateStore {
                 membership: shared.membership.clone(),
             },
             applied: shared.applied,
-            dir: self.dir.clone(),
+            files: self.files.clone(),
             id,
+            #[cfg(test)]
+            delay: Duration::ZERO,
         }
     }
 
@@ -327,14 +420,11 @@ impl RaftStateMachine<TypeConfig> for StateStore {
         snapshot: Box<Cursor<Vec<u8>>>,
     ) -> Result<(), StorageError> {
         let data = snapshot.into_inner();
-        let body: SnapshotBody = postcard::from_bytes(&data)
+        let body = SnapshotBody::decode(&data)
             .map_err(|e| StorageIOError::read_snapshot(Some(meta.signature()), &e))?;
-        let stored = StoredSnapshot {
-            meta: meta.clone(),
-            data,
-        };
-        let dir = self.dir.clone();
-        tokio::task::spawn_blocking(move || write_snapshot(&dir, &stored))
+        let files = self.files.clone();
+        let file_meta = meta.clone();
+        tokio::task::spawn_blocking(move || files.save("install", &file_meta, &data, || {}))
             .await
             .map_err(|e| {
                 StorageIOError::write_snapshot(Some(meta.signature()), &io::Error::other(e))
@@ -343,8 +433,17 @@ impl RaftStateMachine<TypeConfig> for StateStore {
         {
             let mut guard = self.shared.lock();
             let shared = &mut *guard;
+            // openraft installs only snapshots past what is applied; never let
+            // the state go backwards if it ever asked otherwise.
+            if shared.applied.is_some() && meta.last_log_id <= shared.applied {
+                tracing::warn!(
+                    snapshot = ?meta.last_log_id,
+                    applied = ?shared.applied,
+                    "not installing a snapshot that is not newer than the applied state"
+                );
+                return Ok(());
+            }
             shared.machine = body.machine;
-            shared.machine.rebuild_indexes();
             shared.membership = body.membership;
             shared.applied = meta.last_log_id;
             shared.leases.reset_all(&shared.machine, Instant::now());
@@ -355,14 +454,153 @@ impl RaftStateMachine<TypeConfig> for StateStore {
     }
 
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot<TypeConfig>>, StorageError> {
-        let dir = self.dir.clone();
-        let stored = tokio::task::spawn_blocking(move || read_snapshot(&dir))
+        let path = self.files.path();
+        let file = tokio::task::spawn_blocking(move || snapshot::read(&path))
             .await
             .map_err(|e| StorageIOError::read_snapshot(None, &io::Error::other(e)))?
-            .map_err(|e| StorageIOError::read_snapshot(None, &e))?;
-        Ok(stored.map(|s| Snapshot {
-            meta: s.meta,
-            snapshot: Box::new(Cursor::new(s.data)),
+            .map_err(|e| StorageIOError::read_snapshot(None, &e.into_io()))?;
+        Ok(file.map(|f| Snapshot {
+            meta: f.meta,
+            snapshot: Box::new(Cursor::new(f.body)),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Snapshots on disk: any size, and never an older one over a newer one.
+
+    use std::time::Duration;
+
+    use openraft::storage::RaftStateMachine;
+    use openraft::{CommittedLeaderId, EntryPayload, RaftSnapshotBuilder};
+
+    use super::StateStore;
+    use crate::machine::{Batch, Command};
+    use crate::raft::{Entry, LogId};
+
+    fn log_id(index: u64) -> LogId {
+        LogId::new(CommittedLeaderId::new(1, 1), index)
+    }
+
+    /// One entry opening a session labelled `label`.
+    fn open_session(index: u64, label: String) -> Entry {
+        let batch = Batch {
+            time_ms: 1_000 + index,
+            commands: vec![Command::OpenSession {
+                open_id: u128::from(index),
+                ttl_ms: 10_000,
+                label,
+                principal: "test".into(),
+            }],
+        };
+        Entry {
+            log_id: log_id(index),
+            payload: EntryPayload::Normal(batch),
+        }
+    }
+
+    fn temp_files(dir: &std::path::Path) -> Vec<String> {
+        std::fs::read_dir(dir)
+            .expect("read dir")
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_snapshot_over_64_mib_is_written_and_reopened() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = StateStore::open(dir.path()).expect("open");
+        // 70 sessions with 1 MiB labels: a body of about 70 MiB.
+        let entries: Vec<Entry> = (1..=70)
+            .map(|i| open_session(i, "x".repeat(1 << 20)))
+            .collect();
+        store.apply(entries).await.expect("apply");
+        let snapshot = store
+            .get_snapshot_builder()
+            .await
+            .build_snapshot()
+            .await
+            .expect("build");
+        assert!(snapshot.snapshot.get_ref().len() > 64 << 20);
+
+        let mut reopened = StateStore::open(dir.path()).expect("reopen a 70 MiB snapshot");
+        let (applied, _) = reopened.applied_state().await.expect("applied");
+        assert_eq!(applied, Some(log_id(70)));
+        assert_eq!(reopened.shared().lock().machine.sessions().len(), 70);
+        let current = reopened
+            .get_current_snapshot()
+            .await
+            .expect("read the current snapshot")
+            .expect("a snapshot");
+        assert_eq!(current.meta.last_log_id, Some(log_id(70)));
+        assert_eq!(current.snapshot.get_ref(), snapshot.snapshot.get_ref());
+    }
+
+    #[test]
+    fn temp_files_a_crash_left_are_removed_at_open() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for name in [
+            "snapshot.tmp",
+            "snapshot.build.3.tmp",
+            "snapshot.install.0.tmp",
+        ] {
+            std::fs::write(dir.path().join(name), b"partial").expect("write");
+        }
+        StateStore::open(dir.path()).expect("open");
+        assert_eq!(temp_files(dir.path()), Vec::<String>::new());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_slow_build_never_replaces_a_newer_installed_snapshot() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = StateStore::open(dir.path()).expect("open");
+        store
+            .apply([open_session(1, "old".into())])
+            .await
+            .expect("apply");
+        // The newer snapshot comes from another replica that applied more.
+        let other = tempfile::tempdir().expect("tempdir");
+        let mut leader = StateStore::open(other.path()).expect("open");
+        leader
+            .apply((1..=5).map(|i| open_session(i, format!("s{i}"))))
+            .await
+            .expect("apply");
+        let newer = leader
+            .get_snapshot_builder()
+            .await
+            .build_snapshot()
+            .await
+            .expect("build");
+
+        let mut slow = store.get_snapshot_builder().await;
+        slow.delay = Duration::from_millis(600);
+        let build = tokio::spawn(async move { slow.build_snapshot().await });
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        store
+            .install_snapshot(&newer.meta, newer.snapshot)
+            .await
+            .expect("install");
+        let built = build.await.expect("join").expect("the slow build succeeds");
+        assert_eq!(built.meta.last_log_id, Some(log_id(1)));
+
+        let current = store
+            .get_current_snapshot()
+            .await
+            .expect("read")
+            .expect("a snapshot");
+        assert_eq!(
+            current.meta.last_log_id,
+            Some(log_id(5)),
+            "the newer one stays"
+        );
+        assert_eq!(
+            store.applied_state().await.expect("applied").0,
+            Some(log_id(5))
+        );
+        assert_eq!(temp_files(dir.path()), Vec::<String>::new());
+        let reopened = StateStore::open(dir.path()).expect("reopen");
+        assert_eq!(reopened.shared().lock().machine.sessions().len(), 5);
     }
 }
