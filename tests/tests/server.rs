@@ -263,6 +263,75 @@ async fn followers_redirect_to_the_leader() {
 }
 
 #[tokio::test]
+async fn request_ids_out_of_range_get_invalid_argument_and_the_cluster_serves_on() {
+    let cluster = Cluster::start(3);
+    let leader = cluster.wait_for_leader(LEADER_WAIT).await;
+    let addr = cluster.node(leader).addr.clone();
+    let session = open_raw_session(&addr, 60_000).await;
+    let mut stub = raw(&addr).await;
+    let before = stub
+        .status(pb::StatusRequest {})
+        .await
+        .expect("status")
+        .into_inner();
+    for request in [u64::MAX, 1 << 63, 0] {
+        let err = stub
+            .acquire(acquire_req(session, request, "ids/a", None))
+            .await
+            .expect_err("acquire with a bad request id");
+        assert_eq!(kind_of(&err), ErrorKind::InvalidArgument, "{request}: {err:?}");
+        assert!(err.message().contains("request_id"), "{err:?}");
+        let err = stub
+            .release(pb::ReleaseRequest {
+                session_id: session,
+                request_id: request,
+                name: "ids/a".into(),
+                owner_id: "0".repeat(32),
+            })
+            .await
+            .expect_err("release with a bad request id");
+        assert_eq!(kind_of(&err), ErrorKind::InvalidArgument, "{request}: {err:?}");
+        let err = stub
+            .cancel_acquire(pb::CancelAcquireRequest {
+                session_id: session,
+                acquire_request_id: request,
+            })
+            .await
+            .expect_err("cancel with a bad request id");
+        assert_eq!(kind_of(&err), ErrorKind::InvalidArgument, "{request}: {err:?}");
+    }
+    let after = stub
+        .status(pb::StatusRequest {})
+        .await
+        .expect("status")
+        .into_inner();
+    assert_eq!(after.locks, 0, "a bad request id created a lock");
+    assert_eq!(after.next_token, before.next_token, "a bad request id granted");
+    // Every node still serves: the largest valid id is granted, through the log.
+    let grant = stub
+        .acquire(acquire_req(session, i64::MAX as u64, "ids/a", None))
+        .await
+        .expect("acquire with the largest valid request id")
+        .into_inner()
+        .grant
+        .expect("granted");
+    assert_eq!(grant.token, before.next_token);
+    for node in 1..=3 {
+        let addr = cluster.node(node).addr.clone();
+        let applied = eventually(Duration::from_secs(5), || {
+            let addr = addr.clone();
+            async move {
+                let mut stub = try_raw(&addr).await?;
+                let status = stub.status(pb::StatusRequest {}).await.ok()?.into_inner();
+                (status.locks == 1).then_some(())
+            }
+        })
+        .await;
+        assert!(applied.is_some(), "node {node} did not apply the grant");
+    }
+}
+
+#[tokio::test]
 async fn bad_input_gets_typed_errors_and_changes_nothing() {
     let cluster = Cluster::start(3);
     let leader = cluster.wait_for_leader(LEADER_WAIT).await;
