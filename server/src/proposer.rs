@@ -52,8 +52,11 @@ pub struct Proposer {
 struct Stamper {
     raft: Raft,
     shared: Arc<Mutex<Shared>>,
-    clock: Arc<Mutex<Option<(LeaderId<NodeId>, LeaderClock)>>>,
+    clock: Arc<Mutex<Option<EpochClock>>>,
 }
+
+/// A leadership and its clock.
+type EpochClock = (LeaderId<NodeId>, LeaderClock);
 
 impl Stamper {
     /// The current leadership's clock time; a new leadership (or this process's
@@ -75,7 +78,12 @@ impl Stamper {
         let mut guard = self.clock.lock();
         let slot = &mut *guard;
         if !matches!(slot, Some((e, _)) if *e == epoch) {
-            tracing::info!(term = epoch.term, machine_ms, stamp_ms, "leader clock started");
+            tracing::info!(
+                term = epoch.term,
+                machine_ms,
+                stamp_ms,
+                "leader clock started"
+            );
             let clock = LeaderClock::start(machine_ms, stamp_ms, now_ms(), Instant::now());
             *slot = Some((epoch, clock));
         }

@@ -279,7 +279,11 @@ async fn request_ids_out_of_range_get_invalid_argument_and_the_cluster_serves_on
             .acquire(acquire_req(session, request, "ids/a", None))
             .await
             .expect_err("acquire with a bad request id");
-        assert_eq!(kind_of(&err), ErrorKind::InvalidArgument, "{request}: {err:?}");
+        assert_eq!(
+            kind_of(&err),
+            ErrorKind::InvalidArgument,
+            "{request}: {err:?}"
+        );
         assert!(err.message().contains("request_id"), "{err:?}");
         let err = stub
             .release(pb::ReleaseRequest {
@@ -290,7 +294,11 @@ async fn request_ids_out_of_range_get_invalid_argument_and_the_cluster_serves_on
             })
             .await
             .expect_err("release with a bad request id");
-        assert_eq!(kind_of(&err), ErrorKind::InvalidArgument, "{request}: {err:?}");
+        assert_eq!(
+            kind_of(&err),
+            ErrorKind::InvalidArgument,
+            "{request}: {err:?}"
+        );
         let err = stub
             .cancel_acquire(pb::CancelAcquireRequest {
                 session_id: session,
@@ -298,7 +306,11 @@ async fn request_ids_out_of_range_get_invalid_argument_and_the_cluster_serves_on
             })
             .await
             .expect_err("cancel with a bad request id");
-        assert_eq!(kind_of(&err), ErrorKind::InvalidArgument, "{request}: {err:?}");
+        assert_eq!(
+            kind_of(&err),
+            ErrorKind::InvalidArgument,
+            "{request}: {err:?}"
+        );
     }
     let after = stub
         .status(pb::StatusRequest {})
@@ -306,7 +318,10 @@ async fn request_ids_out_of_range_get_invalid_argument_and_the_cluster_serves_on
         .expect("status")
         .into_inner();
     assert_eq!(after.locks, 0, "a bad request id created a lock");
-    assert_eq!(after.next_token, before.next_token, "a bad request id granted");
+    assert_eq!(
+        after.next_token, before.next_token,
+        "a bad request id granted"
+    );
     // Every node still serves: the largest valid id is granted, through the log.
     let grant = stub
         .acquire(acquire_req(session, i64::MAX as u64, "ids/a", None))

@@ -386,7 +386,11 @@ fn a_stamp_a_day_ahead_moves_pending_timers_by_one_bounded_step_only() {
     // It times out after the rest of its 30 s under normal stamps.
     let rest = (30_000 - MAX_TIMED_STEP_MS) / 1_000;
     let took = seconds_until(&mut m, T0, 40, |ev| timed_out(ev, b));
-    assert_eq!(took, Some(rest + 1), "one stamp at the old reference is lost");
+    assert_eq!(
+        took,
+        Some(rest + 1),
+        "one stamp at the old reference is lost"
+    );
 }
 
 #[test]
@@ -451,8 +455,14 @@ fn request_id_u64_max_is_rejected_without_panic() {
         assert_eq!(queued, Outcome::Queued);
     }
     let invalid = Outcome::Rejected(Rejection::InvalidRequest(u64::MAX));
-    assert_eq!(apply1(&mut m, 0, acquire(b, u64::MAX, "y", None)).0, invalid);
-    assert_eq!(apply1(&mut m, 0, acquire(b, u64::MAX, "y", None)).0, invalid);
+    assert_eq!(
+        apply1(&mut m, 0, acquire(b, u64::MAX, "y", None)).0,
+        invalid
+    );
+    assert_eq!(
+        apply1(&mut m, 0, acquire(b, u64::MAX, "y", None)).0,
+        invalid
+    );
     let cancel = Command::CancelAcquire {
         session: b,
         request: u64::MAX,
