@@ -76,21 +76,22 @@ impl Stamper {
             (shared.machine.time_ms(), shared.machine.stamp_ms())
         };
         let mut guard = self.clock.lock();
-        let slot = &mut *guard;
-        if !matches!(slot, Some((e, _)) if *e == epoch) {
-            tracing::info!(
-                term = epoch.term,
-                machine_ms,
-                stamp_ms,
-                "leader clock started"
-            );
-            let clock = LeaderClock::start(machine_ms, stamp_ms, now_ms(), Instant::now());
-            *slot = Some((epoch, clock));
-        }
-        match slot {
-            Some((_, clock)) => clock.now_at(now_ms(), Instant::now()),
-            None => stamp_ms,
-        }
+        let entry = match guard.take() {
+            // Another caller started it meanwhile.
+            Some(entry) if entry.0 == epoch => entry,
+            _ => {
+                tracing::info!(
+                    term = epoch.term,
+                    machine_ms,
+                    stamp_ms,
+                    "leader clock started"
+                );
+                let clock = LeaderClock::start(machine_ms, stamp_ms, now_ms(), Instant::now());
+                (epoch, clock)
+            }
+        };
+        let (_, clock) = guard.insert(entry);
+        clock.now_at(now_ms(), Instant::now())
     }
 }
 
