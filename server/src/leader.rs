@@ -8,15 +8,19 @@ use std::time::{Duration, Instant};
 use openraft::{LeaderId, ServerState};
 use tokio::sync::watch;
 
-use crate::machine::{Command, SessionId};
+use crate::machine::{Command, MAX_TIMED_STEP_MS, SessionId};
 use crate::node::Core;
-use crate::proposer::now_ms;
 use crate::raft::NodeId;
 
 /// How often the reaper looks for expired sessions.
 const REAP_INTERVAL: Duration = Duration::from_millis(50);
 /// Most expiries proposed per round (they share log entries anyway).
 const REAP_BATCH: usize = 4_096;
+/// While a wait or lock-delay is pending, the leader ticks at least this often,
+/// so that no step of the machine clock is cut by its bound (`MAX_TIMED_STEP_MS`).
+const KEEP_UP_MS: u64 = MAX_TIMED_STEP_MS / 2;
+/// How often the timer task looks again when nothing is pending.
+const TIMER_RECHECK: Duration = Duration::from_secs(1);
 
 fn stopping(stop: &watch::Receiver<bool>) -> bool {
     *stop.borrow()
@@ -122,19 +126,36 @@ fn expire(core: &Arc<Core>, sessions: Vec<SessionId>) {
     }
 }
 
-/// Proposes a `Tick` when the earliest wait deadline or lock-delay is due.
+/// How long until this leader should propose a `Tick`: when the earliest wait
+/// deadline or lock-delay is due by the machine's clock rule for a batch stamped
+/// now, or, while one is pending, before the time since the last stamp grows
+/// past `KEEP_UP_MS` (or at once if the last stamp is ahead of this leader's
+/// clock, so that its own stamps become the reference). None: nothing pending.
+fn next_tick_in(core: &Core) -> Option<Duration> {
+    // The clock first: it may read the machine itself (one lock at a time).
+    let now = core.proposer.clock_ms();
+    let shared = core.shared.lock();
+    let machine = &shared.machine;
+    let at = machine.next_timer_ms()?;
+    let due_in = at.saturating_sub(machine.clock_after(now));
+    let keep_up_in = match now.checked_sub(machine.stamp_ms()) {
+        Some(since) => KEEP_UP_MS.saturating_sub(since),
+        None => 0,
+    };
+    Some(Duration::from_millis(due_in.min(keep_up_in)))
+}
+
+/// Proposes a `Tick` when the earliest wait deadline or lock-delay is due (and
+/// often enough while one is pending, see [`next_tick_in`]).
 pub async fn tick_timers(core: Arc<Core>, mut stop: watch::Receiver<bool>) {
     // One receiver for the whole loop: `changed()` on a fresh clone of
     // `core.ready` would report the same old change every time (a busy loop).
     let mut ready = core.ready.clone();
     loop {
-        let next = core.shared.lock().machine.next_timer_ms();
         let leading = ready.borrow_and_update().is_some();
-        let wait = match (leading, next) {
-            (true, Some(at)) => Duration::from_millis(at.saturating_sub(now_ms())),
-            _ => Duration::from_secs(1),
-        };
-        if leading && next.is_some() && wait.is_zero() {
+        let next = if leading { next_tick_in(&core) } else { None };
+        let wait = next.unwrap_or(TIMER_RECHECK);
+        if next.is_some_and(|w| w.is_zero()) {
             if let Err(e) = core.proposer.propose(Command::Tick).await {
                 tracing::debug!(error = %e, "tick not committed");
                 tokio::time::sleep(core.timing.heartbeat).await;

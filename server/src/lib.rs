@@ -4,7 +4,8 @@
 //! - [`machine`]: the deterministic lock state machine.
 //! - [`store`]: the durable Raft log and state-machine snapshots.
 //! - [`raft`]: openraft types and the peer network.
-//! - [`proposer`], [`keepalive`], [`leader`], [`leases`]: what a node does at run time.
+//! - [`proposer`], [`leader_clock`], [`keepalive`], [`leader`], [`leases`]: what a
+//!   node does at run time.
 //! - [`api`]: the client gRPC API.
 //! - [`node`]: wires one node together; [`dev`] runs a local cluster in-process.
 
@@ -15,6 +16,7 @@ pub mod demo;
 pub mod dev;
 pub mod keepalive;
 pub mod leader;
+pub mod leader_clock;
 pub mod leases;
 pub mod machine;
 pub mod metrics;

@@ -258,7 +258,7 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<NodeHandle> {
     let core = Arc::new(Core {
         stop: stop_rx.clone(),
         id: config.id,
-        proposer: Proposer::start(raft.clone(), metrics.clone()),
+        proposer: Proposer::start(raft.clone(), shared.clone(), metrics.clone()),
         raft,
         log,
         shared,

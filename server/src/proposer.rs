@@ -4,17 +4,21 @@
 //! to Raft; while up to `MAX_IN_FLIGHT` batches are being replicated, new
 //! commands queue up for the next one. Each caller gets its own command's
 //! outcome once the entry is committed and applied (so it is on disk on a
-//! majority, G4).
+//! majority, G4). Batches are stamped with this leadership's [`LeaderClock`].
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use openraft::LeaderId;
 use openraft::error::ClientWriteError;
+use parking_lot::Mutex;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
+use crate::leader_clock::LeaderClock;
 use crate::machine::{Batch, Command, Outcome};
 use crate::metrics::Metrics;
 use crate::raft::{NodeId, Raft};
+use crate::store::state::Shared;
 
 /// Most commands in one log entry.
 pub const MAX_BATCH: usize = 4_096;
@@ -40,9 +44,58 @@ type Reply = oneshot::Sender<Result<Outcome, ProposeError>>;
 #[derive(Clone)]
 pub struct Proposer {
     tx: mpsc::UnboundedSender<(Command, Reply)>,
+    stamper: Stamper,
 }
 
-/// Unix time in milliseconds.
+/// The leader clock of the leadership this node is in, started on first use.
+#[derive(Clone)]
+struct Stamper {
+    raft: Raft,
+    shared: Arc<Mutex<Shared>>,
+    clock: Arc<Mutex<Option<EpochClock>>>,
+}
+
+/// A leadership and its clock.
+type EpochClock = (LeaderId<NodeId>, LeaderClock);
+
+impl Stamper {
+    /// The current leadership's clock time; a new leadership (or this process's
+    /// first) starts its clock from the applied state. If that state is not yet
+    /// current, the first stamp falls behind the machine's last one and moves
+    /// its clock by nothing, which makes timers late by that much, never early.
+    fn now_ms(&self) -> u64 {
+        let epoch = self.raft.metrics().borrow().vote.leader_id;
+        if let Some((e, clock)) = self.clock.lock().as_mut()
+            && *e == epoch
+        {
+            return clock.now_at(now_ms(), Instant::now());
+        }
+        // Read the machine with no other lock held (no code holds two locks).
+        let (machine_ms, stamp_ms) = {
+            let shared = self.shared.lock();
+            (shared.machine.time_ms(), shared.machine.stamp_ms())
+        };
+        let mut guard = self.clock.lock();
+        let entry = match guard.take() {
+            // Another caller started it meanwhile.
+            Some(entry) if entry.0 == epoch => entry,
+            _ => {
+                tracing::info!(
+                    term = epoch.term,
+                    machine_ms,
+                    stamp_ms,
+                    "leader clock started"
+                );
+                let clock = LeaderClock::start(machine_ms, stamp_ms, now_ms(), Instant::now());
+                (epoch, clock)
+            }
+        };
+        let (_, clock) = guard.insert(entry);
+        clock.now_at(now_ms(), Instant::now())
+    }
+}
+
+/// Unix time in milliseconds (the wall clock).
 pub fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -51,11 +104,23 @@ pub fn now_ms() -> u64 {
 }
 
 impl Proposer {
-    /// Starts the batching task for `raft`.
-    pub fn start(raft: Raft, metrics: Arc<Metrics>) -> Proposer {
+    /// Starts the batching task for `raft`; `shared` holds the applied state
+    /// the leader clock starts from.
+    pub fn start(raft: Raft, shared: Arc<Mutex<Shared>>, metrics: Arc<Metrics>) -> Proposer {
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(raft, rx, metrics));
-        Proposer { tx }
+        let stamper = Stamper {
+            raft: raft.clone(),
+            shared,
+            clock: Arc::new(Mutex::new(None)),
+        };
+        tokio::spawn(run(raft, rx, stamper.clone(), metrics));
+        Proposer { tx, stamper }
+    }
+
+    /// This leadership's clock time (Unix ms, approximately): what the next
+    /// batch will be stamped with, for timing `Tick`s.
+    pub fn clock_ms(&self) -> u64 {
+        self.stamper.now_ms()
     }
 
     /// Proposes one command and waits for its outcome.
@@ -74,7 +139,12 @@ impl Proposer {
     }
 }
 
-async fn run(raft: Raft, mut rx: mpsc::UnboundedReceiver<(Command, Reply)>, metrics: Arc<Metrics>) {
+async fn run(
+    raft: Raft,
+    mut rx: mpsc::UnboundedReceiver<(Command, Reply)>,
+    stamper: Stamper,
+    metrics: Arc<Metrics>,
+) {
     let slots = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     while let Some(first) = rx.recv().await {
         let Ok(permit) = slots.clone().acquire_owned().await else {
@@ -94,7 +164,7 @@ async fn run(raft: Raft, mut rx: mpsc::UnboundedReceiver<(Command, Reply)>, metr
         let started = std::time::Instant::now();
         let metrics = metrics.clone();
         let batch = Batch {
-            time_ms: now_ms(),
+            time_ms: stamper.now_ms(),
             commands,
         };
         // client_write_ff enqueues in order; the entry's result arrives later.

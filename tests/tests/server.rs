@@ -262,6 +262,129 @@ async fn followers_redirect_to_the_leader() {
         .expect("acquire through redirect");
 }
 
+/// Waits past the machine clock's bounded step (10 s) time out on time only if
+/// the leader keeps ticking while they are pending; a short one times out by the
+/// leader's own `Tick`, well before the handler's 2 s grace would cancel it.
+#[tokio::test]
+async fn server_side_wait_timeouts_fire_on_time_by_the_leader_clock() {
+    let cluster = Cluster::start(3);
+    let leader = cluster.wait_for_leader(LEADER_WAIT).await;
+    let addr = cluster.node(leader).addr.clone();
+    let holder = open_raw_session(&addr, 60_000).await;
+    let waiter = open_raw_session(&addr, 60_000).await;
+    let mut stub = raw(&addr).await;
+    stub.acquire(acquire_req(holder, 1, "clock/x", None))
+        .await
+        .expect("hold");
+    let wait = |request: u64, wait_ms: u64| {
+        let mut stub = stub.clone();
+        async move {
+            let started = Instant::now();
+            let result = stub
+                .acquire(acquire_req(waiter, request, "clock/x", Some(wait_ms)))
+                .await;
+            (result, started.elapsed())
+        }
+    };
+    let ((short, short_took), (long, long_took)) = tokio::join!(wait(1, 1_000), wait(2, 12_000));
+    for (what, result, took, wait_ms) in [
+        ("1 s wait", short, short_took, 1_000),
+        ("12 s wait", long, long_took, 12_000),
+    ] {
+        let err = result.expect_err(what);
+        assert_eq!(kind_of(&err), ErrorKind::Timeout, "{what}: {err:?}");
+        let wait = Duration::from_millis(wait_ms);
+        assert!(
+            took >= wait && took < wait + Duration::from_millis(1_000),
+            "{what} timed out after {took:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn request_ids_out_of_range_get_invalid_argument_and_the_cluster_serves_on() {
+    let cluster = Cluster::start(3);
+    let leader = cluster.wait_for_leader(LEADER_WAIT).await;
+    let addr = cluster.node(leader).addr.clone();
+    let session = open_raw_session(&addr, 60_000).await;
+    let mut stub = raw(&addr).await;
+    let before = stub
+        .status(pb::StatusRequest {})
+        .await
+        .expect("status")
+        .into_inner();
+    for request in [u64::MAX, 1 << 63, 0] {
+        let err = stub
+            .acquire(acquire_req(session, request, "ids/a", None))
+            .await
+            .expect_err("acquire with a bad request id");
+        assert_eq!(
+            kind_of(&err),
+            ErrorKind::InvalidArgument,
+            "{request}: {err:?}"
+        );
+        assert!(err.message().contains("request_id"), "{err:?}");
+        let err = stub
+            .release(pb::ReleaseRequest {
+                session_id: session,
+                request_id: request,
+                name: "ids/a".into(),
+                owner_id: "0".repeat(32),
+            })
+            .await
+            .expect_err("release with a bad request id");
+        assert_eq!(
+            kind_of(&err),
+            ErrorKind::InvalidArgument,
+            "{request}: {err:?}"
+        );
+        let err = stub
+            .cancel_acquire(pb::CancelAcquireRequest {
+                session_id: session,
+                acquire_request_id: request,
+            })
+            .await
+            .expect_err("cancel with a bad request id");
+        assert_eq!(
+            kind_of(&err),
+            ErrorKind::InvalidArgument,
+            "{request}: {err:?}"
+        );
+    }
+    let after = stub
+        .status(pb::StatusRequest {})
+        .await
+        .expect("status")
+        .into_inner();
+    assert_eq!(after.locks, 0, "a bad request id created a lock");
+    assert_eq!(
+        after.next_token, before.next_token,
+        "a bad request id granted"
+    );
+    // Every node still serves: the largest valid id is granted, through the log.
+    let grant = stub
+        .acquire(acquire_req(session, i64::MAX as u64, "ids/a", None))
+        .await
+        .expect("acquire with the largest valid request id")
+        .into_inner()
+        .grant
+        .expect("granted");
+    assert_eq!(grant.token, before.next_token);
+    for node in 1..=3 {
+        let addr = cluster.node(node).addr.clone();
+        let applied = eventually(Duration::from_secs(5), || {
+            let addr = addr.clone();
+            async move {
+                let mut stub = try_raw(&addr).await?;
+                let status = stub.status(pb::StatusRequest {}).await.ok()?.into_inner();
+                (status.locks == 1).then_some(())
+            }
+        })
+        .await;
+        assert!(applied.is_some(), "node {node} did not apply the grant");
+    }
+}
+
 #[tokio::test]
 async fn bad_input_gets_typed_errors_and_changes_nothing() {
     let cluster = Cluster::start(3);

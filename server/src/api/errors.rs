@@ -79,7 +79,9 @@ pub fn rejected(r: &Rejection) -> Status {
         Rejection::NotHolder { .. } => ErrorKind::NotHolder,
         Rejection::TimedOut(_) => ErrorKind::Timeout,
         Rejection::Cancelled(_) => ErrorKind::Cancelled,
-        Rejection::StaleRequest(_) | Rejection::UnknownRequest(_) => ErrorKind::InvalidArgument,
+        Rejection::StaleRequest(_)
+        | Rejection::UnknownRequest(_)
+        | Rejection::InvalidRequest(_) => ErrorKind::InvalidArgument,
     };
     error(kind, r.to_string())
 }

@@ -291,6 +291,7 @@ impl Tenure for TenureService {
         let caller = access::identify(&self.core, &req)?;
         let r = req.into_inner();
         let session = validate::session_id(r.session_id)?;
+        let request = validate::request_id("request_id", r.request_id)?;
         validate::lock_name(&r.name)?;
         let mode = convert::mode_from_pb(lock_mode(r.mode)?);
         let wait_ms = if r.wait {
@@ -325,7 +326,7 @@ impl Tenure for TenureService {
         };
         let cmd = Command::Acquire {
             session,
-            request: r.request_id,
+            request,
             name: r.name,
             mode,
             wait_ms,
@@ -335,7 +336,7 @@ impl Tenure for TenureService {
         let mut outcome = self.propose(cmd).await?;
         if outcome == Outcome::Queued {
             let wait = Duration::from_millis(wait_ms.unwrap_or(0));
-            outcome = self.await_queued(session, r.request_id, wait).await?;
+            outcome = self.await_queued(session, request, wait).await?;
         }
         match outcome {
             Outcome::Granted(g) => Ok(Response::new(pb::AcquireResponse {
@@ -356,11 +357,9 @@ impl Tenure for TenureService {
         let caller = access::identify(&self.core, &req)?;
         let r = req.into_inner();
         let session = validate::session_id(r.session_id)?;
+        let request = validate::request_id("acquire_request_id", r.acquire_request_id)?;
         access::require_owner(&self.core, &caller, session)?;
-        let cmd = Command::CancelAcquire {
-            session,
-            request: r.acquire_request_id,
-        };
+        let cmd = Command::CancelAcquire { session, request };
         match self.propose(cmd).await? {
             Outcome::Granted(g) => Ok(Response::new(pb::CancelAcquireResponse {
                 grant: Some(convert::grant(&g)),
@@ -380,13 +379,14 @@ impl Tenure for TenureService {
         let caller = access::identify(&self.core, &req)?;
         let r = req.into_inner();
         let session = validate::session_id(r.session_id)?;
+        let request = validate::request_id("request_id", r.request_id)?;
         validate::lock_name(&r.name)?;
         let owner = validate::owner_id(&r.owner_id)?;
         access::require(&self.core, &caller, Perm::Lock, &r.name)?;
         access::require_owner(&self.core, &caller, session)?;
         let cmd = Command::Release {
             session,
-            request: r.request_id,
+            request,
             name: r.name,
             owner,
         };

@@ -6,13 +6,14 @@ use std::time::Duration;
 use tonic::Status;
 
 use super::errors::invalid;
+use crate::machine::{MAX_REQUEST_ID, MAX_SESSION_TTL_MS, RequestId};
 
 /// Longest lock name, in bytes.
 pub const MAX_NAME_BYTES: usize = 256;
 /// Session TTL range.
 pub const MIN_TTL: Duration = Duration::from_millis(1_000);
-/// Longest session TTL.
-pub const MAX_TTL: Duration = Duration::from_secs(3_600);
+/// Longest session TTL (the state machine cuts a longer one to it too).
+pub const MAX_TTL: Duration = Duration::from_millis(MAX_SESSION_TTL_MS);
 /// Longest wait of an acquire.
 pub const MAX_WAIT: Duration = Duration::from_secs(3_600);
 /// Longest lock-delay.
@@ -70,6 +71,18 @@ pub fn millis(what: &str, ms: u64, min: Duration, max: Duration) -> Result<u64, 
 pub fn session_id(id: u64) -> Result<u64, Status> {
     if id == 0 {
         return Err(invalid("session id must not be 0"));
+    }
+    Ok(id)
+}
+
+/// A request id: 1 to `MAX_REQUEST_ID`. 0 is refused because it is what an
+/// unset proto3 field reads as: a client that never set it would get its first
+/// request's recorded outcome for every later request (G5).
+pub fn request_id(what: &str, id: u64) -> Result<RequestId, Status> {
+    if id == 0 || id > MAX_REQUEST_ID {
+        return Err(invalid(format!(
+            "{what} must be between 1 and {MAX_REQUEST_ID}, got {id}"
+        )));
     }
     Ok(id)
 }
@@ -144,6 +157,18 @@ mod tests {
         assert_eq!(owner_id(&owner_hex(id)).ok(), Some(id));
         assert!(owner_id("xyz").is_err());
         assert!(owner_id(&"g".repeat(32)).is_err());
+    }
+
+    #[test]
+    fn request_ids() {
+        assert!(request_id("request_id", 0).is_err());
+        assert_eq!(request_id("request_id", 1).ok(), Some(1));
+        assert_eq!(
+            request_id("request_id", MAX_REQUEST_ID).ok(),
+            Some(MAX_REQUEST_ID)
+        );
+        assert!(request_id("request_id", MAX_REQUEST_ID + 1).is_err());
+        assert!(request_id("request_id", u64::MAX).is_err());
     }
 
     #[test]

@@ -2,9 +2,10 @@
 //! per-session dedup table and audit records.
 //!
 //! It is deterministic: every replica applies the same batches in the same order
-//! and reaches the same state. Its only clock is the leader's time stamped on
-//! each batch (made monotonic here), used for wait deadlines and lock-delays.
-//! Nothing here does I/O; the Raft adapter (`store::state`) wraps it.
+//! and reaches the same state. Its only clock is built from the leader's time
+//! stamped on each batch (see [`Machine::clock_after`]), used for wait deadlines
+//! and lock-delays. Nothing here does I/O; the Raft adapter (`store::state`)
+//! wraps it.
 
 mod types;
 
@@ -24,6 +25,13 @@ pub const AUDIT_WINDOW: usize = 1000;
 /// ForceRelease (its reply lost) gets the original answer rather than NotHolder
 /// (G5).
 pub const FORCED_WINDOW: usize = 1024;
+/// Longest session TTL the machine keeps (a longer one in a log entry is cut to
+/// this): the API's limit, and small enough that `Instant + ttl` cannot overflow.
+pub const MAX_SESSION_TTL_MS: u64 = 3_600_000;
+/// Most one batch may move the clock while a wait or lock-delay is pending.
+pub const MAX_TIMED_STEP_MS: u64 = 10_000;
+/// Most one batch may move the clock while nothing is pending.
+pub const MAX_IDLE_STEP_MS: u64 = 30 * 86_400_000;
 
 /// One ForceRelease command's arguments.
 struct ForceCall<'a> {
@@ -131,7 +139,11 @@ impl Lock {
 /// The replicated state.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Machine {
+    /// The machine clock (Unix ms, approximately), moved by `clock_after`.
     time_ms: u64,
+    /// The previous batch's stamp: the reference the next stamp's step is
+    /// measured from.
+    stamp_ms: u64,
     last_session: SessionId,
     last_token: u64,
     sessions: BTreeMap<SessionId, Session>,
@@ -168,7 +180,9 @@ impl Machine {
     /// Applies one batch; returns one outcome per command, and pushes the events
     /// the runtime must handle onto `events`.
     pub fn apply(&mut self, batch: &Batch, events: &mut Vec<Event>) -> Vec<Outcome> {
-        self.advance_time(batch.time_ms, events);
+        self.time_ms = self.clock_after(batch.time_ms);
+        self.stamp_ms = batch.time_ms;
+        self.fire_timers(events);
         batch
             .commands
             .iter()
@@ -179,6 +193,34 @@ impl Machine {
     /// The state machine's clock (Unix ms, monotonic).
     pub fn time_ms(&self) -> u64 {
         self.time_ms
+    }
+
+    /// The stamp of the last batch applied (the leader clock's time then).
+    pub fn stamp_ms(&self) -> u64 {
+        self.stamp_ms
+    }
+
+    /// The clock after a batch stamped `stamp_ms` (the rule, DESIGN "machine
+    /// clock"). A fresh machine (clock 0) takes the stamp as it is. Otherwise the
+    /// clock moves by how far the stamp is past the previous stamp: a stamp
+    /// behind it (a leader whose clock is slow) moves nothing, so the clock never
+    /// goes back, and the next stamps move it at their own pace again, so a stamp
+    /// far ahead cannot freeze timers the way a maximum of stamps would. One step
+    /// is at most `MAX_TIMED_STEP_MS` while a wait or lock-delay is pending (a
+    /// wrong stamp can end them only that much early; the leader ticks more often
+    /// than that, see `leader::tick_timers`) and `MAX_IDLE_STEP_MS` otherwise, so
+    /// an idle cluster still follows the time that passed.
+    pub fn clock_after(&self, stamp_ms: u64) -> u64 {
+        if self.time_ms == 0 {
+            return stamp_ms;
+        }
+        let bound = if self.next_timer_ms().is_some() {
+            MAX_TIMED_STEP_MS
+        } else {
+            MAX_IDLE_STEP_MS
+        };
+        let step = stamp_ms.saturating_sub(self.stamp_ms).min(bound);
+        self.time_ms.saturating_add(step)
     }
 
     /// The last fencing token granted (0 if none).
@@ -317,6 +359,9 @@ impl Machine {
                 ttl_ms: s.ttl_ms,
             };
         }
+        // A TTL past the API's limit can only come from a bad log entry; cut it
+        // so that no replica's `Instant + ttl` overflows.
+        let ttl_ms = ttl_ms.min(MAX_SESSION_TTL_MS);
         self.last_session += 1;
         let id = self.last_session;
         self.sessions.insert(
@@ -355,6 +400,10 @@ impl Machine {
         let Some(s) = self.sessions.get(&session) else {
             return Outcome::Rejected(Rejection::SessionExpired(session));
         };
+        if request > MAX_REQUEST_ID {
+            // Never recorded: an id past the range cannot move the session's floor.
+            return Outcome::Rejected(Rejection::InvalidRequest(request));
+        }
         if let Some(recorded) = s.dedup.get(&request) {
             return recorded.clone();
         }
@@ -382,7 +431,7 @@ impl Machine {
                 break;
             };
             s.dedup.remove(&oldest);
-            s.floor = s.floor.max(oldest + 1);
+            s.floor = s.floor.max(oldest.saturating_add(1));
         }
     }
 
@@ -551,6 +600,9 @@ impl Machine {
         let Some(s) = self.sessions.get(&session) else {
             return Outcome::Rejected(Rejection::SessionExpired(session));
         };
+        if request > MAX_REQUEST_ID {
+            return Outcome::Rejected(Rejection::InvalidRequest(request));
+        }
         match s.dedup.get(&request) {
             Some(Outcome::Queued) => {
                 let Some(name) = self.unqueue(session, request) else {
@@ -758,10 +810,8 @@ impl Machine {
         }
     }
 
-    /// Moves the clock to `time_ms` (never backwards), then times out waiters and
-    /// ends lock-delays whose time has come.
-    fn advance_time(&mut self, time_ms: u64, events: &mut Vec<Event>) {
-        self.time_ms = self.time_ms.max(time_ms);
+    /// Times out waiters and ends lock-delays whose time has come.
+    fn fire_timers(&mut self, events: &mut Vec<Event>) {
         let now = self.time_ms;
         while let Some((deadline, name, session, request)) = self.wait_timers.first().cloned() {
             if deadline > now {

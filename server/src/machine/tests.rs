@@ -297,6 +297,215 @@ fn snapshot_roundtrip_keeps_timers() {
     );
 }
 
+// ---- the machine clock ----
+
+const DAY_MS: u64 = 86_400_000;
+/// A realistic Unix time, so that the fresh-machine rule has been used up.
+const T0: u64 = 1_700_000_000_000;
+
+fn timed_out(events: &[Event], session: SessionId) -> bool {
+    events.iter().any(|e| {
+        matches!(e, Event::Resolved {
+            session: s,
+            outcome: Outcome::Rejected(Rejection::TimedOut(_)),
+            ..
+        } if *s == session)
+    })
+}
+
+fn granted_to(events: &[Event], session: SessionId) -> bool {
+    events.iter().any(|e| {
+        matches!(e, Event::Resolved {
+            session: s,
+            outcome: Outcome::Granted(_),
+            ..
+        } if *s == session)
+    })
+}
+
+/// Applies a Tick stamped each second after `from` until `done` says so;
+/// returns the number of seconds it took (None: not within `max_s`).
+fn seconds_until(
+    m: &mut Machine,
+    from: u64,
+    max_s: u64,
+    done: impl Fn(&[Event]) -> bool,
+) -> Option<u64> {
+    (1..=max_s).find(|s| done(&apply1(m, from + s * 1_000, Command::Tick).1))
+}
+
+#[test]
+fn a_stamp_a_day_ahead_does_not_freeze_waiter_timeouts() {
+    let mut m = Machine::default();
+    let a = open(&mut m, 1);
+    let b = open(&mut m, 2);
+    apply1(&mut m, T0, acquire(a, 1, "x", None));
+    // One batch from a leader whose wall clock jumped a day ahead.
+    apply1(&mut m, T0 + DAY_MS, Command::Tick);
+    // Normal stamps again: a wait of 3 s must time out after 3 s of them.
+    let queued = apply1(&mut m, T0 + 1_000, acquire(b, 1, "x", Some(3_000))).0;
+    assert_eq!(queued, Outcome::Queued);
+    let took = seconds_until(&mut m, T0 + 1_000, 10, |ev| timed_out(ev, b));
+    assert_eq!(took, Some(3), "the wait did not time out on time");
+}
+
+#[test]
+fn a_stamp_a_day_ahead_does_not_freeze_lock_delays() {
+    let mut m = Machine::default();
+    let a = open(&mut m, 1);
+    let b = open(&mut m, 2);
+    let hold = Command::Acquire {
+        session: a,
+        request: 1,
+        name: "x".into(),
+        mode: Mode::Exclusive,
+        wait_ms: None,
+        lock_delay_ms: 2_000,
+        owner: 1,
+    };
+    apply1(&mut m, T0, hold);
+    apply1(&mut m, T0 + DAY_MS, Command::Tick);
+    // The holder expires under normal stamps; b, waiting, gets the lock once
+    // the 2 s lock-delay has passed.
+    apply1(&mut m, T0 + 1_000, acquire(b, 1, "x", Some(60_000)));
+    apply1(&mut m, T0 + 1_000, Command::ExpireSession { session: a });
+    let took = seconds_until(&mut m, T0 + 1_000, 10, |ev| granted_to(ev, b));
+    assert_eq!(took, Some(2), "the lock-delay did not end on time");
+}
+
+#[test]
+fn a_stamp_a_day_ahead_moves_pending_timers_by_one_bounded_step_only() {
+    let mut m = Machine::default();
+    let a = open(&mut m, 1);
+    let b = open(&mut m, 2);
+    apply1(&mut m, T0, acquire(a, 1, "x", None));
+    apply1(&mut m, T0, acquire(b, 1, "x", Some(30_000)));
+    let (_, events) = apply1(&mut m, T0 + DAY_MS, Command::Tick);
+    assert!(!timed_out(&events, b), "a 30 s wait timed out at once");
+    assert_eq!(m.time_ms(), T0 + MAX_TIMED_STEP_MS);
+    // It times out after the rest of its 30 s under normal stamps.
+    let rest = (30_000 - MAX_TIMED_STEP_MS) / 1_000;
+    let took = seconds_until(&mut m, T0, 40, |ev| timed_out(ev, b));
+    assert_eq!(
+        took,
+        Some(rest + 1),
+        "one stamp at the old reference is lost"
+    );
+}
+
+#[test]
+fn the_clock_follows_stamps_forward_and_never_goes_back() {
+    let mut m = Machine::default();
+    apply1(&mut m, T0, Command::Tick);
+    assert_eq!(m.time_ms(), T0, "a fresh machine takes the first stamp");
+    apply1(&mut m, T0 + 5_000, Command::Tick);
+    assert_eq!(m.time_ms(), T0 + 5_000);
+    // A leader whose clock is an hour behind: no step back, then its own pace.
+    apply1(&mut m, T0 - 3_600_000, Command::Tick);
+    assert_eq!(m.time_ms(), T0 + 5_000);
+    apply1(&mut m, T0 - 3_600_000 + 1_000, Command::Tick);
+    assert_eq!(m.time_ms(), T0 + 6_000);
+    // Idle with no timer pending: a long real gap is followed in full.
+    apply1(&mut m, T0 - 3_600_000 + 1_000 + DAY_MS, Command::Tick);
+    assert_eq!(m.time_ms(), T0 + 6_000 + DAY_MS);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Whatever the stamps say (u64::MAX included), the clock never goes back,
+    /// never panics, and one batch moves it by at most the bound.
+    #[test]
+    fn any_stamps_keep_the_clock_monotonic_and_bounded(
+        stamps in prop::collection::vec(prop_oneof![any::<u64>(), 0u64..100_000, Just(u64::MAX)], 1..60),
+        waiting in any::<bool>(),
+    ) {
+        let mut m = Machine::default();
+        let a = open(&mut m, 1);
+        let b = open(&mut m, 2);
+        if waiting {
+            apply1(&mut m, 0, acquire(a, 1, "x", None));
+            apply1(&mut m, 0, acquire(b, 1, "x", Some(3_600_000)));
+        }
+        for stamp in stamps {
+            let before = m.time_ms();
+            let pending = m.next_timer_ms().is_some();
+            apply1(&mut m, stamp, Command::Tick);
+            prop_assert!(m.time_ms() >= before);
+            if before != 0 {
+                let bound = if pending { MAX_TIMED_STEP_MS } else { MAX_IDLE_STEP_MS };
+                prop_assert!(m.time_ms() - before <= bound);
+            }
+        }
+    }
+}
+
+// ---- request ids and other client-supplied numbers ----
+
+#[test]
+fn request_id_u64_max_is_rejected_without_panic() {
+    let mut m = Machine::default();
+    let a = open(&mut m, 1);
+    let b = open(&mut m, 2);
+    apply1(&mut m, 0, acquire(a, 1, "x", None));
+    // A full dedup window of queued acquires, so that the next final outcome is
+    // the oldest one to evict (the old code's `oldest + 1` overflowed here).
+    for r in 1..=DEDUP_WINDOW as u64 {
+        let queued = apply1(&mut m, 0, acquire(b, r, "x", Some(60_000))).0;
+        assert_eq!(queued, Outcome::Queued);
+    }
+    let invalid = Outcome::Rejected(Rejection::InvalidRequest(u64::MAX));
+    assert_eq!(
+        apply1(&mut m, 0, acquire(b, u64::MAX, "y", None)).0,
+        invalid
+    );
+    assert_eq!(
+        apply1(&mut m, 0, acquire(b, u64::MAX, "y", None)).0,
+        invalid
+    );
+    let cancel = Command::CancelAcquire {
+        session: b,
+        request: u64::MAX,
+    };
+    assert_eq!(apply1(&mut m, 0, cancel).0, invalid);
+    assert!(m.lock("y").is_none(), "a rejected request created a lock");
+    // The largest valid id works, and the session goes on as before.
+    let top = apply1(&mut m, 0, acquire(b, MAX_REQUEST_ID, "y", None)).0;
+    assert!(matches!(top, Outcome::Granted(_)), "{top:?}");
+    let release = Command::Release {
+        session: a,
+        request: 2,
+        name: "x".into(),
+        owner: (a as u128) << 64 | 1,
+    };
+    let (released, events) = apply1(&mut m, 0, release);
+    assert_eq!(released, Outcome::Released { released: true });
+    assert!(granted_to(&events, b), "the first waiter did not get x");
+}
+
+#[test]
+fn a_huge_ttl_in_a_log_entry_is_clamped() {
+    let mut m = Machine::default();
+    let cmd = Command::OpenSession {
+        open_id: 9,
+        ttl_ms: u64::MAX,
+        label: String::new(),
+        principal: String::new(),
+    };
+    let (out, events) = apply1(&mut m, 0, cmd);
+    let Outcome::SessionOpened { session, ttl_ms } = out else {
+        panic!("unexpected {out:?}")
+    };
+    assert_eq!(ttl_ms, MAX_SESSION_TTL_MS);
+    assert_eq!(
+        events,
+        vec![Event::SessionOpened {
+            session,
+            ttl_ms: MAX_SESSION_TTL_MS
+        }]
+    );
+}
+
 // ---- property tests ----
 
 #[derive(Debug, Clone)]

@@ -5,8 +5,12 @@ use serde::{Deserialize, Serialize};
 
 /// A session id, assigned by the state machine from a counter.
 pub type SessionId = u64;
-/// A request id, unique within its session (chosen by the client).
+/// A request id, unique within its session (chosen by the client), in
+/// `1..=MAX_REQUEST_ID`.
 pub type RequestId = u64;
+/// The largest valid request id: it fits a signed 64-bit integer (Kotlin `Long`,
+/// SQL `bigint`), and leaves headroom so that arithmetic on ids cannot overflow.
+pub const MAX_REQUEST_ID: RequestId = i64::MAX as u64;
 /// A grant's owner id: 128 random bits chosen by the proposing server.
 pub type OwnerId = u128;
 
@@ -22,8 +26,9 @@ pub enum Mode {
 /// One Raft log entry's payload: many commands proposed together (group commit).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Batch {
-    /// The proposing leader's wall-clock time (Unix ms). The state machine uses the
-    /// maximum seen so far as its clock, for wait deadlines and lock-delays.
+    /// The proposing leader's clock (Unix ms, approximately; see
+    /// `leader_clock`). The machine's clock moves by how far this is past the
+    /// previous batch's stamp, bounded (`Machine::clock_after`).
     pub time_ms: u64,
     /// Commands, applied in order.
     pub commands: Vec<Command>,
@@ -122,6 +127,8 @@ pub enum Rejection {
     StaleRequest(RequestId),
     #[error("no pending acquire with request id {0}")]
     UnknownRequest(RequestId),
+    #[error("request id {0} is out of range (1 to 9223372036854775807)")]
+    InvalidRequest(RequestId),
 }
 
 /// The outcome of one command, returned to the proposer and kept in the
