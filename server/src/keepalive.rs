@@ -140,7 +140,10 @@ async fn answer_after_clears(
         };
         match result {
             Ok(Outcome::Checkpointed) => {
-                core.shared.lock().leases.cleared(lease.session, clear.ticket);
+                core.shared
+                    .lock()
+                    .leases
+                    .cleared(lease.session, clear.ticket);
                 continue;
             }
             Ok(_) => lease.status = LeaseStatus::LeaseExpired,
@@ -211,10 +214,8 @@ fn renew(core: &Core, pending: &Pending) -> (Vec<Lease>, Vec<Clear>) {
                 Renewal::AfterClear(ticket) => {
                     // Queued under the state lock: it follows every checkpoint
                     // of this session queued so far (leases.rs).
-                    let committed = Box::pin(
-                        core.proposer
-                            .submit(Command::ClearCheckpoint { session }),
-                    );
+                    let committed =
+                        Box::pin(core.proposer.submit(Command::ClearCheckpoint { session }));
                     clears.push(Clear {
                         index,
                         ticket,

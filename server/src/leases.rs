@@ -380,6 +380,11 @@ mod tests {
         assert_eq!(leases.take_checkpoints(renewed + secs(5)), vec![(b, 5_000)]);
         // Expiring sessions are not checkpointed.
         assert_eq!(leases.take_due(t0 + secs(3)), vec![a]);
-        assert!(leases.take_checkpoints(renewed + secs(7)).iter().all(|(s, _)| *s != a));
+        assert!(
+            leases
+                .take_checkpoints(renewed + secs(7))
+                .iter()
+                .all(|(s, _)| *s != a)
+        );
     }
 }

@@ -122,7 +122,11 @@ async fn a_dead_session_expires_in_bounded_time_while_leaders_change_faster_than
         assert!(lock.is_held(), "a live client lost its lock");
         let listed = session.map(|s| listed(&observer, s));
         if let Some(listed) = listed {
-            assert_ne!(listed.await, Some(false), "the server expired a live session");
+            assert_ne!(
+                listed.await,
+                Some(false),
+                "the server expired a live session"
+            );
         }
     }
     for (client, _, _) in live {

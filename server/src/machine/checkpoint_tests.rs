@@ -35,7 +35,11 @@ fn checkpoint_of(m: &Machine, session: SessionId) -> Option<u64> {
 fn checkpoints_are_replicated_state_and_cleared_by_a_renewal() {
     let mut m = Machine::default();
     let s = open(&mut m);
-    assert_eq!(checkpoint_of(&m, s), None, "a new session has no checkpoint");
+    assert_eq!(
+        checkpoint_of(&m, s),
+        None,
+        "a new session has no checkpoint"
+    );
 
     let cp = |remaining_ms| Command::Checkpoint {
         session: s,
