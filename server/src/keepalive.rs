@@ -4,6 +4,11 @@
 //! Requests from every connection queue up; one task takes all of them, runs one
 //! quorum round (`get_read_log_id`), and answers the whole batch. A deposed or
 //! isolated leader's round fails, so it renews nobody.
+//!
+//! A session that may have a remaining-TTL checkpoint in the log is renewed only
+//! once a `ClearCheckpoint` queued behind that checkpoint is committed: a later
+//! leader then sees the clear (and grants a whole TTL), never the stale
+//! checkpoint (docs/design.md, "Remaining-TTL checkpoints").
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,8 +16,10 @@ use std::time::{Duration, Instant};
 use tenure_proto::v1::LeaseStatus;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::machine::SessionId;
+use crate::leases::Renewal;
+use crate::machine::{Command, Outcome, SessionId};
 use crate::node::Core;
+use crate::proposer::ProposeError;
 use crate::raft::NodeId;
 
 /// One session's answer.
@@ -90,14 +97,64 @@ pub async fn run(core: Arc<Core>, queue: KeepAliveQueue, mut stop: watch::Receiv
         core.metrics.keepalive_rounds.inc();
         for pending in batch {
             core.metrics.keepalives.inc();
-            let answer = if answered {
-                Answer::Leases(renew(&core, &pending))
+            if !answered {
+                let leader = core.leader().filter(|(id, _)| *id != core.id);
+                let _ = pending.reply.send(Answer::NotLeader(leader));
+                continue;
+            }
+            let (leases, clears) = renew(&core, &pending);
+            if clears.is_empty() {
+                let _ = pending.reply.send(Answer::Leases(leases));
             } else {
-                Answer::NotLeader(core.leader().filter(|(id, _)| *id != core.id))
-            };
-            let _ = pending.reply.send(answer);
+                // Answer once the clears are committed, without holding up the
+                // next batch.
+                tokio::spawn(answer_after_clears(
+                    core.clone(),
+                    pending.reply,
+                    leases,
+                    clears,
+                ));
+            }
         }
     }
+}
+
+/// A renewal that may be acknowledged only once its clear is committed.
+struct Clear {
+    /// Index of the session's answer.
+    index: usize,
+    ticket: u64,
+    committed: std::pin::Pin<Box<dyn Future<Output = Result<Outcome, ProposeError>> + Send>>,
+}
+
+async fn answer_after_clears(
+    core: Arc<Core>,
+    reply: oneshot::Sender<Answer>,
+    mut leases: Vec<Lease>,
+    clears: Vec<Clear>,
+) {
+    for clear in clears {
+        let result = clear.committed.await;
+        let Some(lease) = leases.get_mut(clear.index) else {
+            continue;
+        };
+        match result {
+            Ok(Outcome::Checkpointed) => {
+                core.shared
+                    .lock()
+                    .leases
+                    .cleared(lease.session, clear.ticket);
+                continue;
+            }
+            Ok(_) => lease.status = LeaseStatus::LeaseExpired,
+            Err(e) => {
+                tracing::debug!(session = lease.session, error = %e, "checkpoint clear not committed");
+                lease.status = LeaseStatus::LeaseNotLeader;
+            }
+        }
+        lease.ttl_ms = 0;
+    }
+    let _ = reply.send(Answer::Leases(leases));
 }
 
 /// Waits (briefly) for this node's leadership to be ready, then runs one quorum
@@ -126,13 +183,17 @@ async fn confirm_leadership(core: &Core) -> bool {
     matches!(round, Ok(Ok(_))) && *core.ready.borrow() == epoch && epoch.is_some()
 }
 
-fn renew(core: &Core, pending: &Pending) -> Vec<Lease> {
+/// Renews the sessions of one request; the renewals that need a committed
+/// clear first come back in the second list (their clears already queued).
+fn renew(core: &Core, pending: &Pending) -> (Vec<Lease>, Vec<Clear>) {
     let mut shared = core.shared.lock();
     let shared = &mut *shared;
-    pending
+    let mut clears = Vec::new();
+    let leases = pending
         .sessions
         .iter()
-        .map(|&session| {
+        .enumerate()
+        .map(|(index, &session)| {
             let lease = |status, ttl_ms, revoked| Lease {
                 session,
                 status,
@@ -147,11 +208,23 @@ fn renew(core: &Core, pending: &Pending) -> Vec<Lease> {
                 return lease(LeaseStatus::LeaseBlacklisted, 0, revoked);
             }
             let ttl = Duration::from_millis(s.ttl_ms);
-            if shared.leases.renew(session, ttl, pending.arrived) {
-                lease(LeaseStatus::LeaseOk, s.ttl_ms, revoked)
-            } else {
-                lease(LeaseStatus::LeaseExpired, 0, revoked)
+            match shared.leases.renew(session, ttl, pending.arrived) {
+                Renewal::Refused => lease(LeaseStatus::LeaseExpired, 0, revoked),
+                Renewal::Renewed => lease(LeaseStatus::LeaseOk, s.ttl_ms, revoked),
+                Renewal::AfterClear(ticket) => {
+                    // Queued under the state lock: it follows every checkpoint
+                    // of this session queued so far (leases.rs).
+                    let committed =
+                        Box::pin(core.proposer.submit(Command::ClearCheckpoint { session }));
+                    clears.push(Clear {
+                        index,
+                        ticket,
+                        committed,
+                    });
+                    lease(LeaseStatus::LeaseOk, s.ttl_ms, revoked)
+                }
             }
         })
-        .collect()
+        .collect();
+    (leases, clears)
 }

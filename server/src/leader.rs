@@ -1,6 +1,7 @@
-//! What only a leader does: start each leadership by giving every session a fresh
-//! TTL, expire sessions whose deadline passed (through the log), and propose
-//! `Tick`s when a wait deadline or lock-delay comes due.
+//! What only a leader does: start each leadership by giving every session its
+//! remaining TTL (a whole TTL unless checkpointed), expire sessions whose
+//! deadline passed and checkpoint the remaining time of the others (through the
+//! log), and propose `Tick`s when a wait deadline or lock-delay comes due.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -29,8 +30,14 @@ fn stopping(stop: &watch::Receiver<bool>) -> bool {
 /// Publishes in `ready` the leadership for which this node has reset deadlines.
 ///
 /// A new leadership (or the same one after a restart: `handled` lives in memory)
-/// first waits until its blank entry is applied, so the state machine holds
-/// every session committed before, then gives each a deadline of now + TTL.
+/// first waits until its blank entry is applied and so is every entry its log
+/// held when it began. A leader restarted into the same term has no new blank
+/// entry, and its log may end with an `ExpireSession` (or a checkpoint or
+/// clear) it proposed before the restart that is not yet committed: only once
+/// that is applied does the machine show what may still commit. Then every
+/// session gets now + min(TTL, checkpointed remaining), and proposed expiries
+/// can be forgotten: each one is applied by then (its session ended) or can
+/// never commit (not in this leader's log, behind its committed blank entry).
 pub async fn watch_leadership(
     core: Arc<Core>,
     ready: watch::Sender<Option<LeaderId<NodeId>>>,
@@ -52,13 +59,9 @@ pub async fn watch_leadership(
             ready.send_replace(None);
         } else if handled != Some(epoch) {
             ready.send_replace(None);
-            let confirmed = tokio::time::timeout(
-                core.timing.election_max * 4,
-                core.raft.ensure_linearizable(),
-            )
-            .await;
+            let confirmed = caught_up(&core, epoch).await;
             let still = core.raft.server_metrics().borrow().vote.leader_id == epoch;
-            if matches!(confirmed, Ok(Ok(_))) && still {
+            if confirmed && still {
                 {
                     let mut shared = core.shared.lock();
                     let shared = &mut *shared;
@@ -66,7 +69,10 @@ pub async fn watch_leadership(
                 }
                 handled = Some(epoch);
                 ready.send_replace(Some(epoch));
-                tracing::info!(term = epoch.term, "leading: every session has a fresh TTL");
+                tracing::info!(
+                    term = epoch.term,
+                    "leading: every session has its remaining TTL"
+                );
             } else {
                 // Not confirmed yet: look again shortly, metrics may not change.
                 tokio::time::sleep(core.timing.heartbeat).await;
@@ -83,8 +89,35 @@ pub async fn watch_leadership(
     }
 }
 
-/// Proposes ExpireSession for every session whose deadline passed, while this
-/// node is a ready leader with a quorum.
+/// Whether this node, leading in `epoch`, has applied its blank entry and every
+/// entry its log held when it began leading.
+async fn caught_up(core: &Core, epoch: LeaderId<NodeId>) -> bool {
+    // The full metrics are sent after the server metrics: read the log's end
+    // only once they show this leadership too.
+    let own_last = {
+        let m = core.raft.metrics();
+        let m = m.borrow();
+        let leading = m.state == ServerState::Leader && m.vote.leader_id == epoch;
+        if !leading {
+            return false;
+        }
+        m.last_log_index
+    };
+    let wait = core.timing.election_max * 4;
+    let linearizable = tokio::time::timeout(wait, core.raft.ensure_linearizable()).await;
+    if !matches!(linearizable, Ok(Ok(_))) {
+        return false;
+    }
+    core.raft
+        .wait(Some(wait))
+        .applied_index_at_least(own_last, "the log as of the leadership's start applied")
+        .await
+        .is_ok()
+}
+
+/// Proposes ExpireSession for every session whose deadline passed, and a
+/// checkpoint of the remaining time of those that are due one, while this node
+/// is a ready leader with a quorum.
 pub async fn reap_sessions(core: Arc<Core>, mut stop: watch::Receiver<bool>) {
     let mut interval = tokio::time::interval(REAP_INTERVAL);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -103,7 +136,43 @@ pub async fn reap_sessions(core: Arc<Core>, mut stop: watch::Receiver<bool>) {
         for chunk in due.chunks(REAP_BATCH) {
             expire(&core, chunk.to_vec());
         }
+        checkpoint(&core);
     }
+}
+
+/// Proposes the checkpoints that are due, all in one go (the proposer packs
+/// them into as few entries as it can).
+fn checkpoint(core: &Arc<Core>) {
+    let proposals: Vec<_> = {
+        let mut shared = core.shared.lock();
+        // Queued under the state lock, so that a renewal's clear queued later
+        // follows them in the log (leases.rs).
+        shared
+            .leases
+            .take_checkpoints(Instant::now())
+            .into_iter()
+            .map(|(session, remaining_ms)| {
+                core.proposer.submit(Command::Checkpoint {
+                    session,
+                    remaining_ms,
+                })
+            })
+            .collect()
+    };
+    if proposals.is_empty() {
+        return;
+    }
+    tracing::debug!(sessions = proposals.len(), "checkpointing remaining TTLs");
+    tokio::spawn(async move {
+        for proposal in proposals {
+            // A lost checkpoint only costs time: the next one is proposed
+            // when its step comes (or the next leader grants more).
+            if let Err(e) = proposal.await {
+                tracing::debug!(error = %e, "checkpoint not committed");
+                return;
+            }
+        }
+    });
 }
 
 fn expire(core: &Arc<Core>, sessions: Vec<SessionId>) {

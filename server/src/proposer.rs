@@ -125,16 +125,30 @@ impl Proposer {
 
     /// Proposes one command and waits for its outcome.
     pub async fn propose(&self, command: Command) -> Result<Outcome, ProposeError> {
+        self.submit(command).await
+    }
+
+    /// Queues one command at once and returns a future for its outcome. Within
+    /// a leadership the log holds commands in the order they were queued, so
+    /// a caller that must order a proposal with in-memory state (leases.rs)
+    /// calls this while it holds the lock of that state.
+    pub fn submit(
+        &self,
+        command: Command,
+    ) -> impl Future<Output = Result<Outcome, ProposeError>> + Send + 'static {
         let (reply, rx) = oneshot::channel();
-        self.tx
-            .send((command, reply))
-            .map_err(|_| ProposeError::Unavailable("server is shutting down".into()))?;
-        match tokio::time::timeout(PROPOSE_TIMEOUT, rx).await {
-            Ok(Ok(result)) => result,
-            Ok(Err(_)) => Err(ProposeError::Unavailable("proposal dropped".into())),
-            Err(_) => Err(ProposeError::Unavailable(
-                "proposal not committed in time (no quorum?)".into(),
-            )),
+        let queued = self.tx.send((command, reply)).is_ok();
+        async move {
+            if !queued {
+                return Err(ProposeError::Unavailable("server is shutting down".into()));
+            }
+            match tokio::time::timeout(PROPOSE_TIMEOUT, rx).await {
+                Ok(Ok(result)) => result,
+                Ok(Err(_)) => Err(ProposeError::Unavailable("proposal dropped".into())),
+                Err(_) => Err(ProposeError::Unavailable(
+                    "proposal not committed in time (no quorum?)".into(),
+                )),
+            }
         }
     }
 }

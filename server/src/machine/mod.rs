@@ -73,6 +73,8 @@ pub struct Session {
     /// Request ids below this were evicted from `dedup`.
     floor: RequestId,
     revoked: VecDeque<OwnerId>,
+    /// Time left on the lease (ms) at the last checkpoint, unless renewed since.
+    checkpoint_remaining_ms: Option<u64>,
 }
 
 impl Session {
@@ -89,6 +91,12 @@ impl Session {
     /// Owner ids of this session's grants that were force-released (most recent last).
     pub fn revoked(&self) -> impl Iterator<Item = OwnerId> + '_ {
         self.revoked.iter().copied()
+    }
+
+    /// Time left on the lease at its last checkpoint (ms), unless it was
+    /// renewed since.
+    pub fn checkpoint_remaining_ms(&self) -> Option<u64> {
+        self.checkpoint_remaining_ms
     }
 }
 
@@ -340,7 +348,20 @@ impl Machine {
                 self.audit_record(action, principal, target, detail.clone());
                 Outcome::Audited
             }
+            Command::Checkpoint {
+                session,
+                remaining_ms,
+            } => self.set_checkpoint(*session, Some(*remaining_ms)),
+            Command::ClearCheckpoint { session } => self.set_checkpoint(*session, None),
         }
+    }
+
+    fn set_checkpoint(&mut self, session: SessionId, remaining_ms: Option<u64>) -> Outcome {
+        let Some(s) = self.sessions.get_mut(&session) else {
+            return Outcome::Rejected(Rejection::SessionExpired(session));
+        };
+        s.checkpoint_remaining_ms = remaining_ms;
+        Outcome::Checkpointed
     }
 
     fn open_session(
@@ -377,6 +398,7 @@ impl Machine {
                 dedup: BTreeMap::new(),
                 floor: 0,
                 revoked: VecDeque::new(),
+                checkpoint_remaining_ms: None,
             },
         );
         self.open_ids.insert(open_id, id);
@@ -834,5 +856,7 @@ impl Machine {
     }
 }
 
+#[cfg(test)]
+mod checkpoint_tests;
 #[cfg(test)]
 mod tests;

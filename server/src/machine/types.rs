@@ -96,6 +96,16 @@ pub enum Command {
         target: String,
         detail: String,
     },
+    /// Records how long the session had left on the proposing leader's lease
+    /// table, so that a later leader does not grant it a whole TTL again
+    /// (docs/design.md, "Remaining-TTL checkpoints").
+    Checkpoint {
+        session: SessionId,
+        remaining_ms: u64,
+    },
+    /// Forgets the session's checkpoint: it was renewed. Committed before the
+    /// renewal is acknowledged.
+    ClearCheckpoint { session: SessionId },
 }
 
 /// A grant as reported to clients.
@@ -154,6 +164,8 @@ pub enum Outcome {
     Blacklisted,
     Ticked,
     Audited,
+    /// A Checkpoint or ClearCheckpoint took effect.
+    Checkpointed,
     Rejected(Rejection),
 }
 
