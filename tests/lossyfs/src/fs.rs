@@ -4,6 +4,7 @@
 //! applied to the backing directory at once, so they are durable at once.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::ffi::OsStr;
 use std::fs::{self, File};
 use std::os::unix::fs::{DirBuilderExt, DirEntryExt, MetadataExt, OpenOptionsExt};
@@ -13,8 +14,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use fuser::{
     BsdFileFlags, Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation,
-    INodeNo, OpenFlags, RenameFlags, ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory,
-    ReplyEmpty, ReplyEntry, ReplyOpen, ReplyWrite, Request, TimeOrNow, WriteFlags,
+    INodeNo, OpenFlags, RenameFlags, ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory, ReplyEmpty,
+    ReplyEntry, ReplyOpen, ReplyWrite, Request, TimeOrNow, WriteFlags,
 };
 use parking_lot::Mutex;
 
@@ -126,7 +127,14 @@ impl State {
     pub(crate) fn drop_pending(&mut self) -> u64 {
         let bytes = self.overlays.values().map(Overlay::pending_bytes).sum();
         let files = self.overlays.len() as u64;
-        self.overlays.clear();
+        for (ino, overlay) in self.overlays.drain() {
+            let path = self.inodes.paths.get(&ino).map(|p| p.display().to_string());
+            tracing::info!(
+                ?path,
+                bytes = overlay.pending_bytes(),
+                "power loss drops unsynced data"
+            );
+        }
         self.stats.power_losses += 1;
         self.stats.bytes_dropped += bytes;
         self.stats.files_dropped += files;
@@ -135,10 +143,7 @@ impl State {
 
     /// The attributes of `ino` as this filesystem shows them (pending size included).
     fn attr(&mut self, ino: u64, meta: &fs::Metadata) -> FileAttr {
-        let size = self
-            .overlays
-            .get(&ino)
-            .map_or(meta.len(), |o| o.size());
+        let size = self.overlays.get(&ino).map_or(meta.len(), |o| o.size());
         file_attr(ino, meta, size)
     }
 
@@ -166,11 +171,13 @@ impl State {
     }
 
     fn overlay(&mut self, ino: u64, file: &File) -> Result<&mut Overlay, Errno> {
-        if !self.overlays.contains_key(&ino) {
-            let len = file.metadata().map_err(Errno::from)?.len();
-            self.overlays.insert(ino, Overlay::new(len));
+        match self.overlays.entry(ino) {
+            Entry::Occupied(e) => Ok(e.into_mut()),
+            Entry::Vacant(e) => {
+                let len = file.metadata().map_err(Errno::from)?.len();
+                Ok(e.insert(Overlay::new(len)))
+            }
         }
-        self.overlays.get_mut(&ino).ok_or(Errno::EIO)
     }
 
     fn set_size(&mut self, ino: u64, fh: Option<u64>, size: u64) -> Result<(), Errno> {
@@ -221,10 +228,7 @@ impl State {
         let path = self.inodes.child(parent, name)?;
         let exclusive = flags & libc::O_EXCL != 0;
         let existed = path.exists();
-        let file = open_backing(&path, true, exclusive).map_err(|e| {
-            tracing::debug!(path = %path.display(), "create failed: {e:?}");
-            e
-        })?;
+        let file = open_backing(&path, true, exclusive)?;
         if !existed {
             // A new file must not inherit the pending data of an earlier inode.
             self.inodes.unmap(&path);
@@ -622,23 +626,18 @@ impl Filesystem for LossyFilesystem {
         reply: ReplyEmpty,
     ) {
         let mut state = self.state();
-        let synced = state
-            .inodes
-            .path(ino.0)
-            .and_then(|p| File::open(p).and_then(|d| d.sync_all()).map_err(Errno::from));
+        let synced = state.inodes.path(ino.0).and_then(|p| {
+            File::open(p)
+                .and_then(|d| d.sync_all())
+                .map_err(Errno::from)
+        });
         if synced.is_ok() {
             state.stats.fsyncs += 1;
         }
         reply_empty(reply, synced);
     }
 
-    fn access(
-        &self,
-        _req: &Request,
-        _ino: INodeNo,
-        _mask: fuser::AccessFlags,
-        reply: ReplyEmpty,
-    ) {
+    fn access(&self, _req: &Request, _ino: INodeNo, _mask: fuser::AccessFlags, reply: ReplyEmpty) {
         reply.ok();
     }
 }

@@ -71,7 +71,10 @@ pub struct LossyFs {
 impl LossyFs {
     /// Mounts a lossy view of `backing` on `mountpoint` (both created if
     /// missing), served by a thread of this process.
-    pub fn mount(backing: impl AsRef<Path>, mountpoint: impl AsRef<Path>) -> Result<LossyFs, Error> {
+    pub fn mount(
+        backing: impl AsRef<Path>,
+        mountpoint: impl AsRef<Path>,
+    ) -> Result<LossyFs, Error> {
         let backing = prepare(backing.as_ref())?;
         let mountpoint = prepare(mountpoint.as_ref())?;
         let shared = fs::Shared::new(backing.clone());

@@ -203,7 +203,11 @@ mod tests {
         let mut o = Overlay::new(5);
         o.write(&f, 5, b" world").expect("write");
         assert_eq!(o.read(&f, 0, 100).expect("read"), b"hello world");
-        assert_eq!(backing_bytes(&f), b"hello", "nothing reached the backing file");
+        assert_eq!(
+            backing_bytes(&f),
+            b"hello",
+            "nothing reached the backing file"
+        );
         o.sync_to(&f).expect("sync");
         assert_eq!(backing_bytes(&f), b"hello world");
     }
@@ -219,7 +223,10 @@ mod tests {
         assert_eq!(all.len(), 20_003);
         assert!(all[..3000].iter().all(|&b| b == 7));
         assert!(all[3000..9000].iter().all(|&b| b == 1));
-        assert!(all[9000..20_000].iter().all(|&b| b == 0), "a hole reads as zeros");
+        assert!(
+            all[9000..20_000].iter().all(|&b| b == 0),
+            "a hole reads as zeros"
+        );
         o.sync_to(&f).expect("sync");
         assert_eq!(backing_bytes(&f), all);
     }
@@ -233,7 +240,10 @@ mod tests {
         o.set_size(10_000).expect("extend");
         let all = o.read(&f, 0, 10_000).expect("read");
         assert!(all[..50].iter().all(|&b| b == 9));
-        assert!(all[50..].iter().all(|&b| b == 0), "cut bytes do not come back");
+        assert!(
+            all[50..].iter().all(|&b| b == 0),
+            "cut bytes do not come back"
+        );
         o.write(&f, 6000, b"y").expect("write");
         let all = o.read(&f, 0, 10_000).expect("read");
         o.sync_to(&f).expect("sync");

@@ -62,7 +62,11 @@ fn unsynced_writes_are_lost_and_synced_ones_kept() {
     power_loss(&fs);
 
     assert_eq!(read(&mnt.join("synced")), b"durable");
-    assert_eq!(read(&mnt.join("lost")), b"", "created, never fsynced: empty");
+    assert_eq!(
+        read(&mnt.join("lost")),
+        b"",
+        "created, never fsynced: empty"
+    );
     assert_eq!(read(&mnt.join("log")), b"one;");
     assert_eq!(fs::metadata(mnt.join("log")).expect("stat").len(), 4);
     let stats = fs.stats();
@@ -118,4 +122,44 @@ fn renames_and_truncation_follow_the_rules() {
     fs::remove_file(mnt.join("sub/snap")).expect("unlink");
     fs::remove_dir(mnt.join("sub")).expect("rmdir");
     assert!(!dir.path().join("backing/sub").exists());
+}
+
+/// The binary: mounted until SIGTERM, SIGUSR1 is a power loss.
+#[test]
+fn the_binary_drops_unsynced_writes_on_sigusr1() {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mnt = dir.path().join("mnt");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tenure-lossyfs"))
+        .arg(dir.path().join("backing"))
+        .arg(&mnt)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn tenure-lossyfs");
+    let pid = Pid::from_raw(child.id() as i32);
+    let mut lines = std::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let first = lines.next().and_then(Result::ok).unwrap_or_default();
+    assert!(first.starts_with("mounted"), "{first}");
+
+    let mut f = File::create(mnt.join("f")).expect("create");
+    f.write_all(b"kept").expect("write");
+    f.sync_all().expect("fsync");
+    f.write_all(b" lost").expect("write");
+    drop(f);
+    assert_eq!(read(&mnt.join("f")), b"kept lost");
+
+    kill(pid, Signal::SIGUSR1).expect("SIGUSR1");
+    let line = lines.next().and_then(Result::ok).unwrap_or_default();
+    assert!(line.starts_with("power-loss"), "{line}");
+    assert!(line.contains("bytes_dropped: 5"), "{line}");
+    assert_eq!(read(&mnt.join("f")), b"kept");
+
+    kill(pid, Signal::SIGTERM).expect("SIGTERM");
+    let status = child.wait().expect("wait");
+    assert!(status.success(), "{status}");
+    assert_eq!(read(&dir.path().join("backing/f")), b"kept");
 }
