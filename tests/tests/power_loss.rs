@@ -16,21 +16,31 @@ const ROUNDS: usize = 2;
 /// One acknowledged grant: lock name and fencing token.
 type Grant = (String, u64);
 
-/// Runs `ROUNDS` of: acquire locks, kill -9 the node, power loss, restart,
-/// check every acknowledged grant. Ok is a summary, Err says what was lost.
-/// With `cut_power` false the node is only killed (a crash, no power loss).
-async fn grants_survive_power_loss(
-    control: Option<&str>,
+/// How a run crashes its nodes.
+struct Scenario {
+    /// Cluster size; every node's data directory is on its own lossy mount.
+    nodes: usize,
+    /// `TENURE_NEGATIVE_CONTROL` of every node.
+    control: Option<&'static str>,
+    /// Cut the power after the kill (false: a crash only).
     cut_power: bool,
-) -> Result<String, String> {
+}
+
+/// Runs `ROUNDS` of: acquire locks, kill -9 every node, power loss, restart,
+/// check every acknowledged grant. Ok is a summary, Err says what was lost.
+async fn grants_survive_power_loss(run: Scenario) -> Result<String, String> {
     tenure_tests::detect_deadlocks();
     tenure_tests::client_logs();
-    let mut cluster = Cluster::create(1, &[]);
-    if let Some(c) = control {
-        cluster.set_env(1, vec![("TENURE_NEGATIVE_CONTROL".into(), c.into())]);
+    let mut cluster = Cluster::create(run.nodes, &[]);
+    let mut mounts = Vec::new();
+    for id in 1..=run.nodes as u64 {
+        if let Some(c) = run.control {
+            cluster.set_env(id, vec![("TENURE_NEGATIVE_CONTROL".into(), c.into())]);
+        }
+        let backing = cluster.dir().join(format!("node-{id}-backing"));
+        let fs = LossyFs::mount(&backing, cluster.data_dir(id)).map_err(|e| e.to_string())?;
+        mounts.push(fs);
     }
-    let backing = cluster.dir().join("node-1-backing");
-    let fs = LossyFs::mount(&backing, cluster.data_dir(1)).map_err(|e| e.to_string())?;
     cluster.restart_all();
     cluster.wait_for_leader(LEADER_WAIT).await;
 
@@ -45,12 +55,15 @@ async fn grants_survive_power_loss(
             locks.push(lock);
         }
         // SIGKILL and reap first, so no fsync can run after the cut.
-        cluster.kill(1);
-        let dropped = if cut_power { fs.power_loss() } else { 0 };
-        cluster.restart(1);
-        if !node_serves(&cluster).await {
+        cluster.kill_all();
+        let dropped: u64 = match run.cut_power {
+            true => mounts.iter().map(LossyFs::power_loss).sum(),
+            false => 0,
+        };
+        cluster.restart_all();
+        if !serves(&cluster).await {
             return Err(format!(
-                "round {round}: the node did not serve after the power loss \
+                "round {round}: the cluster did not serve after the power loss \
                  ({dropped} bytes dropped)\n{}",
                 cluster.logs()
             ));
@@ -59,23 +72,22 @@ async fn grants_survive_power_loss(
             .await
             .map_err(|e| format!("round {round} ({dropped} bytes dropped): {e}"))?;
     }
-    let stats = fs.stats();
+    let stats: Vec<_> = mounts.iter().map(LossyFs::stats).collect();
     cluster.kill_all();
-    drop(fs);
+    drop(mounts);
     Ok(format!(
-        "{} grants acknowledged over {ROUNDS} crashes (power cut: {cut_power}), all kept; {stats:?}",
-        acked.len()
+        "{} nodes, {} grants acknowledged over {ROUNDS} crashes (power cut: {}), all kept; {stats:?}",
+        run.nodes,
+        acked.len(),
+        run.cut_power
     ))
 }
 
-async fn node_serves(cluster: &Cluster) -> bool {
-    let probe = async {
-        let id = cluster.wait_for_leader(LEADER_WAIT).await;
-        id == 1
-    };
+async fn serves(cluster: &Cluster) -> bool {
+    let probe = cluster.wait_for_leader(LEADER_WAIT);
     tokio::time::timeout(LEADER_WAIT + Duration::from_secs(5), probe)
         .await
-        .unwrap_or(false)
+        .is_ok()
 }
 
 /// Every acknowledged grant is still held with its token, and a new grant's
@@ -116,7 +128,12 @@ async fn check(cluster: &Cluster, acked: &[Grant]) -> Result<(), String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_grants_survive_power_loss() {
-    match grants_survive_power_loss(None, true).await {
+    let run = Scenario {
+        nodes: 1,
+        control: None,
+        cut_power: true,
+    };
+    match grants_survive_power_loss(run).await {
         Ok(summary) => eprintln!("{summary}"),
         Err(e) => panic!("{e}"),
     }
@@ -126,7 +143,12 @@ async fn acknowledged_grants_survive_power_loss() {
 /// power loss, and the check reports it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn negative_control_a_log_without_fsync_loses_grants_at_power_loss() {
-    let outcome = grants_survive_power_loss(Some("skip-fsync"), true).await;
+    let run = Scenario {
+        nodes: 1,
+        control: Some("skip-fsync"),
+        cut_power: true,
+    };
+    let outcome = grants_survive_power_loss(run).await;
     let err = outcome.expect_err("the check must report the lost grants");
     eprintln!("reported as expected: {}", err.lines().next().unwrap_or(""));
     assert!(
@@ -139,7 +161,26 @@ async fn negative_control_a_log_without_fsync_loses_grants_at_power_loss() {
 /// node is only killed, because the kernel keeps the written data.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kill_alone_does_not_reveal_a_missing_fsync() {
-    match grants_survive_power_loss(Some("skip-fsync"), false).await {
+    let run = Scenario {
+        nodes: 1,
+        control: Some("skip-fsync"),
+        cut_power: false,
+    };
+    match grants_survive_power_loss(run).await {
+        Ok(summary) => eprintln!("{summary}"),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// Every node of a 3-node cluster loses its power at once (after kill -9 of all).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_grants_survive_power_loss_of_a_whole_cluster() {
+    let run = Scenario {
+        nodes: 3,
+        control: None,
+        cut_power: true,
+    };
+    match grants_survive_power_loss(run).await {
         Ok(summary) => eprintln!("{summary}"),
         Err(e) => panic!("{e}"),
     }
