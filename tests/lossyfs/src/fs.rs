@@ -88,14 +88,21 @@ impl Inodes {
         ino
     }
 
+    /// The backing inode at `path` if removing that name would remove the inode.
+    fn last_link(path: &Path) -> Option<u64> {
+        let meta = fs::symlink_metadata(path).ok()?;
+        (meta.is_dir() || meta.nlink() <= 1).then(|| meta.ino())
+    }
+
     /// Forgets the backing inode at `path` (it is being removed or replaced),
     /// so a new file that reuses its number gets a fresh FUSE inode.
     fn unmap(&mut self, path: &Path) -> Option<u64> {
-        let meta = fs::symlink_metadata(path).ok()?;
-        if meta.nlink() > 1 && !meta.is_dir() {
-            return None;
-        }
-        self.by_backing.remove(&meta.ino())
+        self.forget_backing(Inodes::last_link(path)?)
+    }
+
+    /// Forgets backing inode `backing_ino`; returns the FUSE inode it had.
+    fn forget_backing(&mut self, backing_ino: u64) -> Option<u64> {
+        self.by_backing.remove(&backing_ino)
     }
 
     /// Moves every inode under `from` to the same place under `to`.
@@ -316,9 +323,11 @@ impl State {
         }
         let old = self.inodes.child(from.0, from.1)?;
         let new = self.inodes.child(to.0, to.1)?;
-        let replaced = self.inodes.unmap(&new);
+        let moved = fs::symlink_metadata(&old).map_err(Errno::from)?.ino();
+        // The inode a rename replaces; none if it is the moved one itself.
+        let replaced = Inodes::last_link(&new).filter(|&b| b != moved);
         fs::rename(&old, &new).map_err(Errno::from)?;
-        if let Some(ino) = replaced {
+        if let Some(ino) = replaced.and_then(|b| self.inodes.forget_backing(b)) {
             self.overlays.remove(&ino);
         }
         self.inodes.renamed(&old, &new);
@@ -327,14 +336,14 @@ impl State {
 
     fn remove(&mut self, parent: u64, name: &OsStr, dir: bool) -> Result<(), Errno> {
         let path = self.inodes.child(parent, name)?;
-        let gone = self.inodes.unmap(&path);
+        let gone = Inodes::last_link(&path);
         if dir {
             fs::remove_dir(&path)
         } else {
             fs::remove_file(&path)
         }
         .map_err(Errno::from)?;
-        if let Some(ino) = gone {
+        if let Some(ino) = gone.and_then(|b| self.inodes.forget_backing(b)) {
             // Nothing can fsync a removed file's data into a name again.
             self.overlays.remove(&ino);
         }

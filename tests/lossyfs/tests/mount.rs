@@ -114,6 +114,19 @@ fn renames_and_truncation_follow_the_rules() {
     // The backing directory holds exactly the durable state.
     assert_eq!(read(&dir.path().join("backing/sub/snap")), b"snapshot");
 
+    // A rename that fails (a non-empty directory as target) changes nothing.
+    fs::create_dir_all(mnt.join("full/inner")).expect("mkdir");
+    let mut pending = File::create(mnt.join("full/inner/p")).expect("create");
+    pending.write_all(b"unsynced").expect("write");
+    drop(pending);
+    assert!(fs::remove_dir(mnt.join("full")).is_err(), "not empty");
+    assert_eq!(read(&mnt.join("full/inner/p")), b"unsynced");
+    fs::rename(mnt.join("full/inner/p"), mnt.join("full/inner/p")).expect("rename onto itself");
+    assert_eq!(read(&mnt.join("full/inner/p")), b"unsynced");
+    fs::remove_file(mnt.join("full/inner/p")).expect("unlink");
+    fs::remove_dir(mnt.join("full/inner")).expect("rmdir");
+    fs::remove_dir(mnt.join("full")).expect("rmdir");
+
     let names: Vec<_> = fs::read_dir(mnt.join("sub"))
         .expect("readdir")
         .map(|e| e.expect("entry").file_name())
