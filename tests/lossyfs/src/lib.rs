@@ -15,6 +15,8 @@
 //! Mounting needs root (it calls mount(2) on `/dev/fuse`; no `fusermount`
 //! and no libfuse are used).
 
+#![deny(missing_docs)]
+
 mod fs;
 pub mod overlay;
 
