@@ -31,7 +31,7 @@ struct Scenario {
 async fn grants_survive_power_loss(run: Scenario) -> Result<String, String> {
     tenure_tests::detect_deadlocks();
     tenure_tests::client_logs();
-    let mut cluster = Cluster::create(run.nodes, &[]);
+    let mut cluster = Cluster::unstarted(run.nodes, &[]);
     let mut mounts = Vec::new();
     for id in 1..=run.nodes as u64 {
         if let Some(c) = run.control {

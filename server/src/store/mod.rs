@@ -8,8 +8,8 @@
 /// Exit status of a node stopped by a storage I/O error (EX_IOERR).
 pub const EXIT_STORAGE: i32 = 74;
 
-pub mod faults;
 pub mod backup;
+pub mod faults;
 pub mod log;
 pub mod snapshot;
 pub mod state;

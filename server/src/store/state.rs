@@ -158,7 +158,12 @@ impl SnapshotBody {
 
     /// Deserializes a body (and rebuilds the machine's derived indexes).
     pub(crate) fn decode(bytes: &[u8]) -> io::Result<SnapshotBody> {
-        let mut body: SnapshotBody = postcard::from_bytes(bytes).map_err(io_err)?;
+        let mut body: SnapshotBody = postcard::from_bytes(bytes).map_err(|e| {
+            io_err(format!(
+                "the snapshot's state does not decode ({e}): it was written by a tenure \
+                 build with another state layout (see docs/design.md, \"Storage rules\")"
+            ))
+        })?;
         body.machine.rebuild_indexes();
         Ok(body)
     }
