@@ -90,17 +90,7 @@ async fn a_cluster_restored_from_a_saved_snapshot_serves_its_locks_sessions_and_
         .expect("jobs/c");
     let highest = held_c.fencing_token();
     assert_eq!(highest, 4);
-    let sessions_before: Vec<u64> = {
-        let mut ids: Vec<u64> = ops
-            .list_sessions()
-            .await
-            .expect("sessions")
-            .iter()
-            .map(|s| s.session_id)
-            .collect();
-        ids.sort_unstable();
-        ids
-    };
+    let sessions_before = session_ids(&ops).await;
     assert_eq!(sessions_before.len(), 2);
 
     // Only an admin may save.
@@ -198,14 +188,7 @@ async fn check_restored(b: &Cluster, sessions: &[u64], held: [&tenure::Lock; 3],
         assert_eq!(holder.owner_id, lock.owner_id(), "{info:?}");
         assert_eq!(holder.session_id, lock.session_id(), "{info:?}");
     }
-    let mut restored: Vec<u64> = admin
-        .list_sessions()
-        .await
-        .expect("sessions")
-        .iter()
-        .map(|s| s.session_id)
-        .collect();
-    restored.sort_unstable();
+    let restored = session_ids(&admin).await;
     assert_eq!(restored, sessions);
     let status = admin.status().await.expect("status");
     assert!(status.next_token > above, "{status:?}");
@@ -221,4 +204,17 @@ async fn check_restored(b: &Cluster, sessions: &[u64], held: [&tenure::Lock; 3],
     );
     fresh.release().await.expect("release");
     newcomer.close().await.expect("close");
+}
+
+/// The ids of every live session, sorted.
+async fn session_ids(client: &tenure::Client) -> Vec<u64> {
+    let mut ids: Vec<u64> = client
+        .list_sessions()
+        .await
+        .expect("sessions")
+        .iter()
+        .map(|s| s.session_id)
+        .collect();
+    ids.sort_unstable();
+    ids
 }

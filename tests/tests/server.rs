@@ -301,8 +301,15 @@ async fn server_side_wait_timeouts_fire_on_time_by_the_leader_clock() {
     }
 }
 
-#[tokio::test]
-async fn request_ids_out_of_range_get_invalid_argument_and_the_cluster_serves_on() {
+/// A 3-node cluster, a raw stub to its leader, a raw session on it with a long
+/// TTL (never renewed, it must outlive a slow run) and the leader's status then.
+async fn raw_session_on_leader() -> (
+    Cluster,
+    String,
+    u64,
+    pb::tenure_client::TenureClient<tonic::transport::Channel>,
+    pb::StatusResponse,
+) {
     let cluster = Cluster::start(3);
     let leader = cluster.wait_for_leader(LEADER_WAIT).await;
     let addr = cluster.node(leader).addr.clone();
@@ -313,6 +320,12 @@ async fn request_ids_out_of_range_get_invalid_argument_and_the_cluster_serves_on
         .await
         .expect("status")
         .into_inner();
+    (cluster, addr, session, stub, before)
+}
+
+#[tokio::test]
+async fn request_ids_out_of_range_get_invalid_argument_and_the_cluster_serves_on() {
+    let (cluster, _addr, session, mut stub, before) = raw_session_on_leader().await;
     for request in [u64::MAX, 1 << 63, 0] {
         let err = stub
             .acquire(acquire_req(session, request, "ids/a", None))
@@ -387,17 +400,7 @@ async fn request_ids_out_of_range_get_invalid_argument_and_the_cluster_serves_on
 
 #[tokio::test]
 async fn bad_input_gets_typed_errors_and_changes_nothing() {
-    let cluster = Cluster::start(3);
-    let leader = cluster.wait_for_leader(LEADER_WAIT).await;
-    let addr = cluster.node(leader).addr.clone();
-    // A long TTL: the session is never renewed and must outlive a slow run.
-    let session = open_raw_session(&addr, 60_000).await;
-    let mut stub = raw(&addr).await;
-    let before = stub
-        .status(pb::StatusRequest {})
-        .await
-        .expect("status")
-        .into_inner();
+    let (_cluster, addr, session, mut stub, before) = raw_session_on_leader().await;
 
     let cases: Vec<(&str, pb::AcquireRequest, ErrorKind)> = vec![
         (
