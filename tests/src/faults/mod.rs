@@ -29,7 +29,7 @@ use history::{Event, mono_ns};
 use link::Link;
 
 /// Every kind of fault the nemesis knows.
-pub const ALL_FAULTS: [&str; 10] = [
+pub const ALL_FAULTS: [&str; 11] = [
     "kill-leader",
     "kill-random",
     "kill-all",
@@ -40,6 +40,7 @@ pub const ALL_FAULTS: [&str; 10] = [
     "torn-tail",
     "drift",
     "disk-fault",
+    "power-loss",
 ];
 
 /// The disk faults `disk-fault` injects (`TENURE_DISK_FAULT` kinds).
@@ -99,6 +100,8 @@ pub struct Report {
     pub recovery_ms: u64,
     /// Whether clock drift was injected (libfaketime present).
     pub drift: String,
+    /// Whether the nodes' data directories were on lossyfs (power-loss faults).
+    pub power_loss: String,
     /// Violations (target: none).
     pub violations: Vec<Violation>,
 }
@@ -156,6 +159,8 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<Report> {
         .map(|c| ("TENURE_NEGATIVE_CONTROL".to_owned(), c.clone()))
         .collect();
     cluster.set_base_env(control_env.clone());
+    // Data directories on lossyfs, so a power loss drops what was not fsynced.
+    let disks = Disks::mount(&cluster, dir.path());
     cluster.restart_all();
     for ((_, j), link) in &peer {
         link.set_target(&cluster.node(*j).addr);
@@ -230,6 +235,7 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<Report> {
             &mut rng,
             cfg.ttl,
             &mut nemesis_violations,
+            &disks,
         )
         .await;
         *counts.entry(kind.clone()).or_default() += 1;
@@ -326,6 +332,18 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<Report> {
         operations: operation_counts(&events),
         failover_ms: failovers(&events),
         recovery_ms: recovered.map_or(u64::MAX, |d| d.as_millis() as u64),
+        power_loss: match &disks.0 {
+            Ok(fs) => {
+                let stats: Vec<_> = fs.iter().map(tenure_lossyfs::LossyFs::stats).collect();
+                format!(
+                    "lossyfs on every node: {} power losses, {} unsynced bytes dropped, {} fsyncs",
+                    stats.iter().map(|s| s.power_losses).sum::<u64>(),
+                    stats.iter().map(|s| s.bytes_dropped).sum::<u64>(),
+                    stats.iter().map(|s| s.fsyncs).sum::<u64>()
+                )
+            }
+            Err(why) => format!("skipped: {why}"),
+        },
         drift: if drift_available {
             "libfaketime x0.995 / x1.005 on one node".into()
         } else {
@@ -333,6 +351,22 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<Report> {
         },
         violations,
     })
+}
+
+/// Each node's data directory on its own lossyfs mount (the backing
+/// directories live in the run's directory), or why they could not be mounted.
+struct Disks(Result<Vec<tenure_lossyfs::LossyFs>, String>);
+
+impl Disks {
+    fn mount(cluster: &Cluster, dir: &Path) -> Disks {
+        let mounted = (1..=cluster.nodes.len() as u64)
+            .map(|id| {
+                tenure_lossyfs::LossyFs::mount(dir.join(format!("disk-{id}")), cluster.data_dir(id))
+                    .map_err(|e| e.to_string())
+            })
+            .collect();
+        Disks(mounted)
+    }
 }
 
 /// Injects one fault and lifts it; returns its target's name.
@@ -344,6 +378,7 @@ async fn inject(
     rng: &mut StdRng,
     ttl: Duration,
     violations: &mut Vec<Violation>,
+    disks: &Disks,
 ) -> String {
     let n = cluster.nodes.len() as u64;
     let node = rng.random_range(1..=n);
@@ -441,6 +476,28 @@ async fn inject(
             cluster.restart(node);
             format!("node-{node} {rate}")
         }
+        "power-loss" => match &disks.0 {
+            Ok(fs) => {
+                // Kill first, then drop the unsynced writes: a node still
+                // running could otherwise write and fsync past the cut.
+                let ids: Vec<u64> = if rng.random_bool(0.5) {
+                    (1..=n).collect()
+                } else {
+                    vec![node]
+                };
+                let mut dropped = 0;
+                for &id in &ids {
+                    cluster.kill(id);
+                    dropped += fs[(id - 1) as usize].power_loss();
+                }
+                tokio::time::sleep(short).await;
+                for &id in &ids {
+                    cluster.restart(id);
+                }
+                format!("nodes {ids:?} ({dropped} unsynced bytes dropped)")
+            }
+            Err(why) => format!("skipped: {why}"),
+        },
         "disk-fault" => {
             let spec = DISK_FAULTS[rng.random_range(0..DISK_FAULTS.len())];
             if let Some(v) = disk_fault(cluster, node, spec, short).await {
