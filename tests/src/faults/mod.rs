@@ -111,6 +111,8 @@ struct Net {
     peer: BTreeMap<(u64, u64), Link>,
     /// client[w][j]: worker w's link to node j.
     client: BTreeMap<(u32, u64), Link>,
+    /// The nodes' disks (power loss).
+    disks: Disks,
 }
 
 impl Net {
@@ -171,7 +173,11 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<Report> {
             client.insert((w, j), Link::start(cluster.node(j).addr.clone()).await?);
         }
     }
-    let net = Net { peer, client };
+    let net = Net {
+        peer,
+        client,
+        disks,
+    };
     cluster.wait_for_leader(Duration::from_secs(20)).await;
 
     let db = dir.path().join("store.sqlite");
@@ -235,7 +241,6 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<Report> {
             &mut rng,
             cfg.ttl,
             &mut nemesis_violations,
-            &disks,
         )
         .await;
         *counts.entry(kind.clone()).or_default() += 1;
@@ -332,7 +337,7 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<Report> {
         operations: operation_counts(&events),
         failover_ms: failovers(&events),
         recovery_ms: recovered.map_or(u64::MAX, |d| d.as_millis() as u64),
-        power_loss: match &disks.0 {
+        power_loss: match &net.disks.0 {
             Ok(fs) => {
                 let stats: Vec<_> = fs.iter().map(tenure_lossyfs::LossyFs::stats).collect();
                 format!(
@@ -378,7 +383,6 @@ async fn inject(
     rng: &mut StdRng,
     ttl: Duration,
     violations: &mut Vec<Violation>,
-    disks: &Disks,
 ) -> String {
     let n = cluster.nodes.len() as u64;
     let node = rng.random_range(1..=n);
@@ -476,7 +480,7 @@ async fn inject(
             cluster.restart(node);
             format!("node-{node} {rate}")
         }
-        "power-loss" => match &disks.0 {
+        "power-loss" => match &net.disks.0 {
             Ok(fs) => {
                 // Kill first, then drop the unsynced writes: a node still
                 // running could otherwise write and fsync past the cut.
@@ -606,8 +610,22 @@ fn read_history(path: &Path) -> anyhow::Result<Vec<Event>> {
 
 async fn final_state(cluster: &Cluster, db: &Path) -> anyhow::Result<FinalState> {
     let admin = Client::connect_lazy(cluster.endpoints(), ClientOptions::default())?;
-    let status = admin.status().await?;
-    let locks = admin.list_locks("fault/").await?;
+    // Right after the faults a new leader may still be settling in: retry.
+    let mut tries = 0;
+    let (status, locks) = loop {
+        let read = async {
+            Ok::<_, tenure::Error>((admin.status().await?, admin.list_locks("fault/").await?))
+        };
+        match read.await {
+            Ok(state) => break state,
+            Err(e) if tries < 40 => {
+                tracing::debug!(error = %e, "final state not readable yet");
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
     let store = crate::fenced::FencedStore::open(db)?;
     Ok(FinalState {
         next_token: status.next_token,
