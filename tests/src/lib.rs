@@ -348,8 +348,19 @@ impl Cluster {
     /// Waits until a running node reports itself leader with a quorum behind it
     /// (a client call succeeds through it); returns its id.
     pub async fn wait_for_leader(&self, timeout: Duration) -> u64 {
-        let deadline = Instant::now() + timeout;
         let probe = Client::connect(self.endpoints(), ClientOptions::default()).await;
+        let leader = self.find_leader(timeout, &probe).await;
+        // Closed here, not in the background after return: a test that counts
+        // sessions must not see the probe's go away under it.
+        if let Ok(p) = &probe {
+            let _ = p.close().await;
+        }
+        leader
+    }
+
+    /// Polls every running node until one is leader.
+    async fn find_leader(&self, timeout: Duration, probe: &tenure::Result<Client>) -> u64 {
+        let deadline = Instant::now() + timeout;
         loop {
             for node in self.nodes.iter().filter(|n| n.is_running()) {
                 if let Ok(c) = &probe
