@@ -73,6 +73,9 @@ async fn reintroduced_lock_inversion_is_reported_by_the_deadlock_detector() {
                 "invert-waiter-locks".into(),
             )],
         );
+        // The liveness watchdog (2 s by default) would also stop a wedged node,
+        // and on a loaded machine sometimes first: this test is about the detector.
+        cluster.node_mut(id).args = vec!["--stall-timeout".into(), "15s".into()];
         cluster.restart(id);
     }
     cluster.wait_for_leader(LEADER_WAIT).await;
