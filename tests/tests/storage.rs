@@ -13,8 +13,8 @@ use tenure_tests::{Cluster, eventually};
 use tokio::time::Instant;
 
 const LEADER_WAIT: Duration = Duration::from_secs(20);
-const EXIT_STORAGE: i32 = 74;
-const EXIT_RAFT_FATAL: i32 = 75;
+use tenure_server::store::EXIT_STORAGE;
+use tenure_server::watchdog::EXIT_RAFT_FATAL;
 
 /// How the victim's disk fails.
 enum Fault {

@@ -27,7 +27,8 @@ use crate::controls::{self, Control};
 pub const FORMAT_VERSION: u32 = 1;
 const SEGMENT_MAGIC: [u8; 4] = *b"TNWL";
 const SEGMENT_HEADER: usize = 8;
-const FRAME_MAGIC: u32 = 0x4D52_4654; // "TFRM" little-endian
+/// The first four bytes of every format-1 frame ("TFRM" little-endian).
+pub const FRAME_MAGIC: u32 = 0x4D52_4654;
 const FRAME_HEADER: usize = 12;
 const V0_FRAME_HEADER: usize = 8;
 /// Largest record accepted (a frame with a larger length is treated as corrupt).
@@ -289,6 +290,7 @@ impl Wal {
         let mut segments = Vec::with_capacity(seqs.len());
         let mut truncated_bytes = 0;
         let mut version = FORMAT_VERSION;
+        let mut newest_len = 0;
         for (i, &seq) in seqs.iter().enumerate() {
             let path = segment_path(dir, seq);
             let bytes = read_file(&path)?;
@@ -312,17 +314,18 @@ impl Wal {
                 truncate(&path, parsed.valid as u64)?;
             }
             version = parsed.version;
+            // What is left of the segment: its valid prefix (the rest was cut).
+            newest_len = parsed.valid as u64;
             segments.push((seq, parsed.records));
         }
         let (file, seq, len) = match seqs.last() {
-            Some(&seq) if segment_len(dir, seq)? > 0 => {
+            Some(&seq) if newest_len > 0 => {
                 let path = segment_path(dir, seq);
                 let file = OpenOptions::new()
                     .append(true)
                     .open(&path)
                     .map_err(|e| at(&path, "cannot open", e))?;
-                let len = segment_len(dir, seq)?;
-                (file, seq, len)
+                (file, seq, newest_len)
             }
             // No segment yet (or an empty newest one): start with a whole header.
             last => {
@@ -413,13 +416,6 @@ impl Wal {
         }
         sync_dir(&self.dir)
     }
-}
-
-fn segment_len(dir: &Path, seq: u64) -> io::Result<u64> {
-    let path = segment_path(dir, seq);
-    fs::metadata(&path)
-        .map(|m| m.len())
-        .map_err(|e| at(&path, "cannot stat", e))
 }
 
 fn truncate(path: &Path, len: u64) -> io::Result<()> {

@@ -45,8 +45,7 @@ pub const ALL_FAULTS: [&str; 11] = [
 
 /// The disk faults `disk-fault` injects (`TENURE_DISK_FAULT` kinds).
 const DISK_FAULTS: [&str; 4] = ["write-error", "partial-write", "enospc", "fsync-error"];
-/// Exit status of a node stopped by a storage I/O error.
-const EXIT_STORAGE: i32 = 74;
+use tenure_server::store::EXIT_STORAGE;
 
 /// Where libfaketime lives when Debian's faketime package is installed.
 const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
@@ -569,7 +568,9 @@ fn tear_log_tail(log_dir: &Path, rng: &mut StdRng) {
         use std::io::Write;
         let len: u32 = rng.random_range(64..4_096);
         // The start of a format-1 frame (magic, length, checksum) cut short.
-        let mut torn = 0x4D52_4654u32.to_le_bytes().to_vec();
+        let mut torn = tenure_server::store::wal::FRAME_MAGIC
+            .to_le_bytes()
+            .to_vec();
         torn.extend_from_slice(&len.to_le_bytes());
         torn.extend_from_slice(&rng.random::<u32>().to_le_bytes());
         torn.extend((0..rng.random_range(0..len / 2)).map(|_| rng.random::<u8>()));
