@@ -34,17 +34,34 @@ pub enum Control {
     /// The fenced SQLite store of the demo and the tests accepts every token,
     /// stale ones included (the storage forgot its fencing check).
     SkipFenceCheck,
+    /// The leader answers a request (a grant, a release) as soon as it has
+    /// decided it on its own state, before the entry is on a majority
+    /// (asynchronous replication),
+    /// and keeps granting without check-quorum: a leader crash or partition
+    /// then loses grants already acknowledged, and an isolated leader grants
+    /// what the majority's new leader grants too.
+    GrantWithoutQuorum,
+    /// Keepalives are renewed on the node's belief that it leads, without the
+    /// quorum round (and so without check-quorum): a deposed or isolated
+    /// leader keeps renewing sessions the new leader expires.
+    KeepaliveWithoutRound,
+    /// Clients believe their session until `t_send + ttl`: no safety margin
+    /// and no allowance for clock drift (read by the fault suite's workers).
+    ZeroMarginAndDrift,
 }
 
 impl Control {
     /// Every control.
-    pub const ALL: [Control; 6] = [
+    pub const ALL: [Control; 9] = [
         Control::InvertWaiterLocks,
         Control::WedgeOnSigusr1,
         Control::LateKill,
         Control::CarryOnAfterIoError,
         Control::SkipFsync,
         Control::SkipFenceCheck,
+        Control::GrantWithoutQuorum,
+        Control::KeepaliveWithoutRound,
+        Control::ZeroMarginAndDrift,
     ];
 
     /// The name used in [`ENV`].
@@ -56,6 +73,9 @@ impl Control {
             Control::CarryOnAfterIoError => "carry-on-after-io-error",
             Control::SkipFsync => "skip-fsync",
             Control::SkipFenceCheck => "skip-fence-check",
+            Control::GrantWithoutQuorum => "grant-without-quorum",
+            Control::KeepaliveWithoutRound => "keepalive-without-round",
+            Control::ZeroMarginAndDrift => "zero-margin-and-drift",
         }
     }
 

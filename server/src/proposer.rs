@@ -14,6 +14,7 @@ use openraft::error::ClientWriteError;
 use parking_lot::Mutex;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
+use crate::controls::{self, Control};
 use crate::leader_clock::LeaderClock;
 use crate::machine::{Batch, Command, Outcome};
 use crate::metrics::Metrics;
@@ -160,9 +161,17 @@ async fn run(
     metrics: Arc<Metrics>,
 ) {
     let slots = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+    let mut speculation = Speculation::default();
     while let Some(first) = rx.recv().await {
-        let Ok(permit) = slots.clone().acquire_owned().await else {
-            return;
+        // The grant-without-quorum control does not wait for earlier entries
+        // to commit: an isolated leader goes on answering grants.
+        let permit = if controls::active(Control::GrantWithoutQuorum) {
+            None
+        } else {
+            let Ok(permit) = slots.clone().acquire_owned().await else {
+                return;
+            };
+            Some(permit)
         };
         // Take whatever queued up while the previous entries were in flight.
         let mut pending = vec![first];
@@ -173,6 +182,7 @@ async fn run(
             }
         }
         let (commands, replies): (Vec<Command>, Vec<Reply>) = pending.into_iter().unzip();
+        let mut replies: Vec<Option<Reply>> = replies.into_iter().map(Some).collect();
         metrics.batches.inc();
         metrics.proposals.inc_by(commands.len() as u64);
         let started = std::time::Instant::now();
@@ -181,6 +191,9 @@ async fn run(
             time_ms: stamper.now_ms(),
             commands,
         };
+        if controls::active(Control::GrantWithoutQuorum) {
+            speculation.answer_grants_early(&stamper, &batch, &mut replies);
+        }
         // client_write_ff enqueues in order; the entry's result arrives later.
         let receiver = match raft.client_write_ff(batch).await {
             Ok(r) => r,
@@ -198,7 +211,9 @@ async fn run(
             match result {
                 Ok(Ok(resp)) => {
                     for (reply, outcome) in replies.into_iter().zip(resp.data) {
-                        let _ = reply.send(Ok(outcome));
+                        if let Some(reply) = reply {
+                            let _ = reply.send(Ok(outcome));
+                        }
                     }
                 }
                 Ok(Err(ClientWriteError::ForwardToLeader(f))) => {
@@ -212,8 +227,46 @@ async fn run(
     }
 }
 
-fn fail_all(replies: Vec<Reply>, error: ProposeError) {
-    for reply in replies {
+fn fail_all(replies: Vec<Option<Reply>>, error: ProposeError) {
+    for reply in replies.into_iter().flatten() {
         let _ = reply.send(Err(error.clone()));
+    }
+}
+
+/// The negative control `grant-without-quorum`: a copy of the state machine
+/// that applies each batch as it is proposed, so that requests (grants and
+/// releases among them) are answered before the entry is on a majority (what
+/// asynchronous replication does).
+#[derive(Default)]
+struct Speculation {
+    machine: Option<(LeaderId<NodeId>, crate::machine::Machine)>,
+}
+
+impl Speculation {
+    /// Applies `batch` to this leadership's copy (taken from the applied state
+    /// at its first batch) and answers every final outcome in it at once.
+    fn answer_grants_early(
+        &mut self,
+        stamper: &Stamper,
+        batch: &Batch,
+        replies: &mut [Option<Reply>],
+    ) {
+        let epoch = stamper.raft.metrics().borrow().vote.leader_id;
+        if self.machine.as_ref().is_none_or(|(e, _)| *e != epoch) {
+            let copy = stamper.shared.lock().machine.clone();
+            self.machine = Some((epoch, copy));
+        }
+        let Some((_, machine)) = self.machine.as_mut() else {
+            return;
+        };
+        let outcomes = machine.apply(batch, &mut Vec::new());
+        for (reply, outcome) in replies.iter_mut().zip(outcomes) {
+            // A queued acquire's grant comes later, from the log.
+            if outcome != Outcome::Queued
+                && let Some(reply) = reply.take()
+            {
+                let _ = reply.send(Ok(outcome));
+            }
+        }
     }
 }

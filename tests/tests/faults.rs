@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use tenure_tests::faults::{self, ALL_FAULTS, RunConfig};
+use tenure_tests::faults::{self, ALL_FAULTS, Drift, RunConfig};
 
 async fn run(seed: u64, secs: u64, workers: u32, clients_per_worker: u32) {
     let cfg = RunConfig {
@@ -17,6 +17,7 @@ async fn run(seed: u64, secs: u64, workers: u32, clients_per_worker: u32) {
         faults: ALL_FAULTS.iter().map(|s| s.to_string()).collect(),
         worker_bin: env!("CARGO_BIN_EXE_tenure-faults").into(),
         negative_control: None,
+        drift: Drift::Random,
     };
     let report = faults::run(cfg).await.expect("fault run");
     eprintln!(

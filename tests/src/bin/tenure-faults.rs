@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use tenure_tests::faults::{self, ALL_FAULTS, RunConfig, worker};
+use tenure_tests::faults::{self, ALL_FAULTS, Drift, RunConfig, worker};
 use tenure_tests::stress;
 
 #[derive(Parser)]
@@ -54,6 +54,10 @@ enum Cmd {
         /// broken build); the run must then report violations.
         #[arg(long)]
         negative_control: Option<String>,
+        /// How clocks drift: off, random (workers and drift faults), or worst
+        /// (every node fast, every worker slow, by half the client's bound each).
+        #[arg(long, value_enum, default_value = "random")]
+        drift: Drift,
     },
     /// Many clients on their own connections against a fresh cluster (no
     /// faults): waiting, try and cancelled acquires, releases, session closes.
@@ -154,6 +158,7 @@ async fn main() -> anyhow::Result<ExitCode> {
             faults,
             report,
             negative_control,
+            drift,
         } => {
             let faults = if faults.is_empty() {
                 ALL_FAULTS.iter().map(|s| s.to_string()).collect()
@@ -177,6 +182,7 @@ async fn main() -> anyhow::Result<ExitCode> {
                     faults: faults.clone(),
                     worker_bin: std::env::current_exe()?,
                     negative_control: negative_control.clone(),
+                    drift,
                 };
                 k += 1;
                 let r = faults::run(cfg).await?;

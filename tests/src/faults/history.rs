@@ -3,21 +3,35 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Nanoseconds on CLOCK_MONOTONIC (the same clock in every process).
+/// Nanoseconds on the machine's real CLOCK_MONOTONIC (the same clock in every
+/// process). Read by a raw system call: libfaketime, which skews the clocks of
+/// a drifting process, wraps only the C library's call, so a drifting worker
+/// still stamps its history on the real clock.
 pub fn mono_ns() -> u64 {
-    nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC)
-        .map(|t| t.tv_sec() as u64 * 1_000_000_000 + t.tv_nsec() as u64)
-        .unwrap_or(0)
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec for the duration of the call.
+    let rc = unsafe { libc::syscall(libc::SYS_clock_gettime, libc::CLOCK_MONOTONIC, &mut ts) };
+    if rc != 0 {
+        return 0;
+    }
+    (ts.tv_sec as u64)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(ts.tv_nsec as u64)
 }
 
-/// A monotonic instant (tokio's clock) as `mono_ns`.
-pub fn instant_ns(at: tokio::time::Instant) -> u64 {
+/// An instant of this process's (possibly drifting) tokio clock as `mono_ns`:
+/// a distance on a clock running at `rate` is `1 / rate` of it in real time.
+pub fn instant_ns(at: tokio::time::Instant, rate: f64) -> u64 {
     let now = tokio::time::Instant::now();
     let base = mono_ns();
+    let real = |d: std::time::Duration| (d.as_nanos() as f64 / rate) as u64;
     if at >= now {
-        base + (at - now).as_nanos() as u64
+        base + real(at - now)
     } else {
-        base.saturating_sub((now - at).as_nanos() as u64)
+        base.saturating_sub(real(now - at))
     }
 }
 

@@ -6,8 +6,10 @@
 //! the same `--seed`.
 
 pub mod checker;
+pub mod drift;
 pub mod history;
 pub mod link;
+pub mod nemesis;
 pub mod worker;
 
 use std::collections::BTreeMap;
@@ -18,8 +20,6 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use tenure::{Client, ClientOptions};
 
@@ -27,6 +27,8 @@ use crate::Cluster;
 use checker::{FinalState, Violation};
 use history::{Event, mono_ns};
 use link::Link;
+pub use nemesis::Drift;
+use nemesis::{Disks, Nemesis, Net};
 
 /// Every kind of fault the nemesis knows.
 pub const ALL_FAULTS: [&str; 11] = [
@@ -42,13 +44,6 @@ pub const ALL_FAULTS: [&str; 11] = [
     "disk-fault",
     "power-loss",
 ];
-
-/// The disk faults `disk-fault` injects (`TENURE_DISK_FAULT` kinds).
-const DISK_FAULTS: [&str; 4] = ["write-error", "partial-write", "enospc", "fsync-error"];
-use tenure_server::store::EXIT_STORAGE;
-
-/// Where libfaketime lives when Debian's faketime package is installed.
-const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
 
 /// How a run is set up.
 #[derive(Debug, Clone)]
@@ -74,6 +69,8 @@ pub struct RunConfig {
     /// A negative control (`TENURE_NEGATIVE_CONTROL`) for every node and
     /// worker: the run must then report a violation.
     pub negative_control: Option<String>,
+    /// How clocks drift (nodes and clients).
+    pub drift: Drift,
 }
 
 /// What a run found.
@@ -105,28 +102,8 @@ pub struct Report {
     pub violations: Vec<Violation>,
 }
 
-struct Net {
-    /// peer[i][j]: node i's link to node j.
-    peer: BTreeMap<(u64, u64), Link>,
-    /// client[w][j]: worker w's link to node j.
-    client: BTreeMap<(u32, u64), Link>,
-    /// The nodes' disks (power loss).
-    disks: Disks,
-}
-
-impl Net {
-    fn heal(&self) {
-        for l in self.peer.values().chain(self.client.values()) {
-            if l.is_cut() {
-                l.set_cut(false);
-            }
-        }
-    }
-}
-
 /// Runs one seeded fault run and checks its history.
 pub async fn run(cfg: RunConfig) -> anyhow::Result<Report> {
-    let mut rng = StdRng::seed_from_u64(cfg.seed);
     let dir = tempfile::Builder::new()
         .prefix("tenure-faults-")
         .tempdir()?;
@@ -162,6 +139,7 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<Report> {
     cluster.set_base_env(control_env.clone());
     // Data directories on lossyfs, so a power loss drops what was not fsynced.
     let disks = Disks::mount(&cluster, dir.path());
+    let mut nemesis = Nemesis::new(cfg.seed, cfg.ttl, cfg.drift, &mut cluster);
     cluster.restart_all();
     for ((_, j), link) in &peer {
         link.set_target(&cluster.node(*j).addr);
@@ -211,37 +189,27 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<Report> {
             ])
             .env("RUST_LOG", "warn")
             .envs(control_env.iter().map(|(k, v)| (k, v)))
+            .envs(drift::env(cfg.drift.worker_rate(w)))
             .stdout(out)
             .kill_on_drop(true)
             .spawn()?;
         workers.push(child);
     }
 
-    let drift_available = Path::new(LIBFAKETIME).exists();
     let mut fault_events = Vec::new();
-    let mut nemesis_violations = Vec::new();
     let mut counts: BTreeMap<String, u32> = BTreeMap::new();
     let faults_end = Instant::now() + cfg.duration.saturating_sub(Duration::from_secs(3));
     while Instant::now() < faults_end {
-        tokio::time::sleep(Duration::from_millis(rng.random_range(300..1_500))).await;
+        tokio::time::sleep(nemesis.gap()).await;
         if Instant::now() >= faults_end {
             break;
         }
-        let kind = cfg.faults[rng.random_range(0..cfg.faults.len())].clone();
-        if kind == "drift" && !drift_available {
+        let kind = nemesis.pick(&cfg.faults).to_owned();
+        if !nemesis.can_inject(&kind) {
             continue;
         }
         let start = mono_ns();
-        let target = inject(
-            &kind,
-            &mut cluster,
-            &net,
-            &workers,
-            &mut rng,
-            cfg.ttl,
-            &mut nemesis_violations,
-        )
-        .await;
+        let target = nemesis.inject(&kind, &mut cluster, &net, &workers).await;
         *counts.entry(kind.clone()).or_default() += 1;
         fault_events.push(Event::Fault {
             kind,
@@ -300,7 +268,7 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<Report> {
     }
     let end = final_state(&cluster, &db).await?;
     let mut violations = checker::check(&events, &end, cfg.ttl.as_nanos() as u64);
-    violations.extend(nemesis_violations);
+    violations.extend(nemesis.violations);
     // A run that checked nothing, or whose workers failed, proves nothing.
     violations.extend(worker_failures.into_iter().map(|detail| Violation {
         check: "worker failed",
@@ -318,10 +286,12 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<Report> {
             detail: format!("no lock granted within 10 s of healing ({other:?})"),
         }),
     }
-    if !violations.is_empty() {
+    // TENURE_FAULTS_KEEP=1 keeps every run's history and node logs.
+    if !violations.is_empty() || std::env::var_os("TENURE_FAULTS_KEEP").is_some() {
         eprintln!(
-            "seed {}: violations found; history kept in {}",
+            "seed {}: {} violations; history kept in {}",
             cfg.seed,
+            violations.len(),
             dir.path().display()
         );
         let _ = dir.keep();
@@ -348,246 +318,9 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<Report> {
             }
             Err(why) => format!("skipped: {why}"),
         },
-        drift: if drift_available {
-            "libfaketime x0.995 / x1.005 on one node".into()
-        } else {
-            "skipped: libfaketime not installed".into()
-        },
+        drift: cfg.drift.describe(),
         violations,
     })
-}
-
-/// Each node's data directory on its own lossyfs mount (the backing
-/// directories live in the run's directory), or why they could not be mounted.
-struct Disks(Result<Vec<tenure_lossyfs::LossyFs>, String>);
-
-impl Disks {
-    fn mount(cluster: &Cluster, dir: &Path) -> Disks {
-        let mounted = (1..=cluster.nodes.len() as u64)
-            .map(|id| {
-                tenure_lossyfs::LossyFs::mount(dir.join(format!("disk-{id}")), cluster.data_dir(id))
-                    .map_err(|e| e.to_string())
-            })
-            .collect();
-        Disks(mounted)
-    }
-}
-
-/// Injects one fault and lifts it; returns its target's name.
-async fn inject(
-    kind: &str,
-    cluster: &mut Cluster,
-    net: &Net,
-    workers: &[tokio::process::Child],
-    rng: &mut StdRng,
-    ttl: Duration,
-    violations: &mut Vec<Violation>,
-) -> String {
-    let n = cluster.nodes.len() as u64;
-    let node = rng.random_range(1..=n);
-    let worker = rng.random_range(0..workers.len()) as u32;
-    let short = Duration::from_millis(rng.random_range(500..2_500));
-    let past_ttl = ttl + Duration::from_millis(rng.random_range(500..1_500));
-    match kind {
-        "kill-leader" | "kill-random" => {
-            let id = if kind == "kill-leader" {
-                current_leader(cluster).await.unwrap_or(node)
-            } else {
-                node
-            };
-            cluster.kill(id);
-            tokio::time::sleep(short).await;
-            cluster.restart(id);
-            format!("node-{id}")
-        }
-        "kill-all" => {
-            cluster.kill_all();
-            tokio::time::sleep(short).await;
-            cluster.restart_all();
-            "cluster".into()
-        }
-        "pause-node" => {
-            let id = if rng.random_bool(0.5) {
-                current_leader(cluster).await.unwrap_or(node)
-            } else {
-                node
-            };
-            cluster.pause(id);
-            tokio::time::sleep(short).await;
-            cluster.resume(id);
-            format!("node-{id}")
-        }
-        "pause-client" => {
-            if let Some(pid) = workers[worker as usize].id() {
-                let pid = Pid::from_raw(pid as i32);
-                let _ = kill(pid, Signal::SIGSTOP);
-                tokio::time::sleep(past_ttl).await;
-                let _ = kill(pid, Signal::SIGCONT);
-            }
-            format!("worker-{worker}")
-        }
-        "partition-node" => {
-            let links: Vec<&Link> = net
-                .peer
-                .iter()
-                .filter(|((i, j), _)| *i == node || *j == node)
-                .map(|(_, l)| l)
-                .collect();
-            links.iter().for_each(|l| l.set_cut(true));
-            tokio::time::sleep(short).await;
-            links.iter().for_each(|l| l.set_cut(false));
-            format!("node-{node}")
-        }
-        "partition-client" => {
-            let links: Vec<&Link> = net
-                .client
-                .iter()
-                .filter(|((w, _), _)| *w == worker)
-                .map(|(_, l)| l)
-                .collect();
-            links.iter().for_each(|l| l.set_cut(true));
-            tokio::time::sleep(past_ttl).await;
-            links.iter().for_each(|l| l.set_cut(false));
-            format!("worker-{worker}")
-        }
-        "torn-tail" => {
-            cluster.kill(node);
-            tear_log_tail(&cluster.data_dir(node).join("log"), rng);
-            cluster.restart(node);
-            tokio::time::sleep(short).await;
-            format!("node-{node}")
-        }
-        "drift" => {
-            let rate = if rng.random_bool(0.5) {
-                "x1.005"
-            } else {
-                "x0.995"
-            };
-            cluster.kill(node);
-            cluster.set_env(
-                node,
-                vec![
-                    ("LD_PRELOAD".into(), LIBFAKETIME.into()),
-                    ("FAKETIME".into(), format!("+0 {rate}")),
-                    ("FAKETIME_NO_CACHE".into(), "1".into()),
-                ],
-            );
-            cluster.restart(node);
-            tokio::time::sleep(short * 2).await;
-            cluster.kill(node);
-            cluster.set_env(node, Vec::new());
-            cluster.restart(node);
-            format!("node-{node} {rate}")
-        }
-        "power-loss" => match &net.disks.0 {
-            Ok(fs) => {
-                // Kill first, then drop the unsynced writes: a node still
-                // running could otherwise write and fsync past the cut.
-                let ids: Vec<u64> = if rng.random_bool(0.5) {
-                    (1..=n).collect()
-                } else {
-                    vec![node]
-                };
-                let mut dropped = 0;
-                for &id in &ids {
-                    cluster.kill(id);
-                    dropped += fs[(id - 1) as usize].power_loss();
-                }
-                tokio::time::sleep(short).await;
-                for &id in &ids {
-                    cluster.restart(id);
-                }
-                format!("nodes {ids:?} ({dropped} unsynced bytes dropped)")
-            }
-            Err(why) => format!("skipped: {why}"),
-        },
-        "disk-fault" => {
-            let spec = DISK_FAULTS[rng.random_range(0..DISK_FAULTS.len())];
-            if let Some(v) = disk_fault(cluster, node, spec, short).await {
-                violations.push(v);
-            }
-            format!("node-{node} {spec}")
-        }
-        other => format!("unknown fault {other}"),
-    }
-}
-
-/// Restarts `node` with `spec` armed, fires it after `after`, and checks that the
-/// node stops with [`EXIT_STORAGE`] (fail-stop); then restarts it healthy.
-async fn disk_fault(
-    cluster: &mut Cluster,
-    node: u64,
-    spec: &str,
-    after: Duration,
-) -> Option<Violation> {
-    let trigger = cluster
-        .dir()
-        .join(format!("disk-fault-{node}-{}", mono_ns()));
-    cluster.kill(node);
-    cluster.set_env(
-        node,
-        vec![(
-            "TENURE_DISK_FAULT".into(),
-            format!("{spec}@file:{}", trigger.display()),
-        )],
-    );
-    cluster.restart(node);
-    tokio::time::sleep(after).await;
-    let _ = std::fs::write(&trigger, b"");
-    let stopped = crate::eventually(Duration::from_secs(10), || {
-        let status = cluster.exited(node);
-        async move { status }
-    })
-    .await;
-    cluster.set_env(node, Vec::new());
-    cluster.restart(node);
-    match stopped {
-        Some(status) if status.code() == Some(EXIT_STORAGE) => None,
-        other => Some(Violation {
-            check: "fail-stop on a disk fault",
-            detail: format!(
-                "node {node} after an injected {spec}: {other:?} (expected exit {EXIT_STORAGE})"
-            ),
-        }),
-    }
-}
-
-/// Appends a partial, never-synced frame to the newest log segment: what a crash
-/// in the middle of a write leaves behind.
-fn tear_log_tail(log_dir: &Path, rng: &mut StdRng) {
-    let Ok(entries) = std::fs::read_dir(log_dir) else {
-        return;
-    };
-    let newest = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "wal"))
-        .max();
-    if let Some(path) = newest
-        && let Ok(mut f) = std::fs::OpenOptions::new().append(true).open(&path)
-    {
-        use std::io::Write;
-        let len: u32 = rng.random_range(64..4_096);
-        // The start of a format-1 frame (magic, length, checksum) cut short.
-        let mut torn = tenure_server::store::wal::FRAME_MAGIC
-            .to_le_bytes()
-            .to_vec();
-        torn.extend_from_slice(&len.to_le_bytes());
-        torn.extend_from_slice(&rng.random::<u32>().to_le_bytes());
-        torn.extend((0..rng.random_range(0..len / 2)).map(|_| rng.random::<u8>()));
-        let _ = f.write_all(&torn);
-    }
-}
-
-async fn current_leader(cluster: &Cluster) -> Option<u64> {
-    let probe = Client::connect_lazy(cluster.endpoints(), ClientOptions::default()).ok()?;
-    for node in cluster.nodes.iter().filter(|n| n.is_running()) {
-        if let Ok(s) = probe.node_status(&node.addr).await
-            && s.role == "leader"
-        {
-            return Some(node.id);
-        }
-    }
-    None
 }
 
 /// Reads one worker's history; a line that is not an event fails the run (a

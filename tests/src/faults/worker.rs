@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use rand::{Rng, SeedableRng};
 use tenure::{Client, ClientOptions, LostReason};
+use tenure_server::controls::{self, Control};
 
+use super::drift;
 use super::history::{Event, instant_ns, mono_ns};
 use crate::fenced::{FencedStore, Write};
 
@@ -69,6 +71,18 @@ async fn run_client(cfg: &WorkerConfig, me: u32) -> anyhow::Result<()> {
         endpoints_only: true,
         ..ClientOptions::default()
     };
+    let options = if controls::active(Control::ZeroMarginAndDrift) {
+        ClientOptions {
+            drift: 0.0,
+            margin: Duration::ZERO,
+            ..options
+        }
+    } else {
+        options
+    };
+    // This process's clocks may drift (libfaketime); its history is stamped
+    // on the real clock, and the local expiry converted to it.
+    let rate = drift::process_rate();
     let client = connect(&cfg.endpoints, &options, cfg.duration).await?;
     let mut store = open_store(&cfg.db)?;
     let stop_at = Instant::now() + cfg.duration;
@@ -129,7 +143,7 @@ async fn run_client(cfg: &WorkerConfig, me: u32) -> anyhow::Result<()> {
         }
         let release_invoke = mono_ns();
         // The belief ends when it lets go, or at its local expiry if lost.
-        let expiry = instant_ns(lock.local_expiry());
+        let expiry = instant_ns(lock.local_expiry(), rate);
         let (belief_end, lost) = match lock.lost_reason() {
             None => (release_invoke, None),
             Some(r) => (expiry.min(release_invoke), Some(lost_name(r))),
