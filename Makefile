@@ -69,18 +69,16 @@ bench: deps-bench
 faults: deps
 	$(CARGO) build --bin tenure --bin tenure-faults
 	mkdir -p docs/faults
-	./target/debug/tenure-faults run --duration $(DURATION) --seed $(SEED) --report docs/faults/report.md
+	./target/debug/tenure-faults run --duration $(DURATION) --seed $(SEED) --with-load --controls \
+	  --report docs/faults/report.md
 
 stress:
 	$(CARGO) build --bin tenure --bin tenure-faults
 	./target/debug/tenure-faults stress --clients 256 --duration $(DURATION) --seed $(SEED)
 	./target/debug/tenure-faults stress --clients 64 --duration $(DURATION) --seed $(SEED)
 
-# The long runs: the fault soak at 4 single-client workers and at 64 clients,
-# then the stress runs.
-soak: deps
-	$(CARGO) build --bin tenure --bin tenure-faults
-	mkdir -p docs/faults
-	./target/debug/tenure-faults run --duration $(DURATION) --seed $(SEED) --report docs/faults/report.md
-	./target/debug/tenure-faults run --duration $(DURATION) --seed $(SEED) --workers 8 --clients-per-worker 8 --report docs/faults/report-64-clients.md
+# The long runs: the fault soak (4 single-client workers and 64 clients in
+# turn, then every negative control), then the stress runs.
+soak:
+	$(MAKE) faults DURATION=$(DURATION) SEED=$(SEED)
 	$(MAKE) stress DURATION=$(DURATION) SEED=$(SEED)

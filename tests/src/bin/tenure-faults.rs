@@ -58,6 +58,14 @@ enum Cmd {
         /// (every node fast, every worker slow, by half the client's bound each).
         #[arg(long, value_enum, default_value = "random")]
         drift: Drift,
+        /// Every other run uses 8 processes of 8 clients (64 clients on their
+        /// own connections) instead of --workers and --clients-per-worker.
+        #[arg(long)]
+        with_load: bool,
+        /// After the runs, run every negative control (tests/src/faults/
+        /// controls.rs) and report whether each was caught.
+        #[arg(long)]
+        controls: bool,
     },
     /// Many clients on their own connections against a fresh cluster (no
     /// faults): waiting, try and cancelled acquires, releases, session closes.
@@ -159,6 +167,8 @@ async fn main() -> anyhow::Result<ExitCode> {
             report,
             negative_control,
             drift,
+            with_load,
+            controls,
         } => {
             let faults = if faults.is_empty() {
                 ALL_FAULTS.iter().map(|s| s.to_string()).collect()
@@ -171,6 +181,11 @@ async fn main() -> anyhow::Result<ExitCode> {
             while !left.is_zero() {
                 let this = left.min(run_length);
                 left -= this;
+                let (workers, clients_per_worker) = if with_load && k % 2 == 1 {
+                    (8, 8)
+                } else {
+                    (workers, clients_per_worker)
+                };
                 let cfg = RunConfig {
                     seed: seed + k,
                     duration: this,
@@ -189,17 +204,31 @@ async fn main() -> anyhow::Result<ExitCode> {
                 println!("{}", serde_json::to_string(&r)?);
                 reports.push(r);
             }
-            let md = faults::markdown(&reports);
+            let mut md = faults::markdown(&reports);
+            let mut outcomes = Vec::new();
+            if controls {
+                for case in &faults::controls::CASES {
+                    let outcome = case.run(std::env::current_exe()?).await?;
+                    println!("{}", serde_json::to_string(&outcome)?);
+                    outcomes.push(outcome);
+                }
+                md.push('\n');
+                md.push_str(&faults::controls::markdown(&outcomes));
+            }
             println!("{md}");
             if let Some(path) = report {
                 std::fs::write(&path, &md)?;
                 std::fs::write(
                     path.with_extension("json"),
-                    serde_json::to_string_pretty(&reports)?,
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "runs": reports,
+                        "negative_controls": outcomes,
+                    }))?,
                 )?;
             }
             let violations: usize = reports.iter().map(|r| r.violations.len()).sum();
-            Ok(if violations == 0 {
+            let missed = outcomes.iter().filter(|o| !o.caught).count();
+            Ok(if violations == 0 && missed == 0 {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE

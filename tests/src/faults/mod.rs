@@ -6,6 +6,7 @@
 //! the same `--seed`.
 
 pub mod checker;
+pub mod controls;
 pub mod drift;
 pub mod history;
 pub mod link;
@@ -461,7 +462,42 @@ pub fn markdown(reports: &[Report]) -> String {
             r.recovery_ms
         ));
     }
+    out.push_str("\n| fault kind | injected |\n|---|---|\n");
+    for (kind, n) in totals(reports.iter().map(|r| &r.faults)) {
+        out.push_str(&format!("| {kind} | {n} |\n"));
+    }
+    out.push_str("\n| operation checked | count |\n|---|---|\n");
+    for (kind, n) in totals(reports.iter().map(|r| &r.operations)) {
+        out.push_str(&format!("| {kind} | {n} |\n"));
+    }
+    let violations: Vec<String> = reports
+        .iter()
+        .flat_map(|r| {
+            r.violations
+                .iter()
+                .map(|v| format!("- seed {}: {}: {}", r.seed, v.check, v.detail))
+        })
+        .collect();
+    out.push_str(&format!("\nViolations: {}\n", violations.len()));
+    for v in violations {
+        out.push_str(&v);
+        out.push('\n');
+    }
     out
+}
+
+/// Sums per-kind counts over runs.
+fn totals<'a, N>(maps: impl Iterator<Item = &'a BTreeMap<String, N>>) -> BTreeMap<String, u64>
+where
+    N: Copy + Into<u64> + 'a,
+{
+    let mut sum: BTreeMap<String, u64> = BTreeMap::new();
+    for map in maps {
+        for (k, n) in map {
+            *sum.entry(k.clone()).or_default() += (*n).into();
+        }
+    }
+    sum
 }
 
 #[cfg(test)]
