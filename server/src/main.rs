@@ -99,21 +99,13 @@ struct SecurityArgs {
     /// (reloaded on change and on SIGHUP). Without it every caller may do everything.
     #[arg(long)]
     auth_file: Option<PathBuf>,
-    /// Most live sessions in the cluster.
-    #[arg(long, default_value_t = Limits::default().max_sessions)]
-    max_sessions: usize,
-    /// Most live sessions opened through one connection.
-    #[arg(long, default_value_t = Limits::default().max_sessions_per_connection)]
-    max_sessions_per_connection: usize,
-    /// Most waiting acquires in the cluster.
-    #[arg(long, default_value_t = Limits::default().max_waiters)]
-    max_waiters: usize,
-    /// Most waiting acquires on one connection.
-    #[arg(long, default_value_t = Limits::default().max_waiters_per_connection)]
-    max_waiters_per_connection: usize,
-    /// Sessions one client address may open per second.
-    #[arg(long, default_value_t = Limits::default().session_opens_per_second)]
-    session_open_rate: f64,
+    /// Serve the peer API to any caller although TLS is on and --peer-ca is not
+    /// set (logged loudly at start). Without --peer-ca and without this flag, a
+    /// node with TLS refuses to start: anyone could write into the Raft log.
+    #[arg(long, requires = "tls_cert")]
+    insecure_peers: bool,
+    #[command(flatten)]
+    limits: Limits,
 }
 
 impl SecurityArgs {
@@ -128,20 +120,14 @@ impl SecurityArgs {
                 peer_ca: self.peer_ca.clone(),
                 peer_cn: self.peer_cn.clone(),
                 peer_server_name: self.peer_server_name.clone(),
+                insecure_peers: self.insecure_peers,
             })
         });
         let auth = match &self.auth_file {
             Some(path) => Authenticator::from_file(path)?,
             None => Authenticator::open(),
         };
-        let limits = Limits {
-            max_sessions: self.max_sessions,
-            max_sessions_per_connection: self.max_sessions_per_connection,
-            max_waiters: self.max_waiters,
-            max_waiters_per_connection: self.max_waiters_per_connection,
-            session_opens_per_second: self.session_open_rate,
-            ..Limits::default()
-        };
+        let limits = self.limits;
         Ok(Security { tls, auth, limits })
     }
 }
@@ -304,6 +290,7 @@ async fn run_dev(args: DevArgs) -> anyhow::Result<()> {
         peer_ca: Some(c.ca.cert.clone()),
         peer_cn: devcerts::DEFAULT_PEER_CN.into(),
         peer_server_name: None,
+        insecure_peers: false,
     });
     let security = args.security.security(tls)?;
     let timing = args.timing.into();

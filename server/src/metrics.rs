@@ -5,14 +5,30 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::routing::get;
+use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use tokio::sync::watch;
 
 use crate::node::Core;
+
+/// The label of a per-principal metric.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PrincipalLabel {
+    /// The principal's name.
+    pub principal: String,
+}
+
+/// The label of a per-limit metric.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LimitLabel {
+    /// The limit's flag name.
+    pub limit: String,
+}
 
 /// Every metric of a node.
 pub struct Metrics {
@@ -31,6 +47,13 @@ pub struct Metrics {
     pub leader_changes: Counter,
     /// Seconds from proposing a batch to its commit and apply.
     pub commit_seconds: Histogram,
+    /// Permission denials, by principal ("(unauthenticated)" for callers
+    /// without valid credentials).
+    pub denials: Family<PrincipalLabel, Counter>,
+    /// Requests refused by a limit, by the limit's flag name.
+    pub limit_refusals: Family<LimitLabel, Counter>,
+    /// Leadership confirmations run for linearizable reads.
+    pub read_barriers: Counter,
     sessions: Gauge,
     locks: Gauge,
     waiters: Gauge,
@@ -50,6 +73,9 @@ impl Default for Metrics {
             expirations: Counter::default(),
             leader_changes: Counter::default(),
             commit_seconds: Histogram::new(exponential_buckets(0.000_1, 2.0, 16)),
+            denials: Family::default(),
+            limit_refusals: Family::default(),
+            read_barriers: Counter::default(),
             sessions: Gauge::default(),
             locks: Gauge::default(),
             waiters: Gauge::default(),
@@ -88,6 +114,21 @@ impl Default for Metrics {
             "commit_seconds",
             "Time from proposal to commit and apply",
             m.commit_seconds.clone(),
+        );
+        registry.register(
+            "denials",
+            "Permission denials by principal",
+            m.denials.clone(),
+        );
+        registry.register(
+            "limit_refusals",
+            "Requests refused by a limit, by limit",
+            m.limit_refusals.clone(),
+        );
+        registry.register(
+            "read_barriers",
+            "Leadership confirmations for linearizable reads",
+            m.read_barriers.clone(),
         );
         registry.register("sessions", "Live sessions", m.sessions.clone());
         registry.register(

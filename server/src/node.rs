@@ -10,7 +10,6 @@ use std::time::Duration;
 use anyhow::Context;
 use openraft::{BasicNode, Config, LeaderId, ServerState, SnapshotPolicy};
 use parking_lot::Mutex;
-use tenure_proto::raft::raft_server::RaftServer;
 use tenure_proto::v1::tenure_server::TenureServer;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
@@ -22,14 +21,15 @@ use crate::leader;
 use crate::metrics::Metrics;
 use crate::proposer::Proposer;
 use crate::raft::network::Network;
-use crate::raft::peer::PeerService;
+use crate::raft::peer::{PeerAuth, PeerService};
 use crate::raft::{NodeId, Raft};
 use crate::security::auth::Authenticator;
+use crate::security::denials::Denials;
 use crate::security::limits::{Limits, Usage};
-use crate::security::tls::TlsSettings;
+use crate::security::tls::{TlsSettings, Verifiers};
 use crate::store::log::{LogOptions, LogStore};
 use crate::store::state::{Shared, StateStore};
-use crate::transport::{MAX_MESSAGE_BYTES, Transport};
+use crate::transport::Transport;
 
 /// How long a stopping node lets calls in flight finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(300);
@@ -136,8 +136,10 @@ pub struct Core {
     pub limits: Limits,
     /// Per-connection and per-address usage, against the limits.
     pub usage: Usage,
-    /// With peer TLS: the common name the peer API requires of callers.
-    pub peer_cn: Option<String>,
+    /// Which CA signed a caller's certificate (client or peer).
+    pub verifiers: Verifiers,
+    /// Permission denials, sampled for the audit log.
+    pub denials: Denials,
 }
 
 impl Core {
@@ -207,8 +209,24 @@ fn raft_config(timing: &Timing, snapshot_logs: u64) -> anyhow::Result<Config> {
 /// Starts a node: opens its storage, joins Raft, serves on `config.listen`.
 pub async fn start(config: NodeConfig) -> anyhow::Result<NodeHandle> {
     let transport = match &config.security.tls {
-        Some(tls) => Transport::tls(tls)?,
+        Some(tls) => {
+            tls.check_peer_auth()?;
+            Transport::tls(tls)?
+        }
         None => Transport::plain(),
+    };
+    let verifiers = match &config.security.tls {
+        Some(tls) => Verifiers::from_settings(tls)?,
+        None => Verifiers::default(),
+    };
+    let peer_auth = PeerAuth {
+        peer_cn: config
+            .security
+            .tls
+            .as_ref()
+            .filter(|t| t.peer_ca.is_some())
+            .map(|t| t.peer_cn.clone()),
+        verifiers: verifiers.clone(),
     };
     if config.security.auth.enabled() && !transport.is_tls() && config.peers.len() > 1 {
         tracing::warn!(
@@ -272,12 +290,8 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<NodeHandle> {
         auth: config.security.auth.clone(),
         limits: config.security.limits,
         usage: Usage::default(),
-        peer_cn: config
-            .security
-            .tls
-            .as_ref()
-            .filter(|t| t.peer_ca.is_some())
-            .map(|t| t.peer_cn.clone()),
+        verifiers: verifiers.clone(),
+        denials: Denials::default(),
     });
 
     let mut tasks = vec![
@@ -304,9 +318,7 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<NodeHandle> {
     }
     let service = TenureServer::new(TenureService::new(core.clone()))
         .max_decoding_message_size(core.limits.max_request_bytes);
-    let peer = RaftServer::new(PeerService::new(core.raft.clone(), core.peer_cn.clone()))
-        .max_decoding_message_size(MAX_MESSAGE_BYTES)
-        .max_encoding_message_size(MAX_MESSAGE_BYTES);
+    let peer = PeerService::server(core.raft.clone(), peer_auth);
     // TCP_NODELAY on every accepted connection: without it, Nagle's algorithm
     // and delayed ACKs stall replies made of several small writes by ~40 ms.
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));

@@ -7,6 +7,7 @@
 pub use tenure_server::demo::fenced;
 pub mod faults;
 pub mod proxy;
+pub mod secure;
 pub mod stress;
 
 use std::fs::File;

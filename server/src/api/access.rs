@@ -1,15 +1,17 @@
 //! Authentication and authorization of client calls, and the audit of denials.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 use tenure_proto::v1::ErrorKind;
 use tonic::{Request, Status};
 
 use super::errors::error;
-use crate::machine::{Command, SessionId};
+use crate::machine::{Command, DENIED, SessionId};
+use crate::metrics::{LimitLabel, PrincipalLabel};
 use crate::node::Core;
 use crate::security::auth::{Perm, Principal};
+use crate::security::limits::Limit;
 use crate::security::tls::common_name;
 
 /// An authenticated caller.
@@ -28,38 +30,65 @@ impl Caller {
     }
 }
 
-/// Denials not yet written to the audit log because of the rate limit.
-static SUPPRESSED: AtomicU64 = AtomicU64::new(0);
+/// The credentials a request carries: a bearer token, and the common name of
+/// a client certificate signed by the client CA.
+#[derive(Debug, Clone, Default)]
+pub struct Credentials {
+    token: Option<String>,
+    cert_cn: Option<String>,
+    addr: Option<SocketAddr>,
+}
+
+impl Credentials {
+    /// The credentials of `req`. A certificate counts only if it chains to the
+    /// client CA: a peer's certificate never names a principal.
+    pub fn of<T>(core: &Core, req: &Request<T>) -> Credentials {
+        let token = req
+            .metadata()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::to_owned);
+        let cert_cn = req
+            .peer_certs()
+            .filter(|chain| core.verifiers.is_client(chain))
+            .and_then(|chain| chain.first().and_then(|c| common_name(c.as_ref())));
+        Credentials {
+            token,
+            cert_cn,
+            addr: req.remote_addr(),
+        }
+    }
+
+    /// Who these credentials name under the access rules in force now (they
+    /// may have been reloaded since the request began).
+    pub fn identify(&self, core: &Core) -> Result<Caller, Status> {
+        let (token, cn) = (self.token.as_deref(), self.cert_cn.as_deref());
+        if let Some(principal) = core.auth.identify(token, cn) {
+            return Ok(Caller {
+                principal,
+                addr: self.addr,
+            });
+        }
+        let who = match (token, cn) {
+            (Some(_), _) => "unknown token".to_owned(),
+            (None, Some(cn)) => format!("unknown certificate {cn:?}"),
+            (None, None) => "no credentials".to_owned(),
+        };
+        let from = self.addr.map_or_else(|| "?".to_owned(), |a| a.to_string());
+        Err(deny(
+            core,
+            &format!("({who})"),
+            "authenticate",
+            &from,
+            "not authenticated",
+        ))
+    }
+}
 
 /// Identifies the caller of `req` by its bearer token or client certificate.
 pub fn identify<T>(core: &Core, req: &Request<T>) -> Result<Caller, Status> {
-    let token = req
-        .metadata()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    let cn = req
-        .peer_certs()
-        .and_then(|certs| certs.first().and_then(|c| common_name(c.as_ref())));
-    let addr = req.remote_addr();
-    match core.auth.identify(token, cn.as_deref()) {
-        Some(principal) => Ok(Caller { principal, addr }),
-        None => {
-            let who = match (token, cn) {
-                (Some(_), _) => "unknown token".to_owned(),
-                (None, Some(cn)) => format!("unknown certificate {cn:?}"),
-                (None, None) => "no credentials".to_owned(),
-            };
-            let from = addr.map_or_else(|| "?".to_owned(), |a| a.to_string());
-            Err(deny(
-                core,
-                &format!("({who})"),
-                "authenticate",
-                &from,
-                "not authenticated",
-            ))
-        }
-    }
+    Credentials::of(core, req).identify(core)
 }
 
 /// Requires `perm` on `target` (a lock name or prefix; "" for the cluster).
@@ -125,22 +154,56 @@ pub fn audit_in_background(
     });
 }
 
-/// A PERMISSION_DENIED status, recorded in the audit log (rate-limited) when
-/// this node can propose.
+/// A PERMISSION_DENIED status. The denial is counted per principal (callers
+/// without valid credentials count as "(unauthenticated)") and sampled into the
+/// audit log when this node can propose (security/denials.rs).
 pub fn deny(core: &Core, principal: &str, action: &str, target: &str, why: &str) -> Status {
     tracing::warn!(principal, action, target, why, "permission denied");
-    if core.leads_with_quorum() && core.usage.allow_denial_audit() {
-        let suppressed = SUPPRESSED.swap(0, Ordering::Relaxed);
-        let mut detail = format!("{action} denied: {why}");
-        if suppressed > 0 {
-            detail.push_str(&format!(" (and {suppressed} more denials not recorded)"));
-        }
-        audit_in_background(core, "denied", principal, target, detail);
+    let unauthenticated = principal.starts_with('(');
+    let counted = if unauthenticated {
+        "(unauthenticated)"
     } else {
-        SUPPRESSED.fetch_add(1, Ordering::Relaxed);
+        principal
+    };
+    core.metrics
+        .denials
+        .get_or_create(&PrincipalLabel {
+            principal: counted.to_owned(),
+        })
+        .inc();
+    // Unauthenticated callers are sampled per address (the target names it).
+    let caller = if unauthenticated { target } else { principal };
+    if core.leads_with_quorum()
+        && let Some(unrecorded) = core.denials.sample(caller, Instant::now())
+    {
+        let mut detail = format!("{action} denied: {why}");
+        if unrecorded > 0 {
+            detail.push_str(&format!(
+                " (and {unrecorded} more denials of this caller since its last record)"
+            ));
+        }
+        audit_in_background(core, DENIED, principal, target, detail);
     }
     error(
         ErrorKind::PermissionDenied,
         format!("{principal} may not {action} {target}: {why}"),
+    )
+}
+
+/// A RESOURCE_EXHAUSTED status naming `limit`, counted in the metric.
+pub fn refuse(core: &Core, limit: Limit) -> Status {
+    core.metrics
+        .limit_refusals
+        .get_or_create(&LimitLabel {
+            limit: limit.name().to_owned(),
+        })
+        .inc();
+    error(
+        ErrorKind::ResourceExhausted,
+        format!(
+            "limit {} ({}) reached",
+            limit.name(),
+            limit.value(&core.limits)
+        ),
     )
 }

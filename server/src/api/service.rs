@@ -17,7 +17,7 @@ use tonic::{Request, Response, Status, Streaming};
 use super::access::{self, Caller};
 use super::backup::{self, SnapshotStream};
 use super::convert;
-use super::errors::{error, internal, invalid, not_leader, rejected, unavailable};
+use super::errors::{internal, invalid, not_leader, rejected, unavailable};
 use super::members;
 use super::validate::{self, MAX_LOCK_DELAY, MAX_TTL, MAX_WAIT, MIN_TTL};
 use crate::keepalive::Answer;
@@ -25,6 +25,7 @@ use crate::machine::{Command, Outcome, Rejection, RequestId, SessionId};
 use crate::node::Core;
 use crate::proposer::ProposeError;
 use crate::security::auth::Perm;
+use crate::security::limits::{AcquireSlot, AcquireUse, Held, Limit, OpenSlot};
 use crate::store::state::WaitState;
 
 /// Extra time a waiting acquire's handler allows past the wait timeout for the
@@ -44,6 +45,15 @@ impl TenureService {
         TenureService { core }
     }
 
+    /// Every leader-only call starts here: who calls (first, so that a caller
+    /// without valid credentials learns nothing, not even who leads), then
+    /// whether this node may serve it.
+    fn begin<T>(&self, req: &Request<T>) -> Result<Caller, Status> {
+        let caller = access::identify(&self.core, req)?;
+        self.require_leader()?;
+        Ok(caller)
+    }
+
     fn require_leader(&self) -> Result<(), Status> {
         if self.core.leads_with_quorum() {
             return Ok(());
@@ -60,40 +70,76 @@ impl TenureService {
         propose(&self.core, command).await
     }
 
-    /// The caps and the rate limit on opening sessions.
-    fn check_session_limits(&self, caller: &Caller) -> Result<(), Status> {
-        let limits = &self.core.limits;
-        let (total, by_conn) = {
-            let shared = self.core.shared.lock();
+    /// The caps and the rate limit on opening sessions; the slot counts the
+    /// open against its principal until the session is in the applied state.
+    fn check_session_limits(&self, caller: &Caller) -> Result<OpenSlot<'_>, Status> {
+        let core = &self.core;
+        let limits = &core.limits;
+        let (total, by_conn, of_principal) = {
+            let shared = core.shared.lock();
             let by_conn = caller.addr.map_or(0, |a| shared.sessions_opened_by(a));
-            (shared.machine.sessions().len(), by_conn)
+            let machine = &shared.machine;
+            (
+                machine.sessions().len(),
+                by_conn,
+                machine.sessions_of(caller.name()),
+            )
         };
         if total >= limits.max_sessions {
-            return Err(exhausted(format!(
-                "the cluster holds its maximum of {} sessions",
-                limits.max_sessions
-            )));
+            return Err(access::refuse(core, Limit::MaxSessions));
         }
         if by_conn >= limits.max_sessions_per_connection {
-            return Err(exhausted(format!(
-                "this connection opened its maximum of {} live sessions",
-                limits.max_sessions_per_connection
-            )));
+            return Err(access::refuse(core, Limit::MaxSessionsPerConnection));
         }
         if let Some(addr) = caller.addr
-            && !self.core.usage.allow_open(addr.ip(), limits)
+            && !core.usage.allow_open(addr.ip(), limits)
         {
-            return Err(exhausted(
-                "sessions are being opened too fast from this address",
-            ));
+            return Err(access::refuse(core, Limit::SessionOpenRate));
         }
-        Ok(())
+        core.usage
+            .begin_open(caller.name(), of_principal, limits)
+            .map_err(|limit| access::refuse(core, limit))
+    }
+
+    /// Counts an acquire against the limits on locks and waiters until the
+    /// slot is dropped.
+    fn check_acquire_limits(
+        &self,
+        caller: &Caller,
+        session: SessionId,
+        name: &str,
+        waiting: bool,
+    ) -> Result<AcquireSlot<'_>, Status> {
+        let core = &self.core;
+        let held = {
+            let shared = core.shared.lock();
+            let machine = &shared.machine;
+            let lock = machine.lock(name);
+            Held {
+                session_locks: machine
+                    .session(session)
+                    .map_or(0, |s| s.held().count() + s.waiting()),
+                locks: machine.locks().len(),
+                lock_exists: lock.is_some(),
+                lock_waiters: lock.map_or(0, |l| l.waiters.len()),
+            }
+        };
+        let request = AcquireUse {
+            conn: caller.addr,
+            session,
+            lock: name.to_owned(),
+            waiting,
+        };
+        core.usage
+            .begin_acquire(request, held, &core.limits)
+            .map_err(|limit| access::refuse(core, limit))
     }
 
     /// Makes a read linearizable: only a leader that confirms it still leads and
     /// has applied everything committed before the read serves it.
     async fn read_barrier(&self) -> Result<(), Status> {
         self.require_leader()?;
+        self.core.metrics.read_barriers.inc();
         let wait = self.core.timing.election_max * 4;
         match tokio::time::timeout(wait, self.core.raft.ensure_linearizable()).await {
             Ok(Ok(_)) => Ok(()),
@@ -162,10 +208,6 @@ impl Drop for CancelOnDrop {
     }
 }
 
-fn exhausted(message: impl Into<String>) -> Status {
-    error(pb::ErrorKind::ResourceExhausted, message)
-}
-
 fn unexpected(outcome: Outcome) -> Status {
     match outcome {
         Outcome::Rejected(r) => rejected(&r),
@@ -185,8 +227,7 @@ impl Tenure for TenureService {
         &self,
         req: Request<pb::OpenSessionRequest>,
     ) -> Result<Response<pb::OpenSessionResponse>, Status> {
-        self.require_leader()?;
-        let caller = access::identify(&self.core, &req)?;
+        let caller = self.begin(&req)?;
         let r = req.into_inner();
         let ttl_ms = validate::millis("ttl_ms", r.ttl_ms, MIN_TTL, MAX_TTL)?;
         validate::text("label", &r.label)?;
@@ -201,7 +242,7 @@ impl Tenure for TenureService {
                 why,
             ));
         }
-        self.check_session_limits(&caller)?;
+        let _slot = self.check_session_limits(&caller)?;
         let cmd = Command::OpenSession {
             open_id,
             ttl_ms,
@@ -226,8 +267,7 @@ impl Tenure for TenureService {
         &self,
         req: Request<pb::CloseSessionRequest>,
     ) -> Result<Response<pb::CloseSessionResponse>, Status> {
-        self.require_leader()?;
-        let caller = access::identify(&self.core, &req)?;
+        let caller = self.begin(&req)?;
         let session = validate::session_id(req.into_inner().session_id)?;
         access::require_owner(&self.core, &caller, session)?;
         match self.propose(Command::CloseSession { session }).await? {
@@ -244,8 +284,12 @@ impl Tenure for TenureService {
         &self,
         req: Request<Streaming<pb::KeepAliveRequest>>,
     ) -> Result<Response<Self::KeepAliveStream>, Status> {
+        // Credentials are checked again for every message: a principal removed
+        // from the access file (or stripped of its rights) renews nothing more,
+        // and its sessions expire at their deadlines (G6).
+        let credentials = access::Credentials::of(&self.core, &req);
+        credentials.identify(&self.core)?;
         self.require_leader()?;
-        let caller = access::identify(&self.core, &req)?;
         let mut inbound = req.into_inner();
         let (tx, rx) = mpsc::channel(KEEPALIVE_PIPELINE * 2);
         let core = self.core.clone();
@@ -259,21 +303,21 @@ impl Tenure for TenureService {
                     _ = stop.wait_for(|s| *s) => None,
                 };
                 let Some(Ok(msg)) = msg else { break };
-                if msg.session_ids.len() > validate::MAX_KEEPALIVE_SESSIONS {
-                    let err = invalid(format!(
-                        "at most {} sessions per keepalive",
-                        validate::MAX_KEEPALIVE_SESSIONS
-                    ));
+                if msg.session_ids.len() > core.limits.max_keepalive_sessions {
+                    let err = access::refuse(&core, Limit::MaxKeepaliveSessions);
                     let _ = tx.send(Err(err)).await;
                     return;
                 }
                 let Ok(permit) = slots.clone().acquire_owned().await else {
                     return;
                 };
-                let (core, tx, caller) = (core.clone(), tx.clone(), caller.clone());
+                let (core, tx, credentials) = (core.clone(), tx.clone(), credentials.clone());
                 tokio::spawn(async move {
-                    // Only the owner (or an admin) may renew a session.
-                    let (allowed, denied) = split_owned(&core, &caller, msg.session_ids.clone());
+                    // Only the owner (or an admin) may renew a session, under
+                    // the access rules in force now.
+                    let caller = credentials.identify(&core).ok();
+                    let (allowed, denied) =
+                        split_owned(&core, caller.as_ref(), msg.session_ids.clone());
                     let answer = core.keepalives.submit(allowed).await;
                     let _ = tx.send(Ok(keepalive_response(msg, answer, &denied))).await;
                     drop(permit);
@@ -287,8 +331,7 @@ impl Tenure for TenureService {
         &self,
         req: Request<pb::AcquireRequest>,
     ) -> Result<Response<pb::AcquireResponse>, Status> {
-        self.require_leader()?;
-        let caller = access::identify(&self.core, &req)?;
+        let caller = self.begin(&req)?;
         let r = req.into_inner();
         let session = validate::session_id(r.session_id)?;
         let request = validate::request_id("request_id", r.request_id)?;
@@ -312,18 +355,8 @@ impl Tenure for TenureService {
         )?;
         access::require(&self.core, &caller, Perm::Lock, &r.name)?;
         access::require_owner(&self.core, &caller, session)?;
-        // Counted against the caps while it waits; uncounted when it returns.
-        let _slot = match (wait_ms, caller.addr) {
-            (Some(_), Some(addr)) => Some(
-                self.core
-                    .usage
-                    .begin_wait(addr, &self.core.limits)
-                    .ok_or_else(|| {
-                        exhausted("too many waiting acquires on this connection or in the cluster")
-                    })?,
-            ),
-            _ => None,
-        };
+        // Counted against the limits until it returns.
+        let mut slot = self.check_acquire_limits(&caller, session, &r.name, wait_ms.is_some())?;
         let cmd = Command::Acquire {
             session,
             request,
@@ -335,6 +368,7 @@ impl Tenure for TenureService {
         };
         let mut outcome = self.propose(cmd).await?;
         if outcome == Outcome::Queued {
+            slot.applied();
             let wait = Duration::from_millis(wait_ms.unwrap_or(0));
             outcome = self.await_queued(session, request, wait).await?;
         }
@@ -353,8 +387,7 @@ impl Tenure for TenureService {
         &self,
         req: Request<pb::CancelAcquireRequest>,
     ) -> Result<Response<pb::CancelAcquireResponse>, Status> {
-        self.require_leader()?;
-        let caller = access::identify(&self.core, &req)?;
+        let caller = self.begin(&req)?;
         let r = req.into_inner();
         let session = validate::session_id(r.session_id)?;
         let request = validate::request_id("acquire_request_id", r.acquire_request_id)?;
@@ -375,8 +408,7 @@ impl Tenure for TenureService {
         &self,
         req: Request<pb::ReleaseRequest>,
     ) -> Result<Response<pb::ReleaseResponse>, Status> {
-        self.require_leader()?;
-        let caller = access::identify(&self.core, &req)?;
+        let caller = self.begin(&req)?;
         let r = req.into_inner();
         let session = validate::session_id(r.session_id)?;
         let request = validate::request_id("request_id", r.request_id)?;
@@ -400,8 +432,7 @@ impl Tenure for TenureService {
         &self,
         req: Request<pb::ForceReleaseRequest>,
     ) -> Result<Response<pb::ForceReleaseResponse>, Status> {
-        self.require_leader()?;
-        let caller = access::identify(&self.core, &req)?;
+        let caller = self.begin(&req)?;
         let r = req.into_inner();
         validate::lock_name(&r.name)?;
         let owner = validate::owner_id(&r.owner_id)?;
@@ -426,8 +457,7 @@ impl Tenure for TenureService {
         &self,
         req: Request<pb::BlacklistRequest>,
     ) -> Result<Response<pb::BlacklistResponse>, Status> {
-        self.require_leader()?;
-        let caller = access::identify(&self.core, &req)?;
+        let caller = self.begin(&req)?;
         let r = req.into_inner();
         let session = validate::session_id(r.session_id)?;
         validate::text("reason", &r.reason)?;
@@ -457,8 +487,7 @@ impl Tenure for TenureService {
         &self,
         req: Request<pb::AddMemberRequest>,
     ) -> Result<Response<pb::MembersResponse>, Status> {
-        self.require_leader()?;
-        let caller = access::identify(&self.core, &req)?;
+        let caller = self.begin(&req)?;
         let r = req.into_inner();
         access::require(&self.core, &caller, Perm::Admin, "")?;
         let members = members::add(&self.core, r.id, &r.addr).await?;
@@ -471,8 +500,7 @@ impl Tenure for TenureService {
         &self,
         req: Request<pb::RemoveMemberRequest>,
     ) -> Result<Response<pb::MembersResponse>, Status> {
-        self.require_leader()?;
-        let caller = access::identify(&self.core, &req)?;
+        let caller = self.begin(&req)?;
         let id = req.into_inner().id;
         access::require(&self.core, &caller, Perm::Admin, "")?;
         let members = members::remove(&self.core, id).await?;
@@ -493,8 +521,7 @@ impl Tenure for TenureService {
         &self,
         req: Request<pb::SaveSnapshotRequest>,
     ) -> Result<Response<Self::SaveSnapshotStream>, Status> {
-        self.require_leader()?;
-        let caller = access::identify(&self.core, &req)?;
+        let caller = self.begin(&req)?;
         access::require(&self.core, &caller, Perm::Admin, "")?;
         self.read_barrier().await?;
         Ok(Response::new(backup::stream(&self.core, caller.name())))
@@ -504,12 +531,11 @@ impl Tenure for TenureService {
         &self,
         req: Request<pb::DescribeRequest>,
     ) -> Result<Response<pb::DescribeResponse>, Status> {
-        self.require_leader()?;
-        let caller = access::identify(&self.core, &req)?;
+        let caller = self.begin(&req)?;
         let name = req.into_inner().name;
         validate::lock_name(&name)?;
-        self.read_barrier().await?;
         access::require(&self.core, &caller, Perm::Read, &name)?;
+        self.read_barrier().await?;
         let shared = self.core.shared.lock();
         let lock = shared
             .machine
@@ -522,12 +548,11 @@ impl Tenure for TenureService {
         &self,
         req: Request<pb::ListLocksRequest>,
     ) -> Result<Response<pb::ListLocksResponse>, Status> {
-        self.require_leader()?;
-        let caller = access::identify(&self.core, &req)?;
+        let caller = self.begin(&req)?;
         let r = req.into_inner();
         let limit = validate::limit(r.limit)?;
-        self.read_barrier().await?;
         access::require(&self.core, &caller, Perm::Read, &r.prefix)?;
+        self.read_barrier().await?;
         let shared = self.core.shared.lock();
         let mut locks: Vec<pb::LockInfo> = shared
             .machine
@@ -549,12 +574,11 @@ impl Tenure for TenureService {
         &self,
         req: Request<pb::ListSessionsRequest>,
     ) -> Result<Response<pb::ListSessionsResponse>, Status> {
-        self.require_leader()?;
-        let caller = access::identify(&self.core, &req)?;
+        let caller = self.begin(&req)?;
         let r = req.into_inner();
         let limit = validate::limit(r.limit)?;
-        self.read_barrier().await?;
         access::require(&self.core, &caller, Perm::Read, "")?;
+        self.read_barrier().await?;
         let shared = self.core.shared.lock();
         let now = Instant::now();
         let mut sessions: Vec<pb::SessionInfo> = shared
@@ -582,7 +606,18 @@ impl Tenure for TenureService {
         &self,
         req: Request<pb::StatusRequest>,
     ) -> Result<Response<pb::StatusResponse>, Status> {
-        access::identify(&self.core, &req)?;
+        // Any node answers (clients and operators ask followers too), but only
+        // a caller who may read something.
+        let caller = access::identify(&self.core, &req)?;
+        if !caller.principal.may_anywhere(Perm::Read) {
+            return Err(access::deny(
+                &self.core,
+                caller.name(),
+                "status",
+                "cluster",
+                "no read permission anywhere",
+            ));
+        }
         let m = self.core.raft.metrics().borrow().clone();
         let leader = self.core.leader();
         let matched = |id: u64| {
@@ -631,11 +666,10 @@ impl Tenure for TenureService {
         &self,
         req: Request<pb::AuditRequest>,
     ) -> Result<Response<pb::AuditResponse>, Status> {
-        self.require_leader()?;
-        let caller = access::identify(&self.core, &req)?;
+        let caller = self.begin(&req)?;
         let limit = validate::limit(req.into_inner().limit)?;
-        self.read_barrier().await?;
         access::require(&self.core, &caller, Perm::Admin, "")?;
+        self.read_barrier().await?;
         let shared = self.core.shared.lock();
         let mut records: Vec<pb::AuditRecord> = shared
             .machine
@@ -649,12 +683,17 @@ impl Tenure for TenureService {
     }
 }
 
-/// Splits keepalive session ids into those the caller may renew and the rest.
+/// Splits keepalive session ids into those the caller may renew and the rest:
+/// a caller no longer known, or without `lock` permission anywhere, renews
+/// nothing.
 fn split_owned(
     core: &Core,
-    caller: &Caller,
+    caller: Option<&Caller>,
     ids: Vec<SessionId>,
 ) -> (Vec<SessionId>, Vec<SessionId>) {
+    let Some(caller) = caller.filter(|c| c.principal.may_anywhere(Perm::Lock)) else {
+        return (Vec::new(), ids);
+    };
     let shared = core.shared.lock();
     ids.into_iter().partition(|id| {
         shared

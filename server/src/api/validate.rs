@@ -20,8 +20,6 @@ pub const MAX_WAIT: Duration = Duration::from_secs(3_600);
 pub const MAX_LOCK_DELAY: Duration = Duration::from_secs(60);
 /// Longest session label or admin reason, in bytes.
 pub const MAX_TEXT_BYTES: usize = 1_024;
-/// Most sessions in one keepalive message.
-pub const MAX_KEEPALIVE_SESSIONS: usize = 10_000;
 /// Most items returned by one list call.
 pub const MAX_LIST: u32 = 10_000;
 
@@ -87,16 +85,29 @@ pub fn request_id(what: &str, id: u64) -> Result<RequestId, Status> {
     Ok(id)
 }
 
-/// An owner id: 32 hexadecimal digits.
+/// An owner id: 32 hexadecimal digits (nothing else: `from_str_radix` alone
+/// would also take a leading `+`).
 pub fn owner_id(s: &str) -> Result<u128, Status> {
-    if s.len() != 32 {
-        return Err(invalid(format!(
-            "owner id must be 32 hex digits, got {:?}",
-            s
-        )));
+    let bad = || invalid(format!("owner id must be 32 hex digits, got {}", quoted(s)));
+    if s.len() != 32 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(bad());
     }
-    u128::from_str_radix(s, 16)
-        .map_err(|_| invalid(format!("owner id must be 32 hex digits, got {s:?}")))
+    u128::from_str_radix(s, 16).map_err(|_| bad())
+}
+
+/// Longest part of a client's input quoted back in an error message.
+const QUOTED_CHARS: usize = 40;
+
+/// A client's input as an error message quotes it: at most [`QUOTED_CHARS`]
+/// characters, so that a huge input is not echoed back whole.
+fn quoted(s: &str) -> String {
+    let mut chars = s.chars();
+    let head: String = chars.by_ref().take(QUOTED_CHARS).collect();
+    if chars.next().is_some() {
+        format!("{head:?}... ({} bytes)", s.len())
+    } else {
+        format!("{head:?}")
+    }
 }
 
 /// The 16-byte open id of an OpenSession request.
@@ -123,7 +134,12 @@ pub fn owner_hex(owner: u128) -> String {
 
 /// A member's address: `HOST:PORT` with a non-empty host and a port 1-65535.
 pub fn member_addr(addr: &str) -> Result<(), Status> {
-    let bad = || invalid(format!("member address must be HOST:PORT, got {addr:?}"));
+    let bad = || {
+        invalid(format!(
+            "member address must be HOST:PORT, got {}",
+            quoted(addr)
+        ))
+    };
     if addr.len() > 255
         || addr
             .chars()
@@ -157,6 +173,10 @@ mod tests {
         assert_eq!(owner_id(&owner_hex(id)).ok(), Some(id));
         assert!(owner_id("xyz").is_err());
         assert!(owner_id(&"g".repeat(32)).is_err());
+        // `from_str_radix` alone takes a sign.
+        assert!(owner_id(&format!("+{}", "0".repeat(31))).is_err());
+        let err = owner_id(&"x".repeat(1 << 20)).expect_err("too long");
+        assert!(err.message().len() < 200, "{}", err.message().len());
     }
 
     #[test]

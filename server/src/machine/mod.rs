@@ -19,8 +19,15 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 pub const DEDUP_WINDOW: usize = 256;
 /// Force-released owner ids remembered per session, so its client learns of them.
 pub const REVOKED_WINDOW: usize = 16;
-/// Audit records kept.
-pub const AUDIT_WINDOW: usize = 1000;
+/// Audit records of admin actions kept (force-release, blacklist, membership,
+/// snapshot save). Only callers with `admin` can add them, so nobody else can
+/// push them out.
+pub const ADMIN_AUDIT_WINDOW: usize = 10_000;
+/// Sampled permission-denial records kept, apart from the admin records: a
+/// flood of denials evicts only older denial records.
+pub const DENIAL_AUDIT_WINDOW: usize = 1_000;
+/// The audit action of a sampled permission denial.
+pub const DENIED: &str = "denied";
 /// Recent force-releases remembered by retry id, so that a retried
 /// ForceRelease (its reply lost) gets the original answer rather than NotHolder
 /// (G5).
@@ -158,7 +165,8 @@ pub struct Machine {
     locks: BTreeMap<String, Lock>,
     open_ids: BTreeMap<u128, SessionId>,
     audit: VecDeque<AuditRecord>,
-    /// Recent successful force-releases: (retry id, grants made), oldest first.
+    /// Recent successful force-releases: (`forced_key` of the call, grants
+    /// made), oldest first.
     forced: VecDeque<(u64, Vec<Grant>)>,
     /// Wait deadlines: (deadline, lock, session, request). Derived from `locks`.
     #[serde(skip)]
@@ -166,13 +174,42 @@ pub struct Machine {
     /// Lock-delay ends: (until, lock). Derived from `locks`.
     #[serde(skip)]
     delay_timers: BTreeSet<(u64, String)>,
+    /// Live sessions per principal. Derived from `sessions`.
+    #[serde(skip)]
+    sessions_by_principal: BTreeMap<String, usize>,
+    /// Denial records in `audit`. Derived from `audit`.
+    #[serde(skip)]
+    audit_denials: usize,
+}
+
+/// The key a force-release is remembered by: its retry id, lock and owner
+/// together (FNV-1a, 64 bits), so that the same retry id on another lock or
+/// grant is a new call, not a retry. A digest keeps the stored layout (a u64)
+/// unchanged; two different calls share a key with probability 2^-64.
+fn forced_key(retry_id: u64, name: &str, owner: OwnerId) -> u64 {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let bytes = retry_id
+        .to_le_bytes()
+        .into_iter()
+        .chain(owner.to_le_bytes())
+        .chain(name.bytes());
+    bytes.fold(OFFSET, |hash, b| (hash ^ u64::from(b)).wrapping_mul(PRIME))
 }
 
 impl Machine {
-    /// Rebuilds the derived timer indexes (after deserializing a snapshot).
+    /// Rebuilds the derived indexes (after deserializing a snapshot).
     pub fn rebuild_indexes(&mut self) {
         self.wait_timers.clear();
         self.delay_timers.clear();
+        self.sessions_by_principal.clear();
+        for s in self.sessions.values() {
+            *self
+                .sessions_by_principal
+                .entry(s.principal.clone())
+                .or_default() += 1;
+        }
+        self.audit_denials = self.audit.iter().filter(|r| r.action == DENIED).count();
         for (name, lock) in &self.locks {
             for w in &lock.waiters {
                 self.wait_timers
@@ -402,6 +439,10 @@ impl Machine {
             },
         );
         self.open_ids.insert(open_id, id);
+        *self
+            .sessions_by_principal
+            .entry(principal.to_owned())
+            .or_default() += 1;
         events.push(Event::SessionOpened {
             session: id,
             ttl_ms,
@@ -473,6 +514,16 @@ impl Machine {
         }
         let now = self.time_ms;
         let lock = self.locks.entry(name.to_owned()).or_default();
+        // Grants are told apart by owner id: a second grant under an owner id
+        // that holds or awaits this lock already would be lost to its session
+        // when the first is released (the lock then held by nobody alive). The
+        // proposer draws owner ids at random, so only a bad log entry repeats
+        // one (found by the `machine_commands` fuzz target).
+        if lock.holders.iter().any(|h| h.owner == owner)
+            || lock.waiters.iter().any(|w| w.owner == owner)
+        {
+            return Outcome::Rejected(Rejection::LockHeld(name.to_owned()));
+        }
         let free_now = lock.waiters.is_empty() && lock.delayed_until_ms <= now && lock.admits(mode);
         if free_now {
             let waiter = Waiter {
@@ -687,7 +738,11 @@ impl Machine {
         let holder = lock.holders.remove(pos);
         if expired && holder.lock_delay_ms > 0 {
             let until = now.saturating_add(holder.lock_delay_ms);
-            if until > lock.delayed_until_ms {
+            // A delay ending no later than now (the clock at u64::MAX) is no
+            // delay: a timer for it would be one that `rebuild_indexes` does
+            // not rebuild, so a replica restored from a snapshot would differ
+            // (found by the `machine_commands` fuzz target).
+            if until > lock.delayed_until_ms && until > now {
                 self.delay_timers
                     .remove(&(lock.delayed_until_ms, name.to_owned()));
                 lock.delayed_until_ms = until;
@@ -706,6 +761,12 @@ impl Machine {
             };
         };
         self.open_ids.remove(&session.open_id);
+        if let Some(n) = self.sessions_by_principal.get_mut(&session.principal) {
+            *n -= 1;
+            if *n == 0 {
+                self.sessions_by_principal.remove(&session.principal);
+            }
+        }
         let mut affected = BTreeSet::new();
         for (request, name) in &session.waiting {
             if let Some(lock) = self.locks.get_mut(name)
@@ -748,8 +809,9 @@ impl Machine {
             reason,
             retry_id,
         } = call;
+        let key = forced_key(retry_id, name, owner);
         if retry_id != 0
-            && let Some((_, granted)) = self.forced.iter().find(|(id, _)| *id == retry_id)
+            && let Some((_, granted)) = self.forced.iter().find(|(k, _)| *k == key)
         {
             // A retry of a call that took effect: its answer again, no effect.
             return Outcome::ForceReleased {
@@ -771,7 +833,7 @@ impl Machine {
         }
         let granted = self.promote(name, events);
         if retry_id != 0 {
-            self.forced.push_back((retry_id, granted.clone()));
+            self.forced.push_back((key, granted.clone()));
             if self.forced.len() > FORCED_WINDOW {
                 self.forced.pop_front();
             }
@@ -819,7 +881,10 @@ impl Machine {
         Outcome::Blacklisted
     }
 
+    /// Appends an audit record; past its kind's window, the oldest record of
+    /// the same kind goes (denials never push out admin records).
     fn audit_record(&mut self, action: &str, principal: &str, target: &str, detail: String) {
+        let denial = action == DENIED;
         self.audit.push_back(AuditRecord {
             at_ms: self.time_ms,
             action: action.to_owned(),
@@ -827,9 +892,34 @@ impl Machine {
             target: target.to_owned(),
             detail,
         });
-        if self.audit.len() > AUDIT_WINDOW {
-            self.audit.pop_front();
+        if denial {
+            self.audit_denials += 1;
         }
+        let admin = self.audit.len() - self.audit_denials;
+        let evict = if denial {
+            self.audit_denials > DENIAL_AUDIT_WINDOW
+        } else {
+            admin > ADMIN_AUDIT_WINDOW
+        };
+        if evict
+            && let Some(oldest) = self
+                .audit
+                .iter()
+                .position(|r| (r.action == DENIED) == denial)
+        {
+            self.audit.remove(oldest);
+            if denial {
+                self.audit_denials -= 1;
+            }
+        }
+    }
+
+    /// Live sessions of `principal`.
+    pub fn sessions_of(&self, principal: &str) -> usize {
+        self.sessions_by_principal
+            .get(principal)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Times out waiters and ends lock-delays whose time has come.

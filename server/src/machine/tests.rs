@@ -876,3 +876,110 @@ proptest! {
         prop_assert_eq!(format!("{:?}", restored.locks()), format!("{:?}", h.m.locks()));
     }
 }
+
+fn audit_command(action: &str) -> Command {
+    Command::Audit {
+        action: action.into(),
+        principal: "p".into(),
+        target: "t".into(),
+        detail: String::new(),
+    }
+}
+
+#[test]
+fn denials_never_push_admin_records_out_of_the_audit_log() {
+    let mut m = Machine::default();
+    apply1(&mut m, 1, audit_command("force-release"));
+    for i in 0..3 * DENIAL_AUDIT_WINDOW as u64 {
+        apply1(&mut m, 2 + i, audit_command(DENIED));
+    }
+    let admin: Vec<_> = m.audit().filter(|r| r.action != DENIED).collect();
+    assert_eq!(admin.len(), 1, "the admin record was evicted");
+    assert_eq!(
+        m.audit().filter(|r| r.action == DENIED).count(),
+        DENIAL_AUDIT_WINDOW
+    );
+    // Admin records evict only admin records, and the counts survive a snapshot.
+    for i in 0..ADMIN_AUDIT_WINDOW as u64 {
+        apply1(&mut m, 10_000 + i, audit_command("blacklist"));
+    }
+    assert_eq!(m.audit().count(), ADMIN_AUDIT_WINDOW + DENIAL_AUDIT_WINDOW);
+    assert!(m.audit().all(|r| r.action != "force-release"));
+    let mut copy: Machine =
+        postcard::from_bytes(&postcard::to_stdvec(&m).expect("encode")).expect("decode");
+    copy.rebuild_indexes();
+    apply1(&mut copy, 99_999, audit_command(DENIED));
+    assert_eq!(
+        copy.audit().count(),
+        ADMIN_AUDIT_WINDOW + DENIAL_AUDIT_WINDOW
+    );
+}
+
+#[test]
+fn a_force_release_retry_id_is_bound_to_its_lock_and_owner() {
+    let mut m = Machine::default();
+    let s = open(&mut m, 1);
+    let grant = |m: &mut Machine, request, name: &str| match apply1(
+        m,
+        1,
+        acquire(s, request, name, None),
+    )
+    .0
+    {
+        Outcome::Granted(g) => g,
+        other => panic!("unexpected {other:?}"),
+    };
+    let (a, b) = (grant(&mut m, 1, "a"), grant(&mut m, 2, "b"));
+    let force = |name: &str, owner| Command::ForceRelease {
+        name: name.into(),
+        owner,
+        principal: "ops".into(),
+        reason: String::new(),
+        retry_id: 7,
+    };
+    assert!(matches!(
+        apply1(&mut m, 2, force("a", a.owner)).0,
+        Outcome::ForceReleased { .. }
+    ));
+    // A retry of that call: the same answer, no effect.
+    assert!(matches!(
+        apply1(&mut m, 3, force("a", a.owner)).0,
+        Outcome::ForceReleased { .. }
+    ));
+    // The same retry id on another lock is a new call: it frees b.
+    assert!(matches!(
+        apply1(&mut m, 4, force("b", b.owner)).0,
+        Outcome::ForceReleased { .. }
+    ));
+    assert!(
+        m.lock("b").is_none_or(|l| l.holders.is_empty()),
+        "b still held"
+    );
+}
+
+#[test]
+fn sessions_are_counted_per_principal() {
+    let mut m = Machine::default();
+    let open_as = |m: &mut Machine, open_id, principal: &str| {
+        let cmd = Command::OpenSession {
+            open_id,
+            ttl_ms: 10_000,
+            label: String::new(),
+            principal: principal.into(),
+        };
+        match apply1(m, 0, cmd).0 {
+            Outcome::SessionOpened { session, .. } => session,
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    let a = open_as(&mut m, 1, "jobs");
+    open_as(&mut m, 2, "jobs");
+    open_as(&mut m, 3, "ops");
+    assert_eq!((m.sessions_of("jobs"), m.sessions_of("ops")), (2, 1));
+    apply1(&mut m, 1, Command::CloseSession { session: a });
+    assert_eq!(m.sessions_of("jobs"), 1);
+    let mut copy: Machine =
+        postcard::from_bytes(&postcard::to_stdvec(&m).expect("encode")).expect("decode");
+    copy.rebuild_indexes();
+    assert_eq!(copy.sessions_of("jobs"), 1);
+}

@@ -30,3 +30,12 @@ pub type LogId = openraft::LogId<NodeId>;
 pub type Entry = openraft::Entry<TypeConfig>;
 /// Storage errors as openraft wants them.
 pub type StorageError = openraft::StorageError<NodeId>;
+
+/// Decodes the payload of a peer request (postcard of an openraft request);
+/// INVALID_ARGUMENT if it does not decode.
+pub(crate) fn decode_request<T: serde::de::DeserializeOwned>(
+    payload: &[u8],
+) -> Result<T, tonic::Status> {
+    postcard::from_bytes(payload)
+        .map_err(|e| tonic::Status::invalid_argument(format!("undecodable raft message: {e}")))
+}

@@ -40,6 +40,14 @@ pub enum Perm {
     Admin,
 }
 
+impl Perm {
+    /// Whether holding `self` grants `other`: `admin` implies `lock` and
+    /// `read`; `lock` implies `read`.
+    pub fn implies(self, other: Perm) -> bool {
+        self == other || self == Perm::Admin || (self == Perm::Lock && other == Perm::Read)
+    }
+}
+
 impl std::fmt::Display for Perm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
@@ -107,12 +115,9 @@ impl Principal {
     /// Whether it holds `perm` on lock `name` (a rule's prefix matches the name).
     /// `admin` implies `lock` and `read`; `lock` implies `read`.
     pub fn may(&self, perm: Perm, name: &str) -> bool {
-        self.rules.iter().any(|r| {
-            name.starts_with(&r.prefix)
-                && r.allow.iter().any(|&a| {
-                    a == perm || a == Perm::Admin || (a == Perm::Lock && perm == Perm::Read)
-                })
-        })
+        self.rules
+            .iter()
+            .any(|r| name.starts_with(&r.prefix) && r.allow.iter().any(|&a| a.implies(perm)))
     }
 
     /// Whether it holds `perm` on some prefix (for example, `lock` anywhere
@@ -120,7 +125,7 @@ impl Principal {
     pub fn may_anywhere(&self, perm: Perm) -> bool {
         self.rules
             .iter()
-            .any(|r| r.allow.iter().any(|&a| a == perm || a == Perm::Admin))
+            .any(|r| r.allow.iter().any(|&a| a.implies(perm)))
     }
 }
 

@@ -2,6 +2,7 @@
 //! per-prefix authorization, and limits against misbehaving clients.
 
 pub mod auth;
+pub mod denials;
 pub mod devcerts;
 pub mod limits;
 pub mod tls;
