@@ -6,13 +6,14 @@
 #   make stress DURATION=10m  256 clients on their own connections, no faults
 #   make soak DURATION=1h     both
 #   make bench                tenure and etcd side by side (docs/benchmarks/)
+#   make fuzz FUZZ_SECONDS=60 coverage-guided fuzzing, each target that long (docs/fuzzing.md)
 
 CARGO ?= cargo
 TENURE := target/debug/tenure
 DURATION ?= 10m
 SEED ?= 1
 
-.PHONY: demo build stress soak lint deps deps-bench test test-rust test-python test-node test-kotlin bench-smoke bench-bindings-smoke bench faults
+.PHONY: demo build stress soak lint deps deps-bench test test-rust test-python test-node test-kotlin bench-smoke bench-bindings-smoke bench faults fuzz
 
 demo:
 	$(CARGO) build --bin tenure
@@ -82,3 +83,24 @@ stress:
 soak:
 	$(MAKE) faults DURATION=$(DURATION) SEED=$(SEED)
 	$(MAKE) stress DURATION=$(DURATION) SEED=$(SEED)
+
+# Coverage-guided fuzzing (docs/fuzzing.md): every target of fuzz/ (or those
+# in FUZZ_TARGETS) for FUZZ_SECONDS each, with nightly and cargo-fuzz, from the
+# seeds of server/src/fuzzing.rs plus what earlier runs left in fuzz/corpus/.
+# A crash leaves its input in fuzz/artifacts/<target>/ and stops the run.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= peer_message wal_segment wal_recovery log_record snapshot_file \
+  snapshot_body access_file machine_commands request_validation
+FUZZ_FLAGS ?= --sanitizer none --debug-assertions
+
+fuzz:
+	@rustup toolchain list | grep -q '^nightly' || \
+	  { echo "make fuzz needs a nightly toolchain: rustup toolchain install nightly"; exit 1; }
+	@command -v cargo-fuzz >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked
+	$(CARGO) test -p tenure-server --test fuzz -- --ignored --exact write_seed_corpus
+	$(CARGO) +nightly fuzz build $(FUZZ_FLAGS)
+	@for t in $(FUZZ_TARGETS); do \
+	  echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
+	  $(CARGO) +nightly fuzz run $(FUZZ_FLAGS) $$t -- \
+	    -max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 || exit 1; \
+	done

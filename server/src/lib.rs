@@ -14,6 +14,9 @@ pub mod cli;
 pub mod controls;
 pub mod demo;
 pub mod dev;
+/// Entry points shared by the cargo-fuzz targets and the proptest runs.
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod keepalive;
 pub mod leader;
 pub mod leader_clock;

@@ -198,6 +198,42 @@ fn forced_key(retry_id: u64, name: &str, owner: OwnerId) -> u64 {
 }
 
 impl Machine {
+    /// Checks what a state read from a snapshot must satisfy for [`apply`]
+    /// to stay total and keep G2: the session and token counters far from
+    /// overflow (grants alone take them to at most one per command), no
+    /// holder's token above the last token, no session id above the last one
+    /// (the next grant or session would repeat it). Found by the
+    /// `snapshot_body` fuzz target: a last token of u64::MAX overflowed at the
+    /// next grant.
+    ///
+    /// [`apply`]: Machine::apply
+    pub fn check_restored(&self) -> Result<(), String> {
+        const MAX_COUNTER: u64 = i64::MAX as u64;
+        if self.last_token > MAX_COUNTER || self.last_session > MAX_COUNTER {
+            return Err(format!(
+                "implausible counters (last token {}, last session {})",
+                self.last_token, self.last_session
+            ));
+        }
+        if let Some(&id) = self.sessions.keys().next_back()
+            && id > self.last_session
+        {
+            return Err(format!(
+                "session {id} is above the last session id {}",
+                self.last_session
+            ));
+        }
+        for (name, lock) in &self.locks {
+            if let Some(h) = lock.holders.iter().find(|h| h.token > self.last_token) {
+                return Err(format!(
+                    "lock {name:?} has token {} above the last token {}",
+                    h.token, self.last_token
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Rebuilds the derived indexes (after deserializing a snapshot).
     pub fn rebuild_indexes(&mut self) {
         self.wait_timers.clear();

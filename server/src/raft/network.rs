@@ -120,10 +120,25 @@ impl PeerClient {
             Ok(Err(status)) => return Err(RPCError::Network(NetworkError::new(&status))),
             Ok(Ok(reply)) => reply.into_inner(),
         };
-        let result: Result<Resp, RaftError<NodeId, E>> = postcard::from_bytes(&reply.payload)
-            .map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
-        result.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
+        decode_reply(self.target, &reply.payload)
     }
+}
+
+/// Decodes the payload of a peer's reply (postcard of its answer or of the
+/// Raft error it returned): undecodable is a network error. (The error type
+/// is openraft's, as `RaftNetwork` returns it.)
+#[allow(clippy::result_large_err)]
+pub(crate) fn decode_reply<Resp, E>(
+    target: NodeId,
+    payload: &[u8],
+) -> Result<Resp, RPCError<NodeId, BasicNode, RaftError<NodeId, E>>>
+where
+    Resp: DeserializeOwned,
+    E: std::error::Error + DeserializeOwned,
+{
+    let result: Result<Resp, RaftError<NodeId, E>> =
+        postcard::from_bytes(payload).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
+    result.map_err(|e| RPCError::RemoteError(RemoteError::new(target, e)))
 }
 
 impl RaftNetwork<TypeConfig> for PeerClient {

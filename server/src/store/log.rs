@@ -28,8 +28,9 @@ use crate::raft::{Entry, LogId, NodeId, StorageError, TypeConfig};
 /// A new segment is started once the current one exceeds this size.
 const SEGMENT_BYTES: u64 = 64 << 20;
 
-#[derive(Serialize, Deserialize)]
-enum Record {
+/// One record of the log, as framed in the write-ahead log.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) enum Record {
     Entry(Entry),
     Truncate(u64),
     Purged(LogId),
@@ -37,8 +38,9 @@ enum Record {
     Committed(Option<LogId>),
 }
 
+/// The log as replayed from its records.
 #[derive(Default)]
-struct LogData {
+pub(crate) struct LogData {
     entries: BTreeMap<u64, Entry>,
     vote: Option<Vote<NodeId>>,
     committed: Option<LogId>,
@@ -46,7 +48,7 @@ struct LogData {
 }
 
 impl LogData {
-    fn replay(&mut self, record: Record) {
+    pub(crate) fn replay(&mut self, record: Record) {
         match record {
             Record::Entry(entry) => {
                 let index = entry.log_id.index;
@@ -63,8 +65,14 @@ impl LogData {
         }
     }
 
+    /// Drops every entry up to and including `log_id`. An index of u64::MAX
+    /// (only a damaged or forged record carries one) drops them all; it once
+    /// overflowed here (found by the `wal_recovery` fuzz target).
     fn purge(&mut self, log_id: LogId) {
-        self.entries = self.entries.split_off(&(log_id.index + 1));
+        self.entries = match log_id.index.checked_add(1) {
+            Some(next) => self.entries.split_off(&next),
+            None => BTreeMap::new(),
+        };
         self.purged = Some(log_id);
     }
 
@@ -158,23 +166,36 @@ fn encode(record: &Record, out: &mut Vec<u8>) -> Result<(), StorageError> {
     Ok(())
 }
 
+/// Decodes one record's payload (as read back from the write-ahead log).
+pub(crate) fn decode_record(bytes: &[u8]) -> io::Result<Record> {
+    postcard::from_bytes(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+/// Replays the records recovered from the write-ahead log (oldest segment
+/// first): the log, and the highest entry index written to each segment.
+pub(crate) fn replay(
+    segments: Vec<(u64, Vec<Vec<u8>>)>,
+) -> io::Result<(LogData, BTreeMap<u64, u64>)> {
+    let mut data = LogData::default();
+    let mut segment_max = BTreeMap::new();
+    for (seq, records) in segments {
+        for bytes in records {
+            let record = decode_record(&bytes)?;
+            if let Record::Entry(e) = &record {
+                segment_max.insert(seq, e.log_id.index);
+            }
+            data.replay(record);
+        }
+    }
+    Ok((data, segment_max))
+}
+
 impl LogStore {
     /// Opens the log in `dir`, replaying (and repairing) what is on disk.
     pub fn open(dir: &Path, mut options: LogOptions) -> io::Result<(LogStore, LogRecovery)> {
         let faults = std::mem::take(&mut options.faults);
         let (mut wal, recovered) = Wal::open_with(dir, faults)?;
-        let mut data = LogData::default();
-        let mut segment_max = BTreeMap::new();
-        for (seq, records) in recovered.segments {
-            for bytes in records {
-                let record: Record = postcard::from_bytes(&bytes)
-                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-                if let Record::Entry(e) = &record {
-                    segment_max.insert(seq, e.log_id.index);
-                }
-                data.replay(record);
-            }
-        }
+        let (data, segment_max) = replay(recovered.segments)?;
         if wal.is_old_format() {
             wal.rotate(&data.header())?;
         }

@@ -156,7 +156,8 @@ impl SnapshotBody {
         postcard::to_stdvec(self).map_err(io_err)
     }
 
-    /// Deserializes a body (and rebuilds the machine's derived indexes).
+    /// Deserializes a body (and rebuilds the machine's derived indexes); a
+    /// state the machine could not go on from is an error.
     pub(crate) fn decode(bytes: &[u8]) -> io::Result<SnapshotBody> {
         let mut body: SnapshotBody = postcard::from_bytes(bytes).map_err(|e| {
             io_err(format!(
@@ -164,6 +165,9 @@ impl SnapshotBody {
                  build with another state layout (see docs/design.md, \"Storage rules\")"
             ))
         })?;
+        body.machine
+            .check_restored()
+            .map_err(|e| io_err(format!("the snapshot's state is inconsistent: {e}")))?;
         body.machine.rebuild_indexes();
         Ok(body)
     }

@@ -86,7 +86,8 @@ impl From<Damage> for io::Error {
     }
 }
 
-fn segment_path(dir: &Path, seq: u64) -> PathBuf {
+/// The file of segment `seq` in `dir`.
+pub(crate) fn segment_path(dir: &Path, seq: u64) -> PathBuf {
     dir.join(format!("{seq:016}.wal"))
 }
 
@@ -110,7 +111,8 @@ pub fn at(path: &Path, what: &str, e: io::Error) -> io::Error {
     io::Error::new(e.kind(), format!("{what} {}: {e}", path.display()))
 }
 
-fn segment_header() -> [u8; SEGMENT_HEADER] {
+/// The header of a segment of the current format.
+pub(crate) fn segment_header() -> [u8; SEGMENT_HEADER] {
     let mut h = [0; SEGMENT_HEADER];
     h[..4].copy_from_slice(&SEGMENT_MAGIC);
     h[4..].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -169,16 +171,19 @@ fn unframe_v0(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
 type Decoder = fn(&[u8]) -> Option<(&[u8], &[u8])>;
 
 /// One segment as read from disk.
-struct Parsed {
-    version: u32,
-    records: Vec<Vec<u8>>,
+pub(crate) struct Parsed {
+    /// Its format version.
+    pub(crate) version: u32,
+    /// The payloads of its valid frames, in order.
+    pub(crate) records: Vec<Vec<u8>>,
     /// Length of the valid prefix (header included).
-    valid: usize,
+    pub(crate) valid: usize,
     /// Whether a valid frame follows the first bad one (so it is not a torn tail).
-    valid_after: bool,
+    pub(crate) valid_after: bool,
 }
 
-fn parse(path: &Path, bytes: &[u8]) -> Result<Parsed, Damage> {
+/// Parses the bytes of one segment file (`path` is used in errors).
+pub(crate) fn parse(path: &Path, bytes: &[u8]) -> Result<Parsed, Damage> {
     let (version, start, decode): (u32, usize, Decoder) =
         if bytes.get(..4) == Some(&SEGMENT_MAGIC[..]) {
             let Some(version) = u32_at(bytes, 4) else {
