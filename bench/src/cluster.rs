@@ -12,6 +12,23 @@ fn free_port() -> anyhow::Result<u16> {
         .port())
 }
 
+/// How a tenure cluster is started beyond the defaults.
+pub struct TenureSetup {
+    /// Environment of node i (0-based).
+    pub env: Box<dyn Fn(usize) -> Vec<(String, String)>>,
+    /// Where the data directories go (default: the system's temp directory).
+    pub data_root: Option<PathBuf>,
+}
+
+impl Default for TenureSetup {
+    fn default() -> Self {
+        TenureSetup {
+            env: Box::new(|_| Vec::new()),
+            data_root: None,
+        }
+    }
+}
+
 /// A node process.
 pub struct Proc {
     /// Client address.
@@ -57,7 +74,17 @@ impl Cluster {
 
     /// Starts a 3-node tenure cluster with `bin`.
     pub fn tenure(bin: &Path) -> anyhow::Result<Cluster> {
-        let dir = tempfile::Builder::new().prefix("bench-tenure-").tempdir()?;
+        Cluster::tenure_with(bin, &TenureSetup::default())
+    }
+
+    /// Starts a 3-node tenure cluster with `bin` and `setup`.
+    pub fn tenure_with(bin: &Path, setup: &TenureSetup) -> anyhow::Result<Cluster> {
+        let mut builder = tempfile::Builder::new();
+        builder.prefix("bench-tenure-");
+        let dir = match &setup.data_root {
+            Some(root) => builder.tempdir_in(root)?,
+            None => builder.tempdir()?,
+        };
         let addrs: Vec<String> = (0..3)
             .map(|_| Ok(format!("127.0.0.1:{}", free_port()?)))
             .collect::<anyhow::Result<_>>()?;
@@ -83,6 +110,7 @@ impl Cluster {
                 .arg("--data-dir")
                 .arg(dir.path().join(format!("node-{i}")))
                 .env("RUST_LOG", "warn,openraft=off")
+                .envs((setup.env)(i))
                 .stdout(Stdio::null())
                 .stderr(log)
                 .spawn()

@@ -4,6 +4,7 @@
 //!     tenure-bench run --smoke --systems tenure       # CI: a few seconds each
 
 mod bindings;
+mod breakdown;
 mod cluster;
 mod report;
 mod scenarios;
@@ -57,6 +58,29 @@ struct RunArgs {
 enum Cmd {
     /// Run the scenarios and write results.json, report.md and charts.
     Run(RunArgs),
+    /// Where an uncontended operation's time goes: step timestamps from every
+    /// node, lined up per operation (docs/benchmarks/profiling.md).
+    Breakdown {
+        /// The tenure binary (default: target/release/tenure, else debug).
+        #[arg(long)]
+        tenure_bin: Option<PathBuf>,
+        /// Pairs to measure.
+        #[arg(long, default_value_t = 500)]
+        pairs: usize,
+        /// Put the data directories under this root (e.g. /dev/shm: no fsync
+        /// cost, diagnosis only).
+        #[arg(long)]
+        data_root: Option<PathBuf>,
+        /// Worker threads of each node's runtime.
+        #[arg(long)]
+        worker_threads: Option<usize>,
+        /// Append the table to this file.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Title of the table.
+        #[arg(long, default_value = "Breakdown")]
+        title: String,
+    },
     /// Hold a lock until killed (scenario 4's holder process).
     #[command(hide = true)]
     Holder {
@@ -259,6 +283,23 @@ async fn main() -> anyhow::Result<()> {
     }
     match Cli::parse().cmd {
         Cmd::Run(args) => run(args).await,
+        Cmd::Breakdown {
+            tenure_bin: bin,
+            pairs,
+            data_root,
+            worker_threads,
+            out,
+            title,
+        } => {
+            let setup = breakdown::Setup {
+                bin: tenure_bin(bin).0,
+                pairs,
+                data_root,
+                worker_threads,
+            };
+            let b = breakdown::run(&setup).await?;
+            breakdown::report(&b, &title, out.as_deref())
+        }
         Cmd::Holder {
             system,
             endpoints,

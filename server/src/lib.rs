@@ -27,6 +27,7 @@ pub mod node;
 pub mod proposer;
 pub mod raft;
 pub mod security;
+pub mod steps;
 pub mod store;
 pub mod transport;
 pub mod watchdog;

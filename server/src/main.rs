@@ -147,6 +147,9 @@ struct TimingArgs {
     /// so a supervisor restarts the node and clients move on to the others.
     #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
     stall_timeout: Duration,
+    /// Worker threads of the node's async runtime (default: one per core).
+    #[arg(long, env = "TENURE_WORKER_THREADS")]
+    worker_threads: Option<usize>,
 }
 
 impl From<TimingArgs> for Timing {
@@ -371,7 +374,16 @@ fn main() -> std::process::ExitCode {
         eprintln!("error: {e:#}");
         return std::process::ExitCode::FAILURE;
     }
-    let runtime = match tokio::runtime::Runtime::new() {
+    let worker_threads = match &cli.command {
+        Cmd::Server(a) => a.timing.worker_threads,
+        Cmd::Dev(a) => a.timing.worker_threads,
+        _ => None,
+    };
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = worker_threads {
+        builder.worker_threads(n.max(1));
+    }
+    let runtime = match builder.enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

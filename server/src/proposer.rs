@@ -19,6 +19,7 @@ use crate::leader_clock::LeaderClock;
 use crate::machine::{Batch, Command, Outcome};
 use crate::metrics::Metrics;
 use crate::raft::{NodeId, Raft};
+use crate::steps;
 use crate::store::state::Shared;
 
 /// Most commands in one log entry.
@@ -194,6 +195,7 @@ async fn run(
         if controls::active(Control::GrantWithoutQuorum) {
             speculation.answer_grants_early(&stamper, &batch, &mut replies);
         }
+        steps::step("propose", 0);
         // client_write_ff enqueues in order; the entry's result arrives later.
         let receiver = match raft.client_write_ff(batch).await {
             Ok(r) => r,
@@ -204,6 +206,7 @@ async fn run(
         };
         tokio::spawn(async move {
             let result = receiver.await;
+            steps::step("proposer.outcome", 0);
             drop(permit);
             metrics
                 .commit_seconds

@@ -26,6 +26,7 @@ use crate::node::Core;
 use crate::proposer::ProposeError;
 use crate::security::auth::Perm;
 use crate::security::limits::{AcquireSlot, AcquireUse, Held, Limit, OpenSlot};
+use crate::steps;
 use crate::store::state::WaitState;
 
 /// Extra time a waiting acquire's handler allows past the wait timeout for the
@@ -331,6 +332,7 @@ impl Tenure for TenureService {
         &self,
         req: Request<pb::AcquireRequest>,
     ) -> Result<Response<pb::AcquireResponse>, Status> {
+        let _step = steps::Span::new("api.begin", "api.end", 0);
         let caller = self.begin(&req)?;
         let r = req.into_inner();
         let session = validate::session_id(r.session_id)?;
@@ -408,6 +410,7 @@ impl Tenure for TenureService {
         &self,
         req: Request<pb::ReleaseRequest>,
     ) -> Result<Response<pb::ReleaseResponse>, Status> {
+        let _step = steps::Span::new("api.begin", "api.end", 0);
         let caller = self.begin(&req)?;
         let r = req.into_inner();
         let session = validate::session_id(r.session_id)?;

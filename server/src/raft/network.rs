@@ -22,6 +22,7 @@ use tenure_proto::raft::raft_client::RaftClient;
 use tonic::transport::Channel;
 
 use super::{NodeId, TypeConfig};
+use crate::steps;
 use crate::transport::{MAX_MESSAGE_BYTES, Transport};
 
 /// How long openraft waits before retrying an unreachable peer.
@@ -147,6 +148,8 @@ impl RaftNetwork<TypeConfig> for PeerClient {
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
+        let last = rpc.entries.last().map(|e| e.log_id.index);
+        let _step = last.map(|i| steps::Span::new("ae.send", "ae.reply", i));
         self.call(Rpc::Append, &rpc, &option).await
     }
 

@@ -15,6 +15,7 @@ use tonic::{Request, Response, Status};
 
 use super::Raft;
 use crate::security::tls::{Verifiers, common_name};
+use crate::steps;
 use crate::transport::MAX_MESSAGE_BYTES;
 
 /// Serves the peer API for one node.
@@ -86,7 +87,9 @@ impl raft_server::Raft for PeerService {
         &self,
         req: Request<RaftMessage>,
     ) -> Result<Response<RaftMessage>, Status> {
-        let rpc = self.accept(req)?;
+        let rpc: openraft::raft::AppendEntriesRequest<super::TypeConfig> = self.accept(req)?;
+        let last = rpc.entries.last().map(|e| e.log_id.index);
+        let _step = last.map(|i| steps::Span::new("follower.begin", "follower.end", i));
         encode(&self.raft.append_entries(rpc).await)
     }
 

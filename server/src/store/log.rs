@@ -24,6 +24,7 @@ use super::faults::DiskFaults;
 use super::wal::{self, Wal};
 use crate::controls::{self, Control};
 use crate::raft::{Entry, LogId, NodeId, StorageError, TypeConfig};
+use crate::steps;
 
 /// A new segment is started once the current one exceeds this size.
 const SEGMENT_BYTES: u64 = 64 << 20;
@@ -437,11 +438,16 @@ impl RaftLogStorage<TypeConfig> for LogStore {
                 data.replay(Record::Entry(entry));
             }
         }
+        let index = max_index.unwrap_or(0);
+        steps::step("wal.append", index);
         self.submit(Job::Write {
             framed,
             max_index,
             sync: true,
-            done: Some(Box::new(move |r| callback.log_io_completed(r))),
+            done: Some(Box::new(move |r| {
+                steps::step("wal.flushed", index);
+                callback.log_io_completed(r)
+            })),
         })
     }
 

@@ -21,6 +21,7 @@ use super::snapshot::{self, Meta, SnapshotError, SnapshotFile};
 use crate::leases::Leases;
 use crate::machine::{Event, Machine, Outcome, Rejection, RequestId, SessionId};
 use crate::raft::{Entry, LogId, NodeId, StorageError, TypeConfig};
+use crate::steps;
 
 /// What a request handler learns when it asks about a queued acquire.
 pub enum WaitState {
@@ -379,6 +380,7 @@ impl RaftStateMachine<TypeConfig> for StateStore {
         {
             let mut shared = self.shared.lock();
             for entry in entries {
+                steps::step("apply", entry.log_id.index);
                 shared.applied = Some(entry.log_id);
                 let reply = match entry.payload {
                     EntryPayload::Blank => Vec::new(),
