@@ -19,10 +19,7 @@ fn mode(m: i32) -> LockMode {
 
 impl Serialize for LockMode {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(match self {
-            LockMode::Exclusive => "exclusive",
-            LockMode::Shared => "shared",
-        })
+        s.serialize_str(self.code())
     }
 }
 

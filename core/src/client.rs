@@ -93,11 +93,13 @@ impl Client {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
+        let options = options.resolved();
         options.validate()?;
         let endpoints: Vec<String> = endpoints
             .into_iter()
             .map(|e| e.as_ref().to_owned())
             .collect();
+        let endpoints = options.resolve_endpoints(endpoints)?;
         let conn = Arc::new(Conn::new(&endpoints, options)?);
         let (state, _) = watch::channel(SessionState::Expired);
         Ok(Client {
@@ -293,7 +295,10 @@ impl Client {
     }
 
     /// Acquires `name`, runs `work` with the lock, and releases it. If the lock
-    /// is lost first, `work` is cancelled and `LockLost` returned.
+    /// is lost first, `work` is cancelled and `LockLost` returned; if it is
+    /// lost after `work` finished but before the release, `LockLost` too
+    /// ([`Lock::finish`]). Errors come in that order: the acquire's, the loss,
+    /// the release's; `work`'s own result (its `T`) last.
     pub async fn with_lock<F, Fut, T>(
         &self,
         name: &str,
@@ -306,9 +311,9 @@ impl Client {
     {
         let lock = self.acquire(name, options).await?;
         let out = lock.run(work(lock.clone())).await;
-        let released = lock.release().await;
+        let finished = lock.finish().await;
         let out = out?;
-        released?;
+        finished?;
         Ok(out)
     }
 

@@ -50,6 +50,56 @@ impl ErrorKind {
         ErrorKind::Internal,
     ];
 
+    /// The kind of a [`ErrorKind::code`], if it is one.
+    pub fn from_code(code: &str) -> Option<ErrorKind> {
+        Self::ALL.into_iter().find(|k| k.code() == code)
+    }
+
+    /// The kind's name in CamelCase (`LockHeld`): bindings derive their class
+    /// names from it by their language's rule.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::Unavailable => "Unavailable",
+            ErrorKind::Timeout => "Timeout",
+            ErrorKind::LockHeld => "LockHeld",
+            ErrorKind::LockLost => "LockLost",
+            ErrorKind::SessionExpired => "SessionExpired",
+            ErrorKind::SessionBlacklisted => "SessionBlacklisted",
+            ErrorKind::NotHolder => "NotHolder",
+            ErrorKind::InvalidArgument => "InvalidArgument",
+            ErrorKind::PermissionDenied => "PermissionDenied",
+            ErrorKind::ResourceExhausted => "ResourceExhausted",
+            ErrorKind::Cancelled => "Cancelled",
+            ErrorKind::Internal => "Internal",
+        }
+    }
+
+    /// What the kind means, one sentence (the bindings' class documentation).
+    pub fn description(self) -> &'static str {
+        match self {
+            ErrorKind::Unavailable => {
+                "No server could be reached, or none could serve the call in time."
+            }
+            ErrorKind::Timeout => {
+                "The call's deadline passed (for example a waiting acquire's timeout)."
+            }
+            ErrorKind::LockHeld => "A try-acquire found the lock held.",
+            ErrorKind::LockLost => {
+                "The lock is no longer held (session ended, force-released, or a storage rejected a stale fencing token)."
+            }
+            ErrorKind::SessionExpired => "The session expired (or was closed).",
+            ErrorKind::SessionBlacklisted => "The session was blacklisted by an administrator.",
+            ErrorKind::NotHolder => {
+                "The grant named is not current (force-release of a stale owner id)."
+            }
+            ErrorKind::InvalidArgument => "The request was malformed; nothing changed.",
+            ErrorKind::PermissionDenied => "The caller may not do this.",
+            ErrorKind::ResourceExhausted => "A server limit was reached.",
+            ErrorKind::Cancelled => "The call was cancelled.",
+            ErrorKind::Internal => "A bug or an unexpected reply.",
+        }
+    }
+
     /// The kind's stable name, as used by every binding (for example `LOCK_HELD`).
     pub fn code(self) -> &'static str {
         match self {

@@ -16,6 +16,7 @@ use std::str::FromStr;
 
 use parking_lot::Mutex;
 
+use crate::client::validate_lock_name;
 use crate::error::{Error, ErrorKind, Result};
 
 /// The header that carries a fence.
@@ -31,12 +32,21 @@ pub struct Fence {
 }
 
 impl Fence {
-    /// A fence for `lock` at `token`.
+    /// A fence for `lock` at `token`. For names from outside (a binding's
+    /// caller), use [`Fence::try_new`], which checks the name.
     pub fn new(lock: impl Into<String>, token: u64) -> Fence {
         Fence {
             lock: lock.into(),
             token,
         }
+    }
+
+    /// A fence for `lock` at `token`, if `lock` is a valid lock name
+    /// ([`validate_lock_name`]); `InvalidArgument` otherwise.
+    pub fn try_new(lock: impl Into<String>, token: u64) -> Result<Fence> {
+        let lock = lock.into();
+        validate_lock_name(&lock)?;
+        Ok(Fence { lock, token })
     }
 
     /// The header value, `<lock>=<token>`. Bytes of the name outside visible
@@ -74,10 +84,8 @@ impl Fence {
             }
         }
         let lock = String::from_utf8(bytes).map_err(|_| bad())?;
-        if lock.is_empty() {
-            return Err(bad());
-        }
-        Ok(Fence { lock, token })
+        Fence::try_new(lock, token)
+            .map_err(|e| Error::invalid(format!("{value:?} is not a fence: {}", e.message())))
     }
 }
 
@@ -108,8 +116,10 @@ impl FenceValidator {
     }
 
     /// Accepts `fence` if its token is at least the highest seen for its lock
-    /// (and records it); otherwise fails with `LockLost`.
+    /// (and records it); otherwise fails with `LockLost` (`InvalidArgument`
+    /// if its lock is not a valid lock name).
     pub fn check(&self, fence: &Fence) -> Result<()> {
+        validate_lock_name(&fence.lock)?;
         let mut highest = self.highest.lock();
         let seen = highest.entry(fence.lock.clone()).or_insert(0);
         if fence.token < *seen {
@@ -156,9 +166,22 @@ mod tests {
     #[test]
     fn bad_headers_are_rejected() {
         for bad in [
-            "", "noequals", "x=", "=5", "x=-1", "x=abc", "bad%zz=1", "%F0=1",
+            "", "noequals", "x=", "=5", "x=-1", "x=abc", "bad%zz=1", "%F0=1", "a%0Ab=1",
         ] {
             assert!(Fence::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn names_are_checked_like_lock_names() {
+        assert!(Fence::try_new("jobs/x", 1).is_ok());
+        for bad in [String::new(), "a\nb".to_owned(), "x".repeat(257)] {
+            let err = Fence::try_new(bad.clone(), 1).expect_err("bad name");
+            assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{bad:?}");
+            let err = FenceValidator::new()
+                .check(&Fence::new(bad.clone(), 1))
+                .expect_err("bad name");
+            assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{bad:?}");
         }
     }
 

@@ -37,6 +37,7 @@ mod fence;
 mod lock;
 mod options;
 mod session;
+mod work;
 
 pub use admin::{
     AuditRecord, ClusterStatus, GrantInfo, HolderInfo, LockInfo, MemberInfo, SessionInfo,
@@ -46,5 +47,9 @@ pub use client::{Client, MAX_LOCK_NAME_BYTES, Subscription, validate_lock_name};
 pub use error::{Error, ErrorKind, Result};
 pub use fence::{FENCE_HEADER, Fence, FenceValidator};
 pub use lock::{Lock, LostCallback};
-pub use options::{AcquireOptions, ClientOptions, LockMode, TlsOptions};
+pub use options::{
+    AcquireOptions, ClientOptions, ENV_CA, ENV_CERT, ENV_ENDPOINTS, ENV_KEY, ENV_SERVER_NAME,
+    ENV_TOKEN, LockMode, TlsOptions,
+};
 pub use session::{LostReason, SessionState};
+pub use work::{LockScope, Work};

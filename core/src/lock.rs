@@ -272,12 +272,33 @@ impl Lock {
         self.inner.release_on_server().await
     }
 
+    /// Ends a scope that held the lock (Python's `with`, Kotlin's `use {}`,
+    /// Node's `await using`): releases it, and fails with `LockLost` if the
+    /// lock was lost before (not released by its holder), so that work done
+    /// after the loss does not go unnoticed. A release error comes second.
+    pub async fn finish(&self) -> Result<()> {
+        let lost = self.lost_reason().filter(|r| *r != LostReason::Released);
+        let released = self.release().await;
+        match lost {
+            Some(reason) => Err(self.lost_error(reason)),
+            None => released,
+        }
+    }
+
     /// Runs `work` while the lock is held; if the lock is lost first, `work` is
     /// dropped (cancelled) and `LockLost` returned. Does not release the lock.
+    /// A binding whose work runs outside Rust passes [`crate::Work::finished`].
     pub async fn run<F: Future>(&self, work: F) -> Result<F::Output> {
         tokio::select! {
             out = work => Ok(out),
-            reason = self.lost() => Err(Error::new(ErrorKind::LockLost, format!("lock {:?} lost: {reason}", self.name()))),
+            reason = self.lost() => Err(self.lost_error(reason)),
         }
+    }
+
+    fn lost_error(&self, reason: LostReason) -> Error {
+        Error::new(
+            ErrorKind::LockLost,
+            format!("lock {:?} lost: {reason}", self.name()),
+        )
     }
 }

@@ -40,6 +40,28 @@ pub struct ClientOptions {
     /// instead). For clients behind proxies or NAT, whose route to each node is
     /// the endpoint they were given. Default false.
     pub endpoints_only: bool,
+    /// Read unset settings from the environment when connecting (see
+    /// [`ClientOptions::with_env`] for the variables). Default true, in every
+    /// language; false ignores the environment entirely.
+    pub use_env: bool,
+}
+
+/// Endpoints (`host:port,host:port`) when none are given and `use_env` is set.
+pub const ENV_ENDPOINTS: &str = "TENURE_ENDPOINTS";
+/// Bearer token, when none is set.
+pub const ENV_TOKEN: &str = "TENURE_TOKEN";
+/// PEM CA of the servers (enables TLS), when no TLS settings are set.
+pub const ENV_CA: &str = "TENURE_CA";
+/// PEM client certificate, when no TLS settings are set.
+pub const ENV_CERT: &str = "TENURE_CERT";
+/// PEM key of the client certificate, when no TLS settings are set.
+pub const ENV_KEY: &str = "TENURE_KEY";
+/// Name to verify in the server certificate, when no TLS settings are set.
+pub const ENV_SERVER_NAME: &str = "TENURE_SERVER_NAME";
+
+/// A set, non-empty environment variable.
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
 /// TLS settings of a client.
@@ -70,23 +92,25 @@ impl Default for ClientOptions {
             tls: None,
             token: None,
             endpoints_only: false,
+            use_env: true,
         }
     }
 }
 
 impl ClientOptions {
-    /// Fills unset security options from the environment: `TENURE_CA`,
-    /// `TENURE_CERT`, `TENURE_KEY`, `TENURE_SERVER_NAME` and `TENURE_TOKEN`.
+    /// Fills unset security options from the environment: `TENURE_TOKEN`, and
+    /// when no TLS settings are set `TENURE_CA`, `TENURE_CERT`, `TENURE_KEY`
+    /// and `TENURE_SERVER_NAME`. Connecting does this by itself unless
+    /// `use_env` is false.
     pub fn with_env(mut self) -> Self {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         if self.token.is_none() {
-            self.token = var("TENURE_TOKEN");
+            self.token = env_var(ENV_TOKEN);
         }
         let (ca, cert, key, name) = (
-            var("TENURE_CA"),
-            var("TENURE_CERT"),
-            var("TENURE_KEY"),
-            var("TENURE_SERVER_NAME"),
+            env_var(ENV_CA),
+            env_var(ENV_CERT),
+            env_var(ENV_KEY),
+            env_var(ENV_SERVER_NAME),
         );
         if self.tls.is_none() && (ca.is_some() || cert.is_some()) {
             self.tls = Some(TlsOptions {
@@ -97,6 +121,27 @@ impl ClientOptions {
             });
         }
         self
+    }
+
+    /// The options a connect uses: `with_env()` applied unless `use_env` is false.
+    pub fn resolved(self) -> Self {
+        if self.use_env { self.with_env() } else { self }
+    }
+
+    /// The endpoints a connect uses: those given, or with none given and
+    /// `use_env` set, `TENURE_ENDPOINTS`. `InvalidArgument` if there are none.
+    pub fn resolve_endpoints(&self, given: Vec<String>) -> Result<Vec<String>> {
+        let given: Vec<String> = given.into_iter().filter(|e| !e.trim().is_empty()).collect();
+        if !given.is_empty() {
+            return Ok(given);
+        }
+        match env_var(ENV_ENDPOINTS) {
+            Some(from_env) if self.use_env => Ok(vec![from_env]),
+            _ if self.use_env => Err(Error::invalid(format!(
+                "no endpoints given and {ENV_ENDPOINTS} is not set"
+            ))),
+            _ => Err(Error::invalid("no endpoints given")),
+        }
     }
 
     /// Checks the options for consistency.
@@ -155,6 +200,24 @@ pub enum LockMode {
     Exclusive,
     /// Many shared holders, no exclusive one.
     Shared,
+}
+
+impl LockMode {
+    /// Every mode, in a fixed order (bindings derive their enums from it).
+    pub const ALL: [LockMode; 2] = [LockMode::Exclusive, LockMode::Shared];
+
+    /// Stable name shared by every binding: `exclusive`, `shared`.
+    pub fn code(self) -> &'static str {
+        match self {
+            LockMode::Exclusive => "exclusive",
+            LockMode::Shared => "shared",
+        }
+    }
+
+    /// The mode of a [`LockMode::code`], if it is one.
+    pub fn from_code(code: &str) -> Option<LockMode> {
+        Self::ALL.into_iter().find(|m| m.code() == code)
+    }
 }
 
 /// How to acquire a lock.

@@ -46,6 +46,18 @@ pub enum SessionState {
 }
 
 impl SessionState {
+    /// Every state, in a fixed order (bindings derive their enums from it).
+    pub const ALL: [SessionState; 3] = [
+        SessionState::Healthy,
+        SessionState::Jeopardy,
+        SessionState::Expired,
+    ];
+
+    /// The state of a [`SessionState::code`], if it is one.
+    pub fn from_code(code: &str) -> Option<SessionState> {
+        Self::ALL.into_iter().find(|s| s.code() == code)
+    }
+
     /// Stable name shared by every binding: `healthy`, `jeopardy`, `expired`.
     pub fn code(self) -> &'static str {
         match self {
@@ -58,11 +70,7 @@ impl SessionState {
 
 impl fmt::Display for SessionState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            SessionState::Healthy => "healthy",
-            SessionState::Jeopardy => "jeopardy",
-            SessionState::Expired => "expired",
-        })
+        f.write_str(self.code())
     }
 }
 
@@ -82,6 +90,20 @@ pub enum LostReason {
 }
 
 impl LostReason {
+    /// Every reason, in a fixed order (bindings derive their enums from it).
+    pub const ALL: [LostReason; 5] = [
+        LostReason::Released,
+        LostReason::SessionExpired,
+        LostReason::SessionBlacklisted,
+        LostReason::ForceReleased,
+        LostReason::ClientClosed,
+    ];
+
+    /// The reason of a [`LostReason::code`], if it is one.
+    pub fn from_code(code: &str) -> Option<LostReason> {
+        Self::ALL.into_iter().find(|r| r.code() == code)
+    }
+
     /// Stable name shared by every binding: `released`, `session_expired`,
     /// `session_blacklisted`, `force_released`, `client_closed`.
     pub fn code(self) -> &'static str {

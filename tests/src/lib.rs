@@ -6,6 +6,7 @@
 
 pub use tenure_server::demo::fenced;
 pub mod faults;
+pub mod holder;
 pub mod proxy;
 pub mod secure;
 pub mod stress;

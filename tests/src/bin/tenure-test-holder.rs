@@ -5,6 +5,11 @@
 //! Unix ms, then watches `is_held()`. When the lock is lost it prints
 //! `{"event":"lost",...}`, tries a fenced write to DB with its (stale) token,
 //! prints `{"event":"write","accepted":...}` and exits.
+//!
+//! Usage: tenure-test-holder --exit ENDPOINTS LOCK [--no-env]
+//! Acquires LOCK (ENDPOINTS may be empty: TENURE_ENDPOINTS then), prints
+//! `{"event":"acquired",...}` and returns from main with the client and the
+//! lock still open (the clean-exit and env scenarios).
 
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -22,6 +27,9 @@ fn unix_ms(offset: Duration) -> u128 {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--exit") {
+        return hold_and_exit(&args[2..]).await;
+    }
     anyhow::ensure!(
         args.len() == 5,
         "usage: tenure-test-holder ENDPOINTS LOCK TTL_MS DB"
@@ -69,4 +77,25 @@ async fn main() -> anyhow::Result<()> {
         );
         return Ok(());
     }
+}
+
+/// Acquires and returns with everything still open.
+async fn hold_and_exit(args: &[String]) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        (2..=3).contains(&args.len()),
+        "usage: tenure-test-holder --exit ENDPOINTS LOCK [--no-env]"
+    );
+    let options = ClientOptions {
+        ttl: Duration::from_secs(3),
+        use_env: args.get(2).map(String::as_str) != Some("--no-env"),
+        ..ClientOptions::default()
+    };
+    let endpoints: Vec<&str> = args[0].split(',').collect();
+    let client = Client::connect(endpoints, options).await?;
+    let lock = client.try_lock(&args[1]).await?;
+    println!(
+        "{}",
+        serde_json::json!({"event": "acquired", "session": lock.session_id()})
+    );
+    Ok(())
 }

@@ -11,7 +11,7 @@ use tenure::{Client, ClientOptions, ErrorKind};
 async fn main() -> anyhow::Result<()> {
     let endpoints = std::env::var("TENURE_ENDPOINTS")
         .unwrap_or_else(|_| "127.0.0.1:7100,127.0.0.1:7101,127.0.0.1:7102".into());
-    let client = Client::connect(endpoints.split(','), ClientOptions::default().with_env()).await?;
+    let client = Client::connect(endpoints.split(','), ClientOptions::default()).await?;
 
     // Wait up to 10 s in the server's FIFO queue.
     let lock = client
@@ -28,7 +28,7 @@ async fn main() -> anyhow::Result<()> {
     );
 
     // Someone else trying at the same time is turned away.
-    let other = Client::connect(endpoints.split(','), ClientOptions::default().with_env()).await?;
+    let other = Client::connect(endpoints.split(','), ClientOptions::default()).await?;
     match other.try_lock("examples/quickstart").await {
         Err(e) if e.kind() == ErrorKind::LockHeld => println!("a second client is refused: {e}"),
         other => anyhow::bail!("expected LockHeld, got {other:?}"),
