@@ -63,12 +63,16 @@ export declare const SessionState: Readonly<{
 
 /** Lock mode. */
 export type LockMode = 'exclusive' | 'shared';
+/** The lock modes by name (the core's `LockMode::ALL`). */
+export declare const LockMode: Readonly<{
+  /** One holder at a time. */
+  EXCLUSIVE: 'exclusive';
+  /** Many shared holders, no exclusive one. */
+  SHARED: 'shared';
+}>;
 
 /** The header that carries a fence: `'tenure-fence'`. */
 export declare const FENCE_HEADER: string;
-
-/** How long {@link Client.lock} and {@link Client.withLock} wait by default (30000 ms). */
-export declare const DEFAULT_LOCK_TIMEOUT_MS: number;
 
 /**
  * `Symbol.asyncDispose`, or on Node 20 (where it may be missing) the registered
@@ -249,7 +253,12 @@ export interface ClientOptions {
   keyFile?: string;
   /** Name to verify in the server certificate, if not the endpoint's host (default: env TENURE_SERVER_NAME). */
   serverName?: string;
-  /** Fill unset token/TLS options from the TENURE_* environment variables (default true). */
+  /**
+   * Read unset settings from the environment: endpoints from TENURE_ENDPOINTS
+   * (when none are given), token and TLS from TENURE_TOKEN, TENURE_CA,
+   * TENURE_CERT, TENURE_KEY, TENURE_SERVER_NAME. The core's policy, the same
+   * default (true) in every language.
+   */
   useEnv?: boolean;
 }
 
@@ -257,8 +266,8 @@ export interface ClientOptions {
 export interface AcquireOptions {
   /**
    * Wait up to this many ms in the server's FIFO queue (at most one hour).
-   * For {@link Client.acquire}: absent = try once. For {@link Client.lock} and
-   * {@link Client.withLock}: default 30000.
+   * For {@link Client.acquire}: absent = try once. {@link Client.lock} and
+   * {@link Client.withLock} require it (no default wait, as in every language).
    */
   timeout?: number;
   /** Shared mode (many shared holders, no exclusive one). Default exclusive. */
@@ -484,7 +493,11 @@ export declare class Lock implements AsyncDisposable {
    * signal to stop the work). Does not release the lock.
    */
   run<T>(work: (lock: Lock, signal: AbortSignal) => T | PromiseLike<T>): Promise<T>;
-  /** Releases the lock (for `await using`). */
+  /**
+   * Releases the lock at the end of `await using`, and rejects with
+   * LockLostError if it was lost before (the core's `Lock::finish`): work done
+   * after a loss does not go unnoticed.
+   */
   [Symbol.asyncDispose](): Promise<void>;
   /** A short description for logs. */
   toString(): string;
@@ -494,7 +507,7 @@ export declare class Lock implements AsyncDisposable {
 export declare class Subscription implements Disposable {
   private constructor();
   /** Ends the subscription (idempotent). */
-  close(): void;
+  cancel(): void;
   /** Ends the subscription (for `using`). */
   [Symbol.dispose](): void;
 }
@@ -511,27 +524,28 @@ export declare class Client implements AsyncDisposable {
    * Connects to the cluster and opens a session. `endpoints`: any members, as
    * `host:port` strings or one comma-separated string.
    */
-  static connect(endpoints: string | string[], options?: ClientOptions): Promise<Client>;
+  static connect(endpoints: string | string[] | null | undefined, options?: ClientOptions): Promise<Client>;
   /** Like {@link Client.connect}, but opens no session until the first acquire (for admin tools). */
-  static connectLazy(endpoints: string | string[], options?: ClientOptions): Client;
+  static connectLazy(endpoints: string | string[] | null | undefined, options?: ClientOptions): Client;
   /**
    * Acquires `name`. With `timeout` waits in the server's FIFO queue up to that
    * long (TenureTimeoutError after); without, tries once (LockHeldError if taken).
    */
   acquire(name: string, options?: AcquireOptions): Promise<Lock>;
   /** Waits up to `options.timeout` ms (default 30000) for the lock. */
-  lock(name: string, options?: AcquireOptions): Promise<Lock>;
+  lock(name: string, options: AcquireOptions & { timeout: number }): Promise<Lock>;
   /** Tries once; LockHeldError if the lock is taken. */
   tryLock(name: string, options?: TryLockOptions): Promise<Lock>;
   /**
-   * Acquires `name` like {@link Client.lock}, runs `work(lock, signal)` with
-   * it, and releases it. If the lock is lost first, `signal` aborts and the
-   * promise rejects with LockLostError.
+   * The core's `with_lock`: acquires `name` like {@link Client.lock}, runs
+   * `work(lock, signal)` with it, and releases it. If the lock is lost during
+   * the work, `signal` aborts and the promise rejects with LockLostError; if it
+   * is lost before the release, LockLostError too.
    */
   withLock<T>(
     name: string,
     work: (lock: Lock, signal: AbortSignal) => T | PromiseLike<T>,
-    options?: AcquireOptions,
+    options: AcquireOptions & { timeout: number },
   ): Promise<T>;
   /** The current session's id, or null if none is open. */
   sessionId(): Promise<number | null>;

@@ -14,8 +14,7 @@ const asyncDispose = Symbol.asyncDispose ?? Symbol.for('nodejs.asyncDispose');
 /** `Symbol.dispose`, or Node 20's registered fallback symbol. */
 const dispose = Symbol.dispose ?? Symbol.for('nodejs.dispose');
 
-/** How long `Client#lock` and `Client#withLock` wait by default (ms). */
-const DEFAULT_LOCK_TIMEOUT_MS = 30_000;
+
 
 // ---------------------------------------------------------------------------
 // Errors
@@ -42,33 +41,20 @@ function defineError(name, code) {
   return cls;
 }
 
-const UnavailableError = defineError('UnavailableError', 'UNAVAILABLE');
-const TenureTimeoutError = defineError('TenureTimeoutError', 'TIMEOUT');
-const LockHeldError = defineError('LockHeldError', 'LOCK_HELD');
-const LockLostError = defineError('LockLostError', 'LOCK_LOST');
-const SessionExpiredError = defineError('SessionExpiredError', 'SESSION_EXPIRED');
-const SessionBlacklistedError = defineError('SessionBlacklistedError', 'SESSION_BLACKLISTED');
-const NotHolderError = defineError('NotHolderError', 'NOT_HOLDER');
-const InvalidArgumentError = defineError('InvalidArgumentError', 'INVALID_ARGUMENT');
-const PermissionDeniedError = defineError('PermissionDeniedError', 'PERMISSION_DENIED');
-const ResourceExhaustedError = defineError('ResourceExhaustedError', 'RESOURCE_EXHAUSTED');
-const CancelledError = defineError('CancelledError', 'CANCELLED');
-const InternalError = defineError('InternalError', 'INTERNAL');
+/**
+ * The JS class name of a core error kind: `<Name>Error`, except `Timeout`,
+ * which becomes `TenureTimeoutError` (the DOM has a `TimeoutError`).
+ */
+function className(kind) {
+  return kind.name === 'Timeout' ? 'TenureTimeoutError' : `${kind.name}Error`;
+}
 
-const ERROR_CLASSES = Object.freeze({
-  UNAVAILABLE: UnavailableError,
-  TIMEOUT: TenureTimeoutError,
-  LOCK_HELD: LockHeldError,
-  LOCK_LOST: LockLostError,
-  SESSION_EXPIRED: SessionExpiredError,
-  SESSION_BLACKLISTED: SessionBlacklistedError,
-  NOT_HOLDER: NotHolderError,
-  INVALID_ARGUMENT: InvalidArgumentError,
-  PERMISSION_DENIED: PermissionDeniedError,
-  RESOURCE_EXHAUSTED: ResourceExhaustedError,
-  CANCELLED: CancelledError,
-  INTERNAL: InternalError,
-});
+/** One class per kind of the core's list (`ErrorKind::ALL`), by code. */
+const ERROR_CLASSES = Object.freeze(
+  Object.fromEntries(native.errorKinds().map((kind) => [kind.code, defineError(className(kind), kind.code)])),
+);
+const ERROR_CLASS_BY_NAME = Object.fromEntries(Object.values(ERROR_CLASSES).map((cls) => [cls.name, cls]));
+const { InvalidArgumentError, LockLostError, CancelledError, InternalError } = ERROR_CLASS_BY_NAME;
 
 /** The stable error codes, by name. */
 const ErrorCode = Object.freeze(
@@ -119,21 +105,19 @@ function callSync(fn) {
 // ---------------------------------------------------------------------------
 // Constants
 
-/** Why a lock stopped being held. */
-const LostReason = Object.freeze({
-  RELEASED: 'released',
-  SESSION_EXPIRED: 'session_expired',
-  SESSION_BLACKLISTED: 'session_blacklisted',
-  FORCE_RELEASED: 'force_released',
-  CLIENT_CLOSED: 'client_closed',
-});
+/** `{ SESSION_EXPIRED: 'session_expired', ... }` from the core's codes. */
+function codeEnum(codes) {
+  return Object.freeze(Object.fromEntries(codes.map((code) => [code.toUpperCase(), code])));
+}
 
-/** Health of a session as the client sees it. */
-const SessionState = Object.freeze({
-  HEALTHY: 'healthy',
-  JEOPARDY: 'jeopardy',
-  EXPIRED: 'expired',
-});
+/** Why a lock stopped being held (the core's `LostReason::ALL`). */
+const LostReason = codeEnum(native.lostReasons());
+
+/** Health of a session as the client sees it (the core's `SessionState::ALL`). */
+const SessionState = codeEnum(native.sessionStates());
+
+/** Exclusive or shared (the core's `LockMode::ALL`). */
+const LockMode = codeEnum(native.lockModes());
 
 /** The header that carries a fence: `tenure-fence`. */
 const FENCE_HEADER = native.FENCE_HEADER;
@@ -167,7 +151,9 @@ function clientOptions(options) {
   return out;
 }
 
+/** The endpoints as a list; none (undefined or null) lets the core read TENURE_ENDPOINTS. */
 function endpointList(endpoints) {
+  if (endpoints === undefined || endpoints === null) return [];
   const list = typeof endpoints === 'string' ? [endpoints] : endpoints;
   if (!Array.isArray(list) || !list.every((e) => typeof e === 'string')) {
     throw new InvalidArgumentError('endpoints must be a string or an array of strings');
@@ -175,22 +161,23 @@ function endpointList(endpoints) {
   return list;
 }
 
-function milliseconds(what, value) {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new InvalidArgumentError(`${what} must be a finite, non-negative number of milliseconds`);
-  }
-  return value;
+// Durations are checked once, by the native layer (the core's rules).
+function acquireOptions(options) {
+  const opts = objectArg('options', options);
+  return {
+    waitMs: opts.timeout ?? undefined,
+    shared: Boolean(opts.shared),
+    lockDelayMs: opts.lockDelayMs ?? undefined,
+  };
 }
 
-function acquireOptions(options, defaultTimeout) {
+/** Options of lock() and withLock(): a timeout is required, as in every language. */
+function waitingOptions(what, options) {
   const opts = objectArg('options', options);
-  const timeout = opts.timeout === undefined ? defaultTimeout : opts.timeout;
-  return {
-    waitMs: milliseconds('timeout', timeout),
-    shared: Boolean(opts.shared),
-    lockDelayMs: milliseconds('lockDelayMs', opts.lockDelayMs),
-  };
+  if (opts.timeout === undefined || opts.timeout === null) {
+    throw new InvalidArgumentError(`${what} needs a timeout (ms); use tryLock() to try once`);
+  }
+  return opts;
 }
 
 const U64_MAX = (1n << 64n) - 1n;
@@ -215,13 +202,12 @@ function toBigInt(what, value) {
  */
 class Fence {
   constructor(lock, token) {
-    if (typeof lock !== 'string' || lock.length === 0) {
-      throw new InvalidArgumentError('fence lock name must be a non-empty string');
-    }
+    const checked = toBigInt('fence token', token);
+    callSync(() => native.checkFence(lock, checked));
     /** The lock (resource) name. */
     this.lock = lock;
     /** The fencing token. */
-    this.token = toBigInt('fence token', token);
+    this.token = checked;
     Object.freeze(this);
   }
 
@@ -253,7 +239,7 @@ class Fence {
  * rejects lower ones with LockLostError. Equal tokens pass.
  */
 class FenceValidator {
-  #native = new native.NativeFenceValidator();
+  #native = new native.FenceValidator();
 
   /** Accepts `fence` if its token is not below the highest seen; else throws LockLostError. */
   check(fence) {
@@ -281,6 +267,27 @@ function validateLockName(name) {
 
 // ---------------------------------------------------------------------------
 // Lock
+
+/**
+ * Runs `start(signal)` while the core watches the lock: `done()` tells the
+ * core the work ended; `outcome` rejects (LockLostError, ...) when the core
+ * decides the work must stop, and `signal` then aborts. The work's own result
+ * or error comes after the core's verdict.
+ */
+async function underCore(start, done, outcome) {
+  const controller = new AbortController();
+  const work = Promise.resolve().then(() => start(controller.signal));
+  work.then(done, done);
+  try {
+    await outcome;
+  } catch (e) {
+    const err = fromNative(e);
+    controller.abort(err);
+    work.catch(() => {});
+    throw err;
+  }
+  return work;
+}
 
 const INTERNAL = Symbol('tenure.internal');
 
@@ -367,26 +374,23 @@ class Lock {
   }
 
   /**
-   * Runs `work(lock, signal)` while the lock is held. If the lock is lost
-   * first, `signal` aborts and the promise rejects with LockLostError (the
-   * work itself cannot be stopped from outside: honour the signal). Does not
-   * release the lock.
+   * Runs `work(lock, signal)` while the lock is held: the core's `Lock::run`.
+   * If the lock is lost first, `signal` aborts and the promise rejects with
+   * LockLostError (the work itself cannot be stopped from outside: honour the
+   * signal). Does not release the lock.
    */
   async run(work) {
     if (typeof work !== 'function') throw new InvalidArgumentError('work must be a function');
-    const controller = new AbortController();
-    const lost = this.lost.then((reason) => {
-      const err = new LockLostError(`lock ${JSON.stringify(this.#name)} lost: ${reason}`);
-      controller.abort(err);
-      throw err;
-    });
-    lost.catch(() => {});
-    return await Promise.race([Promise.resolve().then(() => work(this, controller.signal)), lost]);
+    const ended = new native.NativeWork();
+    return underCore((signal) => work(this, signal), () => ended.done(), this.#native.run(ended));
   }
 
-  /** Releases the lock: `await using lock = await client.lock(...)`. */
+  /**
+   * Releases the lock at the end of `await using lock = ...`, and throws
+   * LockLostError if it was lost before: the core's `Lock::finish`.
+   */
   [asyncDispose]() {
-    return this.release();
+    return callAsync(() => this.#native.finish());
   }
 
   /** A short description for logs. */
@@ -398,7 +402,7 @@ class Lock {
 // ---------------------------------------------------------------------------
 // Client
 
-/** A session-state subscription; close() ends it. */
+/** A session-state subscription; cancel() ends it. */
 class Subscription {
   #native;
   #onClose;
@@ -410,16 +414,16 @@ class Subscription {
   }
 
   /** Ends the subscription (idempotent). */
-  close() {
+  cancel() {
     if (!this.#native) return;
-    this.#native.close();
+    this.#native.cancel();
     this.#native = null;
     this.#onClose(this);
   }
 
   /** Ends the subscription: `using sub = client.onSessionState(...)`. */
   [dispose]() {
-    this.close();
+    this.cancel();
   }
 }
 
@@ -459,7 +463,7 @@ class Client {
    */
   async acquire(name, options) {
     const opts = objectArg('options', options);
-    const nativeOpts = acquireOptions(opts, undefined);
+    const nativeOpts = acquireOptions(opts);
     const signal = opts.signal;
     if (signal !== undefined && signal !== null && !(signal instanceof AbortSignal)) {
       throw new InvalidArgumentError('signal must be an AbortSignal');
@@ -487,12 +491,11 @@ class Client {
   }
 
   /**
-   * Waits up to `timeout` ms (default 30000) for the lock (exclusive, or
-   * shared with `shared: true`).
+   * Waits up to `timeout` ms (required: there is no default wait, as in every
+   * language) for the lock (exclusive, or shared with `shared: true`).
    */
   async lock(name, options) {
-    const opts = objectArg('options', options);
-    return this.acquire(name, { ...opts, timeout: opts.timeout ?? DEFAULT_LOCK_TIMEOUT_MS });
+    return this.acquire(name, waitingOptions('lock()', options));
   }
 
   /** Tries once; LockHeldError if the lock is taken. */
@@ -502,22 +505,24 @@ class Client {
   }
 
   /**
-   * Acquires `name` like lock(), runs `work(lock, signal)` with it and
-   * releases it. If the lock is lost first, `signal` aborts and the promise
-   * rejects with LockLostError.
+   * The core's `with_lock`: acquires `name` like lock() (a `timeout` is
+   * required), runs `work(lock, signal)` and releases the lock. If the lock is
+   * lost during the work, `signal` aborts and the promise rejects with
+   * LockLostError; if it is lost before the release, LockLostError too. The
+   * core's errors come before the work's own.
    */
   async withLock(name, work, options) {
     if (typeof work !== 'function') throw new InvalidArgumentError('work must be a function');
-    const lock = await this.lock(name, options);
-    let result;
+    const opts = acquireOptions(waitingOptions('withLock()', options));
+    const scope = callSync(() => this.#native.lockScope(name, opts));
+    let lock;
     try {
-      result = await lock.run(work);
+      lock = new Lock(INTERNAL, await callAsync(() => scope.lock()));
     } catch (e) {
-      await lock.release().catch(() => {});
+      scope.cancel();
       throw e;
     }
-    await lock.release();
-    return result;
+    return underCore((signal) => work(lock, signal), () => scope.workDone(), scope.outcome());
   }
 
   /** The current session's id, or null if none is open. */
@@ -611,23 +616,12 @@ module.exports = {
   FENCE_HEADER,
   LostReason,
   SessionState,
+  LockMode,
   ErrorCode,
   TenureError,
-  UnavailableError,
-  TenureTimeoutError,
-  LockHeldError,
-  LockLostError,
-  SessionExpiredError,
-  SessionBlacklistedError,
-  NotHolderError,
-  InvalidArgumentError,
-  PermissionDeniedError,
-  ResourceExhaustedError,
-  CancelledError,
-  InternalError,
+  ...ERROR_CLASS_BY_NAME,
   errorClassFor,
   validateLockName,
   asyncDispose,
   dispose,
-  DEFAULT_LOCK_TIMEOUT_MS,
 };

@@ -28,7 +28,7 @@ export const {
   validateLockName,
   asyncDispose,
   dispose,
-  DEFAULT_LOCK_TIMEOUT_MS,
+  LockMode,
 } = tenure;
 
 export default tenure;

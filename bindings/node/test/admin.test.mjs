@@ -38,7 +38,7 @@ describe('losing a lock', () => {
       assert.equal(lock.remaining(), 0);
       assert.equal(lock.lostReason, 'session_blacklisted');
       await eventually('the expired state', () => states.includes('expired'));
-      sub.close();
+      sub.cancel();
       const sessions = await admin.listSessions();
       const row = sessions.find((s) => s.sessionId === lock.sessionId);
       if (row) assert.equal(row.blacklisted, true);

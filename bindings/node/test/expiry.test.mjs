@@ -40,7 +40,7 @@ describe('losing the cluster', () => {
       assert.equal(client.sessionState, 'expired');
       await eventually('the state callbacks', () => states.includes('jeopardy') && states.includes('expired'));
       assert.ok(states.indexOf('jeopardy') < states.lastIndexOf('expired'), `states ${states}`);
-      sub.close();
+      sub.cancel();
 
       // New work needs a new session, which cannot be opened now.
       await assert.rejects(client.tryLock(uniqueName('expiry')), UnavailableError);

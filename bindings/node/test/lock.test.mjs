@@ -227,8 +227,8 @@ describe('session', () => {
     assert.equal(lock.isHeld(), false);
     assert.equal(c.sessionState, 'expired');
     await eventually('the state callback', () => states.includes('expired'), { timeoutMs: 5_000 });
-    sub.close();
-    sub.close(); // idempotent
+    sub.cancel();
+    sub.cancel(); // idempotent
     const sessions = await a.listSessions();
     assert.ok(!sessions.some((s) => s.sessionId === id), 'the session is closed on the server');
   });

@@ -32,7 +32,7 @@ export async function typed(endpoints: string[]): Promise<bigint> {
   const held: boolean = lock.isHeld();
   lock.onLost((r: LostReason) => void r);
   const sub = client.onSessionState((s: SessionState) => void s);
-  sub.close();
+  sub.cancel();
   await lock[asyncDispose]();
   await lock[Symbol.asyncDispose]();
   const n: number = await client.withLock('x', async (l, signal: AbortSignal) => (signal.aborted ? 0 : Number(l.fencingToken)));

@@ -2,7 +2,6 @@
 //! every call. The public classes `tenure.Client` and `tenure.AsyncClient` are
 //! thin Python wrappers of it.
 
-use std::mem::ManuallyDrop;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -13,7 +12,7 @@ use tokio::runtime::Handle;
 use crate::errors::{IntoPy, invalid, to_py};
 use crate::lock::NativeLock;
 use crate::records::{AuditRecord, ClusterStatus, GrantInfo, LockInfo, SessionInfo};
-use crate::runtime::{self, block_on, check, dispose, pid, to_awaitable};
+use crate::runtime::{self, block_on, check, forget_in_child, pid, to_awaitable};
 
 /// Seconds (a float) as a Duration, rejecting negative, NaN and huge values.
 pub(crate) fn secs(what: &str, value: f64) -> PyResult<Duration> {
@@ -24,18 +23,14 @@ pub(crate) fn secs(what: &str, value: f64) -> PyResult<Duration> {
     })
 }
 
-/// The stable name of a session state.
-pub(crate) fn state_str(s: tenure::SessionState) -> &'static str {
-    match s {
-        tenure::SessionState::Healthy => "healthy",
-        tenure::SessionState::Jeopardy => "jeopardy",
-        tenure::SessionState::Expired => "expired",
-    }
+/// The stable name of a session state (the core's code).
+fn state_str(s: tenure::SessionState) -> &'static str {
+    s.code()
 }
 
 /// Client options (see `tenure.Client` for their meaning); None keeps the
-/// core's default. Unset token and TLS files are read from `TENURE_TOKEN`,
-/// `TENURE_CA`, `TENURE_CERT`, `TENURE_KEY` and `TENURE_SERVER_NAME`.
+/// core's default. With `use_env` (the core's default) connecting reads what
+/// is unset from the environment, by the core's rule.
 #[pyclass(frozen, module = "tenure._native")]
 pub struct NativeOptions {
     inner: tenure::ClientOptions,
@@ -47,7 +42,8 @@ impl NativeOptions {
     #[new]
     #[pyo3(signature = (*, ttl=None, keepalive_interval=None, drift=None, margin=None,
         call_timeout=None, attempt_timeout=None, initial_backoff=None, max_backoff=None,
-        label=None, token=None, ca_file=None, cert_file=None, key_file=None, server_name=None))]
+        label=None, token=None, ca_file=None, cert_file=None, key_file=None, server_name=None,
+        use_env=true))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         ttl: Option<f64>,
@@ -64,6 +60,7 @@ impl NativeOptions {
         cert_file: Option<PathBuf>,
         key_file: Option<PathBuf>,
         server_name: Option<String>,
+        use_env: bool,
     ) -> PyResult<Self> {
         let mut o = tenure::ClientOptions::default();
         if let Some(v) = ttl {
@@ -100,7 +97,7 @@ impl NativeOptions {
                 server_name,
             });
         }
-        let o = o.with_env();
+        o.use_env = use_env;
         o.validate().py()?;
         Ok(NativeOptions { inner: o })
     }
@@ -117,14 +114,18 @@ impl NativeOptions {
 pub struct NativeClient {
     pid: u32,
     handle: Handle,
-    inner: ManuallyDrop<Arc<tenure::Client>>,
+    inner: Arc<tenure::Client>,
+    /// Session-state subscriptions: they last as long as the client unless
+    /// cancelled (Python drops its Subscription objects freely).
+    subscriptions: Mutex<Vec<Arc<SubscriptionSlot>>>,
 }
+
+/// A core subscription, until cancelled.
+type SubscriptionSlot = Mutex<Option<tenure::Subscription>>;
 
 impl Drop for NativeClient {
     fn drop(&mut self) {
-        // SAFETY: `inner` is never used again.
-        let inner = unsafe { ManuallyDrop::take(&mut self.inner) };
-        dispose(self.pid, &self.handle, inner);
+        forget_in_child(self.pid, &self.inner);
     }
 }
 
@@ -145,7 +146,8 @@ impl<'py> IntoPyObject<'py> for NewClient {
             NativeClient {
                 pid: pid(),
                 handle: self.1,
-                inner: ManuallyDrop::new(inner),
+                inner,
+                subscriptions: Mutex::new(Vec::new()),
             },
         )
     }
@@ -171,7 +173,7 @@ impl NativeClient {
     /// The runtime and the core client, after the fork and shutdown checks.
     fn parts(&self) -> PyResult<(Handle, tenure::Client)> {
         check(self.pid)?;
-        Ok((self.handle.clone(), (*self.inner).as_ref().clone()))
+        Ok((self.handle.clone(), self.inner.as_ref().clone()))
     }
 }
 
@@ -294,25 +296,44 @@ impl NativeClient {
     /// of the session state, in order, until cancelled or the client is gone.
     fn on_session_state(&self, callback: Py<PyAny>) -> PyResult<NativeSubscription> {
         let (handle, client) = self.parts()?;
-        let mut rx = client.watch_session();
-        drop(client);
-        let callback = Arc::new(callback);
-        let task = handle.spawn(async move {
-            while rx.changed().await.is_ok() {
-                let state = state_str(*rx.borrow_and_update());
-                let cb = Arc::clone(&callback);
-                let _ = tokio::task::spawn_blocking(move || {
-                    Python::attach(|py| {
-                        if let Err(e) = cb.bind(py).call1((state,)) {
-                            e.write_unraisable(py, Some(cb.bind(py)));
-                        }
-                    })
+        let _enter = handle.enter();
+        // The core's task calls this in order; the worker hands its other
+        // tasks off while it waits for the GIL.
+        let sub = client.on_session_state(move |state| {
+            tokio::task::block_in_place(|| {
+                Python::attach(|py| {
+                    if let Err(e) = callback.bind(py).call1((state_str(state),)) {
+                        e.write_unraisable(py, Some(callback.bind(py)));
+                    }
                 })
-                .await;
-            }
+            })
         });
+        let slot = Arc::new(Mutex::new(Some(sub)));
+        let mut subs = self.subscriptions.lock().unwrap_or_else(|e| e.into_inner());
+        subs.retain(|s| s.lock().map(|s| s.is_some()).unwrap_or(false));
+        subs.push(slot.clone());
         Ok(NativeSubscription {
-            task: Mutex::new(Some(task)),
+            slot: Arc::downgrade(&slot),
+        })
+    }
+
+    /// Starts the core's `with_lock` for Python work (see `AsyncClient.with_lock`).
+    #[pyo3(signature = (name, wait=None, shared=false, lock_delay=0.0))]
+    fn lock_scope(
+        &self,
+        name: String,
+        wait: Option<f64>,
+        shared: bool,
+        lock_delay: f64,
+    ) -> PyResult<NativeLockScope> {
+        let options = acquire_options(wait, shared, lock_delay)?;
+        let (handle, client) = self.parts()?;
+        let _enter = handle.enter();
+        let scope = client.lock_scope(&name, options).py()?;
+        Ok(NativeLockScope {
+            pid: pid(),
+            handle: handle.clone(),
+            inner: Arc::new(scope),
         })
     }
 
@@ -481,27 +502,64 @@ impl NativeClient {
     }
 }
 
-/// A session-state callback registration.
+/// A session-state callback registration (the core's `Subscription`, kept
+/// by its client).
 #[pyclass(frozen, module = "tenure._native")]
 pub struct NativeSubscription {
-    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    slot: std::sync::Weak<SubscriptionSlot>,
 }
 
 #[pymethods]
 impl NativeSubscription {
     /// Stops the callbacks (idempotent).
     fn cancel(&self) {
-        if let Some(task) = self.task.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            task.abort();
+        if let Some(slot) = self.slot.upgrade() {
+            slot.lock().unwrap_or_else(|e| e.into_inner()).take();
         }
     }
 
     /// Whether `cancel()` was called or the client is gone.
     fn cancelled(&self) -> bool {
-        self.task
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_ref()
-            .is_none_or(|t| t.is_finished())
+        self.slot
+            .upgrade()
+            .is_none_or(|slot| slot.lock().unwrap_or_else(|e| e.into_inner()).is_none())
+    }
+}
+
+/// The core's `LockScope`: `with_lock` for work that runs in Python.
+#[pyclass(frozen, module = "tenure._native")]
+pub struct NativeLockScope {
+    pid: u32,
+    handle: Handle,
+    inner: Arc<tenure::LockScope>,
+}
+
+#[pymethods]
+impl NativeLockScope {
+    /// The granted lock, as an awaitable (the acquire's error if none).
+    fn lock_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        check(self.pid)?;
+        let (scope, h) = (self.inner.clone(), self.handle.clone());
+        to_awaitable(py, &self.handle, async move {
+            let lock = scope.lock().await.map_err(to_py)?;
+            Ok(NativeLock::new(lock, h))
+        })
+    }
+
+    /// Tells the core the work has ended.
+    fn work_done(&self) {
+        self.inner.work_done();
+    }
+
+    /// The result of `with_lock`, as an awaitable.
+    fn outcome_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        check(self.pid)?;
+        let scope = self.inner.clone();
+        to_awaitable(py, &self.handle, async move { scope.outcome().await.map_err(to_py) })
+    }
+
+    /// Withdraws the acquire or releases the lock.
+    fn cancel(&self) {
+        self.inner.cancel();
     }
 }

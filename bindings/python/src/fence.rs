@@ -34,10 +34,11 @@ impl From<tenure::Fence> for Fence {
 
 #[pymethods]
 impl Fence {
-    /// A fence for `lock` at `token`.
+    /// A fence for `lock` at `token`; raises `InvalidArgument` if `lock` is
+    /// not a valid lock name (the core's rule).
     #[new]
-    fn new(lock: String, token: u64) -> Self {
-        Fence { lock, token }
+    fn new(lock: String, token: u64) -> PyResult<Self> {
+        tenure::Fence::try_new(lock, token).py().map(Fence::from)
     }
 
     /// The header value, ``<lock>=<token>`` (odd bytes of the name percent-encoded).

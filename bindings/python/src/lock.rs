@@ -1,26 +1,17 @@
 //! `NativeLock`: a held lock (the core `Lock`), wrapped by `tenure.Lock` and
 //! `tenure.AsyncLock`.
 
-use std::mem::ManuallyDrop;
-
 use pyo3::prelude::*;
 use tokio::runtime::Handle;
 
 use crate::client::secs;
 use crate::errors::{IntoPy, to_py};
 use crate::fence::Fence;
-use crate::records::mode_str;
-use crate::runtime::{block_on, call_soon, check, dispose, pid, to_awaitable};
+use crate::runtime::{block_on, call_soon, check, forget_in_child, pid, to_awaitable};
 
-/// The stable name of a lost reason.
-pub(crate) fn reason_str(r: tenure::LostReason) -> &'static str {
-    match r {
-        tenure::LostReason::Released => "released",
-        tenure::LostReason::SessionExpired => "session_expired",
-        tenure::LostReason::SessionBlacklisted => "session_blacklisted",
-        tenure::LostReason::ForceReleased => "force_released",
-        tenure::LostReason::ClientClosed => "client_closed",
-    }
+/// The stable name of a lost reason (the core's code).
+fn reason_str(r: tenure::LostReason) -> &'static str {
+    r.code()
 }
 
 /// A held lock. The grant is released in the background when the object is
@@ -29,14 +20,12 @@ pub(crate) fn reason_str(r: tenure::LostReason) -> &'static str {
 pub struct NativeLock {
     pid: u32,
     handle: Handle,
-    inner: ManuallyDrop<tenure::Lock>,
+    inner: tenure::Lock,
 }
 
 impl Drop for NativeLock {
     fn drop(&mut self) {
-        // SAFETY: `inner` is never used again.
-        let inner = unsafe { ManuallyDrop::take(&mut self.inner) };
-        dispose(self.pid, &self.handle, inner);
+        forget_in_child(self.pid, &self.inner);
     }
 }
 
@@ -45,13 +34,13 @@ impl NativeLock {
         NativeLock {
             pid: pid(),
             handle,
-            inner: ManuallyDrop::new(lock),
+            inner: lock,
         }
     }
 
     fn parts(&self) -> PyResult<(Handle, tenure::Lock)> {
         check(self.pid)?;
-        Ok((self.handle.clone(), (*self.inner).clone()))
+        Ok((self.handle.clone(), self.inner.clone()))
     }
 }
 
@@ -84,7 +73,7 @@ impl NativeLock {
     /// "exclusive" or "shared".
     #[getter]
     fn mode(&self) -> &'static str {
-        mode_str(self.inner.mode())
+        self.inner.mode().code()
     }
 
     /// The id of the session holding it.
@@ -127,6 +116,27 @@ impl NativeLock {
         )
     }
 
+    /// Ends a `with` block: releases the lock, and raises `LockLost` if it was
+    /// lost before (the core's `Lock::finish`).
+    fn finish(&self, py: Python<'_>) -> PyResult<()> {
+        let (handle, lock) = self.parts()?;
+        block_on(py, &handle, async move { lock.finish().await })?.py()
+    }
+
+    /// `finish`, as an awaitable.
+    fn finish_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let (handle, lock) = self.parts()?;
+        to_awaitable(py, &handle, async move { lock.finish().await.map_err(to_py) })
+    }
+
+    /// Resolves once `work` is done, or raises `LockLost` if the lock is lost
+    /// first (the core's `Lock::run`); the caller then cancels its work.
+    fn run_async<'py>(&self, py: Python<'py>, work: &NativeWork) -> PyResult<Bound<'py, PyAny>> {
+        let (handle, lock) = self.parts()?;
+        let finished = work.inner.finished();
+        to_awaitable(py, &handle, async move { lock.run(finished).await.map_err(to_py) })
+    }
+
     /// Waits (blocking, GIL released) until the lock is lost or released and
     /// returns the reason, or None if `timeout` seconds pass first.
     #[pyo3(signature = (timeout=None))]
@@ -159,5 +169,26 @@ impl NativeLock {
         let h = handle.clone();
         lock.on_lost(move |reason| call_soon(&h, callback, reason_str(reason)));
         Ok(())
+    }
+}
+
+/// A signal that Python work under a lock has ended (the core's `Work`).
+#[pyclass(frozen, module = "tenure._native")]
+#[derive(Default)]
+pub struct NativeWork {
+    inner: tenure::Work,
+}
+
+#[pymethods]
+impl NativeWork {
+    /// Work that has not ended yet.
+    #[new]
+    fn new() -> Self {
+        NativeWork::default()
+    }
+
+    /// Marks the work as ended (idempotent).
+    fn done(&self) {
+        self.inner.done();
     }
 }

@@ -6,12 +6,6 @@
 use pyo3::IntoPyObjectExt;
 use pyo3::prelude::*;
 
-pub(crate) fn mode_str(mode: tenure::LockMode) -> &'static str {
-    match mode {
-        tenure::LockMode::Exclusive => "exclusive",
-        tenure::LockMode::Shared => "shared",
-    }
-}
 
 /// Defines a frozen record class with a readable `repr`.
 macro_rules! record {
@@ -184,7 +178,7 @@ impl From<tenure::LockInfo> for LockInfo {
                     session_id: h.session_id,
                     token: h.token,
                     owner_id: h.owner_id,
-                    mode: mode_str(h.mode).to_owned(),
+                    mode: h.mode.code().to_owned(),
                     granted_at_ms: h.granted_at_ms,
                 })
                 .collect(),
@@ -194,7 +188,7 @@ impl From<tenure::LockInfo> for LockInfo {
                 .map(|w| WaiterInfo {
                     session_id: w.session_id,
                     request_id: w.request_id,
-                    mode: mode_str(w.mode).to_owned(),
+                    mode: w.mode.code().to_owned(),
                     deadline_ms: w.deadline_ms,
                 })
                 .collect(),

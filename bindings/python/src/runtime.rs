@@ -126,17 +126,15 @@ pub(crate) fn register(_py: Python<'_>, client: &Arc<tenure::Client>) {
     }
 }
 
-/// Drops `value`, part of an object made in process `owner` on the runtime of
-/// `handle`, the right way: inside the runtime, so that background cleanup
-/// (releasing a grant, closing a session) can be spawned; in a forked child,
-/// not at all (the parent's runtime does not run here).
-pub(crate) fn dispose<T>(owner: u32, handle: &Handle, value: T) {
+/// In a forked child, keeps `value` (part of an object made in process
+/// `owner`) from ever being freed: its cleanup (releasing a grant, closing a
+/// session) belongs to the parent, whose runtime does not run here. One
+/// leaked reference does it. In the owner process nothing happens: the core
+/// cleans up on its own runtime wherever the last reference is dropped.
+pub(crate) fn forget_in_child<T: Clone>(owner: u32, value: &T) {
     if owner != pid() {
-        std::mem::forget(value);
-        return;
+        std::mem::forget(value.clone());
     }
-    let _enter = handle.enter();
-    drop(value);
 }
 
 /// Closes every live client's session (best effort, within `timeout`), then

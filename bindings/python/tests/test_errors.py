@@ -107,3 +107,17 @@ def test_token_from_environment_is_sent(endpoints: str, monkeypatch: pytest.Monk
     monkeypatch.setenv("TENURE_TOKEN", "fine-token")
     with tenure.Client(endpoints, ttl=3) as client:
         client.try_lock(name).release()
+
+
+def test_kinds_and_enums_are_the_cores() -> None:
+    from tenure import _errors, _native
+
+    assert list(_errors.KINDS) == _native.ERROR_CODES
+    assert [m.value for m in tenure.LostReason] == _native.LOST_REASONS
+    assert [m.value for m in tenure.SessionState] == _native.SESSION_STATES
+    assert [m.value for m in tenure.LockMode] == _native.LOCK_MODES
+
+
+def test_async_client_constructor_says_what_to_call() -> None:
+    with pytest.raises(TypeError, match="AsyncClient.connect"):
+        tenure.AsyncClient(["127.0.0.1:1"])  # type: ignore[arg-type]

@@ -32,7 +32,7 @@ from ._common import (
     native_options,
     state_callback,
 )
-from ._errors import LockLost, TenureError
+from ._errors import TenureError
 from ._native import AuditRecord, ClusterStatus, GrantInfo, LockInfo, SessionInfo
 from ._types import LostReason, SessionState
 
@@ -66,27 +66,9 @@ class AsyncLock(LockBase):
     async def run(self, work: Awaitable[T]) -> T:
         """Runs ``work`` while the lock is held and returns its result. If the
         lock is lost first, ``work`` is cancelled and :class:`tenure.LockLost`
-        raised. Does not release the lock."""
-        task = asyncio.ensure_future(work)
-        watcher = asyncio.ensure_future(self.lost())
-        try:
-            await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
-        except BaseException:
-            task.cancel()
-            raise
-        finally:
-            watcher.cancel()
-        if task.done():
-            return task.result()
-        task.cancel()
-        try:
-            await task
-        except BaseException:
-            pass
-        reason = watcher.result() if watcher.done() and not watcher.cancelled() else None
-        raise LockLost(
-            f"lock {self.name!r} lost: {reason.value if reason else 'unknown'}"
-        )
+        raised (the core's ``Lock::run`` decides). Does not release the lock."""
+        signal = _native.NativeWork()
+        return await _under_core(work, signal.done, self._native.run_async(signal))
 
     async def __aenter__(self) -> AsyncLock:
         """Returns the lock itself (it is already held)."""
@@ -98,15 +80,32 @@ class AsyncLock(LockBase):
         exc: Optional[BaseException],
         tb: Optional[TracebackType],
     ) -> None:
-        """Releases the lock; raises LockLost if it was lost during the block."""
-        lost = self._lost_during_block(self.lost_reason())
+        """Releases the lock; raises LockLost if it was lost during the block
+        (the core's ``finish``), unless the block raised an exception of its own."""
         try:
-            await self.release()
+            await self._native.finish_async()
         except TenureError:
             if exc is None:
                 raise
-        if exc is None and lost is not None:
-            raise lost
+
+
+async def _under_core(work: Awaitable[T], done: Callable[[], None], outcome: Awaitable[None]) -> T:
+    """Runs ``work`` as a task while the core watches the lock: ``done`` tells
+    the core the task ended, and ``outcome`` raises (LockLost, ...) when the
+    core decides the work must stop; the task is then cancelled. The work's
+    own result or exception comes after the core's verdict."""
+    task = asyncio.ensure_future(work)
+    task.add_done_callback(lambda _: done())
+    try:
+        await outcome
+    except BaseException:
+        task.cancel()
+        try:
+            await task
+        except BaseException:
+            pass
+        raise
+    return await task
 
 
 class Acquiring:
@@ -185,7 +184,13 @@ class AsyncClient:
     __slots__ = ("_native",)
 
     def __init__(self, native: _native.NativeClient) -> None:
-        """Wraps a native client; use :meth:`connect` instead."""
+        """Wraps a native client: call ``await AsyncClient.connect(...)`` (or
+        ``async with AsyncClient.connect(...)``) instead."""
+        if not isinstance(native, _native.NativeClient):
+            raise TypeError(
+                "AsyncClient() is not how to connect: use `await AsyncClient.connect(endpoints, ...)` "
+                "or `async with AsyncClient.connect(endpoints, ...) as client:`"
+            )
         self._native = native
 
     @classmethod
@@ -207,6 +212,7 @@ class AsyncClient:
         cert_file: Optional[PathLike] = None,
         key_file: Optional[PathLike] = None,
         server_name: Optional[str] = None,
+        use_env: bool = True,
         lazy: bool = False,
     ) -> Connecting:
         """Connects to the cluster and opens a session (unless ``lazy``).
@@ -227,6 +233,7 @@ class AsyncClient:
             cert_file=cert_file,
             key_file=key_file,
             server_name=server_name,
+            use_env=use_env,
         )
         eps = endpoints_list(endpoints)
 
@@ -262,6 +269,28 @@ class AsyncClient:
     def try_lock(self, name: str, *, shared: bool = False, lock_delay: float = 0.0) -> Acquiring:
         """Tries once for ``name`` (:class:`tenure.LockHeld` if it is taken)."""
         return self.acquire(name, wait=None, shared=shared, lock_delay=lock_delay)
+
+    async def with_lock(
+        self,
+        name: str,
+        work: Callable[[AsyncLock], Awaitable[T]],
+        *,
+        timeout: Optional[float],
+        shared: bool = False,
+        lock_delay: float = 0.0,
+    ) -> T:
+        """Acquires ``name`` (waiting up to ``timeout`` seconds; None tries
+        once), runs ``work(lock)``, and releases the lock: the core's
+        ``with_lock``. If the lock is lost during the work, the work is
+        cancelled and :class:`tenure.LockLost` raised; if it is lost before the
+        release, LockLost too. The core's errors come before the work's own."""
+        scope = self._native.lock_scope(name, timeout, shared, lock_delay)
+        try:
+            lock = AsyncLock(await scope.lock_async())
+        except BaseException:
+            scope.cancel()
+            raise
+        return await _under_core(work(lock), scope.work_done, scope.outcome_async())
 
     # -- session -----------------------------------------------------------
 

@@ -65,15 +65,13 @@ class Lock(LockBase):
         exc: Optional[BaseException],
         tb: Optional[TracebackType],
     ) -> None:
-        """Releases the lock; raises LockLost if it was lost during the block."""
-        lost = self._lost_during_block(self.lost_reason())
+        """Releases the lock; raises LockLost if it was lost during the block
+        (the core's ``finish``), unless the block raised an exception of its own."""
         try:
-            self.release()
+            self._native.finish()
         except TenureError:
             if exc is None:
                 raise
-        if exc is None and lost is not None:
-            raise lost
 
 
 class Client:
@@ -85,7 +83,7 @@ class Client:
 
     Args:
         endpoints: Any cluster members, as ``"host:port,host:port"`` or a list;
-            None reads ``TENURE_ENDPOINTS``.
+            None reads ``TENURE_ENDPOINTS`` (unless ``use_env`` is False).
         ttl: Session time-to-live in seconds (default 10).
         keepalive_interval: Seconds between renewals (default ``ttl / 3``).
         drift: Bound on the combined clock-rate error of client and server
@@ -97,7 +95,7 @@ class Client:
             (default 10; a waiting acquire gets its wait on top).
         attempt_timeout: Timeout of one attempt at one server (default 2).
         initial_backoff: First retry backoff in seconds (default 0.02).
-        max_backoff: Largest retry backoff in seconds (default 0.5).
+        max_backoff: Largest retry backoff in seconds (default 0.1).
         label: Session label shown by ``tenure sessions`` (default ``host:pid``).
         token: Bearer token (default ``TENURE_TOKEN``).
         ca_file: PEM CA of the servers, enables TLS (default ``TENURE_CA``).
@@ -105,6 +103,8 @@ class Client:
         key_file: PEM key of ``cert_file`` (default ``TENURE_KEY``).
         server_name: Name to verify in the server certificate
             (default ``TENURE_SERVER_NAME``, else the endpoint's host).
+        use_env: Read unset settings from the ``TENURE_*`` variables above
+            (the core's policy, the same in every language; default True).
         lazy: Open no session until the first acquire (for admin tools).
 
     Raises:
@@ -132,6 +132,7 @@ class Client:
         cert_file: Optional[PathLike] = None,
         key_file: Optional[PathLike] = None,
         server_name: Optional[str] = None,
+        use_env: bool = True,
         lazy: bool = False,
     ) -> None:
         options = native_options(
@@ -149,6 +150,7 @@ class Client:
             cert_file=cert_file,
             key_file=key_file,
             server_name=server_name,
+            use_env=use_env,
         )
         self._native = _native.NativeClient.connect(endpoints_list(endpoints), options, lazy)
 

@@ -7,7 +7,6 @@ import os
 from typing import Callable, Optional, Sequence, Union
 
 from . import _native
-from ._errors import InvalidArgument, LockLost
 from ._native import Fence
 from ._types import LockMode, LostReason, SessionState
 
@@ -15,17 +14,15 @@ __all__: list[str] = []
 
 Endpoints = Union[str, Sequence[str], None]
 """Cluster endpoints: ``"host:port,host:port"``, a sequence of ``"host:port"``,
-or None to read ``TENURE_ENDPOINTS``."""
+or None (the core then reads ``TENURE_ENDPOINTS`` unless ``use_env=False``)."""
 
 
 def endpoints_list(endpoints: Endpoints) -> list[str]:
-    """The endpoints as a list, from the environment if None."""
+    """The endpoints as a list (empty for None: the core decides)."""
     if endpoints is None:
-        endpoints = os.environ.get("TENURE_ENDPOINTS", "")
-        if not endpoints.strip():
-            raise InvalidArgument("no endpoints given and TENURE_ENDPOINTS is not set")
+        return []
     if isinstance(endpoints, str):
-        return [e.strip() for e in endpoints.split(",") if e.strip()]
+        return [endpoints]
     return [str(e) for e in endpoints]
 
 
@@ -45,8 +42,9 @@ def native_options(
     cert_file: Optional[Union[str, "os.PathLike[str]"]],
     key_file: Optional[Union[str, "os.PathLike[str]"]],
     server_name: Optional[str],
+    use_env: bool,
 ) -> _native.NativeOptions:
-    """Checked native options (unset token/TLS settings come from the environment)."""
+    """Checked native options."""
 
     def path(p: Optional[Union[str, "os.PathLike[str]"]]) -> Optional[str]:
         return None if p is None else os.fspath(p)
@@ -66,6 +64,7 @@ def native_options(
         cert_file=path(cert_file),
         key_file=path(key_file),
         server_name=server_name,
+        use_env=use_env,
     )
 
 
@@ -131,11 +130,6 @@ class LockBase:
             callback(LostReason(reason))
 
         self._native.on_lost(call)
-
-    def _lost_during_block(self, reason: Optional[LostReason]) -> Optional[LockLost]:
-        if reason is None or reason is LostReason.RELEASED:
-            return None
-        return LockLost(f"lock {self.name!r} was lost while the block ran: {reason.value}")
 
     def __repr__(self) -> str:
         """Name, token, owner id and whether it is held."""

@@ -125,3 +125,10 @@ class ForkedClientError(RuntimeError):
     Its session belongs to the parent (whose background threads do not exist in
     the child); create a new :class:`tenure.Client` in the child instead.
     """
+
+
+KINDS: "dict[str, type[TenureError]]" = {
+    cls.code: cls for cls in TenureError.__subclasses__()
+}
+"""The class of every error kind, by code, in the core's order (a test checks
+that the codes are the core's ``ErrorKind::ALL``)."""

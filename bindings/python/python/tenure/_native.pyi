@@ -14,6 +14,15 @@ FENCE_HEADER: Final[str]
 __version__: Final[str]
 """The version of the native module."""
 
+ERROR_CODES: Final[List[str]]
+"""The core's error kinds (``ErrorKind::ALL``), e.g. ``"LOCK_HELD"``."""
+LOST_REASONS: Final[List[str]]
+"""The core's lost reasons (``LostReason::ALL``), e.g. ``"released"``."""
+SESSION_STATES: Final[List[str]]
+"""The core's session states (``SessionState::ALL``)."""
+LOCK_MODES: Final[List[str]]
+"""The core's lock modes (``LockMode::ALL``)."""
+
 def shutdown(timeout: float = 1.0) -> None:
     """Closes every live client's session (best effort, within ``timeout``
     seconds) and stops the runtime. Idempotent."""
@@ -236,9 +245,8 @@ class GrantInfo:
 
 @final
 class NativeOptions:
-    """Checked client options; None keeps the core default. Unset token and
-    TLS settings are read from ``TENURE_TOKEN``, ``TENURE_CA``, ``TENURE_CERT``,
-    ``TENURE_KEY`` and ``TENURE_SERVER_NAME``."""
+    """Checked client options; None keeps the core default. With ``use_env``
+    (the default) connecting reads unset settings from ``TENURE_*``."""
 
     def __init__(
         self,
@@ -257,6 +265,7 @@ class NativeOptions:
         cert_file: Optional[str] = None,
         key_file: Optional[str] = None,
         server_name: Optional[str] = None,
+        use_env: bool = True,
     ) -> None:
         """Builds and checks the options (``tenure.InvalidArgument`` if inconsistent)."""
     @property
@@ -270,7 +279,29 @@ class NativeSubscription:
     def cancel(self) -> None:
         """Stops the callbacks (idempotent)."""
     def cancelled(self) -> bool:
-        """Whether it was cancelled or the client is gone."""
+        """Whether it was cancelled."""
+
+@final
+class NativeWork:
+    """A signal that Python work under a lock has ended (the core's ``Work``)."""
+
+    def __init__(self) -> None:
+        """Work that has not ended yet."""
+    def done(self) -> None:
+        """Marks the work as ended (idempotent)."""
+
+@final
+class NativeLockScope:
+    """The core's ``with_lock`` for work that runs in Python."""
+
+    def lock_async(self) -> Awaitable[NativeLock]:
+        """The granted lock (the acquire's error if none)."""
+    def work_done(self) -> None:
+        """Tells the core the work has ended."""
+    def outcome_async(self) -> Awaitable[None]:
+        """The result of ``with_lock``: raises its error."""
+    def cancel(self) -> None:
+        """Withdraws the acquire or releases the lock."""
 
 @final
 class NativeLock:
@@ -310,6 +341,12 @@ class NativeLock:
         """Resolves with the reason when the lock is lost or released."""
     def on_lost(self, callback: Callable[[str], object]) -> None:
         """Calls ``callback(reason)`` once, on a background thread."""
+    def finish(self) -> None:
+        """Releases; raises LockLost if the lock was lost before (blocking)."""
+    def finish_async(self) -> Awaitable[None]:
+        """``finish``, as an awaitable."""
+    def run_async(self, work: NativeWork) -> Awaitable[None]:
+        """Resolves when ``work`` is done; raises LockLost if the lock is lost first."""
 
 @final
 class NativeClient:
@@ -343,6 +380,10 @@ class NativeClient:
         """Calls ``callback(state)`` for every change of the session state."""
     def endpoints(self) -> List[str]:
         """The endpoints given at connect time."""
+    def lock_scope(
+        self, name: str, wait: Optional[float] = None, shared: bool = False, lock_delay: float = 0.0
+    ) -> NativeLockScope:
+        """Starts the core's ``with_lock`` for Python work."""
     def force_release(self, name: str, owner_id: str, reason: str = "") -> List[GrantInfo]:
         """Admin: frees ``name`` only if ``owner_id`` still holds it."""
     def force_release_async(

@@ -1,0 +1,383 @@
+"""The shared scenario list (tests/scenarios.toml), run by the Python binding
+against real `tenure server` processes (tenure-testkit). A scenario of the
+file without a ``scenario_<id>`` function here fails."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, List
+
+import pytest
+
+import tenure
+from conftest import REPO, SCRIPTS, tenure_bin, wait_until
+
+SCENARIOS = REPO / "tests" / "scenarios.toml"
+
+
+def listed() -> List[str]:
+    """The scenario ids of tests/scenarios.toml, in order."""
+    return re.findall(r'^id = "([a-z0-9_]+)"$', SCENARIOS.read_text(), re.M)
+
+
+class Kit:
+    """A tenure-testkit process: a cluster of real server processes."""
+
+    def __init__(self) -> None:
+        binary = Path(os.environ.get("TENURE_TESTKIT", tenure_bin().parent / "tenure-testkit"))
+        self.proc = subprocess.Popen(
+            [str(binary)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        self.endpoints: str = self._answer()["endpoints"]
+
+    def _answer(self) -> Dict[str, Any]:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"tenure-testkit exited ({self.proc.wait()})")
+        answer: Dict[str, Any] = json.loads(line)
+        if "error" in answer:
+            raise RuntimeError(answer["error"])
+        return answer
+
+    def send(self, command: str) -> Dict[str, Any]:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        return self._answer()
+
+    def stop(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait(30)
+
+
+@pytest.fixture(scope="module")
+def shared_kit() -> Iterator[Kit]:
+    kit = Kit()
+    yield kit
+    kit.stop()
+
+
+# Scenarios that stop or kill nodes get a cluster of their own.
+OWN_CLUSTER = {"jeopardy_then_expired", "leader_killed_lock_held", "retried_request_applies_once"}
+
+
+@pytest.mark.parametrize("scenario_id", listed())
+def test_scenario(scenario_id: str, request: pytest.FixtureRequest) -> None:
+    run: Callable[[Kit], None] | None = globals().get(f"scenario_{scenario_id}")
+    if run is None:
+        pytest.fail(f"tests/scenarios.toml lists {scenario_id!r} but Python has no scenario_{scenario_id}")
+    if scenario_id in OWN_CLUSTER:
+        kit = Kit()
+        try:
+            run(kit)
+        finally:
+            kit.stop()
+    else:
+        run(request.getfixturevalue("shared_kit"))
+
+
+def test_no_scenario_outside_the_list() -> None:
+    here = {n[len("scenario_"):] for n in globals() if n.startswith("scenario_")}
+    assert here == set(listed())
+
+
+def client(kit: Kit, ttl: float = 5.0) -> tenure.Client:
+    return tenure.Client(kit.endpoints, ttl=ttl)
+
+
+def admin(kit: Kit) -> tenure.Client:
+    return tenure.Client(kit.endpoints, lazy=True)
+
+
+def waiters(kit: Kit, name: str) -> int:
+    info = admin(kit).describe(name)
+    return 0 if info is None else len(info.waiters)
+
+
+def script(*args: str, env: Dict[str, str] | None = None) -> "subprocess.Popen[str]":
+    full_env = dict(os.environ, **(env or {}))
+    return subprocess.Popen(
+        [sys.executable, str(SCRIPTS / "scenario_holder.py"), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=full_env,
+    )
+
+
+def scenario_acquire_release_rising_tokens(kit: Kit) -> None:
+    c = client(kit)
+    last = 0
+    for _ in range(3):
+        with c.try_lock("py/rising") as lock:
+            assert lock.fencing_token > last
+            last = lock.fencing_token
+        assert not lock.is_held()
+        assert c.describe("py/rising") is None
+    c.close()
+
+
+def scenario_fifo_handover_three_waiters(kit: Kit) -> None:
+    async def main() -> None:
+        holder = await tenure.AsyncClient.connect(kit.endpoints, ttl=5)
+        first = await holder.try_lock("py/fifo")
+        clients = [await tenure.AsyncClient.connect(kit.endpoints, ttl=5) for _ in range(3)]
+        tasks = []
+        for i, c in enumerate(clients):
+            tasks.append(asyncio.ensure_future(c.lock("py/fifo", timeout=30)))
+            while waiters(kit, "py/fifo") < i + 1:
+                await asyncio.sleep(0.02)
+        token = first.fencing_token
+        await first.release()
+        for task in tasks:
+            lock = await task
+            assert lock.fencing_token > token
+            token = lock.fencing_token
+            await lock.release()
+        for c in [holder, *clients]:
+            await c.close()
+
+    asyncio.run(main())
+
+
+def scenario_wait_timeout(kit: Kit) -> None:
+    a, b = client(kit), client(kit)
+    with a.try_lock("py/timeout"):
+        with pytest.raises(tenure.Timeout):
+            b.lock("py/timeout", timeout=0.3)
+        assert waiters(kit, "py/timeout") == 0
+    a.close()
+    b.close()
+
+
+def scenario_try_lock(kit: Kit) -> None:
+    a, b = client(kit), client(kit)
+    with a.try_lock("py/try"):
+        with pytest.raises(tenure.LockHeld):
+            b.try_lock("py/try")
+    b.try_lock("py/try").release()
+    a.close()
+    b.close()
+
+
+def scenario_cancel_withdraws(kit: Kit) -> None:
+    async def main() -> None:
+        a = await tenure.AsyncClient.connect(kit.endpoints, ttl=5)
+        b = await tenure.AsyncClient.connect(kit.endpoints, ttl=5)
+        held = await a.try_lock("py/cancel")
+        task = asyncio.ensure_future(b.lock("py/cancel", timeout=30))
+        while waiters(kit, "py/cancel") < 1:
+            await asyncio.sleep(0.02)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        deadline = time.monotonic() + 5
+        while waiters(kit, "py/cancel") and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        assert waiters(kit, "py/cancel") == 0
+        await held.release()
+        await a.close()
+        await b.close()
+
+    asyncio.run(main())
+
+
+def scenario_shared_mode(kit: Kit) -> None:
+    a, b, c = client(kit), client(kit), client(kit)
+    one = a.try_lock("py/shared", shared=True)
+    two = b.try_lock("py/shared", shared=True)
+    assert one.is_held() and two.is_held()
+    with pytest.raises(tenure.LockHeld):
+        c.try_lock("py/shared")
+    one.release()
+    with pytest.raises(tenure.LockHeld):
+        c.try_lock("py/shared")
+    two.release()
+    c.try_lock("py/shared").release()
+    for x in (a, b, c):
+        x.close()
+
+
+def scenario_lost_after_blacklist(kit: Kit) -> None:
+    c = client(kit, ttl=3)
+    lock = c.try_lock("py/blacklist")
+    admin(kit).blacklist(lock.session_id, "scenario")
+    assert lock.lost(timeout=10) is tenure.LostReason.SESSION_BLACKLISTED
+    assert not lock.is_held()
+
+
+def scenario_lost_after_sigstop(kit: Kit) -> None:
+    holder = script("pause", kit.endpoints, "py/pause")
+    assert holder.stdout is not None
+    stale = int(holder.stdout.readline().split()[1])
+    os.kill(holder.pid, signal.SIGSTOP)
+    try:
+        nxt = client(kit)
+        lock = nxt.lock("py/pause", timeout=20)
+        assert lock.fencing_token > stale
+        storage = tenure.FenceValidator()
+        storage.check(lock.fence)
+    finally:
+        os.kill(holder.pid, signal.SIGCONT)
+    resumed = time.monotonic()
+    line = holder.stdout.readline().split()
+    assert line == ["lost", "session_expired"], line
+    assert time.monotonic() - resumed < 1.0, "is_held() stayed true after the resume"
+    with pytest.raises(tenure.LockLost):
+        storage.check(tenure.Fence("py/pause", stale))
+    assert holder.wait(10) == 0
+    lock.release()
+    nxt.close()
+
+
+def scenario_jeopardy_then_expired(kit: Kit) -> None:
+    c = client(kit, ttl=2)
+    lock = c.try_lock("py/jeopardy")
+    seen: List[tenure.SessionState] = []
+    c.on_session_state(seen.append)
+    kit.send("pause-all")
+    try:
+        assert wait_until(lambda: tenure.SessionState.EXPIRED in seen, timeout=10), seen
+    finally:
+        kit.send("resume-all")
+    assert seen[:2] == [tenure.SessionState.JEOPARDY, tenure.SessionState.EXPIRED], seen
+    assert lock.lost_reason() is tenure.LostReason.SESSION_EXPIRED
+
+
+def scenario_force_release(kit: Kit) -> None:
+    async def main() -> None:
+        holder = await tenure.AsyncClient.connect(kit.endpoints, ttl=5)
+        waiter = await tenure.AsyncClient.connect(kit.endpoints, ttl=5)
+        boss = await tenure.AsyncClient.connect(kit.endpoints, lazy=True)
+        old = await holder.try_lock("py/force")
+        task = asyncio.ensure_future(waiter.lock("py/force", timeout=30))
+        while waiters(kit, "py/force") < 1:
+            await asyncio.sleep(0.02)
+        grants = await boss.force_release("py/force", old.owner_id, "scenario")
+        assert len(grants) == 1
+        new = await task
+        assert new.fencing_token > old.fencing_token
+        assert await old.lost() is tenure.LostReason.FORCE_RELEASED
+        with pytest.raises(tenure.NotHolder):
+            await boss.force_release("py/force", old.owner_id, "again")
+        await new.release()
+        await holder.close()
+        await waiter.close()
+
+    asyncio.run(main())
+
+
+def scenario_leader_killed_lock_held(kit: Kit) -> None:
+    c = client(kit, ttl=3)
+    lock = c.try_lock("py/failover")
+    session = c.session_id()
+    kit.send("kill-leader")
+    time.sleep(6)  # two TTLs across the failover
+    assert lock.is_held(), lock.lost_reason()
+    assert c.session_id() == session
+    assert c.session_state is tenure.SessionState.HEALTHY
+    lock.release()
+    c.close()
+
+
+def scenario_retried_request_applies_once(kit: Kit) -> None:
+    proxy = kit.send("proxy")["proxy"]
+    c = tenure.Client(proxy, ttl=5, attempt_timeout=1.0)
+    before = admin(kit).status().next_token
+    kit.send("cut-next-reply")
+    lock = c.try_lock("py/retry")
+    assert kit.send("cuts")["cuts"] == 1
+    assert admin(kit).status().next_token == before + 1
+    info = admin(kit).describe("py/retry")
+    assert info is not None and [h.owner_id for h in info.holders] == [lock.owner_id]
+    lock.release()
+    c.close()
+
+
+def scenario_bad_input(kit: Kit) -> None:
+    c = client(kit)
+    kept = c.try_lock("py/bad/kept")
+    before = admin(kit).list_locks()
+    for name in ["", "x" * 257, "a\x07b"]:
+        with pytest.raises(tenure.InvalidArgument):
+            c.try_lock(name)
+    with pytest.raises(tenure.InvalidArgument):
+        c.lock("py/bad", timeout=-1)
+    with pytest.raises(tenure.InvalidArgument):
+        tenure.Fence.parse("no-token")
+    with pytest.raises(tenure.InvalidArgument):
+        tenure.Fence("", 1)
+    assert admin(kit).list_locks() == before
+    kept.release()
+    c.close()
+
+
+def scenario_scope_exit_after_loss(kit: Kit) -> None:
+    c = client(kit)
+    boss = admin(kit)
+    with pytest.raises(tenure.LockLost):
+        with c.try_lock("py/scope") as lock:
+            boss.force_release("py/scope", lock.owner_id, "scenario")
+            lock.lost(timeout=10)
+
+    async def main() -> None:
+        ac = await tenure.AsyncClient.connect(kit.endpoints, ttl=5)
+
+        async def work(lock: tenure.AsyncLock) -> None:
+            boss.force_release("py/scope", lock.owner_id, "scenario")
+            await asyncio.sleep(30)
+
+        with pytest.raises(tenure.LockLost):
+            await ac.with_lock("py/scope", work, timeout=5)
+
+        async def seven(lock: tenure.AsyncLock) -> int:
+            return 7
+
+        assert await ac.with_lock("py/scope", seven, timeout=5) == 7
+        async with ac.try_lock("py/scope"):
+            pass
+        await ac.close()
+
+    asyncio.run(main())
+    c.close()
+
+
+def scenario_release_on_drop(kit: Kit) -> None:
+    a, b = client(kit, ttl=30), client(kit)
+    lock = a.try_lock("py/drop")
+    del lock
+    gc.collect()
+    b.lock("py/drop", timeout=10).release()
+    a.close()
+    b.close()
+
+
+def scenario_clean_exit_with_open_clients(kit: Kit) -> None:
+    holder = script("exit", kit.endpoints, "py/exit")
+    out, err = holder.communicate(timeout=20)
+    assert holder.returncode == 0, err
+    assert out.strip() == "acquired"
+    # The exit hook closed the session: the lock is free at once, not after 30 s.
+    client(kit).lock("py/exit", timeout=5).release()
+
+
+def scenario_env_configuration(kit: Kit) -> None:
+    env = {"TENURE_ENDPOINTS": kit.endpoints}
+    ok = script("env", "-", "py/env", env=env)
+    out, err = ok.communicate(timeout=20)
+    assert ok.returncode == 0 and out.strip() == "acquired", err
+    opted_out = script("env", "-", "py/env", "no-env", env=env)
+    _, err = opted_out.communicate(timeout=20)
+    assert opted_out.returncode != 0
+    assert "InvalidArgument" in err, err
