@@ -239,7 +239,7 @@ class Fence {
  * rejects lower ones with LockLostError. Equal tokens pass.
  */
 class FenceValidator {
-  #native = new native.FenceValidator();
+  #native = new native.NativeFenceValidator();
 
   /** Accepts `fence` if its token is not below the highest seen; else throws LockLostError. */
   check(fence) {

@@ -25,6 +25,7 @@ impl Serialize for LockMode {
 
 /// A current grant of a lock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct HolderInfo {
     /// Session holding it.
     pub session_id: u64,
@@ -40,6 +41,7 @@ pub struct HolderInfo {
 
 /// A queued acquire.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct WaiterInfo {
     /// Session waiting.
     pub session_id: u64,
@@ -53,6 +55,7 @@ pub struct WaiterInfo {
 
 /// A lock's holders and waiters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct LockInfo {
     /// Name.
     pub name: String,
@@ -96,6 +99,7 @@ impl From<pb::LockInfo> for LockInfo {
 
 /// A session as the server knows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SessionInfo {
     /// Id.
     pub session_id: u64,
@@ -135,6 +139,7 @@ impl From<pb::SessionInfo> for SessionInfo {
 
 /// A cluster member.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct MemberInfo {
     /// Node id.
     pub id: u64,
@@ -156,6 +161,7 @@ impl From<pb::Member> for MemberInfo {
 
 /// One node's view of the cluster.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ClusterStatus {
     /// The node that answered.
     pub node_id: u64,
@@ -204,6 +210,7 @@ impl From<pb::StatusResponse> for ClusterStatus {
 
 /// An admin action on record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct AuditRecord {
     /// When (Unix ms, leader clock).
     pub at_ms: u64,
@@ -231,6 +238,7 @@ impl From<pb::AuditRecord> for AuditRecord {
 
 /// A grant handed out by a force-release.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct GrantInfo {
     /// Lock name.
     pub name: String,

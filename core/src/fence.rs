@@ -24,6 +24,7 @@ pub const FENCE_HEADER: &str = "tenure-fence";
 
 /// A lock name and a fencing token.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Fence {
     /// The lock (resource) name.
     pub lock: String,

@@ -28,6 +28,11 @@
 
 #![deny(missing_docs)]
 
+// With the `uniffi` feature the records and enums below derive their Kotlin
+// (uniffi) form here, once; bindings/kotlin re-exports them.
+#[cfg(feature = "uniffi")]
+uniffi::setup_scaffolding!("tenure");
+
 mod admin;
 mod client;
 mod clock;

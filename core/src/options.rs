@@ -194,6 +194,7 @@ impl ClientOptions {
 
 /// Lock mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum LockMode {
     /// One holder at a time.
     #[default]

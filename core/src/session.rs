@@ -34,6 +34,7 @@ use crate::lock::LockInner;
 
 /// Health of a session, as the client sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum SessionState {
     /// The last renewal succeeded.
     Healthy,
@@ -76,6 +77,7 @@ impl fmt::Display for SessionState {
 
 /// Why a lock stopped being held.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum LostReason {
     /// Released by its holder.
     Released,

@@ -32,7 +32,7 @@ try {
   }
 
   // withLock: acquire, run, release, even if the work throws.
-  const token = await client.withLock(name, async (lock) => lock.fencingToken);
+  const token = await client.withLock(name, async (lock) => lock.fencingToken, { timeout: 10_000 });
   console.log(`withLock ran under token ${token}`);
 } finally {
   await client.close();

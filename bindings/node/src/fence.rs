@@ -61,17 +61,17 @@ pub fn validate_lock_name(name: String) -> Result<()> {
 
 /// The storage side of fencing: rejects tokens lower than the highest seen.
 #[napi]
-pub struct FenceValidator {
+pub struct NativeFenceValidator {
     inner: tenure::FenceValidator,
 }
 
 #[napi]
-impl FenceValidator {
+impl NativeFenceValidator {
     /// An empty validator.
     #[napi(constructor)]
     #[allow(clippy::new_without_default)]
     pub fn new() -> Self {
-        FenceValidator {
+        NativeFenceValidator {
             inner: tenure::FenceValidator::new(),
         }
     }

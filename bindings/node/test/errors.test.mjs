@@ -2,6 +2,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
+import { createRequire } from 'node:module';
+
 import * as tenure from '../index.mjs';
 import { freePortRange, startCluster } from './cluster.mjs';
 
@@ -51,6 +53,17 @@ describe('error classes', () => {
       assert.equal(err.cause, 'why');
     }
     assert.equal(errorClassFor('NO_SUCH_CODE'), InternalError);
+  });
+});
+
+describe("the core's lists", () => {
+  const native = createRequire(import.meta.url)('../native.js');
+  it("error kinds, lost reasons, states and modes are the core's", () => {
+    assert.deepEqual(Object.keys(ErrorCode), native.errorKinds().map((k) => k.code));
+    assert.deepEqual(Object.keys(CLASSES), native.errorKinds().map((k) => k.code));
+    assert.deepEqual(Object.values(tenure.LostReason), native.lostReasons());
+    assert.deepEqual(Object.values(tenure.SessionState), native.sessionStates());
+    assert.deepEqual(Object.values(tenure.LockMode), native.lockModes());
   });
 });
 
@@ -160,6 +173,9 @@ describe('argument errors against a cluster', () => {
     await assert.rejects(client.blacklist(-1), InvalidArgumentError);
     await assert.rejects(client.forceRelease('x', 'not-an-owner', 'r'), (e) => e instanceof TenureError);
     await assert.rejects(client.withLock('x', 'not a function'), InvalidArgumentError);
+    // No silent default wait: lock() and withLock() need a timeout, as in every language.
+    await assert.rejects(client.lock('x'), InvalidArgumentError);
+    await assert.rejects(client.withLock('x', () => 1), InvalidArgumentError);
     await assert.rejects(client.acquire('x', { signal: 'no' }), InvalidArgumentError);
     assert.ok(!(new InvalidArgumentError('x') instanceof CancelledError));
   });

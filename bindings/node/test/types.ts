@@ -35,7 +35,7 @@ export async function typed(endpoints: string[]): Promise<bigint> {
   sub.cancel();
   await lock[asyncDispose]();
   await lock[Symbol.asyncDispose]();
-  const n: number = await client.withLock('x', async (l, signal: AbortSignal) => (signal.aborted ? 0 : Number(l.fencingToken)));
+  const n: number = await client.withLock('x', async (l, signal: AbortSignal) => (signal.aborted ? 0 : Number(l.fencingToken)), { timeout: 1_000 });
   const info: LockInfo | null = await lazy.describe('x');
   const holderToken: bigint | undefined = info?.holders[0]?.token;
   const left: number = await lazy.blacklist(1n, 'r');

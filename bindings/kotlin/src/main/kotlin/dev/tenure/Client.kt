@@ -1,13 +1,11 @@
 package dev.tenure
 
-import dev.tenure.ffi.FfiClient
-import kotlinx.coroutines.NonCancellable
+import dev.tenure.ffi.NativeClient
 import kotlinx.coroutines.channels.awaitClose
 import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.callbackFlow
 import kotlinx.coroutines.flow.distinctUntilChanged
 import kotlinx.coroutines.runBlocking
-import kotlinx.coroutines.withContext
 import java.time.Duration
 import java.util.concurrent.atomic.AtomicBoolean
 import kotlin.time.toJavaDuration
@@ -31,7 +29,7 @@ import dev.tenure.ffi.connectLazy as ffiConnectLazy
  * the server's queue. Java callers use the `...Blocking` variants. Thread-safe; share one
  * client per process (its locks share one session).
  */
-class TenureClient private constructor(private val raw: FfiClient) : AutoCloseable {
+class TenureClient private constructor(private val raw: NativeClient) : AutoCloseable {
     private val closed = AtomicBoolean(false)
 
     /** Connecting. */
@@ -40,16 +38,12 @@ class TenureClient private constructor(private val raw: FfiClient) : AutoCloseab
             FfiThreads.keepAttached()
         }
 
-        /** How long [withLock] waits for the lock unless told otherwise. */
-        @JvmField
-        val DEFAULT_LOCK_WAIT: Duration = Duration.ofSeconds(30)
-
         /**
          * Connects to the cluster at [endpoints] (any members, `host:port`; an element may
          * hold several, comma-separated) and opens a session.
          */
         suspend fun connect(endpoints: List<String>, options: ClientOptions = ClientOptions()): TenureClient =
-            TenureClient(mapErrors { ffiConnect(endpoints, options.toFfi()) })
+            TenureClient(mapErrors { ffiConnect(endpoints, options.toNative()) })
 
         /** Connects to `host:port[,host:port...]` and opens a session. */
         suspend fun connect(endpoints: String, options: ClientOptions = ClientOptions()): TenureClient =
@@ -74,7 +68,7 @@ class TenureClient private constructor(private val raw: FfiClient) : AutoCloseab
         @JvmStatic
         @JvmOverloads
         fun connectLazy(endpoints: List<String>, options: ClientOptions = ClientOptions()): TenureClient =
-            TenureClient(mapErrors { ffiConnectLazy(endpoints, options.toFfi()) })
+            TenureClient(mapErrors { ffiConnectLazy(endpoints, options.toNative()) })
 
         /** [connectLazy] for `host:port[,host:port...]`. */
         @JvmStatic
@@ -92,7 +86,7 @@ class TenureClient private constructor(private val raw: FfiClient) : AutoCloseab
      * waiting acquire (and releases the grant if it raced with the cancel).
      */
     suspend fun acquire(name: String, options: AcquireOptions = AcquireOptions()): Lock =
-        Lock(mapErrors { raw.acquire(name, options.toFfi()) })
+        Lock(mapErrors { raw.acquire(name, options.toNative()) })
 
     /** Waits up to [timeout] for an exclusive lock on [name]. */
     suspend fun lock(name: String, timeout: Duration): Lock = acquire(name, AcquireOptions.wait(timeout))
@@ -115,24 +109,24 @@ class TenureClient private constructor(private val raw: FfiClient) : AutoCloseab
     fun tryLockBlocking(name: String): Lock = runBlocking { tryLock(name) }
 
     /**
-     * Acquires [name] with [options], runs [block] with the lock, and releases it. If the lock
-     * is lost first, [block] is cancelled and [TenureException.LockLost] thrown. An exception
-     * of [block] is rethrown after the release.
+     * The core's `with_lock`: acquires [name] with [options], runs [block] with the lock, and
+     * releases it. If the lock is lost during [block], [block] is cancelled and
+     * [TenureException.LockLost] thrown; if it is lost before the release, LockLost too. The
+     * core's errors come before [block]'s own.
      */
     suspend fun <T> withLock(name: String, options: AcquireOptions, block: suspend (Lock) -> T): T {
-        val lock = acquire(name, options)
-        val out = try {
-            lock.run(block)
+        val scope = mapErrors { raw.lockScope(name, options.toNative()) }
+        val lock = try {
+            Lock(mapErrors { scope.lock() })
         } catch (e: Throwable) {
-            withContext(NonCancellable) { runCatching { lock.closeSuspending() } }
+            scope.cancel()
             throw e
         }
-        withContext(NonCancellable) { lock.closeSuspending() }
-        return out
+        return underCore({ block(lock) }, scope::workDone) { scope.outcome() }
     }
 
-    /** [withLock] waiting up to [timeout] (default [DEFAULT_LOCK_WAIT]) for an exclusive lock. */
-    suspend fun <T> withLock(name: String, timeout: Duration = DEFAULT_LOCK_WAIT, block: suspend (Lock) -> T): T =
+    /** [withLock] waiting up to [timeout] for an exclusive lock (no default wait, as in every language). */
+    suspend fun <T> withLock(name: String, timeout: Duration, block: suspend (Lock) -> T): T =
         withLock(name, AcquireOptions.wait(timeout), block)
 
     /** [withLock] waiting up to [timeout] for an exclusive lock. */
@@ -142,10 +136,10 @@ class TenureClient private constructor(private val raw: FfiClient) : AutoCloseab
     // ------------------------------------------------------------------ session
 
     /** The current session's id, or null if none is open. */
-    suspend fun sessionId(): Long? = raw.sessionId()
+    suspend fun sessionId(): ULong? = raw.sessionId()
 
     /** [sessionId], blocking the calling thread (for Java). */
-    fun sessionIdBlocking(): Long? = runBlocking { sessionId() }
+    fun sessionIdBlocking(): ULong? = runBlocking { sessionId() }
 
     /** The current session's state (EXPIRED when there is none). Local, no network. */
     val sessionState: SessionState
@@ -157,7 +151,7 @@ class TenureClient private constructor(private val raw: FfiClient) : AutoCloseab
      * Callbacks run on the binding's callback thread, one at a time, in order.
      */
     fun onSessionState(callback: SessionStateCallback): Subscription =
-        Subscription(raw.onSessionState(SessionStateBridge(callback)))
+        Subscription(mapErrors { raw.onSessionState(SessionStateBridge(callback)) })
 
     /** The session state as a flow: the current state first, then every change. */
     fun sessionStates(): Flow<SessionState> = callbackFlow {
@@ -205,7 +199,7 @@ class TenureClient private constructor(private val raw: FfiClient) : AutoCloseab
     suspend fun nodeStatus(endpoint: String): ClusterStatus = mapErrors { raw.nodeStatus(endpoint) }
 
     /** The most recent admin actions (oldest first), at most [limit]. */
-    suspend fun audit(limit: Int = 100): List<AuditRecord> = mapErrors { raw.audit(limit) }
+    suspend fun audit(limit: UInt = 100u): List<AuditRecord> = mapErrors { raw.audit(limit) }
 
     /**
      * Admin: frees [name] only if [ownerId] still holds it (compare-and-swap;
@@ -219,7 +213,7 @@ class TenureClient private constructor(private val raw: FfiClient) : AutoCloseab
      * Admin: blacklists a session: it is never renewed again and expires at its current
      * deadline; its holder learns at its next keepalive. Returns the time left until then.
      */
-    suspend fun blacklist(sessionId: Long, reason: String): Duration = mapErrors { raw.blacklist(sessionId, reason) }
+    suspend fun blacklist(sessionId: ULong, reason: String): Duration = mapErrors { raw.blacklist(sessionId, reason) }
 
     /** [describe], blocking (for Java). */
     fun describeBlocking(name: String): LockInfo? = runBlocking { describe(name) }
@@ -236,14 +230,14 @@ class TenureClient private constructor(private val raw: FfiClient) : AutoCloseab
 
     /** [audit], blocking (for Java). */
     @JvmOverloads
-    fun auditBlocking(limit: Int = 100): List<AuditRecord> = runBlocking { audit(limit) }
+    fun auditBlocking(limit: UInt = 100u): List<AuditRecord> = runBlocking { audit(limit) }
 
     /** [forceRelease], blocking (for Java). */
     fun forceReleaseBlocking(name: String, ownerId: String, reason: String): List<GrantInfo> =
         runBlocking { forceRelease(name, ownerId, reason) }
 
     /** [blacklist], blocking (for Java). */
-    fun blacklistBlocking(sessionId: Long, reason: String): Duration = runBlocking { blacklist(sessionId, reason) }
+    fun blacklistBlocking(sessionId: ULong, reason: String): Duration = runBlocking { blacklist(sessionId, reason) }
 
     /** [closeSession], blocking (for Java). */
     fun closeSessionBlocking() = runBlocking { closeSession() }

@@ -1,6 +1,7 @@
 package dev.tenure
 
-import dev.tenure.ffi.FfiException
+import dev.tenure.ffi.NativeException
+import dev.tenure.ffi.errorCodes
 import dev.tenure.ffi.InternalException
 
 /**
@@ -58,59 +59,28 @@ sealed class TenureException(message: String, val code: String) : Exception(mess
 
     /** Holds [CODES]. */
     companion object {
-        /** The stable codes of all kinds, in declaration order. */
+        /** The stable codes of all kinds, in the core's order (`ErrorKind::ALL`, read from the native library). */
         @JvmField
-        val CODES: List<String> = listOf(
-            "UNAVAILABLE",
-            "TIMEOUT",
-            "LOCK_HELD",
-            "LOCK_LOST",
-            "SESSION_EXPIRED",
-            "SESSION_BLACKLISTED",
-            "NOT_HOLDER",
-            "INVALID_ARGUMENT",
-            "PERMISSION_DENIED",
-            "RESOURCE_EXHAUSTED",
-            "CANCELLED",
-            "INTERNAL",
-        )
-
-        /** Makes the exception for [code] (one of [CODES]); unknown codes give [Internal]. */
-        @JvmStatic
-        fun of(code: String, message: String): TenureException = when (code) {
-            "UNAVAILABLE" -> Unavailable(message)
-            "TIMEOUT" -> Timeout(message)
-            "LOCK_HELD" -> LockHeld(message)
-            "LOCK_LOST" -> LockLost(message)
-            "SESSION_EXPIRED" -> SessionExpired(message)
-            "SESSION_BLACKLISTED" -> SessionBlacklisted(message)
-            "NOT_HOLDER" -> NotHolder(message)
-            "INVALID_ARGUMENT" -> InvalidArgument(message)
-            "PERMISSION_DENIED" -> PermissionDenied(message)
-            "RESOURCE_EXHAUSTED" -> ResourceExhausted(message)
-            "CANCELLED" -> Cancelled(message)
-            "INTERNAL" -> Internal(message)
-            else -> Internal(message)
-        }
+        val CODES: List<String> = errorCodes()
     }
 }
 
 /** The idiomatic exception for an error of the generated layer. */
-internal fun FfiException.toTenure(): TenureException {
+internal fun NativeException.toTenure(): TenureException {
     val msg = message ?: ""
     return when (this) {
-        is FfiException.Unavailable -> TenureException.Unavailable(msg)
-        is FfiException.Timeout -> TenureException.Timeout(msg)
-        is FfiException.LockHeld -> TenureException.LockHeld(msg)
-        is FfiException.LockLost -> TenureException.LockLost(msg)
-        is FfiException.SessionExpired -> TenureException.SessionExpired(msg)
-        is FfiException.SessionBlacklisted -> TenureException.SessionBlacklisted(msg)
-        is FfiException.NotHolder -> TenureException.NotHolder(msg)
-        is FfiException.InvalidArgument -> TenureException.InvalidArgument(msg)
-        is FfiException.PermissionDenied -> TenureException.PermissionDenied(msg)
-        is FfiException.ResourceExhausted -> TenureException.ResourceExhausted(msg)
-        is FfiException.Cancelled -> TenureException.Cancelled(msg)
-        is FfiException.Internal -> TenureException.Internal(msg)
+        is NativeException.Unavailable -> TenureException.Unavailable(msg)
+        is NativeException.Timeout -> TenureException.Timeout(msg)
+        is NativeException.LockHeld -> TenureException.LockHeld(msg)
+        is NativeException.LockLost -> TenureException.LockLost(msg)
+        is NativeException.SessionExpired -> TenureException.SessionExpired(msg)
+        is NativeException.SessionBlacklisted -> TenureException.SessionBlacklisted(msg)
+        is NativeException.NotHolder -> TenureException.NotHolder(msg)
+        is NativeException.InvalidArgument -> TenureException.InvalidArgument(msg)
+        is NativeException.PermissionDenied -> TenureException.PermissionDenied(msg)
+        is NativeException.ResourceExhausted -> TenureException.ResourceExhausted(msg)
+        is NativeException.Cancelled -> TenureException.Cancelled(msg)
+        is NativeException.Internal -> TenureException.Internal(msg)
     }
 }
 
@@ -121,7 +91,7 @@ internal fun FfiException.toTenure(): TenureException {
 internal inline fun <T> mapErrors(block: () -> T): T =
     try {
         block()
-    } catch (e: FfiException) {
+    } catch (e: NativeException) {
         throw e.toTenure()
     } catch (e: InternalException) {
         throw TenureException.Internal(e.message ?: "internal error")

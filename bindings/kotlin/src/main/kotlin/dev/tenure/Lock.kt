@@ -1,22 +1,24 @@
 package dev.tenure
 
-import dev.tenure.ffi.FfiAcquired
-import dev.tenure.ffi.FfiLock
+import dev.tenure.ffi.NativeAcquired
+import dev.tenure.ffi.NativeLock
+import dev.tenure.ffi.NativeWork
+import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.async
 import kotlinx.coroutines.coroutineScope
 import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.flow
 import kotlinx.coroutines.runBlocking
-import kotlinx.coroutines.selects.select
 import java.time.Duration
-import java.util.concurrent.atomic.AtomicBoolean
 
 /**
  * A held lock: its name, fencing token and owner id, whether it is still held, and how to
  * learn that it was lost.
  *
  * [close] releases it (and waits for the server's answer), so `use {}` and Java's
- * try-with-resources hold the lock exactly for their block:
+ * try-with-resources hold the lock exactly for their block; if the lock was lost during the
+ * block, [close] throws [TenureException.LockLost] (the core's `Lock::finish`), so work done
+ * after the loss does not go unnoticed:
  *
  * ```kotlin
  * client.lock("jobs/nightly", 10.seconds).use { lock ->
@@ -29,22 +31,15 @@ import java.util.concurrent.atomic.AtomicBoolean
  * reported by [isHeld], [lostReason], [awaitLost], [lostFlow] and [onLost]; [run] cancels work
  * when the lock is lost. Thread-safe.
  */
-class Lock internal constructor(acquired: FfiAcquired) : AutoCloseable {
+class Lock internal constructor(acquired: NativeAcquired) : AutoCloseable {
     // The grant's fixed properties come with the acquire's answer (one FFI call, not six).
-    private val raw: FfiLock = acquired.lock
-    private val closed = AtomicBoolean(false)
-
-    @Volatile
-    private var finalReason: LostReason? = null
+    private val raw: NativeLock = acquired.lock
 
     /** The lock's name. */
     val name: String = acquired.name
 
-    /**
-     * The fencing token of this grant: greater than every token granted before it, for any
-     * lock. The core's u64 as a Long (tokens count grants from 1 and stay far below 2^63).
-     */
-    val fencingToken: Long = acquired.fencingToken
+    /** The fencing token of this grant: greater than every token granted before it, for any lock. */
+    val fencingToken: ULong = acquired.fencingToken
 
     /** The grant's unique owner id (32 hex digits), for [TenureClient.forceRelease]. */
     val ownerId: String = acquired.ownerId
@@ -53,7 +48,7 @@ class Lock internal constructor(acquired: FfiAcquired) : AutoCloseable {
     val mode: LockMode = acquired.mode
 
     /** The id of the session holding the lock. */
-    val sessionId: Long = acquired.sessionId
+    val sessionId: ULong = acquired.sessionId
 
     /** The fence to pass to storage with every write ([Fence.HEADER]`: <lock>=<token>`). */
     val fence: Fence
@@ -63,23 +58,20 @@ class Lock internal constructor(acquired: FfiAcquired) : AutoCloseable {
      * Whether the lock is still held, judged locally without network: not released, not lost,
      * and the session's local expiry not passed.
      */
-    fun isHeld(): Boolean = !closed.get() && raw.isHeld()
+    fun isHeld(): Boolean = raw.isHeld()
 
     /** How long the lock is certainly held without a further renewal (zero once lost). */
-    fun remaining(): Duration = if (closed.get()) Duration.ZERO else raw.remaining()
+    fun remaining(): Duration = raw.remaining()
 
     /** Why the lock is no longer held, or null while it is. */
     val lostReason: LostReason?
-        get() = if (closed.get()) finalReason else raw.lostReason()
+        get() = raw.lostReason()
 
     /**
      * Suspends until the lock is lost or released and returns the reason. Returns at the
      * session's local expiry at the latest, even if no renewal answer ever arrives.
      */
-    suspend fun awaitLost(): LostReason {
-        if (closed.get()) return finalReason ?: LostReason.RELEASED
-        return mapErrors { raw.lost() }
-    }
+    suspend fun awaitLost(): LostReason = mapErrors { raw.lost() }
 
     /** A flow that emits the reason once, when the lock is lost or released, and completes. */
     fun lostFlow(): Flow<LostReason> = flow { emit(awaitLost()) }
@@ -88,61 +80,53 @@ class Lock internal constructor(acquired: FfiAcquired) : AutoCloseable {
      * Calls [callback] once when the lock is lost or released (soon, if it already is). It runs
      * on the binding's callback thread, never on the caller's.
      */
-    fun onLost(callback: LostCallback) {
-        if (closed.get()) {
-            val reason = finalReason ?: LostReason.RELEASED
-            CallbackThread.run("lost") { callback.onLost(reason) }
-            return
-        }
-        raw.onLost(LostBridge(callback))
-    }
+    fun onLost(callback: LostCallback) = raw.onLost(LostBridge(callback))
 
     /** Releases the lock and waits for the server. Idempotent: releasing a released or lost lock succeeds. */
-    suspend fun release() {
-        if (closed.get()) return
-        mapErrors { raw.release() }
-    }
+    suspend fun release() = mapErrors { raw.release() }
 
     /** [release], blocking the calling thread (for Java). */
     fun releaseBlocking() = runBlocking { release() }
 
     /**
-     * Runs [block] while the lock is held. If the lock is lost first, [block] is cancelled and
-     * [TenureException.LockLost] thrown. Does not release the lock (see [TenureClient.withLock]).
+     * Runs [block] while the lock is held: the core's `Lock::run`. If the lock is lost first,
+     * [block] is cancelled and [TenureException.LockLost] thrown. Does not release the lock
+     * (see [TenureClient.withLock]).
      */
-    suspend fun <T> run(block: suspend (Lock) -> T): T = coroutineScope {
-        val work = async { block(this@Lock) }
-        val lost = async { awaitLost() }
-        select {
-            work.onAwait { value ->
-                lost.cancel()
-                value
-            }
-            lost.onAwait { reason ->
-                work.cancel()
-                throw TenureException.LockLost("lock \"$name\" lost: ${reason.text}")
-            }
-        }
+    suspend fun <T> run(block: suspend (Lock) -> T): T {
+        val ended = NativeWork()
+        return underCore({ block(this) }, ended::done) { raw.run(ended) }
     }
 
     /**
      * Releases the lock (blocking until the server answered, at most the client's call timeout)
-     * and frees the native handle. Idempotent. Throws if the release failed (the grant then
-     * ends with the session at the latest).
+     * and throws [TenureException.LockLost] if it was lost before: the core's `Lock::finish`.
+     * Idempotent.
      */
-    override fun close() = runBlocking { closeSuspending() }
+    override fun close() = runBlocking { finish() }
 
-    /** [close] without blocking a thread: releases, then frees the native handle. */
-    internal suspend fun closeSuspending() {
-        if (!closed.compareAndSet(false, true)) return
-        try {
-            mapErrors { raw.release() }
-        } finally {
-            finalReason = runCatching { raw.lostReason() }.getOrNull() ?: LostReason.RELEASED
-            raw.destroy()
-        }
-    }
+    /** [close] without blocking a thread. */
+    suspend fun finish() = mapErrors { raw.finish() }
 
     /** Name, token, owner and whether it is held. */
     override fun toString(): String = "Lock(name=$name, token=$fencingToken, owner=$ownerId, held=${isHeld()})"
 }
+
+/**
+ * Runs [work] while the core watches the lock: [done] tells the core the work ended, and
+ * [outcome] throws (LockLost, ...) when the core decides the work must stop; [work] is then
+ * cancelled. The work's own result or exception comes after the core's verdict.
+ */
+internal suspend fun <T> underCore(work: suspend () -> T, done: () -> Unit, outcome: suspend () -> Unit): T =
+    coroutineScope {
+        // The work's failure is held until the core has spoken, so the core's order of errors holds.
+        val task = async { runCatching { work() } }
+        task.invokeOnCompletion { done() }
+        try {
+            mapErrors { outcome() }
+        } catch (e: Throwable) {
+            task.cancel(e as? CancellationException ?: CancellationException(e.message, e))
+            throw e
+        }
+        task.await().getOrThrow()
+    }

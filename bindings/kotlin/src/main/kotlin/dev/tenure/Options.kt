@@ -1,9 +1,8 @@
 package dev.tenure
 
-import dev.tenure.ffi.FfiAcquireOptions
-import dev.tenure.ffi.FfiClientOptions
-import dev.tenure.ffi.FfiTlsOptions
-import dev.tenure.ffi.clientOptionsWithEnv
+import dev.tenure.ffi.NativeAcquireOptions
+import dev.tenure.ffi.NativeClientOptions
+import dev.tenure.ffi.NativeTlsOptions
 import dev.tenure.ffi.defaultClientOptions
 import dev.tenure.ffi.validateClientOptions
 import java.time.Duration
@@ -11,7 +10,7 @@ import kotlin.time.toJavaDuration
 
 /** The core's defaults, read once from the native library. */
 private object CoreDefaults {
-    val value: FfiClientOptions = defaultClientOptions()
+    val value: NativeClientOptions = defaultClientOptions()
 }
 
 /**
@@ -51,6 +50,10 @@ data class TlsOptions @JvmOverloads constructor(
  * @property label label of the session, shown by `tenure sessions`; null means `host:pid`.
  * @property tls TLS settings; null connects in plain text.
  * @property token bearer token sent with every request.
+ * @property useEnv read unset settings from the environment when connecting: endpoints from
+ *   `TENURE_ENDPOINTS` (when none are given), token and TLS from `TENURE_TOKEN`, `TENURE_CA`,
+ *   `TENURE_CERT`, `TENURE_KEY`, `TENURE_SERVER_NAME`. The core's policy, the same default
+ *   (true) in every language; false ignores the environment.
  */
 data class ClientOptions @JvmOverloads constructor(
     val ttl: Duration = CoreDefaults.value.ttl,
@@ -64,6 +67,7 @@ data class ClientOptions @JvmOverloads constructor(
     val label: String? = null,
     val tls: TlsOptions? = null,
     val token: String? = null,
+    val useEnv: Boolean = CoreDefaults.value.useEnv,
 ) {
     /** A copy with [ttl] set. */
     fun withTtl(ttl: Duration) = copy(ttl = ttl)
@@ -96,16 +100,13 @@ data class ClientOptions @JvmOverloads constructor(
     /** A copy with [token] set. */
     fun withToken(token: String?) = copy(token = token)
 
-    /**
-     * A copy with unset TLS and token settings filled from the environment: `TENURE_CA`,
-     * `TENURE_CERT`, `TENURE_KEY`, `TENURE_SERVER_NAME` and `TENURE_TOKEN` (the core's rule).
-     */
-    fun withEnv(): ClientOptions = fromFfi(clientOptionsWithEnv(toFfi()))
+    /** A copy with [useEnv] set. */
+    fun withUseEnv(useEnv: Boolean) = copy(useEnv = useEnv)
 
     /** Checks the options for consistency as `connect` does; throws [TenureException.InvalidArgument]. */
-    fun validate() = mapErrors { validateClientOptions(toFfi()) }
+    fun validate() = mapErrors { validateClientOptions(toNative()) }
 
-    internal fun toFfi() = FfiClientOptions(
+    internal fun toNative() = NativeClientOptions(
         ttl = ttl,
         keepaliveInterval = keepaliveInterval,
         drift = drift,
@@ -115,8 +116,9 @@ data class ClientOptions @JvmOverloads constructor(
         initialBackoff = initialBackoff,
         maxBackoff = maxBackoff,
         label = label,
-        tls = tls?.let { FfiTlsOptions(it.caFile, it.certFile, it.keyFile, it.serverName) },
+        tls = tls?.let { NativeTlsOptions(it.caFile, it.certFile, it.keyFile, it.serverName) },
         token = token,
+        useEnv = useEnv,
     )
 
     /** Creates options, for example the defaults. */
@@ -124,20 +126,6 @@ data class ClientOptions @JvmOverloads constructor(
         /** The core's defaults. */
         @JvmStatic
         fun defaults(): ClientOptions = ClientOptions()
-
-        internal fun fromFfi(o: FfiClientOptions) = ClientOptions(
-            ttl = o.ttl,
-            keepaliveInterval = o.keepaliveInterval,
-            drift = o.drift,
-            margin = o.margin,
-            callTimeout = o.callTimeout,
-            attemptTimeout = o.attemptTimeout,
-            initialBackoff = o.initialBackoff,
-            maxBackoff = o.maxBackoff,
-            label = o.label,
-            tls = o.tls?.let { TlsOptions(it.caFile, it.certFile, it.keyFile, it.serverName) },
-            token = o.token,
-        )
     }
 }
 
@@ -164,7 +152,7 @@ data class AcquireOptions @JvmOverloads constructor(
     /** A copy with [lockDelay] set. */
     fun withLockDelay(lockDelay: Duration) = copy(lockDelay = lockDelay)
 
-    internal fun toFfi() = FfiAcquireOptions(mode = mode, wait = wait, lockDelay = lockDelay)
+    internal fun toNative() = NativeAcquireOptions(mode = mode, wait = wait, lockDelay = lockDelay)
 
     /** Common options. */
     companion object {

@@ -1,44 +1,44 @@
 package dev.tenure
 
-import dev.tenure.ffi.FfiSubscription
+import dev.tenure.ffi.NativeSubscription
 import dev.tenure.ffi.lostReasonText
 
-// The plain records and enums of the generated layer (package dev.tenure.ffi), under their
-// names in this package. All ids, tokens and Unix-millisecond times are Long; durations are
-// java.time.Duration.
+// The plain records and enums of the core (generated from the core's own types into package
+// dev.tenure.core), under their names in this package. Ids, tokens and Unix-millisecond times
+// are the core's u64 as ULong; durations are java.time.Duration.
 
 /** Exclusive (one holder) or shared (many shared holders, no exclusive one). */
-typealias LockMode = dev.tenure.ffi.LockMode
+typealias LockMode = dev.tenure.core.LockMode
 
 /** Why a lock stopped being held: released, session expired or blacklisted, force-released, client closed. */
-typealias LostReason = dev.tenure.ffi.LostReason
+typealias LostReason = dev.tenure.core.LostReason
 
 /** Health of a session as the client sees it: HEALTHY, JEOPARDY (renewals failing, locks still held), EXPIRED (final). */
-typealias SessionState = dev.tenure.ffi.SessionState
+typealias SessionState = dev.tenure.core.SessionState
 
 /** A lock's holders, FIFO waiters and lock-delay, as returned by [TenureClient.describe]. */
-typealias LockInfo = dev.tenure.ffi.LockInfo
+typealias LockInfo = dev.tenure.core.LockInfo
 
 /** A current grant of a lock: session, fencing token, owner id, mode, grant time. */
-typealias HolderInfo = dev.tenure.ffi.HolderInfo
+typealias HolderInfo = dev.tenure.core.HolderInfo
 
 /** A queued acquire: session, request id, mode, deadline. */
-typealias WaiterInfo = dev.tenure.ffi.WaiterInfo
+typealias WaiterInfo = dev.tenure.core.WaiterInfo
 
 /** A session as the server knows it, as returned by [TenureClient.listSessions]. */
-typealias SessionInfo = dev.tenure.ffi.SessionInfo
+typealias SessionInfo = dev.tenure.core.SessionInfo
 
 /** One node's view of the cluster, as returned by [TenureClient.status]. */
-typealias ClusterStatus = dev.tenure.ffi.ClusterStatus
+typealias ClusterStatus = dev.tenure.core.ClusterStatus
 
 /** A cluster member in a [ClusterStatus]. */
-typealias MemberInfo = dev.tenure.ffi.MemberInfo
+typealias MemberInfo = dev.tenure.core.MemberInfo
 
 /** An admin action on record, as returned by [TenureClient.audit]. */
-typealias AuditRecord = dev.tenure.ffi.AuditRecord
+typealias AuditRecord = dev.tenure.core.AuditRecord
 
 /** A grant handed out by [TenureClient.forceRelease]. */
-typealias GrantInfo = dev.tenure.ffi.GrantInfo
+typealias GrantInfo = dev.tenure.core.GrantInfo
 
 /** The core's text for a lost reason, for example `session expired`. */
 val LostReason.text: String
@@ -57,13 +57,10 @@ fun interface SessionStateCallback {
 }
 
 /** A callback registration; [close] (or [cancel]) ends it. Idempotent. */
-class Subscription internal constructor(private val raw: FfiSubscription) : AutoCloseable {
+class Subscription internal constructor(private val raw: NativeSubscription) : AutoCloseable {
     /** Ends the registration: no more calls after this returns (one already running may finish). */
-    fun cancel() = close()
+    fun cancel() = raw.cancel()
 
-    /** Ends the registration. */
-    override fun close() {
-        raw.cancel()
-        raw.destroy()
-    }
+    /** Ends the registration (for `use {}`): [cancel]. */
+    override fun close() = cancel()
 }

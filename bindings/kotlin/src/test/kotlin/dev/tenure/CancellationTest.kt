@@ -36,7 +36,7 @@ class CancellationTest : ClusterTest() {
         eventually(timeout = 10.seconds, what = "the cancelled acquire left the queue") {
             admin.describe("kt/cancel")?.waiters.isNullOrEmpty()
         }
-        assertEquals(0L, admin.listSessions().single { it.sessionId == waiterSession }.waiting)
+        assertEquals(0u, admin.listSessions().single { it.sessionId == waiterSession }.waiting)
 
         // When the holder releases, nobody gets the lock: the waiter is gone.
         held.release()

@@ -14,12 +14,17 @@ import org.junit.jupiter.api.Timeout
 class ErrorsTest : ClusterTest() {
     @Test
     fun `codes match the core's stable names`() {
-        assertEquals(dev.tenure.ffi.errorCodes(), TenureException.CODES)
-        for (code in TenureException.CODES) {
-            val e = TenureException.of(code, "m")
-            assertEquals(code, e.code)
-            assertEquals("m", e.message)
-        }
+        // One exception class per kind of the core (ErrorKind::ALL), in its order.
+        val all = listOf(
+            TenureException.Unavailable("m"), TenureException.Timeout("m"), TenureException.LockHeld("m"),
+            TenureException.LockLost("m"), TenureException.SessionExpired("m"),
+            TenureException.SessionBlacklisted("m"), TenureException.NotHolder("m"),
+            TenureException.InvalidArgument("m"), TenureException.PermissionDenied("m"),
+            TenureException.ResourceExhausted("m"), TenureException.Cancelled("m"), TenureException.Internal("m"),
+        )
+        assertEquals(dev.tenure.ffi.errorCodes(), all.map { it.code })
+        assertEquals(TenureException.CODES, all.map { it.code })
+        assertEquals(LostReason.entries.size, 5)
         // The hierarchy is sealed: this `when` needs no else branch.
         fun kind(e: TenureException): String = when (e) {
             is TenureException.Unavailable -> "u"
@@ -35,7 +40,7 @@ class ErrorsTest : ClusterTest() {
             is TenureException.Cancelled -> "c"
             is TenureException.Internal -> "x"
         }
-        assertEquals(12, TenureException.CODES.map { kind(TenureException.of(it, "")) }.toSet().size)
+        assertEquals(12, all.map { kind(it) }.toSet().size)
     }
 
     @Test
@@ -44,8 +49,7 @@ class ErrorsTest : ClusterTest() {
         assertFailsWith<TenureException.InvalidArgument> { client.tryLock("") }
         assertFailsWith<TenureException.InvalidArgument> { client.tryLock("x".repeat(257)) }
         assertFailsWith<TenureException.InvalidArgument> { client.tryLock("bad\nname") }
-        assertFailsWith<TenureException.InvalidArgument> { client.blacklist(-1, "negative") }
-        assertFailsWith<TenureException.InvalidArgument> { client.audit(-1) }
+        assertFailsWith<TenureException.InvalidArgument> { Fence("", 1u) }
         assertFailsWith<TenureException.InvalidArgument> { ClientOptions(drift = 0.7).validate() }
         assertFailsWith<TenureException.InvalidArgument> {
             TenureClient.connect(cluster.endpoints, ClientOptions(ttl = Duration.ofMillis(100)))
@@ -65,7 +69,7 @@ class ErrorsTest : ClusterTest() {
             assertFailsWith<TenureException.NotHolder> { a.forceRelease("kt/err", "f".repeat(32), "stale") }
         }
         // Blacklisting an unknown session is refused, nothing changes.
-        val err = assertFailsWith<TenureException> { a.blacklist(1L shl 40, "unknown") }
+        val err = assertFailsWith<TenureException> { a.blacklist(1uL shl 40, "unknown") }
         assertTrue(err is TenureException.SessionExpired || err is TenureException.InvalidArgument, "$err")
     }
 
@@ -93,8 +97,8 @@ class ErrorsTest : ClusterTest() {
         assertEquals(Duration.ofSeconds(10), d.ttl)
         assertEquals(0.01, d.drift)
         assertEquals(Duration.ofMillis(100), d.margin)
-        assertEquals(d, ClientOptions.fromFfi(d.toFfi()))
-        val withTls = d.withTls(TlsOptions(caFile = "/ca.pem")).withToken("t")
-        assertEquals(withTls, withTls.withEnv()) // set values are kept
+        assertEquals(Duration.ofMillis(100), d.maxBackoff)
+        assertTrue(d.useEnv) // the core's env policy, the same default in every language
+        assertEquals(false, d.withUseEnv(false).useEnv)
     }
 }

@@ -42,8 +42,8 @@ class FencingTest : ClusterTest() {
         fun write(value: String, fence: Fence): Boolean =
             db.prepareStatement("UPDATE resource SET value = ?, fence = ? WHERE id = 'report' AND fence <= ?").use {
                 it.setString(1, value)
-                it.setLong(2, fence.token)
-                it.setLong(3, fence.token)
+                it.setLong(2, fence.token.toLong())
+                it.setLong(3, fence.token.toLong())
                 it.executeUpdate() == 1
             }
 
@@ -76,7 +76,7 @@ class FencingTest : ClusterTest() {
             assertTrue(store.write("from the second holder", fresh.fence))
             // The first holder wakes up and writes with its old token: rejected.
             assertFalse(store.write("stale write", old.fence))
-            assertEquals("from the second holder" to fresh.fencingToken, store.read())
+            assertEquals("from the second holder" to fresh.fencingToken.toLong(), store.read())
             fresh.close()
         }
         // The data is in the file, as a new connection sees it.

@@ -26,7 +26,7 @@ class LockTest : ClusterTest() {
         assertNull(lock.lostReason)
         assertEquals("kt/acquire", lock.name)
         assertEquals(LockMode.EXCLUSIVE, lock.mode)
-        assertTrue(lock.fencingToken > 0)
+        assertTrue(lock.fencingToken > 0u)
         assertTrue(Regex("[0-9a-f]{32}").matches(lock.ownerId), lock.ownerId)
         assertEquals(client.sessionId(), lock.sessionId)
         assertTrue(lock.remaining() > Duration.ZERO)
@@ -120,7 +120,7 @@ class LockTest : ClusterTest() {
         assertNotNull(seen)
         assertTrue(admin.describe("kt/with")?.holders.isNullOrEmpty())
         assertFailsWith<ArithmeticException> {
-            client.withLock("kt/with") { throw ArithmeticException("in block") }
+            client.withLock("kt/with", 5.seconds) { throw ArithmeticException("in block") }
         }
         assertTrue(admin.describe("kt/with")?.holders.isNullOrEmpty())
     }
@@ -128,7 +128,7 @@ class LockTest : ClusterTest() {
     @Test
     fun `tokens grow across grants and locks`() = runBlocking {
         val client = client()
-        var last = 0L
+        var last = 0uL
         for (name in listOf("kt/tok/a", "kt/tok/b", "kt/tok/a", "kt/tok/c")) {
             client.tryLock(name).use {
                 assertTrue(it.fencingToken > last, "${it.fencingToken} > $last")

@@ -88,7 +88,9 @@ class LossTest : ClusterTest() {
         assertFalse(lock.isHeld())
         assertTrue(admin.audit(50).any { it.action == "force-release" && it.detail.contains(lock.ownerId) })
         granted.close()
-        lock.close() // releasing a force-released lock is fine
+        lock.release() // releasing a force-released lock is fine
+        // Ending its scope reports the loss (the core's Lock::finish), as in every language.
+        assertFailsWith<TenureException.LockLost> { lock.close() }
     }
 
     @Test

@@ -49,8 +49,8 @@ class CounterStore(file: File) : AutoCloseable {
     fun write(value: Long, fence: Fence): Boolean =
         db.prepareStatement("UPDATE counter SET value = ?, fence = ? WHERE id = 1 AND fence <= ?").use {
             it.setLong(1, value)
-            it.setLong(2, fence.token)
-            it.setLong(3, fence.token)
+            it.setLong(2, fence.token.toLong())
+            it.setLong(3, fence.token.toLong())
             it.executeUpdate() == 1
         }
 
@@ -65,7 +65,7 @@ fun main() = runBlocking {
     try {
         val tokens = clients.mapIndexed { i, client ->
             async(Dispatchers.Default) {
-                val seen = mutableListOf<Long>()
+                val seen = mutableListOf<ULong>()
                 repeat(ROUNDS) {
                     client.withLock(LOCK, 30.seconds) { lock ->
                         val (value, _) = store.read()

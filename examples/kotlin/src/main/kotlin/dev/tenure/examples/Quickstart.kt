@@ -19,8 +19,8 @@ fun endpoints(): String =
 
 /** Runs the quickstart; exits non-zero (an exception) if anything is off. */
 fun main() = runBlocking {
-    // withEnv(): TLS and bearer token from TENURE_CA / TENURE_TOKEN / ... if set.
-    val options = ClientOptions(label = "kotlin-quickstart").withEnv()
+    // TLS and bearer token come from TENURE_CA / TENURE_TOKEN / ... if set (the core's env policy).
+    val options = ClientOptions(label = "kotlin-quickstart")
     TenureClient.connect(endpoints(), options).use { client ->
         println("connected: session ${client.sessionId()}, state ${client.sessionState}")
 

@@ -1,0 +1,236 @@
+//! `NativeClient`: the core's client, its callbacks, and its lock scope.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tenure::{
+    AuditRecord, Client, ClusterStatus, GrantInfo, LockInfo, LostReason, SessionInfo, SessionState,
+};
+
+use crate::errors::NativeError;
+use crate::lock::NativeAcquired;
+use crate::options::{NativeAcquireOptions, NativeClientOptions};
+use crate::runtime::{call, entered, spawn};
+
+/// Told once when a lock is lost or released. Called on a runtime thread of the
+/// binding: return quickly.
+#[uniffi::export(foreign)]
+pub trait LostListener: Send + Sync {
+    /// The lock is no longer held, for `reason`.
+    fn on_lost(&self, reason: LostReason);
+}
+
+/// Told every change of a client's session state. Called on a runtime thread
+/// of the binding: return quickly.
+#[uniffi::export(foreign)]
+pub trait SessionStateListener: Send + Sync {
+    /// The session state is now `state`.
+    fn on_state(&self, state: SessionState);
+}
+
+/// A running callback registration; `cancel()` (or dropping it) ends it.
+#[derive(uniffi::Object)]
+pub struct NativeSubscription {
+    inner: Mutex<Option<tenure::Subscription>>,
+}
+
+#[uniffi::export]
+impl NativeSubscription {
+    /// Ends the registration (idempotent).
+    pub fn cancel(&self) {
+        let taken = self.inner.lock().map(|mut s| s.take()).unwrap_or(None);
+        drop(taken);
+    }
+}
+
+/// A connection to a tenure cluster with its session.
+#[derive(uniffi::Object)]
+pub struct NativeClient {
+    inner: Client,
+}
+
+fn client(inner: Client) -> Arc<NativeClient> {
+    Arc::new(NativeClient { inner })
+}
+
+/// Connects to the cluster at `endpoints` (any members; `host:port`, or one
+/// comma-separated string) and opens a session.
+#[uniffi::export]
+pub async fn connect(
+    endpoints: Vec<String>,
+    options: NativeClientOptions,
+) -> Result<Arc<NativeClient>, NativeError> {
+    let options = tenure::ClientOptions::from(options);
+    let c = call(async move { Client::connect(endpoints, options).await }).await?;
+    Ok(client(c))
+}
+
+/// Like [`connect`], but opens no session until the first acquire (for admin
+/// tools that only read or administer).
+#[uniffi::export]
+pub fn connect_lazy(
+    endpoints: Vec<String>,
+    options: NativeClientOptions,
+) -> Result<Arc<NativeClient>, NativeError> {
+    let c = entered(|| Client::connect_lazy(endpoints, options.into()))??;
+    Ok(client(c))
+}
+
+#[uniffi::export]
+impl NativeClient {
+    /// Acquires `name`. With `options.wait`, waits in the server's FIFO queue up
+    /// to that long; without, fails at once with `LockHeld` if it is taken.
+    /// Cancel-safe: dropping the future withdraws a waiting acquire.
+    pub async fn acquire(
+        &self,
+        name: String,
+        options: NativeAcquireOptions,
+    ) -> Result<NativeAcquired, NativeError> {
+        let c = self.inner.clone();
+        let options = tenure::AcquireOptions::from(options);
+        let lock = call(async move { c.acquire(&name, options).await }).await?;
+        Ok(NativeAcquired::new(lock))
+    }
+
+    /// The current session's id, if one is open.
+    pub async fn session_id(&self) -> Option<u64> {
+        let c = self.inner.clone();
+        spawn(async move { c.session_id().await }).await.ok().flatten()
+    }
+
+    /// The current session's state (Expired when there is none).
+    pub fn session_state(&self) -> SessionState {
+        self.inner.session_state()
+    }
+
+    /// Calls `listener` with every change of the session state until the
+    /// returned subscription is cancelled.
+    pub fn on_session_state(
+        &self,
+        listener: Arc<dyn SessionStateListener>,
+    ) -> Result<Arc<NativeSubscription>, NativeError> {
+        let sub = entered(|| self.inner.on_session_state(move |s| listener.on_state(s)))?;
+        Ok(Arc::new(NativeSubscription {
+            inner: Mutex::new(Some(sub)),
+        }))
+    }
+
+    /// Admin: frees `name` only if `owner_id` still holds it (compare-and-swap),
+    /// handing it to the next waiter at once. Returns the grants made.
+    pub async fn force_release(
+        &self,
+        name: String,
+        owner_id: String,
+        reason: String,
+    ) -> Result<Vec<GrantInfo>, NativeError> {
+        let c = self.inner.clone();
+        let grants = call(async move { c.force_release(&name, &owner_id, &reason).await }).await?;
+        Ok(grants)
+    }
+
+    /// Admin: blacklists a session: it is never renewed again and expires at its
+    /// current deadline. Returns the time left until then (leader's view).
+    pub async fn blacklist(&self, session_id: u64, reason: String) -> Result<Duration, NativeError> {
+        let c = self.inner.clone();
+        call(async move { c.blacklist(session_id, &reason).await }).await
+    }
+
+    /// Reads one lock (None if nobody holds or waits for it).
+    pub async fn describe(&self, name: String) -> Result<Option<LockInfo>, NativeError> {
+        let c = self.inner.clone();
+        Ok(call(async move { c.describe(&name).await })
+            .await?)
+    }
+
+    /// Lists locks whose names start with `prefix` (all pages).
+    pub async fn list_locks(&self, prefix: String) -> Result<Vec<LockInfo>, NativeError> {
+        let c = self.inner.clone();
+        let locks = call(async move { c.list_locks(&prefix).await }).await?;
+        Ok(locks)
+    }
+
+    /// Lists sessions (all pages).
+    pub async fn list_sessions(&self) -> Result<Vec<SessionInfo>, NativeError> {
+        let c = self.inner.clone();
+        let sessions = call(async move { c.list_sessions().await }).await?;
+        Ok(sessions)
+    }
+
+    /// The cluster status as the leader (or any reachable node) sees it.
+    pub async fn status(&self) -> Result<ClusterStatus, NativeError> {
+        let c = self.inner.clone();
+        call(async move { c.status().await }).await
+    }
+
+    /// The status as one particular node sees it.
+    pub async fn node_status(&self, endpoint: String) -> Result<ClusterStatus, NativeError> {
+        let c = self.inner.clone();
+        Ok(call(async move { c.node_status(&endpoint).await })
+            .await?
+            .into())
+    }
+
+    /// The most recent admin actions (oldest first), at most `limit`.
+    pub async fn audit(&self, limit: u32) -> Result<Vec<AuditRecord>, NativeError> {
+        let c = self.inner.clone();
+        let records = call(async move { c.audit(limit).await }).await?;
+        Ok(records)
+    }
+
+    /// The endpoints this client was given.
+    pub fn endpoints(&self) -> Vec<String> {
+        self.inner.endpoints()
+    }
+
+    /// Starts the core's `with_lock` for Kotlin work: `lock()` gives the lock,
+    /// `work_done()` tells the core the work ended, `outcome()` is the result.
+    pub fn lock_scope(
+        &self,
+        name: String,
+        options: NativeAcquireOptions,
+    ) -> Result<Arc<NativeLockScope>, NativeError> {
+        let scope = entered(|| self.inner.lock_scope(&name, options.into()))??;
+        Ok(Arc::new(NativeLockScope {
+            inner: Arc::new(scope),
+        }))
+    }
+
+    /// Closes the session (its locks pass on at once) and marks its locks lost.
+    /// A later acquire opens a fresh session.
+    pub async fn close_session(&self) -> Result<(), NativeError> {
+        let c = self.inner.clone();
+        call(async move { c.close().await }).await
+    }
+}
+
+/// The core's `LockScope`: `with_lock` for work that runs in Kotlin.
+#[derive(uniffi::Object)]
+pub struct NativeLockScope {
+    inner: Arc<tenure::LockScope>,
+}
+
+#[uniffi::export]
+impl NativeLockScope {
+    /// The granted lock (the acquire's error if none).
+    pub async fn lock(&self) -> Result<NativeAcquired, NativeError> {
+        let scope = self.inner.clone();
+        let lock = call(async move { scope.lock().await }).await?;
+        Ok(NativeAcquired::new(lock))
+    }
+
+    /// Tells the core the work has ended.
+    pub fn work_done(&self) {
+        self.inner.work_done();
+    }
+
+    /// The result of `with_lock`.
+    pub async fn outcome(&self) -> Result<(), NativeError> {
+        let scope = self.inner.clone();
+        call(async move { scope.outcome().await }).await
+    }
+
+    /// Withdraws the acquire or releases the lock.
+    pub fn cancel(&self) {
+        self.inner.cancel();
+    }
+}

@@ -1,0 +1,340 @@
+package dev.tenure
+
+import java.io.BufferedReader
+import java.io.File
+import java.io.InputStreamReader
+import java.io.PrintWriter
+import java.time.Duration
+import java.util.concurrent.CopyOnWriteArrayList
+import java.util.concurrent.TimeUnit
+import kotlinx.coroutines.CancellationException
+import kotlinx.coroutines.async
+import kotlinx.coroutines.awaitCancellation
+import kotlinx.coroutines.coroutineScope
+import kotlinx.coroutines.delay
+import kotlinx.coroutines.runBlocking
+import kotlin.test.assertEquals
+import kotlin.test.assertFailsWith
+import kotlin.test.assertFalse
+import kotlin.test.assertNotEquals
+import kotlin.test.assertNotNull
+import kotlin.test.assertTrue
+import kotlin.test.fail
+import kotlin.time.Duration.Companion.seconds
+import org.junit.jupiter.api.DynamicTest
+import org.junit.jupiter.api.Test
+import org.junit.jupiter.api.TestFactory
+import org.junit.jupiter.api.Timeout
+
+/** A tenure-testkit process: a cluster of real `tenure server` processes driven over stdin. */
+class Kit : AutoCloseable {
+    private val process: Process = ProcessBuilder(binary().path)
+        .redirectError(ProcessBuilder.Redirect.INHERIT)
+        .start()
+    private val input = PrintWriter(process.outputStream, true)
+    private val output = BufferedReader(InputStreamReader(process.inputStream))
+    val endpoints: String = field(answer(), "endpoints")
+
+    private fun answer(): String {
+        val line = output.readLine() ?: error("tenure-testkit exited")
+        check(!line.contains("\"error\"")) { line }
+        return line
+    }
+
+    /** Sends [command]; returns the JSON answer line. */
+    fun send(command: String): String {
+        input.println(command)
+        return answer()
+    }
+
+    override fun close() {
+        input.close()
+        if (!process.waitFor(30, TimeUnit.SECONDS)) process.destroyForcibly()
+    }
+
+    companion object {
+        fun binary(): File = File(System.getenv("TENURE_TESTKIT") ?: File(TenureCluster.binary().parentFile, "tenure-testkit").path)
+
+        /** The value of a string or number field of a one-line JSON object. */
+        fun field(json: String, name: String): String =
+            Regex("\"$name\":\"?([^\",}]*)").find(json)?.groupValues?.get(1) ?: error("no $name in $json")
+    }
+}
+
+/**
+ * The shared scenario list (tests/scenarios.toml), run by the Kotlin binding. A scenario of the
+ * file without an implementation here fails.
+ */
+@Timeout(600)
+class ScenariosTest {
+    private val listed: List<String> = Regex("^id = \"([a-z0-9_]+)\"$", RegexOption.MULTILINE)
+        .findAll(File(System.getProperty("tenure.repo") ?: "../..", "tests/scenarios.toml").readText())
+        .map { it.groupValues[1] }
+        .toList()
+
+    private val clients = CopyOnWriteArrayList<TenureClient>()
+
+    private suspend fun Kit.client(ttl: Duration = Duration.ofSeconds(5)): TenureClient =
+        TenureClient.connect(endpoints, ClientOptions(ttl = ttl)).also { clients += it }
+
+    private fun Kit.admin(): TenureClient = TenureClient.connectLazy(endpoints).also { clients += it }
+
+    private suspend fun Kit.waiters(name: String): Int = admin().describe(name)?.waiters?.size ?: 0
+
+    private fun holder(vararg args: String, env: Map<String, String> = emptyMap()): Process {
+        val java = File(System.getProperty("java.home"), "bin/java").path
+        val builder = ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), ScenarioHolder::class.java.name, *args)
+        builder.environment().putAll(env)
+        return builder.start()
+    }
+
+    private fun Process.finish(): Triple<Int, String, String> {
+        val out = inputStream.bufferedReader().readText()
+        val err = errorStream.bufferedReader().readText()
+        check(waitFor(60, TimeUnit.SECONDS)) { "holder did not exit" }
+        return Triple(exitValue(), out, err)
+    }
+
+    /** Types a scenario's body (a suspend lambda). */
+    private fun scenario(body: suspend (Kit) -> Unit) = body
+
+    private val scenarios: Map<String, suspend (Kit) -> Unit> = mapOf(
+        "acquire_release_rising_tokens" to scenario { kit ->
+            val c = kit.client()
+            var last = 0uL
+            repeat(3) {
+                val lock = c.tryLock("kt/rising")
+                assertTrue(lock.fencingToken > last)
+                last = lock.fencingToken
+                lock.close()
+                assertFalse(lock.isHeld())
+                assertEquals(null, c.describe("kt/rising"))
+            }
+        },
+        "fifo_handover_three_waiters" to scenario { kit ->
+            coroutineScope {
+                val first = kit.client().tryLock("kt/fifo")
+                val waiting = (1..3).map { i ->
+                    val c = kit.client()
+                    async { c.lock("kt/fifo", 30.seconds) }.also {
+                        eventually(what = "waiter $i queued") { kit.waiters("kt/fifo") == i }
+                    }
+                }
+                var token = first.fencingToken
+                first.release()
+                for (w in waiting) {
+                    val lock = w.await()
+                    assertTrue(lock.fencingToken > token, "FIFO order or token broken")
+                    token = lock.fencingToken
+                    lock.release()
+                }
+            }
+        },
+        "wait_timeout" to scenario { kit ->
+            kit.client().tryLock("kt/timeout").use {
+                assertFailsWith<TenureException.Timeout> { kit.client().lock("kt/timeout", Duration.ofMillis(300)) }
+                assertEquals(0, kit.waiters("kt/timeout"))
+            }
+        },
+        "try_lock" to scenario { kit ->
+            val b = kit.client()
+            kit.client().tryLock("kt/try").use {
+                assertFailsWith<TenureException.LockHeld> { b.tryLock("kt/try") }
+            }
+            b.tryLock("kt/try").release()
+        },
+        "cancel_withdraws" to scenario { kit ->
+            coroutineScope {
+                val held = kit.client().tryLock("kt/cancel")
+                val b = kit.client()
+                val waiting = async { b.lock("kt/cancel", 30.seconds) }
+                eventually(what = "waiter queued") { kit.waiters("kt/cancel") == 1 }
+                waiting.cancel()
+                assertFailsWith<CancellationException> { waiting.await() }
+                eventually(what = "waiter withdrawn") { kit.waiters("kt/cancel") == 0 }
+                held.release()
+            }
+        },
+        "shared_mode" to scenario { kit ->
+            val shared = AcquireOptions().shared()
+            val one = kit.client().acquire("kt/shared", shared)
+            val two = kit.client().acquire("kt/shared", shared)
+            assertTrue(one.isHeld() && two.isHeld())
+            val c = kit.client()
+            assertFailsWith<TenureException.LockHeld> { c.tryLock("kt/shared") }
+            one.release()
+            assertFailsWith<TenureException.LockHeld> { c.tryLock("kt/shared") }
+            two.release()
+            c.tryLock("kt/shared").release()
+        },
+        "lost_after_blacklist" to scenario { kit ->
+            val lock = kit.client(Duration.ofSeconds(3)).tryLock("kt/blacklist")
+            kit.admin().blacklist(lock.sessionId, "scenario")
+            assertEquals(LostReason.SESSION_BLACKLISTED, lock.awaitLost())
+            assertFalse(lock.isHeld())
+        },
+        "lost_after_sigstop" to scenario { kit ->
+            val child = holder("pause", kit.endpoints, "kt/pause")
+            val lines = child.inputStream.bufferedReader()
+            val stale = lines.readLine().split(" ")[1].toULong()
+            val pid = child.pid().toString()
+            ProcessBuilder("kill", "-STOP", pid).start().waitFor()
+            val storage = FenceValidator()
+            val lock = try {
+                kit.client().lock("kt/pause", Duration.ofSeconds(20)).also {
+                    assertTrue(it.fencingToken > stale)
+                    storage.check(it.fence)
+                }
+            } finally {
+                ProcessBuilder("kill", "-CONT", pid).start().waitFor()
+            }
+            val resumed = System.nanoTime()
+            assertEquals("lost session_expired", lines.readLine())
+            assertTrue(System.nanoTime() - resumed < 1_000_000_000L, "isHeld() stayed true after the resume")
+            assertFailsWith<TenureException.LockLost> { storage.check(Fence("kt/pause", stale)) }
+            lock.release()
+            child.waitFor(30, TimeUnit.SECONDS)
+        },
+        "jeopardy_then_expired" to scenario { kit ->
+            val c = kit.client(Duration.ofSeconds(2))
+            val lock = c.tryLock("kt/jeopardy")
+            val seen = CopyOnWriteArrayList<SessionState>()
+            c.onSessionState { seen += it }.use {
+                kit.send("pause-all")
+                try {
+                    eventually(10.seconds, "expired") { SessionState.EXPIRED in seen }
+                } finally {
+                    kit.send("resume-all")
+                }
+            }
+            assertEquals(listOf(SessionState.JEOPARDY, SessionState.EXPIRED), seen.take(2))
+            assertEquals(LostReason.SESSION_EXPIRED, lock.lostReason)
+        },
+        "force_release" to scenario { kit ->
+            coroutineScope {
+                val old = kit.client().tryLock("kt/force")
+                val waiter = kit.client()
+                val next = async { waiter.lock("kt/force", 30.seconds) }
+                eventually(what = "waiter queued") { kit.waiters("kt/force") == 1 }
+                val boss = kit.admin()
+                assertEquals(1, boss.forceRelease("kt/force", old.ownerId, "scenario").size)
+                val lock = next.await()
+                assertTrue(lock.fencingToken > old.fencingToken)
+                assertEquals(LostReason.FORCE_RELEASED, old.awaitLost())
+                assertFailsWith<TenureException.NotHolder> { boss.forceRelease("kt/force", old.ownerId, "again") }
+                lock.release()
+            }
+        },
+        "leader_killed_lock_held" to scenario { kit ->
+            val c = kit.client(Duration.ofSeconds(3))
+            val lock = c.tryLock("kt/failover")
+            val session = c.sessionId()
+            kit.send("kill-leader")
+            delay(6_000) // two TTLs across the failover
+            assertTrue(lock.isHeld(), "lost: ${lock.lostReason}")
+            assertEquals(session, c.sessionId())
+            assertEquals(SessionState.HEALTHY, c.sessionState)
+            lock.release()
+        },
+        "retried_request_applies_once" to scenario { kit ->
+            val proxy = Kit.field(kit.send("proxy"), "proxy")
+            val options = ClientOptions(ttl = Duration.ofSeconds(5), attemptTimeout = Duration.ofSeconds(1))
+            val c = TenureClient.connect(proxy, options).also { clients += it }
+            val before = kit.admin().status().nextToken
+            kit.send("cut-next-reply")
+            val lock = c.tryLock("kt/retry")
+            assertEquals("1", Kit.field(kit.send("cuts"), "cuts"))
+            assertEquals(before + 1u, kit.admin().status().nextToken)
+            assertEquals(listOf(lock.ownerId), kit.admin().describe("kt/retry")?.holders?.map { it.ownerId })
+            lock.release()
+        },
+        "bad_input" to scenario { kit ->
+            val c = kit.client()
+            val kept = c.tryLock("kt/bad/kept")
+            val before = kit.admin().listLocks()
+            for (name in listOf("", "x".repeat(257), "a\u0007b")) {
+                assertFailsWith<TenureException.InvalidArgument>(name) { c.tryLock(name) }
+            }
+            assertFailsWith<TenureException.InvalidArgument> { c.lock("kt/bad", Duration.ofMillis(-1)) }
+            assertFailsWith<TenureException.InvalidArgument> { Fence.parse("no-token") }
+            assertFailsWith<TenureException.InvalidArgument> { Fence("", 1u) }
+            assertEquals(before, kit.admin().listLocks())
+            kept.release()
+        },
+        "scope_exit_after_loss" to scenario { kit ->
+            val c = kit.client()
+            val boss = kit.admin()
+            assertFailsWith<TenureException.LockLost> {
+                c.tryLock("kt/scope").use { lock ->
+                    boss.forceRelease("kt/scope", lock.ownerId, "scenario")
+                    lock.awaitLost()
+                }
+            }
+            assertFailsWith<TenureException.LockLost> {
+                c.withLock("kt/scope", 5.seconds) { lock ->
+                    boss.forceRelease("kt/scope", lock.ownerId, "scenario")
+                    awaitCancellation()
+                }
+            }
+            assertEquals(7, c.withLock("kt/scope", 5.seconds) { 7 })
+            c.tryLock("kt/scope").use { }
+        },
+        "release_on_drop" to scenario { kit ->
+            val a = kit.client(Duration.ofSeconds(30))
+            val b = kit.client()
+            a.tryLock("kt/drop") // dropped at once: the garbage collector frees it
+            val got = run {
+                var lock: Lock? = null
+                eventually(20.seconds, "released after GC") {
+                    System.gc()
+                    lock = runCatching { b.tryLock("kt/drop") }.getOrNull()
+                    lock != null
+                }
+                lock
+            }
+            assertNotNull(got).release()
+        },
+        "clean_exit_with_open_clients" to scenario { kit ->
+            val (code, out, err) = holder("exit", kit.endpoints, "kt/exit").finish()
+            assertEquals(0, code, err)
+            assertEquals("acquired", out.trim())
+            // Free once the exited holder's session has expired (ttl 3 s).
+            kit.client().lock("kt/exit", Duration.ofSeconds(10)).release()
+        },
+        "env_configuration" to scenario { kit ->
+            val env = mapOf("TENURE_ENDPOINTS" to kit.endpoints)
+            val (code, out, err) = holder("env", "-", "kt/env", env = env).finish()
+            assertEquals(0, code, err)
+            assertEquals("acquired", out.trim())
+            val (optedOut, _, optedErr) = holder("env", "-", "kt/env", "no-env", env = env).finish()
+            assertNotEquals(0, optedOut)
+            assertTrue("InvalidArgument" in optedErr, optedErr)
+        },
+    )
+
+    /** Scenarios that stop or kill nodes get a cluster of their own. */
+    private val ownCluster = setOf("jeopardy_then_expired", "leader_killed_lock_held", "retried_request_applies_once")
+
+    @Test
+    fun `implements exactly the listed scenarios`() {
+        assertEquals(listed.sorted(), scenarios.keys.sorted())
+    }
+
+    @TestFactory
+    fun `shared scenarios`(): List<DynamicTest> {
+        val shared = lazy { Kit() }
+        val tests = listed.map { id ->
+            DynamicTest.dynamicTest(id) {
+                val run = scenarios[id] ?: fail("tests/scenarios.toml lists $id but Kotlin has no implementation")
+                runBlocking {
+                    if (id in ownCluster) Kit().use { run(it) } else run(shared.value)
+                }
+                clients.forEach { runCatching { it.close() } }
+                clients.clear()
+            }
+        }
+        return tests + DynamicTest.dynamicTest("stop the shared cluster") {
+            if (shared.isInitialized()) shared.value.close()
+        }
+    }
+}
