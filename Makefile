@@ -2,6 +2,8 @@
 #
 #   make demo                 the README demo on an embedded 3-node cluster
 #   make test                 every test in every language (what CI runs)
+#   make docs                 API docs of every language into target/docs (rustdoc,
+#                             pdoc, TypeDoc, Dokka)
 #   make faults DURATION=1h   a long fault-injection soak with a report
 #   make stress DURATION=10m  256 clients on their own connections, no faults
 #   make soak DURATION=1h     both
@@ -13,7 +15,7 @@ TENURE := target/debug/tenure
 DURATION ?= 10m
 SEED ?= 1
 
-.PHONY: demo build stress soak lint deps deps-bench test test-rust test-python test-node test-kotlin bench-smoke bench-bindings-smoke bench faults fuzz
+.PHONY: demo build stress soak lint deps deps-bench test test-rust test-python test-node test-kotlin docs bench-smoke bench-bindings-smoke bench faults fuzz
 
 demo:
 	$(CARGO) build --bin tenure
@@ -45,6 +47,11 @@ test-node: build
 test-kotlin: build
 	bash bindings/kotlin/test.sh
 
+# API docs of every language, generated from the code (CI builds them, after the
+# binding tests whose venv, node_modules and generated sources it reuses).
+docs: build
+	bash tools/docs.sh
+
 # CI runs the benchmark harness only briefly, tenure only, asserting no figure.
 bench-smoke: build
 	./target/debug/tenure-bench run --smoke --systems tenure --out target/bench-smoke
@@ -53,7 +60,7 @@ bench-smoke: build
 bench-bindings-smoke: build
 	./target/debug/tenure-bench run --smoke --only-bindings --bindings python,node,kotlin --out target/bench-bindings-smoke
 
-test: lint test-rust bench-smoke test-python test-node test-kotlin bench-bindings-smoke
+test: lint test-rust bench-smoke test-python test-node test-kotlin bench-bindings-smoke docs
 
 deps-bench:
 	@command -v etcd >/dev/null 2>&1 || apt-get install -y -q etcd-server etcd-client >/dev/null || \

@@ -95,7 +95,10 @@ impl NativeClient {
     /// The current session's id, if one is open.
     pub async fn session_id(&self) -> Option<u64> {
         let c = self.inner.clone();
-        spawn(async move { c.session_id().await }).await.ok().flatten()
+        spawn(async move { c.session_id().await })
+            .await
+            .ok()
+            .flatten()
     }
 
     /// The current session's state (Expired when there is none).
@@ -130,7 +133,11 @@ impl NativeClient {
 
     /// Admin: blacklists a session: it is never renewed again and expires at its
     /// current deadline. Returns the time left until then (leader's view).
-    pub async fn blacklist(&self, session_id: u64, reason: String) -> Result<Duration, NativeError> {
+    pub async fn blacklist(
+        &self,
+        session_id: u64,
+        reason: String,
+    ) -> Result<Duration, NativeError> {
         let c = self.inner.clone();
         call(async move { c.blacklist(session_id, &reason).await }).await
     }
@@ -138,8 +145,7 @@ impl NativeClient {
     /// Reads one lock (None if nobody holds or waits for it).
     pub async fn describe(&self, name: String) -> Result<Option<LockInfo>, NativeError> {
         let c = self.inner.clone();
-        Ok(call(async move { c.describe(&name).await })
-            .await?)
+        call(async move { c.describe(&name).await }).await
     }
 
     /// Lists locks whose names start with `prefix` (all pages).
@@ -165,9 +171,7 @@ impl NativeClient {
     /// The status as one particular node sees it.
     pub async fn node_status(&self, endpoint: String) -> Result<ClusterStatus, NativeError> {
         let c = self.inner.clone();
-        Ok(call(async move { c.node_status(&endpoint).await })
-            .await?
-            .into())
+        call(async move { c.node_status(&endpoint).await }).await
     }
 
     /// The most recent admin actions (oldest first), at most `limit`.

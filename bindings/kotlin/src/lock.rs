@@ -121,4 +121,3 @@ impl NativeWork {
         self.inner.done();
     }
 }
-

@@ -274,4 +274,3 @@ impl NativeLockScope {
         self.inner.cancel();
     }
 }
-

@@ -103,5 +103,5 @@ pub(crate) fn u64_of(what: &str, v: &BigInt) -> Result<u64> {
 }
 
 /// A weak thread-safe JS callback taking one string (never keeps the loop alive).
-pub(crate) type StringCallback = ThreadsafeFunction<String, Unknown<'static>, String, Status, false, true>;
-
+pub(crate) type StringCallback =
+    ThreadsafeFunction<String, Unknown<'static>, String, Status, false, true>;

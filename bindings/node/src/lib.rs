@@ -20,9 +20,9 @@
 
 #![deny(missing_docs)]
 
-mod client;
-mod errors;
-mod fence;
-mod lock;
-mod options;
-mod records;
+pub mod client;
+pub mod errors;
+pub mod fence;
+pub mod lock;
+pub mod options;
+pub mod records;

@@ -86,10 +86,7 @@ impl NativeLock {
         #[napi(ts_arg_type = "(reason: string) => void")] callback: StringCallback,
     ) {
         self.inner.on_lost(move |reason| {
-            callback.call(
-                code_of(reason),
-                ThreadsafeFunctionCallMode::NonBlocking,
-            );
+            callback.call(code_of(reason), ThreadsafeFunctionCallMode::NonBlocking);
         });
     }
 
@@ -137,4 +134,3 @@ impl NativeWork {
         self.inner.done();
     }
 }
-

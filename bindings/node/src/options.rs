@@ -113,4 +113,3 @@ pub(crate) fn acquire_options(o: Option<NativeAcquireOptions>) -> Result<tenure:
         lock_delay: opt_duration("lockDelayMs", o.lock_delay_ms)?.unwrap_or_default(),
     })
 }
-

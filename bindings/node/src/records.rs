@@ -226,4 +226,3 @@ impl From<tenure::GrantInfo> for GrantInfo {
         }
     }
 }
-

@@ -555,7 +555,9 @@ impl NativeLockScope {
     fn outcome_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         check(self.pid)?;
         let scope = self.inner.clone();
-        to_awaitable(py, &self.handle, async move { scope.outcome().await.map_err(to_py) })
+        to_awaitable(py, &self.handle, async move {
+            scope.outcome().await.map_err(to_py)
+        })
     }
 
     /// Withdraws the acquire or releases the lock.

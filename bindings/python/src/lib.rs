@@ -34,10 +34,22 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("FENCE_HEADER", tenure::FENCE_HEADER)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     // The core's lists: the Python classes and enums are checked against them.
-    m.add("ERROR_CODES", tenure::ErrorKind::ALL.map(|k| k.code()).to_vec())?;
-    m.add("LOST_REASONS", tenure::LostReason::ALL.map(|r| r.code()).to_vec())?;
-    m.add("SESSION_STATES", tenure::SessionState::ALL.map(|s| s.code()).to_vec())?;
-    m.add("LOCK_MODES", tenure::LockMode::ALL.map(|m| m.code()).to_vec())?;
+    m.add(
+        "ERROR_CODES",
+        tenure::ErrorKind::ALL.map(|k| k.code()).to_vec(),
+    )?;
+    m.add(
+        "LOST_REASONS",
+        tenure::LostReason::ALL.map(|r| r.code()).to_vec(),
+    )?;
+    m.add(
+        "SESSION_STATES",
+        tenure::SessionState::ALL.map(|s| s.code()).to_vec(),
+    )?;
+    m.add(
+        "LOCK_MODES",
+        tenure::LockMode::ALL.map(|m| m.code()).to_vec(),
+    )?;
     m.add_function(wrap_pyfunction!(shutdown, m)?)?;
     m.add_class::<client::NativeOptions>()?;
     m.add_class::<client::NativeClient>()?;

@@ -126,7 +126,11 @@ impl NativeLock {
     /// `finish`, as an awaitable.
     fn finish_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let (handle, lock) = self.parts()?;
-        to_awaitable(py, &handle, async move { lock.finish().await.map_err(to_py) })
+        to_awaitable(
+            py,
+            &handle,
+            async move { lock.finish().await.map_err(to_py) },
+        )
     }
 
     /// Resolves once `work` is done, or raises `LockLost` if the lock is lost
@@ -134,7 +138,9 @@ impl NativeLock {
     fn run_async<'py>(&self, py: Python<'py>, work: &NativeWork) -> PyResult<Bound<'py, PyAny>> {
         let (handle, lock) = self.parts()?;
         let finished = work.inner.finished();
-        to_awaitable(py, &handle, async move { lock.run(finished).await.map_err(to_py) })
+        to_awaitable(py, &handle, async move {
+            lock.run(finished).await.map_err(to_py)
+        })
     }
 
     /// Waits (blocking, GIL released) until the lock is lost or released and

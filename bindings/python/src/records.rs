@@ -6,7 +6,6 @@
 use pyo3::IntoPyObjectExt;
 use pyo3::prelude::*;
 
-
 /// Defines a frozen record class with a readable `repr`.
 macro_rules! record {
     ($(#[$meta:meta])* $name:ident { $($(#[$fmeta:meta])* $field:ident : $ty:ty),* $(,)? }) => {

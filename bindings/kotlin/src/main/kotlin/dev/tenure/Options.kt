@@ -107,14 +107,14 @@ data class ClientOptions @JvmOverloads constructor(
     fun validate() = mapErrors { validateClientOptions(toNative()) }
 
     internal fun toNative() = NativeClientOptions(
-        ttl = ttl,
-        keepaliveInterval = keepaliveInterval,
+        ttl = ttl.unsigned("ttl"),
+        keepaliveInterval = keepaliveInterval?.unsigned("keepaliveInterval"),
         drift = drift,
-        margin = margin,
-        callTimeout = callTimeout,
-        attemptTimeout = attemptTimeout,
-        initialBackoff = initialBackoff,
-        maxBackoff = maxBackoff,
+        margin = margin.unsigned("margin"),
+        callTimeout = callTimeout.unsigned("callTimeout"),
+        attemptTimeout = attemptTimeout.unsigned("attemptTimeout"),
+        initialBackoff = initialBackoff.unsigned("initialBackoff"),
+        maxBackoff = maxBackoff.unsigned("maxBackoff"),
         label = label,
         tls = tls?.let { NativeTlsOptions(it.caFile, it.certFile, it.keyFile, it.serverName) },
         token = token,
@@ -152,7 +152,8 @@ data class AcquireOptions @JvmOverloads constructor(
     /** A copy with [lockDelay] set. */
     fun withLockDelay(lockDelay: Duration) = copy(lockDelay = lockDelay)
 
-    internal fun toNative() = NativeAcquireOptions(mode = mode, wait = wait, lockDelay = lockDelay)
+    internal fun toNative() =
+        NativeAcquireOptions(mode = mode, wait = wait?.unsigned("wait"), lockDelay = lockDelay.unsigned("lockDelay"))
 
     /** Common options. */
     companion object {
@@ -168,3 +169,10 @@ data class AcquireOptions @JvmOverloads constructor(
         fun tryOnce() = AcquireOptions()
     }
 }
+
+/**
+ * This duration for the core, whose durations cannot be negative: a negative one is bad input
+ * ([TenureException.InvalidArgument]), not a crash in the conversion.
+ */
+internal fun Duration.unsigned(what: String): Duration =
+    if (isNegative) throw TenureException.InvalidArgument("$what must not be negative, got $this") else this

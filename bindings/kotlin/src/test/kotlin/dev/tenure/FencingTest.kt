@@ -107,14 +107,16 @@ class FencingTest : ClusterTest() {
     fun `fence headers round-trip odd names and reject bad values`() {
         assertEquals("tenure-fence", Fence.HEADER)
         for (name in listOf("jobs/nightly", "a=b", "with space", "ünï", "100%", "x=1=2")) {
-            val f = Fence(name, 42)
+            val f = Fence(name, 42u)
             assertEquals(f, Fence.parse(f.headerValue()))
             assertTrue(f.headerValue().all { it in '!'..'~' }, f.headerValue())
         }
-        assertEquals("jobs/x=7", Fence("jobs/x", 7).toString())
+        assertEquals("jobs/x=7", Fence("jobs/x", 7u).toString())
         for (bad in listOf("", "noequals", "x=", "=5", "x=-1", "x=abc", "bad%zz=1")) {
             assertFailsWith<TenureException.InvalidArgument>(bad) { Fence.parse(bad) }
         }
-        assertFailsWith<TenureException.InvalidArgument> { Fence("x", -1).headerValue() }
+        // The lock of a fence must be a valid lock name (the core's rule, as in every language).
+        assertFailsWith<TenureException.InvalidArgument> { Fence("", 1u) }
+        assertFailsWith<TenureException.InvalidArgument> { Fence("bad\nname", 1u) }
     }
 }

@@ -61,7 +61,7 @@ class LossTest : ClusterTest() {
         granted.close()
         // The zombie's client opens a fresh session for later work.
         zombie.tryLock("kt/zombie/other").use { assertNotEquals(session, it.sessionId) }
-        assertTrue(admin.audit(50).any { it.action == "blacklist" && it.target == "session $session" })
+        assertTrue(admin.audit(50u).any { it.action == "blacklist" && it.target == "session $session" })
     }
 
     @Test
@@ -86,11 +86,12 @@ class LossTest : ClusterTest() {
         assertEquals(grants[0].ownerId, granted.ownerId)
         assertEquals(LostReason.FORCE_RELEASED, withTimeout(10.seconds) { lock.awaitLost() })
         assertFalse(lock.isHeld())
-        assertTrue(admin.audit(50).any { it.action == "force-release" && it.detail.contains(lock.ownerId) })
+        assertTrue(admin.audit(50u).any { it.action == "force-release" && it.detail.contains(lock.ownerId) })
         granted.close()
         lock.release() // releasing a force-released lock is fine
         // Ending its scope reports the loss (the core's Lock::finish), as in every language.
         assertFailsWith<TenureException.LockLost> { lock.close() }
+        Unit
     }
 
     @Test
