@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 
 /// How a client connects and keeps its session.
 #[derive(Debug, Clone)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ClientOptions {
     /// Session time-to-live. Default 10 s.
     pub ttl: Duration,
@@ -46,6 +47,14 @@ pub struct ClientOptions {
     pub use_env: bool,
 }
 
+// Paths cross the uniffi boundary as strings.
+#[cfg(feature = "uniffi")]
+uniffi::custom_type!(PathBuf, String, {
+    remote,
+    lower: |path| path.to_string_lossy().into_owned(),
+    try_lift: |text| Ok(PathBuf::from(text)),
+});
+
 /// Endpoints (`host:port,host:port`) when none are given and `use_env` is set.
 pub const ENV_ENDPOINTS: &str = "TENURE_ENDPOINTS";
 /// Bearer token, when none is set.
@@ -66,6 +75,7 @@ fn env_var(name: &str) -> Option<String> {
 
 /// TLS settings of a client.
 #[derive(Debug, Clone, Default)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct TlsOptions {
     /// PEM file of the CA that signed the servers' certificates.
     pub ca_file: Option<PathBuf>,
@@ -223,6 +233,7 @@ impl LockMode {
 
 /// How to acquire a lock.
 #[derive(Debug, Clone, Default)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct AcquireOptions {
     /// Exclusive (default) or shared.
     pub mode: LockMode,

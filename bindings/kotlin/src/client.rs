@@ -4,12 +4,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tenure::{
-    AuditRecord, Client, ClusterStatus, GrantInfo, LockInfo, LostReason, SessionInfo, SessionState,
+    AcquireOptions, AuditRecord, Client, ClientOptions, ClusterStatus, GrantInfo, LockInfo,
+    LostReason, SessionInfo, SessionState,
 };
 
 use crate::errors::NativeError;
 use crate::lock::NativeAcquired;
-use crate::options::{NativeAcquireOptions, NativeClientOptions};
 use crate::runtime::{call, entered, spawn};
 
 /// Told once when a lock is lost or released. Called on a runtime thread of the
@@ -58,9 +58,8 @@ fn client(inner: Client) -> Arc<NativeClient> {
 #[uniffi::export]
 pub async fn connect(
     endpoints: Vec<String>,
-    options: NativeClientOptions,
+    options: ClientOptions,
 ) -> Result<Arc<NativeClient>, NativeError> {
-    let options = tenure::ClientOptions::from(options);
     let c = call(async move { Client::connect(endpoints, options).await }).await?;
     Ok(client(c))
 }
@@ -70,9 +69,9 @@ pub async fn connect(
 #[uniffi::export]
 pub fn connect_lazy(
     endpoints: Vec<String>,
-    options: NativeClientOptions,
+    options: ClientOptions,
 ) -> Result<Arc<NativeClient>, NativeError> {
-    let c = entered(|| Client::connect_lazy(endpoints, options.into()))??;
+    let c = entered(|| Client::connect_lazy(endpoints, options))??;
     Ok(client(c))
 }
 
@@ -84,10 +83,9 @@ impl NativeClient {
     pub async fn acquire(
         &self,
         name: String,
-        options: NativeAcquireOptions,
+        options: AcquireOptions,
     ) -> Result<NativeAcquired, NativeError> {
         let c = self.inner.clone();
-        let options = tenure::AcquireOptions::from(options);
         let lock = call(async move { c.acquire(&name, options).await }).await?;
         Ok(NativeAcquired::new(lock))
     }
@@ -191,9 +189,9 @@ impl NativeClient {
     pub fn lock_scope(
         &self,
         name: String,
-        options: NativeAcquireOptions,
+        options: AcquireOptions,
     ) -> Result<Arc<NativeLockScope>, NativeError> {
-        let scope = entered(|| self.inner.lock_scope(&name, options.into()))??;
+        let scope = entered(|| self.inner.lock_scope(&name, options))??;
         Ok(Arc::new(NativeLockScope {
             inner: Arc::new(scope),
         }))

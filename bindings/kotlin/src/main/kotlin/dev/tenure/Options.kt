@@ -1,8 +1,5 @@
 package dev.tenure
 
-import dev.tenure.ffi.NativeAcquireOptions
-import dev.tenure.ffi.NativeClientOptions
-import dev.tenure.ffi.NativeTlsOptions
 import dev.tenure.ffi.defaultClientOptions
 import dev.tenure.ffi.validateClientOptions
 import java.time.Duration
@@ -10,7 +7,7 @@ import kotlin.time.toJavaDuration
 
 /** The core's defaults, read once from the native library. */
 private object CoreDefaults {
-    val value: NativeClientOptions = defaultClientOptions()
+    val value: dev.tenure.core.ClientOptions = defaultClientOptions()
 }
 
 /**
@@ -50,6 +47,8 @@ data class TlsOptions @JvmOverloads constructor(
  * @property label label of the session, shown by `tenure sessions`; null means `host:pid`.
  * @property tls TLS settings; null connects in plain text.
  * @property token bearer token sent with every request.
+ * @property endpointsOnly dial only the endpoints given: a leader hint naming another address is
+ *   not followed (for clients behind proxies or NAT).
  * @property useEnv read unset settings from the environment when connecting: endpoints from
  *   `TENURE_ENDPOINTS` (when none are given), token and TLS from `TENURE_TOKEN`, `TENURE_CA`,
  *   `TENURE_CERT`, `TENURE_KEY`, `TENURE_SERVER_NAME`. The core's policy, the same default
@@ -67,6 +66,7 @@ data class ClientOptions @JvmOverloads constructor(
     val label: String? = null,
     val tls: TlsOptions? = null,
     val token: String? = null,
+    val endpointsOnly: Boolean = CoreDefaults.value.endpointsOnly,
     val useEnv: Boolean = CoreDefaults.value.useEnv,
 ) {
     /** A copy with [ttl] set. */
@@ -106,7 +106,11 @@ data class ClientOptions @JvmOverloads constructor(
     /** Checks the options for consistency as `connect` does; throws [TenureException.InvalidArgument]. */
     fun validate() = mapErrors { validateClientOptions(toNative()) }
 
-    internal fun toNative() = NativeClientOptions(
+    /** A copy with [endpointsOnly] set. */
+    fun withEndpointsOnly(endpointsOnly: Boolean) = copy(endpointsOnly = endpointsOnly)
+
+    /** The core's record of these options. */
+    internal fun toNative() = dev.tenure.core.ClientOptions(
         ttl = ttl.unsigned("ttl"),
         keepaliveInterval = keepaliveInterval?.unsigned("keepaliveInterval"),
         drift = drift,
@@ -116,8 +120,9 @@ data class ClientOptions @JvmOverloads constructor(
         initialBackoff = initialBackoff.unsigned("initialBackoff"),
         maxBackoff = maxBackoff.unsigned("maxBackoff"),
         label = label,
-        tls = tls?.let { NativeTlsOptions(it.caFile, it.certFile, it.keyFile, it.serverName) },
+        tls = tls?.let { dev.tenure.core.TlsOptions(it.caFile, it.certFile, it.keyFile, it.serverName) },
         token = token,
+        endpointsOnly = endpointsOnly,
         useEnv = useEnv,
     )
 
@@ -153,7 +158,7 @@ data class AcquireOptions @JvmOverloads constructor(
     fun withLockDelay(lockDelay: Duration) = copy(lockDelay = lockDelay)
 
     internal fun toNative() =
-        NativeAcquireOptions(mode = mode, wait = wait?.unsigned("wait"), lockDelay = lockDelay.unsigned("lockDelay"))
+        dev.tenure.core.AcquireOptions(mode = mode, wait = wait?.unsigned("wait"), lockDelay = lockDelay.unsigned("lockDelay"))
 
     /** Common options. */
     companion object {

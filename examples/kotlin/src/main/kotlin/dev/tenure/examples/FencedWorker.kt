@@ -83,7 +83,7 @@ fun main() = runBlocking {
         val (value, fence) = store.read()
         println("counter = $value (expected ${WORKERS * ROUNDS}), last fence $fence")
         check(value == (WORKERS * ROUNDS).toLong()) { "lost update: counter is $value" }
-        check(fence == tokens.max()) { "the stored fence is not the newest token" }
+        check(fence == tokens.max().toLong()) { "the stored fence is not the newest token" }
 
         // A holder that pauses past its lock: its later write carries an old token.
         val stale = clients[0].tryLock(LOCK)
