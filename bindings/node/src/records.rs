@@ -46,32 +46,43 @@ pub struct LockInfo {
     pub delayed_until_ms: f64,
 }
 
+impl From<tenure::HolderInfo> for HolderInfo {
+    fn from(h: tenure::HolderInfo) -> Self {
+        let (session_id, token) = (num(h.session_id), BigInt::from(h.token));
+        let (mode, granted_at_ms) = (h.mode.code().to_owned(), num(h.granted_at_ms));
+        HolderInfo {
+            session_id,
+            token,
+            owner_id: h.owner_id,
+            mode,
+            granted_at_ms,
+        }
+    }
+}
+
+impl From<tenure::WaiterInfo> for WaiterInfo {
+    fn from(w: tenure::WaiterInfo) -> Self {
+        let (session_id, request_id) = (num(w.session_id), num(w.request_id));
+        let (mode, deadline_ms) = (w.mode.code().to_owned(), num(w.deadline_ms));
+        WaiterInfo {
+            session_id,
+            request_id,
+            mode,
+            deadline_ms,
+        }
+    }
+}
+
 impl From<tenure::LockInfo> for LockInfo {
     fn from(l: tenure::LockInfo) -> Self {
+        let holders = l.holders.into_iter().map(HolderInfo::from).collect();
+        let waiters = l.waiters.into_iter().map(WaiterInfo::from).collect();
+        let delayed_until_ms = num(l.delayed_until_ms);
         LockInfo {
             name: l.name,
-            holders: l
-                .holders
-                .into_iter()
-                .map(|h| HolderInfo {
-                    session_id: num(h.session_id),
-                    token: BigInt::from(h.token),
-                    owner_id: h.owner_id,
-                    mode: h.mode.code().to_owned(),
-                    granted_at_ms: num(h.granted_at_ms),
-                })
-                .collect(),
-            waiters: l
-                .waiters
-                .into_iter()
-                .map(|w| WaiterInfo {
-                    session_id: num(w.session_id),
-                    request_id: num(w.request_id),
-                    mode: w.mode.code().to_owned(),
-                    deadline_ms: num(w.deadline_ms),
-                })
-                .collect(),
-            delayed_until_ms: num(l.delayed_until_ms),
+            holders,
+            waiters,
+            delayed_until_ms,
         }
     }
 }

@@ -166,32 +166,43 @@ record! {
     }
 }
 
+impl From<tenure::HolderInfo> for HolderInfo {
+    fn from(h: tenure::HolderInfo) -> Self {
+        let mode = h.mode.code().to_owned();
+        let (session_id, token, granted_at_ms) = (h.session_id, h.token, h.granted_at_ms);
+        HolderInfo {
+            session_id,
+            token,
+            owner_id: h.owner_id,
+            mode,
+            granted_at_ms,
+        }
+    }
+}
+
+impl From<tenure::WaiterInfo> for WaiterInfo {
+    fn from(w: tenure::WaiterInfo) -> Self {
+        let mode = w.mode.code().to_owned();
+        let (session_id, request_id, deadline_ms) = (w.session_id, w.request_id, w.deadline_ms);
+        WaiterInfo {
+            session_id,
+            request_id,
+            mode,
+            deadline_ms,
+        }
+    }
+}
+
 impl From<tenure::LockInfo> for LockInfo {
     fn from(l: tenure::LockInfo) -> Self {
+        let holders = l.holders.into_iter().map(HolderInfo::from).collect();
+        let waiters = l.waiters.into_iter().map(WaiterInfo::from).collect();
+        let delayed_until_ms = l.delayed_until_ms;
         LockInfo {
             name: l.name,
-            holders: l
-                .holders
-                .into_iter()
-                .map(|h| HolderInfo {
-                    session_id: h.session_id,
-                    token: h.token,
-                    owner_id: h.owner_id,
-                    mode: h.mode.code().to_owned(),
-                    granted_at_ms: h.granted_at_ms,
-                })
-                .collect(),
-            waiters: l
-                .waiters
-                .into_iter()
-                .map(|w| WaiterInfo {
-                    session_id: w.session_id,
-                    request_id: w.request_id,
-                    mode: w.mode.code().to_owned(),
-                    deadline_ms: w.deadline_ms,
-                })
-                .collect(),
-            delayed_until_ms: l.delayed_until_ms,
+            holders,
+            waiters,
+            delayed_until_ms,
         }
     }
 }
