@@ -10,6 +10,164 @@ use crate::conn::Conn;
 use crate::error::{Error, Result};
 use crate::options::LockMode;
 
+/// The admin records, as one table: the core's structs below are generated
+/// from it, and so are the bindings' typed forms (`tenure::admin_records!(m)`
+/// calls the binding's macro `m` with the table), so no binding keeps a copy.
+///
+/// Each field is `name: CoreType => kind`, where the kind says what the value
+/// is, for a binding to choose its type: `id` and `time` (u64 counters and
+/// Unix milliseconds), `token` (a u64 fencing token), `count` (u32), `text`,
+/// `flag`, `names` (a list of strings), `mode` (a [`LockMode`]), `duration`,
+/// `opt_id`, `opt_text`, `list(Record)`. A leading `@"fn"` names the core's
+/// serde `serialize_with` function of the field.
+#[macro_export]
+macro_rules! admin_records {
+    ($callback:ident) => {
+        $callback! {
+            /// A current grant of a lock.
+            HolderInfo {
+                /// Session holding it.
+                session_id: u64 => id,
+                /// Fencing token.
+                token: u64 => token,
+                /// Owner id (32 hex digits).
+                owner_id: String => text,
+                /// Mode.
+                mode: LockMode => mode,
+                /// When it was granted (Unix ms, leader clock).
+                granted_at_ms: u64 => time,
+            }
+            /// A queued acquire.
+            WaiterInfo {
+                /// Session waiting.
+                session_id: u64 => id,
+                /// Its request id.
+                request_id: u64 => id,
+                /// Mode.
+                mode: LockMode => mode,
+                /// When the wait times out (Unix ms, leader clock).
+                deadline_ms: u64 => time,
+            }
+            /// A lock's holders and waiters.
+            LockInfo {
+                /// Name.
+                name: String => text,
+                /// Current grants.
+                holders: Vec<HolderInfo> => list(HolderInfo),
+                /// FIFO queue.
+                waiters: Vec<WaiterInfo> => list(WaiterInfo),
+                /// No grant before this time (Unix ms), 0 if no lock-delay.
+                delayed_until_ms: u64 => time,
+            }
+            /// A session as the server knows it.
+            SessionInfo {
+                /// Id.
+                session_id: u64 => id,
+                /// TTL.
+                @"millis" ttl: Duration => duration,
+                /// Label given by its client.
+                label: String => text,
+                /// Blacklisted (expires at its deadline, never renewed).
+                blacklisted: bool => flag,
+                /// Locks held.
+                held: Vec<String> => names,
+                /// Acquires waiting.
+                waiting: u32 => count,
+                /// The leader's view of the time left.
+                @"millis" remaining: Duration => duration,
+            }
+            /// A cluster member.
+            MemberInfo {
+                /// Node id.
+                id: u64 => id,
+                /// Address.
+                addr: String => text,
+                /// Last log index it is known to hold (reported by the leader only).
+                matched_index: u64 => id,
+            }
+            /// One node's view of the cluster.
+            ClusterStatus {
+                /// The node that answered.
+                node_id: u64 => id,
+                /// Its role: leader, follower, candidate, learner.
+                role: String => text,
+                /// Current term.
+                term: u64 => id,
+                /// The leader's id, if known.
+                leader_id: Option<u64> => opt_id,
+                /// The leader's address, if known.
+                leader_addr: Option<String> => opt_text,
+                /// Members.
+                members: Vec<MemberInfo> => list(MemberInfo),
+                /// Last log index on this node.
+                last_log_index: u64 => id,
+                /// Last committed index this node knows.
+                commit_index: u64 => id,
+                /// Last applied index.
+                applied_index: u64 => id,
+                /// Live sessions.
+                sessions: u64 => id,
+                /// Locks with holders or waiters.
+                locks: u64 => id,
+                /// The fencing token the next grant will get.
+                next_token: u64 => token,
+            }
+            /// An admin action on record.
+            AuditRecord {
+                /// When (Unix ms, leader clock).
+                at_ms: u64 => time,
+                /// What: `force-release` or `blacklist`.
+                action: String => text,
+                /// Who.
+                principal: String => text,
+                /// On what.
+                target: String => text,
+                /// Details (owner, token, reason).
+                detail: String => text,
+            }
+            /// A grant handed out by a force-release.
+            GrantInfo {
+                /// Lock name.
+                name: String => text,
+                /// Fencing token.
+                token: u64 => token,
+                /// Owner id.
+                owner_id: String => text,
+                /// Session that got it.
+                session_id: u64 => id,
+            }
+        }
+    };
+}
+
+/// Generates the core's record structs from [`admin_records!`].
+macro_rules! core_records {
+    ($(
+        $(#[doc = $doc:literal])*
+        $name:ident {
+            $(
+                $(#[doc = $fdoc:literal])*
+                $(@$serde:literal)? $field:ident : $ty:ty => $kind:ident $(($inner:ident))?,
+            )*
+        }
+    )*) => {
+        $(
+            $(#[doc = $doc])*
+            #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+            #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+            pub struct $name {
+                $(
+                    $(#[doc = $fdoc])*
+                    $(#[serde(serialize_with = $serde)])?
+                    pub $field: $ty,
+                )*
+            }
+        )*
+    };
+}
+
+admin_records!(core_records);
+
 fn mode(m: i32) -> LockMode {
     match pb::LockMode::try_from(m) {
         Ok(pb::LockMode::Shared) => LockMode::Shared,
@@ -21,50 +179,6 @@ impl Serialize for LockMode {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.code())
     }
-}
-
-/// A current grant of a lock.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
-pub struct HolderInfo {
-    /// Session holding it.
-    pub session_id: u64,
-    /// Fencing token.
-    pub token: u64,
-    /// Owner id (32 hex digits).
-    pub owner_id: String,
-    /// Mode.
-    pub mode: LockMode,
-    /// When it was granted (Unix ms, leader clock).
-    pub granted_at_ms: u64,
-}
-
-/// A queued acquire.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
-pub struct WaiterInfo {
-    /// Session waiting.
-    pub session_id: u64,
-    /// Its request id.
-    pub request_id: u64,
-    /// Mode.
-    pub mode: LockMode,
-    /// When the wait times out (Unix ms, leader clock).
-    pub deadline_ms: u64,
-}
-
-/// A lock's holders and waiters.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
-pub struct LockInfo {
-    /// Name.
-    pub name: String,
-    /// Current grants.
-    pub holders: Vec<HolderInfo>,
-    /// FIFO queue.
-    pub waiters: Vec<WaiterInfo>,
-    /// No grant before this time (Unix ms), 0 if no lock-delay.
-    pub delayed_until_ms: u64,
 }
 
 impl From<pb::LockInfo> for LockInfo {
@@ -97,28 +211,6 @@ impl From<pb::LockInfo> for LockInfo {
     }
 }
 
-/// A session as the server knows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
-pub struct SessionInfo {
-    /// Id.
-    pub session_id: u64,
-    /// TTL.
-    #[serde(serialize_with = "millis")]
-    pub ttl: Duration,
-    /// Label given by its client.
-    pub label: String,
-    /// Blacklisted (expires at its deadline, never renewed).
-    pub blacklisted: bool,
-    /// Locks held.
-    pub held: Vec<String>,
-    /// Acquires waiting.
-    pub waiting: u32,
-    /// The leader's view of the time left.
-    #[serde(serialize_with = "millis")]
-    pub remaining: Duration,
-}
-
 fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_u64(d.as_millis() as u64)
 }
@@ -137,18 +229,6 @@ impl From<pb::SessionInfo> for SessionInfo {
     }
 }
 
-/// A cluster member.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
-pub struct MemberInfo {
-    /// Node id.
-    pub id: u64,
-    /// Address.
-    pub addr: String,
-    /// Last log index it is known to hold (reported by the leader only).
-    pub matched_index: u64,
-}
-
 impl From<pb::Member> for MemberInfo {
     fn from(m: pb::Member) -> Self {
         MemberInfo {
@@ -157,36 +237,6 @@ impl From<pb::Member> for MemberInfo {
             matched_index: m.matched_index,
         }
     }
-}
-
-/// One node's view of the cluster.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
-pub struct ClusterStatus {
-    /// The node that answered.
-    pub node_id: u64,
-    /// Its role: leader, follower, candidate, learner.
-    pub role: String,
-    /// Current term.
-    pub term: u64,
-    /// The leader's id, if known.
-    pub leader_id: Option<u64>,
-    /// The leader's address, if known.
-    pub leader_addr: Option<String>,
-    /// Members.
-    pub members: Vec<MemberInfo>,
-    /// Last log index on this node.
-    pub last_log_index: u64,
-    /// Last committed index this node knows.
-    pub commit_index: u64,
-    /// Last applied index.
-    pub applied_index: u64,
-    /// Live sessions.
-    pub sessions: u64,
-    /// Locks with holders or waiters.
-    pub locks: u64,
-    /// The fencing token the next grant will get.
-    pub next_token: u64,
 }
 
 impl From<pb::StatusResponse> for ClusterStatus {
@@ -208,22 +258,6 @@ impl From<pb::StatusResponse> for ClusterStatus {
     }
 }
 
-/// An admin action on record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
-pub struct AuditRecord {
-    /// When (Unix ms, leader clock).
-    pub at_ms: u64,
-    /// What: `force-release` or `blacklist`.
-    pub action: String,
-    /// Who.
-    pub principal: String,
-    /// On what.
-    pub target: String,
-    /// Details (owner, token, reason).
-    pub detail: String,
-}
-
 impl From<pb::AuditRecord> for AuditRecord {
     fn from(r: pb::AuditRecord) -> Self {
         AuditRecord {
@@ -234,20 +268,6 @@ impl From<pb::AuditRecord> for AuditRecord {
             detail: r.detail,
         }
     }
-}
-
-/// A grant handed out by a force-release.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
-pub struct GrantInfo {
-    /// Lock name.
-    pub name: String,
-    /// Fencing token.
-    pub token: u64,
-    /// Owner id.
-    pub owner_id: String,
-    /// Session that got it.
-    pub session_id: u64,
 }
 
 impl From<pb::Grant> for GrantInfo {

@@ -3,119 +3,77 @@
 use tenure_proto::v1 as pb;
 use tonic::Code;
 
-/// The stable error kinds (DESIGN "Client core"), identical in every binding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ErrorKind {
-    /// No server could be reached, or none could serve the call in time.
-    Unavailable,
-    /// The call's deadline passed (for example a waiting acquire's timeout).
-    Timeout,
-    /// A try-acquire found the lock held.
-    LockHeld,
-    /// The lock is no longer held (session ended, force-released, or a storage
-    /// rejected a stale fencing token).
-    LockLost,
-    /// The session expired (or was closed).
-    SessionExpired,
-    /// The session was blacklisted by an administrator.
-    SessionBlacklisted,
-    /// The grant named is not current (force-release of a stale owner id).
-    NotHolder,
-    /// The request was malformed; nothing changed.
-    InvalidArgument,
-    /// The caller may not do this.
-    PermissionDenied,
-    /// A server limit was reached.
-    ResourceExhausted,
-    /// The call was cancelled.
-    Cancelled,
-    /// A bug or an unexpected reply.
-    Internal,
+/// The stable error kinds, as one table: [`ErrorKind`] is generated from it,
+/// and so are the bindings' per-kind items (`tenure::error_kinds!(m)` calls the
+/// binding's macro `m` with the table), so no binding keeps a copy. Each entry
+/// is `Name "CODE" "what it means";`.
+#[macro_export]
+macro_rules! error_kinds {
+    ($callback:ident) => {
+        $callback! {
+            Unavailable "UNAVAILABLE" "No server could be reached, or none could serve the call in time.";
+            Timeout "TIMEOUT" "The call's deadline passed (for example a waiting acquire's timeout).";
+            LockHeld "LOCK_HELD" "A try-acquire found the lock held.";
+            LockLost "LOCK_LOST" "The lock is no longer held (session ended, force-released, or a storage rejected a stale fencing token).";
+            SessionExpired "SESSION_EXPIRED" "The session expired (or was closed).";
+            SessionBlacklisted "SESSION_BLACKLISTED" "The session was blacklisted by an administrator.";
+            NotHolder "NOT_HOLDER" "The grant named is not current (force-release of a stale owner id).";
+            InvalidArgument "INVALID_ARGUMENT" "The request was malformed; nothing changed.";
+            PermissionDenied "PERMISSION_DENIED" "The caller may not do this.";
+            ResourceExhausted "RESOURCE_EXHAUSTED" "A server limit was reached.";
+            Cancelled "CANCELLED" "The call was cancelled.";
+            Internal "INTERNAL" "A bug or an unexpected reply.";
+        }
+    };
 }
 
-impl ErrorKind {
-    /// Every kind, in a fixed order (for bindings that build one class per kind).
-    pub const ALL: [ErrorKind; 12] = [
-        ErrorKind::Unavailable,
-        ErrorKind::Timeout,
-        ErrorKind::LockHeld,
-        ErrorKind::LockLost,
-        ErrorKind::SessionExpired,
-        ErrorKind::SessionBlacklisted,
-        ErrorKind::NotHolder,
-        ErrorKind::InvalidArgument,
-        ErrorKind::PermissionDenied,
-        ErrorKind::ResourceExhausted,
-        ErrorKind::Cancelled,
-        ErrorKind::Internal,
-    ];
+/// Generates [`ErrorKind`] from [`error_kinds!`].
+macro_rules! core_error_kinds {
+    ($($name:ident $code:literal $doc:literal;)*) => {
+        /// The stable error kinds (DESIGN "Client core"), identical in every binding.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrorKind {
+            $(#[doc = $doc] $name,)*
+        }
 
+        /// How many kinds there are.
+        const KIND_COUNT: usize = [$($code),*].len();
+
+        impl ErrorKind {
+            /// Every kind, in a fixed order (for bindings that build one class per kind).
+            pub const ALL: [ErrorKind; KIND_COUNT] = [$(ErrorKind::$name),*];
+
+            /// The kind's stable name, as used by every binding (for example `LOCK_HELD`).
+            pub fn code(self) -> &'static str {
+                match self {
+                    $(ErrorKind::$name => $code,)*
+                }
+            }
+
+            /// The kind's name in CamelCase (`LockHeld`): bindings derive their class
+            /// names from it by their language's rule.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(ErrorKind::$name => stringify!($name),)*
+                }
+            }
+
+            /// What the kind means, one sentence (the bindings' class documentation).
+            pub fn description(self) -> &'static str {
+                match self {
+                    $(ErrorKind::$name => $doc,)*
+                }
+            }
+        }
+    };
+}
+
+error_kinds!(core_error_kinds);
+
+impl ErrorKind {
     /// The kind of a [`ErrorKind::code`], if it is one.
     pub fn from_code(code: &str) -> Option<ErrorKind> {
         Self::ALL.into_iter().find(|k| k.code() == code)
-    }
-
-    /// The kind's name in CamelCase (`LockHeld`): bindings derive their class
-    /// names from it by their language's rule.
-    pub fn name(self) -> &'static str {
-        match self {
-            ErrorKind::Unavailable => "Unavailable",
-            ErrorKind::Timeout => "Timeout",
-            ErrorKind::LockHeld => "LockHeld",
-            ErrorKind::LockLost => "LockLost",
-            ErrorKind::SessionExpired => "SessionExpired",
-            ErrorKind::SessionBlacklisted => "SessionBlacklisted",
-            ErrorKind::NotHolder => "NotHolder",
-            ErrorKind::InvalidArgument => "InvalidArgument",
-            ErrorKind::PermissionDenied => "PermissionDenied",
-            ErrorKind::ResourceExhausted => "ResourceExhausted",
-            ErrorKind::Cancelled => "Cancelled",
-            ErrorKind::Internal => "Internal",
-        }
-    }
-
-    /// What the kind means, one sentence (the bindings' class documentation).
-    pub fn description(self) -> &'static str {
-        match self {
-            ErrorKind::Unavailable => {
-                "No server could be reached, or none could serve the call in time."
-            }
-            ErrorKind::Timeout => {
-                "The call's deadline passed (for example a waiting acquire's timeout)."
-            }
-            ErrorKind::LockHeld => "A try-acquire found the lock held.",
-            ErrorKind::LockLost => {
-                "The lock is no longer held (session ended, force-released, or a storage rejected a stale fencing token)."
-            }
-            ErrorKind::SessionExpired => "The session expired (or was closed).",
-            ErrorKind::SessionBlacklisted => "The session was blacklisted by an administrator.",
-            ErrorKind::NotHolder => {
-                "The grant named is not current (force-release of a stale owner id)."
-            }
-            ErrorKind::InvalidArgument => "The request was malformed; nothing changed.",
-            ErrorKind::PermissionDenied => "The caller may not do this.",
-            ErrorKind::ResourceExhausted => "A server limit was reached.",
-            ErrorKind::Cancelled => "The call was cancelled.",
-            ErrorKind::Internal => "A bug or an unexpected reply.",
-        }
-    }
-
-    /// The kind's stable name, as used by every binding (for example `LOCK_HELD`).
-    pub fn code(self) -> &'static str {
-        match self {
-            ErrorKind::Unavailable => "UNAVAILABLE",
-            ErrorKind::Timeout => "TIMEOUT",
-            ErrorKind::LockHeld => "LOCK_HELD",
-            ErrorKind::LockLost => "LOCK_LOST",
-            ErrorKind::SessionExpired => "SESSION_EXPIRED",
-            ErrorKind::SessionBlacklisted => "SESSION_BLACKLISTED",
-            ErrorKind::NotHolder => "NOT_HOLDER",
-            ErrorKind::InvalidArgument => "INVALID_ARGUMENT",
-            ErrorKind::PermissionDenied => "PERMISSION_DENIED",
-            ErrorKind::ResourceExhausted => "RESOURCE_EXHAUSTED",
-            ErrorKind::Cancelled => "CANCELLED",
-            ErrorKind::Internal => "INTERNAL",
-        }
     }
 }
 

@@ -7,44 +7,20 @@ use pyo3::prelude::*;
 use tenure::ErrorKind;
 
 mod exc {
-    pyo3::import_exception!(tenure._errors, Unavailable);
-    pyo3::import_exception!(tenure._errors, Timeout);
-    pyo3::import_exception!(tenure._errors, LockHeld);
-    pyo3::import_exception!(tenure._errors, LockLost);
-    pyo3::import_exception!(tenure._errors, SessionExpired);
-    pyo3::import_exception!(tenure._errors, SessionBlacklisted);
-    pyo3::import_exception!(tenure._errors, NotHolder);
-    pyo3::import_exception!(tenure._errors, InvalidArgument);
-    pyo3::import_exception!(tenure._errors, PermissionDenied);
-    pyo3::import_exception!(tenure._errors, ResourceExhausted);
-    pyo3::import_exception!(tenure._errors, Cancelled);
-    pyo3::import_exception!(tenure._errors, InternalError);
+    pyo3::import_exception!(tenure._errors, TenureError);
     pyo3::import_exception!(tenure._errors, ForkedClientError);
 }
 
-/// The Python exception for a core error: the subclass of `TenureError` of its
-/// kind, with the core's message.
+/// The Python exception for a core error: `TenureError(message, code)`, which
+/// makes the subclass of its kind (`tenure._errors.KINDS`), with the core's
+/// message. No per-kind list here: the classes come from the core's codes.
 pub(crate) fn to_py(e: tenure::Error) -> PyErr {
-    let msg = e.message().to_owned();
-    match e.kind() {
-        ErrorKind::Unavailable => PyErr::new::<exc::Unavailable, _>((msg,)),
-        ErrorKind::Timeout => PyErr::new::<exc::Timeout, _>((msg,)),
-        ErrorKind::LockHeld => PyErr::new::<exc::LockHeld, _>((msg,)),
-        ErrorKind::LockLost => PyErr::new::<exc::LockLost, _>((msg,)),
-        ErrorKind::SessionExpired => PyErr::new::<exc::SessionExpired, _>((msg,)),
-        ErrorKind::SessionBlacklisted => PyErr::new::<exc::SessionBlacklisted, _>((msg,)),
-        ErrorKind::NotHolder => PyErr::new::<exc::NotHolder, _>((msg,)),
-        ErrorKind::InvalidArgument => PyErr::new::<exc::InvalidArgument, _>((msg,)),
-        ErrorKind::PermissionDenied => PyErr::new::<exc::PermissionDenied, _>((msg,)),
-        ErrorKind::ResourceExhausted => PyErr::new::<exc::ResourceExhausted, _>((msg,)),
-        ErrorKind::Cancelled => PyErr::new::<exc::Cancelled, _>((msg,)),
-        ErrorKind::Internal => PyErr::new::<exc::InternalError, _>((msg,)),
-    }
+    PyErr::new::<exc::TenureError, _>((e.message().to_owned(), e.kind().code()))
 }
 
 /// `InvalidArgument` made by the binding (bad Python arguments).
 pub(crate) fn invalid(msg: impl Into<String>) -> PyErr {
-    PyErr::new::<exc::InvalidArgument, _>((msg.into(),))
+    to_py(tenure::Error::new(ErrorKind::InvalidArgument, msg))
 }
 
 /// An object made before `fork()` was used in the child.

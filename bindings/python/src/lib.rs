@@ -59,13 +59,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<lock::NativeLock>()?;
     m.add_class::<fence::Fence>()?;
     m.add_class::<fence::FenceValidator>()?;
-    m.add_class::<records::HolderInfo>()?;
-    m.add_class::<records::WaiterInfo>()?;
-    m.add_class::<records::LockInfo>()?;
-    m.add_class::<records::SessionInfo>()?;
-    m.add_class::<records::MemberInfo>()?;
-    m.add_class::<records::ClusterStatus>()?;
-    m.add_class::<records::AuditRecord>()?;
-    m.add_class::<records::GrantInfo>()?;
+    records::add_records(m)?;
     Ok(())
 }

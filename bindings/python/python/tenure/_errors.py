@@ -7,6 +7,8 @@ binding) and the core's message. There is one subclass per error kind.
 
 from __future__ import annotations
 
+from typing import Optional
+
 __all__ = [
     "TenureError",
     "Unavailable",
@@ -28,6 +30,10 @@ __all__ = [
 class TenureError(Exception):
     """Base class of every tenure error.
 
+    ``TenureError(message, code)`` makes the subclass of ``code`` (what the
+    native layer raises for every core error); a subclass is made as usual,
+    ``LockHeld(message)``.
+
     Attributes:
         code: The stable error kind, e.g. ``"LOCK_HELD"``.
         message: The message from the client core (without the code).
@@ -35,7 +41,12 @@ class TenureError(Exception):
 
     code: str = "INTERNAL"
 
-    def __init__(self, message: str = "") -> None:
+    def __new__(cls, message: str = "", code: Optional[str] = None) -> "TenureError":
+        if cls is TenureError and code is not None:
+            cls = KINDS.get(code, InternalError)
+        return super().__new__(cls, message)
+
+    def __init__(self, message: str = "", code: Optional[str] = None) -> None:
         super().__init__(message)
         self.message: str = message
 
