@@ -15,6 +15,7 @@ pub struct HolderInfo {
     /// Owner id (32 hex digits).
     pub owner_id: String,
     /// `exclusive` or `shared`.
+    #[napi(ts_type = "'exclusive' | 'shared'")]
     pub mode: String,
     /// When it was granted (Unix ms, leader clock).
     pub granted_at_ms: f64,
@@ -28,6 +29,7 @@ pub struct WaiterInfo {
     /// Its request id.
     pub request_id: f64,
     /// `exclusive` or `shared`.
+    #[napi(ts_type = "'exclusive' | 'shared'")]
     pub mode: String,
     /// When the wait times out (Unix ms, leader clock).
     pub deadline_ms: f64,
