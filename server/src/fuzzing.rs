@@ -503,9 +503,22 @@ pub fn log_record(data: &[u8]) {
 
 /// A snapshot file held in memory; a body that decodes goes on to
 /// [`snapshot_body`]. A file that decodes re-encodes to one that decodes to
-/// the same metadata and body.
+/// the same metadata and body. The first byte picks the mode: even, the rest
+/// is the file as it is; odd, the rest spells frames that the harness gives
+/// correct checksums (random bytes rarely pass a CRC), see
+/// [`framed_snapshot`].
 pub fn snapshot_file(data: &[u8]) {
-    let Ok(file) = snapshot::decode(data, Path::new("fuzz.snap")) else {
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
+    let framed;
+    let bytes = if mode & 1 == 0 {
+        rest
+    } else {
+        framed = framed_snapshot(mode, rest);
+        &framed
+    };
+    let Ok(file) = snapshot::decode(bytes, Path::new("fuzz.snap")) else {
         return;
     };
     let encoded = snapshot::encode(&file.meta, &file.body).expect("a decoded snapshot encodes");
@@ -513,6 +526,56 @@ pub fn snapshot_file(data: &[u8]) {
     assert_eq!(again.meta, file.meta);
     assert_eq!(again.body, file.body);
     snapshot_body(&file.body);
+}
+
+/// A snapshot file from fuzzer-chosen frames with correct checksums: the
+/// header (version 1, or with mode bit 2 a version from the input), then
+/// `[kind % 5][len: u8][payload]` frames from the input (kind 1 is metadata,
+/// 2 a body chunk, 3 an end frame, others invalid), then, with mode bit 4, an
+/// end frame matching the chunks.
+fn framed_snapshot(mode: u8, rest: &[u8]) -> Vec<u8> {
+    let mut inp = Input::new(rest);
+    let mut out = snapshot::MAGIC.to_vec();
+    let version = if mode & 2 == 0 {
+        snapshot::FORMAT_VERSION
+    } else {
+        u32::from(inp.byte() % 3)
+    };
+    out.extend_from_slice(&version.to_le_bytes());
+    let mut body_len = 0u64;
+    let mut body_crc = crc32fast::Hasher::new();
+    while !inp.is_empty() {
+        let kind = inp.byte() % 5;
+        let n = usize::from(inp.byte());
+        let payload = inp.bytes(n);
+        if kind == 2 {
+            body_crc.update(payload);
+            body_len += payload.len() as u64;
+        }
+        snapshot_frame(kind, payload, &mut out);
+    }
+    if mode & 4 != 0 {
+        let mut end = body_len.to_le_bytes().to_vec();
+        end.extend_from_slice(&body_crc.finalize().to_le_bytes());
+        snapshot_frame(3, &end, &mut out);
+    }
+    out
+}
+
+/// One frame of the snapshot file format: kind, length, crc32 of the three,
+/// payload.
+fn snapshot_frame(kind: u8, payload: &[u8], out: &mut Vec<u8>) {
+    let len = u32::try_from(payload.len())
+        .unwrap_or(u32::MAX)
+        .to_le_bytes();
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(&[kind]);
+    crc.update(&len);
+    crc.update(payload);
+    out.push(kind);
+    out.extend_from_slice(&len);
+    out.extend_from_slice(&crc.finalize().to_le_bytes());
+    out.extend_from_slice(payload);
 }
 
 /// A snapshot body: decoded as a node opening its state or installing a
@@ -1475,7 +1538,23 @@ fn snapshot_seeds() -> Vec<Vec<u8>> {
         .to_vec();
     legacy.extend_from_slice(&crc32fast::hash(&record).to_le_bytes());
     legacy.extend_from_slice(&record);
-    vec![v1, empty, legacy]
+    // Framed mode (odd first byte, with an end frame): the metadata, then
+    // the body in chunks of at most 255 bytes.
+    let mut framed = vec![1 | 4];
+    let mut frame = |kind: u8, payload: &[u8]| {
+        framed.push(kind);
+        framed.push(u8::try_from(payload.len()).unwrap_or(u8::MAX));
+        framed.extend_from_slice(payload);
+    };
+    frame(1, &to_bytes(&sample_meta()));
+    for chunk in body.chunks(255) {
+        frame(2, chunk);
+    }
+    [v1, empty, legacy]
+        .into_iter()
+        .map(|file| [0].into_iter().chain(file).collect())
+        .chain([framed])
+        .collect()
 }
 
 #[cfg(test)]
@@ -1506,7 +1585,12 @@ mod tests {
             }
         }
         for s in seeds("snapshot_file") {
-            let file = snapshot::decode(&s, Path::new("s")).expect("a snapshot");
+            let bytes = if s[0] & 1 == 0 {
+                s[1..].to_vec()
+            } else {
+                framed_snapshot(s[0], &s[1..])
+            };
+            let file = snapshot::decode(&bytes, Path::new("s")).expect("a snapshot");
             if !file.body.is_empty() {
                 SnapshotBody::decode(&file.body).expect("a state");
             }
