@@ -16,7 +16,6 @@ pub mod demo;
 pub mod dev;
 /// Entry points shared by the cargo-fuzz targets and the proptest runs.
 #[doc(hidden)]
-#[cfg(any())] // TODO(raft-0.10): port
 pub mod fuzzing;
 pub mod keepalive;
 pub mod leader;
