@@ -10,6 +10,7 @@ pub mod proxy;
 pub mod secure;
 pub mod stress;
 
+use tenure_server::store::log::SEGMENT_BYTES_ENV;
 use std::fs::File;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -44,6 +45,10 @@ pub fn free_port() -> u16 {
         .map(|a| a.port())
         .expect("no free port")
 }
+
+/// Log segment size of test nodes: small, so that tests rotate segments (and
+/// many clusters do not each zero-fill the 16 MiB default).
+const TEST_WAL_SEGMENT: &str = "2097152";
 
 /// One server process.
 pub struct Node {
@@ -104,6 +109,8 @@ pub struct Cluster {
     extra_args: Vec<String>,
     /// Environment of every node, before each node's own.
     base_env: Vec<(String, String)>,
+    /// `TENURE_WAL_SEGMENT_BYTES` of every node, unless its env sets it.
+    wal_segment: String,
     dir: tempfile::TempDir,
 }
 
@@ -170,6 +177,7 @@ impl Cluster {
             peers,
             extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
             base_env: Vec::new(),
+            wal_segment: TEST_WAL_SEGMENT.to_owned(),
             dir,
         };
         for id in 1..=size as u64 {
@@ -234,6 +242,7 @@ impl Cluster {
         let bin = tenure_bin();
         let extra = self.extra_args.clone();
         let base_env = self.base_env.clone();
+        let wal_segment = self.wal_segment.clone();
         let node = &self.nodes[(id - 1) as usize];
         let peers = if node.joining {
             format!("{id}={}", node.addr)
@@ -267,6 +276,7 @@ impl Cluster {
             .args(&metrics)
             .args(&extra)
             .args(&node.args)
+            .env(SEGMENT_BYTES_ENV, &wal_segment)
             .envs(base_env.iter().chain(&node.env).map(|(k, v)| (k, v)))
             .env(
                 "RUST_LOG",

@@ -3,6 +3,7 @@
 //! the file, the rest of the cluster keeps granting, the node serves again after
 //! a restart, and nothing acknowledged is lost.
 
+use tenure_server::store::log::SEGMENT_BYTES_ENV;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -115,6 +116,11 @@ async fn disk_fault(
         }
         if let Some(c) = control {
             env.push(("TENURE_NEGATIVE_CONTROL".to_owned(), c.to_owned()));
+        }
+        if let Fault::DiskFull = fault {
+            // Small segments: the preallocated ones (and the spare) must fit
+            // the small disk, and rotate often enough to meet its end.
+            env.push((SEGMENT_BYTES_ENV.to_owned(), (32 << 10).to_string()));
         }
         cluster.set_env(id, env);
     }

@@ -26,8 +26,12 @@ use crate::controls::{self, Control};
 use crate::raft::{Entry, LogId, TypeConfig, Vote};
 use crate::steps;
 
-/// A new segment is started once the current one exceeds this size.
-const SEGMENT_BYTES: u64 = 64 << 20;
+/// Default size of a log segment: a new one is started once the current one
+/// exceeds it, and segments are zero-filled to it ahead of use.
+pub const SEGMENT_BYTES: u64 = 16 << 20;
+/// Environment variable that sets the segment size in bytes (tests use small
+/// segments on small disks).
+pub const SEGMENT_BYTES_ENV: &str = "TENURE_WAL_SEGMENT_BYTES";
 
 /// One record of the log, as framed in the write-ahead log.
 #[derive(Debug, Serialize, Deserialize)]
@@ -132,6 +136,9 @@ pub struct LogOptions {
     pub faults: DiskFaults,
     /// Negative control: carry on after an I/O error, as the writer once did.
     pub carry_on_after_error: bool,
+    /// Segment size: rotation threshold and preallocation (0: rotate at the
+    /// default size, do not preallocate).
+    pub segment_bytes: u64,
 }
 
 impl LogOptions {
@@ -141,6 +148,12 @@ impl LogOptions {
             on_error: OnIoError::Exit,
             faults: DiskFaults::from_env()?,
             carry_on_after_error: controls::active(Control::CarryOnAfterIoError),
+            segment_bytes: match std::env::var(SEGMENT_BYTES_ENV) {
+                Ok(v) => v.parse().map_err(|_| {
+                    io::Error::other(format!("{SEGMENT_BYTES_ENV}={v:?} is not a number"))
+                })?,
+                Err(_) => SEGMENT_BYTES,
+            },
         })
     }
 
@@ -150,6 +163,7 @@ impl LogOptions {
             on_error: OnIoError::Stop,
             faults: DiskFaults::none(),
             carry_on_after_error: false,
+            segment_bytes: 64 << 10,
         }
     }
 }
@@ -195,7 +209,7 @@ impl LogStore {
     /// Opens the log in `dir`, replaying (and repairing) what is on disk.
     pub fn open(dir: &Path, mut options: LogOptions) -> io::Result<(LogStore, LogRecovery)> {
         let faults = std::mem::take(&mut options.faults);
-        let (mut wal, recovered) = Wal::open_with(dir, faults)?;
+        let (mut wal, recovered) = Wal::open_preallocated(dir, faults, options.segment_bytes)?;
         let (data, segment_max) = replay(recovered.segments)?;
         if wal.is_old_format() {
             wal.rotate(&data.header())?;
@@ -322,7 +336,11 @@ impl Writer {
         if sync && result.is_ok() {
             result = self.wal.sync();
         }
-        if result.is_ok() && self.wal.current_len() > SEGMENT_BYTES {
+        let rotate_at = match self.options.segment_bytes {
+            0 => SEGMENT_BYTES,
+            n => n,
+        };
+        if result.is_ok() && self.wal.current_len() > rotate_at {
             let header = self.data.lock().header();
             result = self.wal.rotate(&header);
         }
