@@ -223,6 +223,11 @@ fn raft_config(timing: &Timing, snapshot_logs: u64) -> anyhow::Result<Config> {
         // so a partial partition cannot keep an election from happening
         // (openraft #2080).
         quorum_loss_probe_interval: Some(2 * timing.election_max.as_millis() as u64),
+        // A restarted leader must win an election like anyone else: its
+        // followers may have committed entries its own (slower) fsync had not
+        // made durable before it lost power, and restoring its leadership
+        // without an election would drop them (tests/tests/power_loss.rs).
+        enable_leader_restore: Some(controls::active(Control::LeaderRestore)),
         ..Default::default()
     };
     Ok(config.validate()?)
