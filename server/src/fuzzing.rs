@@ -20,8 +20,7 @@ use std::time::Instant;
 use openraft::errors::{Fatal, RaftError};
 use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, StreamAppendError,
-    StreamAppendResult,
-    VoteRequest, VoteResponse,
+    StreamAppendResult, VoteRequest, VoteResponse,
 };
 use openraft::{BasicNode, EntryPayload, Membership};
 use prost::Message;
@@ -317,9 +316,8 @@ fn frame_v0(payload: &[u8], out: &mut Vec<u8>) {
 
 /// A log record chosen by the fuzzer, encoded (or raw bytes).
 fn record_payload(inp: &mut Input<'_>) -> Vec<u8> {
-    let log_id = |inp: &mut Input<'_>| {
-        crate::raft::log_id(inp.number(), inp.number(), inp.number())
-    };
+    let log_id =
+        |inp: &mut Input<'_>| crate::raft::log_id(inp.number(), inp.number(), inp.number());
     let record = match inp.below(8) {
         0 | 1 => {
             let id = log_id(inp);
@@ -1377,7 +1375,10 @@ fn peer_seeds() -> Vec<Vec<u8>> {
         Ok(Err(StreamAppendError::Conflict(log_id(1, 1))));
     let payloads: Vec<(u8, Vec<u8>)> = vec![
         (0, to_bytes(&append)),
-        (1, to_bytes(&VoteRequest::<TypeConfig>::new(vote, Some(log_id(1, 9))))),
+        (
+            1,
+            to_bytes(&VoteRequest::<TypeConfig>::new(vote, Some(log_id(1, 9)))),
+        ),
         (2, to_bytes(&chunk)),
         (
             3,
@@ -1385,7 +1386,9 @@ fn peer_seeds() -> Vec<Vec<u8>> {
         ),
         (
             3,
-            to_bytes(&Answer::Ok(AppendEntriesResponse::<TypeConfig>::HigherVote(vote))),
+            to_bytes(&Answer::Ok(
+                AppendEntriesResponse::<TypeConfig>::HigherVote(vote),
+            )),
         ),
         (
             3,
@@ -1401,8 +1404,14 @@ fn peer_seeds() -> Vec<Vec<u8>> {
                 true,
             ))),
         ),
-        (5, to_bytes(&Answer::Ok(Some(SnapshotResponse::<TypeConfig>::new(vote))))),
-        (5, to_bytes(&Answer::<Option<SnapshotResponse<TypeConfig>>>::Ok(None))),
+        (
+            5,
+            to_bytes(&Answer::Ok(Some(SnapshotResponse::<TypeConfig>::new(vote)))),
+        ),
+        (
+            5,
+            to_bytes(&Answer::<Option<SnapshotResponse<TypeConfig>>>::Ok(None)),
+        ),
         (6, to_bytes(&stream_ok)),
         (6, to_bytes(&stream_conflict)),
     ];

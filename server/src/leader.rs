@@ -106,7 +106,12 @@ async fn caught_up(core: &Core, epoch: LeaderId) -> bool {
         m.last_log_index
     };
     let wait = core.timing.election_max * 4;
-    let linearizable = tokio::time::timeout(wait, core.raft.ensure_linearizable(openraft::ReadPolicy::ReadIndex)).await;
+    let linearizable = tokio::time::timeout(
+        wait,
+        core.raft
+            .ensure_linearizable(openraft::ReadPolicy::ReadIndex),
+    )
+    .await;
     if !matches!(linearizable, Ok(Ok(_))) {
         return false;
     }

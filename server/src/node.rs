@@ -168,9 +168,10 @@ impl Core {
         let m = metrics.borrow_watched();
         let alone = m.membership_config.membership().voter_ids().count() == 1
             || controls::active(Control::GrantWithoutQuorum);
-        let heard = m.last_quorum_acked.as_ref().is_some_and(|at| {
-            at.clone().into_inner().elapsed() <= self.timing.election_max
-        });
+        let heard = m
+            .last_quorum_acked
+            .as_ref()
+            .is_some_and(|at| at.clone().into_inner().elapsed() <= self.timing.election_max);
         m.state == ServerState::Leader && m.current_leader == Some(self.id) && (alone || heard)
     }
 }

@@ -19,8 +19,8 @@ use crate::machine::{Batch, Command, Outcome};
 use crate::metrics::Metrics;
 use crate::raft::{ClientWriteResult, FnResponder, LeaderId, NodeId, Raft, TypeConfig};
 use crate::steps;
-use openraft::async_runtime::watch::WatchReceiver;
 use crate::store::state::Shared;
+use openraft::async_runtime::watch::WatchReceiver;
 
 /// Most commands in one log entry.
 pub const MAX_BATCH: usize = 4_096;

@@ -10,12 +10,12 @@ pub mod proxy;
 pub mod secure;
 pub mod stress;
 
-use tenure_server::store::log::SEGMENT_BYTES_ENV;
 use std::fs::File;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use tenure_server::store::log::SEGMENT_BYTES_ENV;
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;

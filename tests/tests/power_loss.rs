@@ -212,7 +212,10 @@ async fn lagging_leader_loses_power(control: Option<&str>) -> Result<Vec<String>
     cluster.restart_all();
     let leader = cluster.wait_for_leader(LEADER_WAIT).await;
     let client = cluster.client(Duration::from_secs(120)).await;
-    client.try_lock("lag/warm").await.map_err(|e| e.to_string())?;
+    client
+        .try_lock("lag/warm")
+        .await
+        .map_err(|e| e.to_string())?;
     // From now on the leader's every fsync takes 400 ms longer.
     std::fs::write(cluster.dir().join(format!("slow-{leader}")), b"").map_err(|e| e.to_string())?;
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -230,7 +233,10 @@ async fn lagging_leader_loses_power(control: Option<&str>) -> Result<Vec<String>
     }
     cluster.restart_all();
     if !serves(&cluster).await {
-        return Err(format!("the cluster did not serve after the power loss\n{}", cluster.logs()));
+        return Err(format!(
+            "the cluster did not serve after the power loss\n{}",
+            cluster.logs()
+        ));
     }
     let reader = cluster.client(Duration::from_secs(30)).await;
     let mut lost = Vec::new();

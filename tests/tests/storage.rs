@@ -3,11 +3,11 @@
 //! the file, the rest of the cluster keeps granting, the node serves again after
 //! a restart, and nothing acknowledged is lost.
 
-use tenure_server::store::log::SEGMENT_BYTES_ENV;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+use tenure_server::store::log::SEGMENT_BYTES_ENV;
 
 use parking_lot::Mutex;
 use tenure_tests::{Cluster, eventually};

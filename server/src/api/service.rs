@@ -143,7 +143,14 @@ impl TenureService {
         self.require_leader()?;
         self.core.metrics.read_barriers.inc();
         let wait = self.core.timing.election_max * 4;
-        match tokio::time::timeout(wait, self.core.raft.ensure_linearizable(openraft::ReadPolicy::ReadIndex)).await {
+        match tokio::time::timeout(
+            wait,
+            self.core
+                .raft
+                .ensure_linearizable(openraft::ReadPolicy::ReadIndex),
+        )
+        .await
+        {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(_)) => Err(not_leader(self.core.leader())),
             Err(_) => Err(unavailable("could not confirm leadership in time")),

@@ -30,10 +30,8 @@ impl RaftTypeConfig for TypeConfig {
     type LeaderId = openraft::impls::leader_id_adv::LeaderId<u64, u64>;
     type Vote = openraft::impls::Vote<Self::LeaderId>;
     type Payload = EntryPayload<Batch, u64, openraft::BasicNode>;
-    type Entry = openraft::Entry<
-        <Self::LeaderId as openraft::vote::RaftLeaderId>::Committed,
-        Self::Payload,
-    >;
+    type Entry =
+        openraft::Entry<<Self::LeaderId as openraft::vote::RaftLeaderId>::Committed, Self::Payload>;
     type AsyncRuntime = openraft_rt_tokio::TokioRuntime;
     type Responder<T>
         = FnResponder<T>

@@ -17,8 +17,8 @@ use openraft::errors::{
 };
 use openraft::network::{Backoff, RPCOption, RaftNetworkFactory, RaftNetworkV2};
 use openraft::raft::{
-    AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, StreamAppendResult,
-    VoteRequest, VoteResponse,
+    AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, StreamAppendResult, VoteRequest,
+    VoteResponse,
 };
 use openraft::{BasicNode, OptionalSend};
 use parking_lot::Mutex;
@@ -96,10 +96,7 @@ impl Network {
                     .max_encoding_message_size(MAX_MESSAGE_BYTES)
             })
             .map_err(|e| e.to_string());
-        PeerClient {
-            client,
-            streaming,
-        }
+        PeerClient { client, streaming }
     }
 }
 
@@ -258,7 +255,10 @@ impl RaftNetworkV2<TypeConfig> for PeerClient {
         &'s mut self,
         input: S,
         option: RPCOption,
-    ) -> BoxFuture<'s, Result<BoxStream<'s, Result<StreamAppendResult<TypeConfig>, PeerError>>, PeerError>>
+    ) -> BoxFuture<
+        's,
+        Result<BoxStream<'s, Result<StreamAppendResult<TypeConfig>, PeerError>>, PeerError>,
+    >
     where
         S: Stream<Item = AppendEntriesRequest<TypeConfig>> + OptionalSend + Unpin + 'static,
     {

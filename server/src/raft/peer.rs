@@ -160,8 +160,7 @@ impl raft_server::Raft for PeerService {
         let requests = req
             .into_inner()
             .map(|msg| {
-                let rpc: AppendEntriesRequest<TypeConfig> =
-                    super::decode_request(&msg?.payload)?;
+                let rpc: AppendEntriesRequest<TypeConfig> = super::decode_request(&msg?.payload)?;
                 if let Some(last) = rpc.entries.last() {
                     steps::step("follower.begin", last.log_id.index);
                 }
@@ -199,7 +198,13 @@ impl raft_server::Raft for PeerService {
                 None => Ok(None),
                 Some((vote, meta, data)) => self
                     .raft
-                    .install_full_snapshot(vote, Snapshot { meta, snapshot: data })
+                    .install_full_snapshot(
+                        vote,
+                        Snapshot {
+                            meta,
+                            snapshot: data,
+                        },
+                    )
                     .await
                     .map(Some)
                     .map_err(RaftError::Fatal),

@@ -234,7 +234,9 @@ mod tests {
                 commands,
             }),
         };
-        crate::store::state::apply_all(&mut store, [entry]).await.expect("apply");
+        crate::store::state::apply_all(&mut store, [entry])
+            .await
+            .expect("apply");
         store
     }
 

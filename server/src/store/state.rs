@@ -346,9 +346,12 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
         };
         let files = self.files.clone();
         let pause = self.pause();
-        let (meta, data) =
-            blocking(move || files.save("build", &meta, &data, pause).map(|_| (meta, data)))
-                .await?;
+        let (meta, data) = blocking(move || {
+            files
+                .save("build", &meta, &data, pause)
+                .map(|_| (meta, data))
+        })
+        .await?;
         // Returned even when a newer snapshot was on disk already: openraft
         // ignores a built snapshot older than the one it knows.
         Ok(Snapshot {
@@ -360,7 +363,11 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
 
 impl StateStore {
     /// Applies one entry to the shared state; its outcomes (one per command).
-    fn apply_entry(shared: &mut Shared, entry: crate::raft::Entry, events: &mut Vec<Event>) -> Vec<Outcome> {
+    fn apply_entry(
+        shared: &mut Shared,
+        entry: crate::raft::Entry,
+        events: &mut Vec<Event>,
+    ) -> Vec<Outcome> {
         steps::step("apply", entry.log_id.index);
         shared.applied = Some(entry.log_id);
         match entry.payload {
@@ -478,9 +485,9 @@ mod tests {
 
     use std::time::Duration;
 
-    use openraft::storage::RaftStateMachine;
     use openraft::EntryPayload;
     use openraft::storage::RaftSnapshotBuilder;
+    use openraft::storage::RaftStateMachine;
 
     use super::StateStore;
     use crate::machine::{Batch, Command};
@@ -569,9 +576,12 @@ mod tests {
         // The newer snapshot comes from another replica that applied more.
         let other = tempfile::tempdir().expect("tempdir");
         let mut leader = StateStore::open(other.path()).expect("open");
-        super::apply_all(&mut leader, (1..=5).map(|i| open_session(i, format!("s{i}"))))
-            .await
-            .expect("apply");
+        super::apply_all(
+            &mut leader,
+            (1..=5).map(|i| open_session(i, format!("s{i}"))),
+        )
+        .await
+        .expect("apply");
         let newer = leader
             .get_snapshot_builder()
             .await

@@ -516,7 +516,14 @@ impl Wal {
             }
             _ => None,
         };
-        self.file = create_segment(&self.dir, seq, header, &self.faults, spare, self.preallocate)?;
+        self.file = create_segment(
+            &self.dir,
+            seq,
+            header,
+            &self.faults,
+            spare,
+            self.preallocate,
+        )?;
         self.spare = prepare_spare(&self.dir, self.preallocate);
         self.seq = seq;
         self.len = (SEGMENT_HEADER + header.len()) as u64;
@@ -543,7 +550,12 @@ fn zero_range(path: &Path, from: u64, to: u64) -> io::Result<()> {
         return Ok(());
     }
     let mut f = open_at(path, from)?;
-    let zeros = vec![0u8; usize::try_from(to - from).unwrap_or(usize::MAX).min(1 << 20)];
+    let zeros = vec![
+        0u8;
+        usize::try_from(to - from)
+            .unwrap_or(usize::MAX)
+            .min(1 << 20)
+    ];
     let mut left = to - from;
     while left > 0 {
         let n = left.min(zeros.len() as u64) as usize;
@@ -692,7 +704,8 @@ mod tests {
         let (mut wal, rec) = open(dir.path()).expect("reopen");
         assert_eq!(rec.segments[0].1, vec![b"kept".to_vec()]);
         assert_eq!(rec.truncated_bytes, 0, "zeros are not a torn write");
-        wal.write(&framed(&[b"after"])).expect("write over the zeros");
+        wal.write(&framed(&[b"after"]))
+            .expect("write over the zeros");
         wal.sync().expect("sync");
         drop(wal);
         assert_eq!(
@@ -760,7 +773,10 @@ mod tests {
         wal.write(&framed(&[b"a"])).expect("write");
         wal.rotate(&framed(&[b"b"])).expect("rotate");
         drop(wal);
-        assert_eq!(reopen_records(dir.path()), vec![b"a".to_vec(), b"b".to_vec()]);
+        assert_eq!(
+            reopen_records(dir.path()),
+            vec![b"a".to_vec(), b"b".to_vec()]
+        );
     }
 
     #[test]

@@ -19,7 +19,6 @@ use super::history::mono_ns;
 use super::link::Link;
 use crate::Cluster;
 
-
 /// How clocks drift in a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Drift {
