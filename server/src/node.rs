@@ -171,7 +171,7 @@ impl Core {
         let heard = m
             .last_quorum_acked
             .as_ref()
-            .is_some_and(|at| at.clone().into_inner().elapsed() <= self.timing.election_max);
+            .is_some_and(|at| (*at).into_inner().elapsed() <= self.timing.election_max);
         m.state == ServerState::Leader && m.current_leader == Some(self.id) && (alone || heard)
     }
 }
