@@ -48,11 +48,15 @@ pub enum Control {
     /// Clients believe their session until `t_send + ttl`: no safety margin
     /// and no allowance for clock drift (read by the fault suite's workers).
     ZeroMarginAndDrift,
+    /// A restarted leader takes its leadership back without an election
+    /// (openraft's default), although entries may have been committed by its
+    /// followers before its own slower fsync: after a power loss it lacks them.
+    LeaderRestore,
 }
 
 impl Control {
     /// Every control.
-    pub const ALL: [Control; 9] = [
+    pub const ALL: [Control; 10] = [
         Control::InvertWaiterLocks,
         Control::WedgeOnSigusr1,
         Control::LateKill,
@@ -62,6 +66,7 @@ impl Control {
         Control::GrantWithoutQuorum,
         Control::KeepaliveWithoutRound,
         Control::ZeroMarginAndDrift,
+        Control::LeaderRestore,
     ];
 
     /// The name used in [`ENV`].
@@ -76,6 +81,7 @@ impl Control {
             Control::GrantWithoutQuorum => "grant-without-quorum",
             Control::KeepaliveWithoutRound => "keepalive-without-round",
             Control::ZeroMarginAndDrift => "zero-margin-and-drift",
+            Control::LeaderRestore => "leader-restore",
         }
     }
 

@@ -2,6 +2,7 @@
 //! loopback ports with throw-away data directories. Nodes can be killed and
 //! restarted, which the demo uses to show a failover.
 
+use openraft::async_runtime::watch::WatchReceiver;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -89,7 +90,7 @@ impl DevCluster {
     pub fn leader(&self) -> Option<NodeId> {
         self.nodes
             .values()
-            .find_map(|n| n.core().raft.metrics().borrow().current_leader)
+            .find_map(|n| n.core().raft.metrics().borrow_watched().current_leader)
     }
 
     /// Stops a node abruptly (its data stays).

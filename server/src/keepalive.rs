@@ -10,6 +10,7 @@
 //! leader then sees the clear (and grants a whole TTL), never the stale
 //! checkpoint (docs/design.md, "Remaining-TTL checkpoints").
 
+use openraft::async_runtime::watch::WatchReceiver;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -162,7 +163,7 @@ async fn answer_after_clears(
 /// round that starts now, after every request of the batch arrived.
 async fn confirm_leadership(core: &Core) -> bool {
     let mut ready = core.ready.clone();
-    let is_leader = core.raft.metrics().borrow().current_leader == Some(core.id);
+    let is_leader = core.raft.metrics().borrow_watched().current_leader == Some(core.id);
     if ready.borrow().is_none() {
         if !is_leader {
             return false;
@@ -181,7 +182,7 @@ async fn confirm_leadership(core: &Core) -> bool {
     }
     let round = tokio::time::timeout(
         core.timing.heartbeat * 2 + Duration::from_millis(50),
-        core.raft.get_read_log_id(),
+        core.raft.get_read_log_id(openraft::ReadPolicy::ReadIndex),
     )
     .await;
     matches!(round, Ok(Ok(_))) && *core.ready.borrow() == epoch && epoch.is_some()

@@ -6,12 +6,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use openraft::{LeaderId, ServerState};
+use openraft::ServerState;
+use openraft::async_runtime::watch::WatchReceiver;
+
+use crate::raft::LeaderId;
 use tokio::sync::watch;
 
 use crate::machine::{Command, MAX_TIMED_STEP_MS, SessionId};
 use crate::node::Core;
-use crate::raft::NodeId;
 
 /// How often the reaper looks for expired sessions.
 const REAP_INTERVAL: Duration = Duration::from_millis(50);
@@ -40,11 +42,11 @@ fn stopping(stop: &watch::Receiver<bool>) -> bool {
 /// never commit (not in this leader's log, behind its committed blank entry).
 pub async fn watch_leadership(
     core: Arc<Core>,
-    ready: watch::Sender<Option<LeaderId<NodeId>>>,
+    ready: watch::Sender<Option<LeaderId>>,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut metrics = core.raft.server_metrics();
-    let mut handled: Option<LeaderId<NodeId>> = None;
+    let mut handled: Option<LeaderId> = None;
     let mut last_leader = None;
     loop {
         let m = metrics.borrow_and_update().clone();
@@ -60,7 +62,7 @@ pub async fn watch_leadership(
         } else if handled != Some(epoch) {
             ready.send_replace(None);
             let confirmed = caught_up(&core, epoch).await;
-            let still = core.raft.server_metrics().borrow().vote.leader_id == epoch;
+            let still = core.raft.server_metrics().borrow_watched().vote.leader_id == epoch;
             if confirmed && still {
                 {
                     let mut shared = core.shared.lock();
@@ -91,12 +93,12 @@ pub async fn watch_leadership(
 
 /// Whether this node, leading in `epoch`, has applied its blank entry and every
 /// entry its log held when it began leading.
-async fn caught_up(core: &Core, epoch: LeaderId<NodeId>) -> bool {
+async fn caught_up(core: &Core, epoch: LeaderId) -> bool {
     // The full metrics are sent after the server metrics: read the log's end
     // only once they show this leadership too.
     let own_last = {
         let m = core.raft.metrics();
-        let m = m.borrow();
+        let m = m.borrow_watched();
         let leading = m.state == ServerState::Leader && m.vote.leader_id == epoch;
         if !leading {
             return false;
@@ -104,7 +106,12 @@ async fn caught_up(core: &Core, epoch: LeaderId<NodeId>) -> bool {
         m.last_log_index
     };
     let wait = core.timing.election_max * 4;
-    let linearizable = tokio::time::timeout(wait, core.raft.ensure_linearizable()).await;
+    let linearizable = tokio::time::timeout(
+        wait,
+        core.raft
+            .ensure_linearizable(openraft::ReadPolicy::ReadIndex),
+    )
+    .await;
     if !matches!(linearizable, Ok(Ok(_))) {
         return false;
     }

@@ -1,5 +1,6 @@
 //! Prometheus metrics, served in the text format on an optional HTTP listener.
 
+use openraft::async_runtime::watch::WatchReceiver;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -164,7 +165,7 @@ impl Metrics {
             let waiters: usize = machine.locks().values().map(|l| l.waiters.len()).sum();
             self.waiters.set(waiters as i64);
         }
-        let m = core.raft.metrics().borrow().clone();
+        let m = core.raft.metrics().borrow_watched().clone();
         self.term.set(m.current_term as i64);
         self.applied_index
             .set(m.last_applied.map_or(0, |l| l.index) as i64);

@@ -1,6 +1,7 @@
 //! One tenure server node: storage, Raft, the gRPC listener (client and peer API
 //! on one address) and the background tasks of a leader.
 
+use openraft::async_runtime::watch::WatchReceiver;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -8,7 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use openraft::{BasicNode, Config, LeaderId, ServerState, SnapshotPolicy};
+use openraft::{BasicNode, Config, Instant as _, ServerState, SnapshotPolicy};
+
+use crate::raft::LeaderId;
 use parking_lot::Mutex;
 use tenure_proto::v1::tenure_server::TenureServer;
 use tokio::sync::{Notify, watch};
@@ -121,7 +124,7 @@ pub struct Core {
     pub proposer: Proposer,
     /// The leadership for which this node has reset session deadlines and may
     /// renew and expire sessions; None when not (yet) leading.
-    pub ready: watch::Receiver<Option<LeaderId<NodeId>>>,
+    pub ready: watch::Receiver<Option<LeaderId>>,
     /// Keepalive batcher.
     pub keepalives: KeepAlives,
     /// Raft timing in use.
@@ -145,22 +148,31 @@ pub struct Core {
 impl Core {
     /// The current leader's id and client address, if known.
     pub fn leader(&self) -> Option<(NodeId, String)> {
-        let m = self.raft.metrics().borrow().clone();
+        let m = self.raft.metrics().borrow_watched().clone();
         let id = m.current_leader?;
         let addr = m.membership_config.membership().get_node(&id)?.addr.clone();
         Some((id, addr))
     }
 
+    /// The fatal error the Raft core stopped with, if it stopped.
+    pub fn raft_stopped(&self) -> Option<String> {
+        let metrics = self.raft.metrics();
+        let error = metrics.borrow_watched().running_state.clone().err();
+        error.map(|e| e.to_string())
+    }
+
     /// True when this node leads and has a quorum heard from within the election
     /// timeout (check-quorum: an isolated leader stops granting and renewing).
     pub fn leads_with_quorum(&self) -> bool {
-        let m = self.raft.metrics().borrow().clone();
-        let limit = self.timing.election_max.as_millis() as u64;
+        let metrics = self.raft.metrics();
+        let m = metrics.borrow_watched();
         let alone = m.membership_config.membership().voter_ids().count() == 1
             || controls::active(Control::GrantWithoutQuorum);
-        m.state == ServerState::Leader
-            && m.current_leader == Some(self.id)
-            && (alone || m.millis_since_quorum_ack.is_some_and(|ms| ms <= limit))
+        let heard = m
+            .last_quorum_acked
+            .as_ref()
+            .is_some_and(|at| (*at).into_inner().elapsed() <= self.timing.election_max);
+        m.state == ServerState::Leader && m.current_leader == Some(self.id) && (alone || heard)
     }
 }
 
@@ -201,6 +213,22 @@ fn raft_config(timing: &Timing, snapshot_logs: u64) -> anyhow::Result<Config> {
         install_snapshot_timeout: 10_000,
         snapshot_policy: SnapshotPolicy::LogsSinceLast(snapshot_logs),
         max_in_snapshot_log_to_keep: (snapshot_logs / 5).min(1_000),
+        // Replicate each append as soon as it is handed to the log writer, in
+        // parallel with the leader's own fsync (tenure batches in the proposer).
+        broadcast_submitted_on_append: Some(true),
+        // A node cut off and back does not depose a working leader.
+        enable_pre_vote: Some(true),
+        // Replication answers stand in for heartbeats while writes flow.
+        heartbeat_min_interval: Some(timing.heartbeat.as_millis() as u64),
+        // An isolated leader stops renewing its followers' leases in phases,
+        // so a partial partition cannot keep an election from happening
+        // (openraft #2080).
+        quorum_loss_probe_interval: Some(2 * timing.election_max.as_millis() as u64),
+        // A restarted leader must win an election like anyone else: its
+        // followers may have committed entries its own (slower) fsync had not
+        // made durable before it lost power, and restoring its leadership
+        // without an election would drop them (tests/tests/power_loss.rs).
+        enable_leader_restore: Some(controls::active(Control::LeaderRestore)),
         ..Default::default()
     };
     Ok(config.validate()?)

@@ -9,8 +9,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use openraft::LeaderId;
-use openraft::error::ClientWriteError;
+use openraft::errors::{ClientWriteError, ForwardReason};
 use parking_lot::Mutex;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
@@ -18,9 +17,10 @@ use crate::controls::{self, Control};
 use crate::leader_clock::LeaderClock;
 use crate::machine::{Batch, Command, Outcome};
 use crate::metrics::Metrics;
-use crate::raft::{NodeId, Raft};
+use crate::raft::{ClientWriteResult, FnResponder, LeaderId, NodeId, Raft, TypeConfig};
 use crate::steps;
 use crate::store::state::Shared;
+use openraft::async_runtime::watch::WatchReceiver;
 
 /// Most commands in one log entry.
 pub const MAX_BATCH: usize = 4_096;
@@ -58,7 +58,7 @@ struct Stamper {
 }
 
 /// A leadership and its clock.
-type EpochClock = (LeaderId<NodeId>, LeaderClock);
+type EpochClock = (LeaderId, LeaderClock);
 
 impl Stamper {
     /// The current leadership's clock time; a new leadership (or this process's
@@ -66,7 +66,7 @@ impl Stamper {
     /// current, the first stamp falls behind the machine's last one and moves
     /// its clock by nothing, which makes timers late by that much, never early.
     fn now_ms(&self) -> u64 {
-        let epoch = self.raft.metrics().borrow().vote.leader_id;
+        let epoch = self.raft.metrics().borrow_watched().vote.leader_id;
         if let Some((e, clock)) = self.clock.lock().as_mut()
             && *e == epoch
         {
@@ -196,37 +196,47 @@ async fn run(
             speculation.answer_grants_early(&stamper, &batch, &mut replies);
         }
         steps::step("propose", 0);
-        // client_write_ff enqueues in order; the entry's result arrives later.
-        let receiver = match raft.client_write_ff(batch).await {
-            Ok(r) => r,
-            Err(fatal) => {
-                fail_all(replies, ProposeError::Unavailable(fatal.to_string()));
-                return;
-            }
-        };
-        tokio::spawn(async move {
-            let result = receiver.await;
+        // The state machine answers the batch's callers from its apply, in
+        // the responder; the permit goes with it.
+        let responder = FnResponder::new(move |result: ClientWriteResult| {
             steps::step("proposer.outcome", 0);
             drop(permit);
             metrics
                 .commit_seconds
                 .observe(started.elapsed().as_secs_f64());
             match result {
-                Ok(Ok(resp)) => {
+                Ok(resp) => {
                     for (reply, outcome) in replies.into_iter().zip(resp.data) {
                         if let Some(reply) = reply {
                             let _ = reply.send(Ok(outcome));
                         }
                     }
                 }
-                Ok(Err(ClientWriteError::ForwardToLeader(f))) => {
-                    let leader = f.leader_id.zip(f.leader_node.map(|n| n.addr));
-                    fail_all(replies, ProposeError::NotLeader(leader));
-                }
-                Ok(Err(e)) => fail_all(replies, ProposeError::Unavailable(e.to_string())),
-                Err(_) => fail_all(replies, ProposeError::Unavailable("raft stopped".into())),
+                Err(e) => fail_all(replies, write_error(e)),
             }
         });
+        // Queued in order; the entry's outcome arrives through the responder.
+        if let Err(fatal) = raft.client_write_ff(batch, Some(responder)).await {
+            tracing::error!(error = %fatal, "raft stopped; the proposer stops");
+            return;
+        }
+    }
+}
+
+/// What a failed write means for its callers.
+fn write_error(e: ClientWriteError<TypeConfig>) -> ProposeError {
+    match e {
+        // The built-in check-quorum: this node leads but has not heard from a
+        // quorum lately; retry later (maybe elsewhere).
+        ClientWriteError::ForwardToLeader(f) if f.reason == ForwardReason::LeaseExpired => {
+            ProposeError::Unavailable("the leader has not heard from a quorum recently".into())
+        }
+        ClientWriteError::ForwardToLeader(f) => {
+            let leader = f.leader_id.zip(f.leader_node.map(|n| n.addr));
+            ProposeError::NotLeader(leader)
+        }
+        // Truncated or purged before it committed: the outcome is unknown.
+        other => ProposeError::Unavailable(other.to_string()),
     }
 }
 
@@ -242,7 +252,7 @@ fn fail_all(replies: Vec<Option<Reply>>, error: ProposeError) {
 /// asynchronous replication does).
 #[derive(Default)]
 struct Speculation {
-    machine: Option<(LeaderId<NodeId>, crate::machine::Machine)>,
+    machine: Option<(LeaderId, crate::machine::Machine)>,
 }
 
 impl Speculation {
@@ -254,7 +264,7 @@ impl Speculation {
         batch: &Batch,
         replies: &mut [Option<Reply>],
     ) {
-        let epoch = stamper.raft.metrics().borrow().vote.leader_id;
+        let epoch = stamper.raft.metrics().borrow_watched().vote.leader_id;
         if self.machine.as_ref().is_none_or(|(e, _)| *e != epoch) {
             let copy = stamper.shared.lock().machine.clone();
             self.machine = Some((epoch, copy));

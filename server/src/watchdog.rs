@@ -6,6 +6,7 @@
 //!
 //! Both run on their own OS threads: a wedged runtime cannot stop them.
 
+use openraft::async_runtime::watch::WatchReceiver;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -157,7 +158,7 @@ pub fn exit_on_panic() {
 pub async fn exit_on_raft_fatal(raft: crate::raft::Raft, stop: tokio::sync::watch::Receiver<bool>) {
     let mut metrics = raft.metrics();
     loop {
-        let fatal = metrics.borrow().running_state.clone().err();
+        let fatal = metrics.borrow_watched().running_state.clone().err();
         if let Some(fatal) = fatal {
             if *stop.borrow() || controls::active(Control::CarryOnAfterIoError) {
                 return;

@@ -16,6 +16,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use tenure_server::store::log::SEGMENT_BYTES_ENV;
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -45,6 +46,10 @@ pub fn free_port() -> u16 {
         .map(|a| a.port())
         .expect("no free port")
 }
+
+/// Log segment size of test nodes: small, so that tests rotate segments (and
+/// many clusters do not each zero-fill the 16 MiB default).
+const TEST_WAL_SEGMENT: &str = "2097152";
 
 /// One server process.
 pub struct Node {
@@ -105,6 +110,8 @@ pub struct Cluster {
     extra_args: Vec<String>,
     /// Environment of every node, before each node's own.
     base_env: Vec<(String, String)>,
+    /// `TENURE_WAL_SEGMENT_BYTES` of every node, unless its env sets it.
+    wal_segment: String,
     dir: tempfile::TempDir,
 }
 
@@ -171,6 +178,7 @@ impl Cluster {
             peers,
             extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
             base_env: Vec::new(),
+            wal_segment: TEST_WAL_SEGMENT.to_owned(),
             dir,
         };
         for id in 1..=size as u64 {
@@ -235,6 +243,7 @@ impl Cluster {
         let bin = tenure_bin();
         let extra = self.extra_args.clone();
         let base_env = self.base_env.clone();
+        let wal_segment = self.wal_segment.clone();
         let node = &self.nodes[(id - 1) as usize];
         let peers = if node.joining {
             format!("{id}={}", node.addr)
@@ -268,6 +277,7 @@ impl Cluster {
             .args(&metrics)
             .args(&extra)
             .args(&node.args)
+            .env(SEGMENT_BYTES_ENV, &wal_segment)
             .envs(base_env.iter().chain(&node.env).map(|(k, v)| (k, v)))
             .env(
                 "RUST_LOG",

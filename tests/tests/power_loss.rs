@@ -185,3 +185,85 @@ async fn acknowledged_grants_survive_power_loss_of_a_whole_cluster() {
         Err(e) => panic!("{e}"),
     }
 }
+
+/// A leader whose disk lags behind its followers' lets them commit without it
+/// (openraft 0.10 replicates while the leader's own fsync runs). If it then
+/// loses power, its log lacks what they committed: it must win an election
+/// like anyone else, which it cannot with a shorter log. Returns the grants
+/// lost after the power loss.
+async fn lagging_leader_loses_power(control: Option<&str>) -> Result<Vec<String>, String> {
+    tenure_tests::detect_deadlocks();
+    let mut cluster = Cluster::unstarted(3, &[]);
+    let mut mounts = Vec::new();
+    for id in 1..=3u64 {
+        let trigger = cluster.dir().join(format!("slow-{id}"));
+        let mut env = vec![(
+            "TENURE_DISK_FAULT".to_owned(),
+            format!("slow-fsync@file:{}", trigger.display()),
+        )];
+        if let Some(c) = control {
+            env.push(("TENURE_NEGATIVE_CONTROL".into(), c.into()));
+        }
+        cluster.set_env(id, env);
+        let backing = cluster.dir().join(format!("node-{id}-backing"));
+        let fs = LossyFs::mount(&backing, cluster.data_dir(id)).map_err(|e| e.to_string())?;
+        mounts.push(fs);
+    }
+    cluster.restart_all();
+    let leader = cluster.wait_for_leader(LEADER_WAIT).await;
+    let client = cluster.client(Duration::from_secs(120)).await;
+    client
+        .try_lock("lag/warm")
+        .await
+        .map_err(|e| e.to_string())?;
+    // From now on the leader's every fsync takes 400 ms longer.
+    std::fs::write(cluster.dir().join(format!("slow-{leader}")), b"").map_err(|e| e.to_string())?;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut acked = Vec::new();
+    for i in 0..3 {
+        let name = format!("lag/l{i}");
+        let lock = client.try_lock(&name).await.map_err(|e| e.to_string())?;
+        acked.push((name, lock.fencing_token()));
+        std::mem::forget(lock);
+    }
+    cluster.kill_all();
+    let dropped: u64 = mounts.iter().map(LossyFs::power_loss).sum();
+    for id in 1..=3u64 {
+        let _ = std::fs::remove_file(cluster.dir().join(format!("slow-{id}")));
+    }
+    cluster.restart_all();
+    if !serves(&cluster).await {
+        return Err(format!(
+            "the cluster did not serve after the power loss\n{}",
+            cluster.logs()
+        ));
+    }
+    let reader = cluster.client(Duration::from_secs(30)).await;
+    let mut lost = Vec::new();
+    for (name, token) in &acked {
+        let info = reader.describe(name).await.map_err(|e| e.to_string())?;
+        if !info.is_some_and(|l| l.holders.iter().any(|h| h.token == *token)) {
+            lost.push(format!("{name}@{token}"));
+        }
+    }
+    eprintln!("leader {leader}: {dropped} unsynced bytes dropped; lost {lost:?}");
+    cluster.kill_all();
+    drop(mounts);
+    Ok(lost)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_whose_disk_lags_keeps_what_its_followers_committed_after_power_loss() {
+    let lost = lagging_leader_loses_power(None).await.expect("run");
+    assert!(lost.is_empty(), "acknowledged grants lost: {lost:?}");
+}
+
+/// Negative control: a restarted leader that resumes its leadership without an
+/// election (openraft's default) drops the grants its followers committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn negative_control_leader_restore_loses_what_followers_committed() {
+    let lost = lagging_leader_loses_power(Some("leader-restore"))
+        .await
+        .expect("run");
+    assert!(!lost.is_empty(), "the check must see the lost grants");
+}

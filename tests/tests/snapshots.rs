@@ -132,16 +132,8 @@ async fn a_lagging_follower_catches_up_from_a_snapshot_over_64_mib() {
             "the follower is stuck at {} of {target}",
             applied(&nodes[&lagging])
         );
-        assert!(
-            nodes[&leader]
-                .core()
-                .raft
-                .metrics()
-                .borrow()
-                .running_state
-                .is_ok(),
-            "the leader's Raft stopped"
-        );
+        let stopped = nodes[&leader].core().raft_stopped();
+        assert!(stopped.is_none(), "the leader's Raft stopped: {stopped:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let sessions = nodes[&lagging]

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+use tenure_server::store::log::SEGMENT_BYTES_ENV;
 
 use parking_lot::Mutex;
 use tenure_tests::{Cluster, eventually};
@@ -115,6 +116,11 @@ async fn disk_fault(
         }
         if let Some(c) = control {
             env.push(("TENURE_NEGATIVE_CONTROL".to_owned(), c.to_owned()));
+        }
+        if let Fault::DiskFull = fault {
+            // Small segments: the preallocated ones (and the spare) must fit
+            // the small disk, and rotate often enough to meet its end.
+            env.push((SEGMENT_BYTES_ENV.to_owned(), (32 << 10).to_string()));
         }
         cluster.set_env(id, env);
     }

@@ -7,21 +7,22 @@
 
 use std::collections::BTreeSet;
 
-use openraft::error::{ChangeMembershipError, ClientWriteError, RaftError};
+use openraft::async_runtime::watch::WatchReceiver;
+use openraft::errors::{ChangeMembershipError, ClientWriteError, ForwardReason, RaftError};
 use openraft::{BasicNode, ChangeMembers};
 use tenure_proto::v1 as pb;
 use tonic::Status;
 
 use super::errors::{invalid, not_leader, unavailable};
 use crate::node::Core;
-use crate::raft::NodeId;
+use crate::raft::{NodeId, TypeConfig};
 
 /// Most voting members (Raft gains nothing from more for a lock service).
 pub const MAX_VOTERS: usize = 7;
 
 /// The voting members, as the API reports them.
 fn members(core: &Core) -> Vec<pb::Member> {
-    let m = core.raft.metrics().borrow().clone();
+    let m = core.raft.metrics().borrow_watched().clone();
     let membership = m.membership_config.membership();
     let voter_ids: BTreeSet<NodeId> = membership.voter_ids().collect();
     membership
@@ -36,8 +37,13 @@ fn members(core: &Core) -> Vec<pb::Member> {
 }
 
 /// Maps openraft's answer to a membership call.
-fn failed(e: RaftError<NodeId, ClientWriteError<NodeId, BasicNode>>) -> Status {
+fn failed(e: RaftError<TypeConfig, ClientWriteError<TypeConfig>>) -> Status {
     match e {
+        RaftError::APIError(ClientWriteError::ForwardToLeader(f))
+            if f.reason == ForwardReason::LeaseExpired =>
+        {
+            unavailable("the leader has not heard from a quorum recently")
+        }
         RaftError::APIError(ClientWriteError::ForwardToLeader(f)) => {
             not_leader(f.leader_id.zip(f.leader_node.map(|n| n.addr)))
         }
@@ -45,6 +51,8 @@ fn failed(e: RaftError<NodeId, ClientWriteError<NodeId, BasicNode>>) -> Status {
             ChangeMembershipError::InProgress(_),
         )) => unavailable("another membership change is in progress; retry"),
         RaftError::APIError(ClientWriteError::ChangeMembershipError(e)) => invalid(e.to_string()),
+        // Truncated before it committed, or refused: its fate is unknown.
+        RaftError::APIError(e) => unavailable(e.to_string()),
         RaftError::Fatal(e) => unavailable(format!("raft stopped: {e}")),
     }
 }

@@ -2,6 +2,7 @@
 //! (a follower answers NOT_LEADER with the leader's address); every request is
 //! validated before anything is proposed.
 
+use openraft::async_runtime::watch::WatchReceiver;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -142,7 +143,14 @@ impl TenureService {
         self.require_leader()?;
         self.core.metrics.read_barriers.inc();
         let wait = self.core.timing.election_max * 4;
-        match tokio::time::timeout(wait, self.core.raft.ensure_linearizable()).await {
+        match tokio::time::timeout(
+            wait,
+            self.core
+                .raft
+                .ensure_linearizable(openraft::ReadPolicy::ReadIndex),
+        )
+        .await
+        {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(_)) => Err(not_leader(self.core.leader())),
             Err(_) => Err(unavailable("could not confirm leadership in time")),
@@ -621,7 +629,7 @@ impl Tenure for TenureService {
                 "no read permission anywhere",
             ));
         }
-        let m = self.core.raft.metrics().borrow().clone();
+        let m = self.core.raft.metrics().borrow_watched().clone();
         let leader = self.core.leader();
         let matched = |id: u64| {
             m.replication

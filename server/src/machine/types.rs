@@ -34,6 +34,12 @@ pub struct Batch {
     pub commands: Vec<Command>,
 }
 
+impl std::fmt::Display for Batch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} commands at {} ms", self.commands.len(), self.time_ms)
+    }
+}
+
 /// A state-machine command.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Command {

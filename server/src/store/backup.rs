@@ -16,12 +16,12 @@ use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
 
-use openraft::{BasicNode, CommittedLeaderId, Membership, SnapshotMeta, StoredMembership};
+use openraft::{BasicNode, Membership};
 use parking_lot::Mutex;
 
 use super::snapshot::{self, Meta, SnapshotError};
 use super::state::{SNAPSHOT_FILE, Shared, SnapshotBody};
-use crate::raft::{LogId, NodeId};
+use crate::raft::{LogId, NodeId, StoredMembership};
 
 /// The state directory inside a node's data directory (as `node::start` opens it).
 const STATE_DIR: &str = "state";
@@ -74,6 +74,9 @@ pub enum RestoreError {
     /// `--id` is not one of `--peers`.
     #[error("node {0} is not one of the peers")]
     NotAMember(NodeId),
+    /// `--peers` do not make a membership.
+    #[error("the peers do not make a membership: {0}")]
+    Membership(String),
     /// Writing the data directory failed.
     #[error("cannot write {}: {source}", path.display())]
     Io {
@@ -97,10 +100,9 @@ pub fn export(shared: &Mutex<Shared>) -> io::Result<(Vec<u8>, Summary)> {
         (body, shared.applied)
     };
     let index = applied.map_or(0, |l| l.index);
-    let meta = SnapshotMeta {
+    let meta = Meta {
         last_log_id: applied,
         last_membership: body.membership.clone(),
-        snapshot_id: format!("backup-{index}"),
     };
     let file = snapshot::encode(&meta, &body.encode()?)?;
     Ok((file, Summary::of(index, &body)))
@@ -126,16 +128,18 @@ fn load(file: &Path) -> Result<(Meta, SnapshotBody), RestoreError> {
 /// (at least 1, so that it is never taken for an empty log).
 fn seeded_log_id(saved: Option<LogId>) -> LogId {
     let index = saved.map_or(1, |l| l.index.max(1));
-    LogId::new(CommittedLeaderId::new(0, 0), index)
+    crate::raft::log_id(0, 0, index)
 }
 
-fn membership(peers: &BTreeMap<NodeId, String>) -> Membership<NodeId, BasicNode> {
+fn membership(
+    peers: &BTreeMap<NodeId, String>,
+) -> Result<Membership<NodeId, BasicNode>, RestoreError> {
     let voters: BTreeSet<NodeId> = peers.keys().copied().collect();
     let nodes: BTreeMap<NodeId, BasicNode> = peers
         .iter()
         .map(|(id, addr)| (*id, BasicNode { addr: addr.clone() }))
         .collect();
-    Membership::new(vec![voters], nodes)
+    Membership::new(vec![voters], nodes).map_err(|e| RestoreError::Membership(e.to_string()))
 }
 
 fn is_empty_or_missing(dir: &Path) -> io::Result<bool> {
@@ -166,12 +170,11 @@ pub fn restore(
     }
     let (saved, mut body) = load(file)?;
     let log_id = seeded_log_id(saved.last_log_id);
-    let stored = StoredMembership::new(Some(log_id), membership(peers));
+    let stored = StoredMembership::new(Some(log_id), membership(peers)?);
     body.membership = stored.clone();
-    let meta = SnapshotMeta {
+    let meta = Meta {
         last_log_id: Some(log_id),
         last_membership: stored,
-        snapshot_id: format!("restored-{}", log_id.index),
     };
     let state = data_dir.join(STATE_DIR);
     fs::create_dir_all(&state).map_err(io_at(&state))?;
@@ -225,13 +228,15 @@ mod tests {
             },
         ];
         let entry = crate::raft::Entry {
-            log_id: LogId::new(CommittedLeaderId::new(3, 2), 9),
+            log_id: crate::raft::log_id(3, 2, 9),
             payload: EntryPayload::Normal(Batch {
                 time_ms: 5,
                 commands,
             }),
         };
-        store.apply([entry]).await.expect("apply");
+        crate::store::state::apply_all(&mut store, [entry])
+            .await
+            .expect("apply");
         store
     }
 
@@ -250,9 +255,9 @@ mod tests {
         restore(&file, &data, 2, &peers()).expect("restore");
         let mut reopened = StateStore::open(&data.join(STATE_DIR)).expect("open restored");
         let (applied, membership) = reopened.applied_state().await.expect("applied");
-        let seeded = LogId::new(CommittedLeaderId::new(0, 0), 9);
+        let seeded = crate::raft::log_id(0, 0, 9);
         assert_eq!(applied, Some(seeded));
-        assert!(seeded < LogId::new(CommittedLeaderId::new(1, 1), 1));
+        assert!(seeded < crate::raft::log_id(1, 1, 1));
         let voters: Vec<NodeId> = membership.membership().voter_ids().collect();
         assert_eq!(voters, vec![1, 2, 3]);
         let shared = reopened.shared();

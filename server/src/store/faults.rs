@@ -4,16 +4,21 @@
 //! Set `TENURE_DISK_FAULT=KIND@N` (the Nth operation of that kind fails) or
 //! `KIND@file:PATH` (the first one after PATH exists fails) in the environment of
 //! a binary built with the `fault-injection` feature (the test kit enables it).
-//! KIND is `write-error`, `partial-write`, `enospc` or `fsync-error`. A build
-//! without the feature refuses to start with the variable set.
+//! KIND is `write-error`, `partial-write`, `enospc` or `fsync-error` (each fires
+//! once), or `slow-fsync` (every fsync from then on takes [`SLOW_SYNC`] longer,
+//! and succeeds). A build without the feature refuses to start with the
+//! variable set.
 
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
 
 /// The environment variable that arms a fault.
 pub const ENV: &str = "TENURE_DISK_FAULT";
+/// How much longer each fsync takes under `slow-fsync`.
+pub const SLOW_SYNC: Duration = Duration::from_millis(400);
 
 /// One kind of disk fault.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,14 +31,26 @@ pub enum DiskFault {
     NoSpace,
     /// The fsync fails with EIO (its data is not durable).
     FsyncError,
+    /// Every fsync from then on is slow (a disk lagging behind its peers').
+    SlowFsync,
 }
 
 impl DiskFault {
-    const ALL: [DiskFault; 4] = [
+    /// The faults after which a node must stop (exit 74): every one but
+    /// `slow-fsync`.
+    pub const FAIL_STOP: [DiskFault; 4] = [
         DiskFault::WriteError,
         DiskFault::PartialWrite,
         DiskFault::NoSpace,
         DiskFault::FsyncError,
+    ];
+
+    const ALL: [DiskFault; 5] = [
+        DiskFault::WriteError,
+        DiskFault::PartialWrite,
+        DiskFault::NoSpace,
+        DiskFault::FsyncError,
+        DiskFault::SlowFsync,
     ];
 
     /// The name used in [`ENV`].
@@ -43,12 +60,13 @@ impl DiskFault {
             DiskFault::PartialWrite => "partial-write",
             DiskFault::NoSpace => "enospc",
             DiskFault::FsyncError => "fsync-error",
+            DiskFault::SlowFsync => "slow-fsync",
         }
     }
 
     fn op(self) -> Op {
         match self {
-            DiskFault::FsyncError => Op::Sync,
+            DiskFault::FsyncError | DiskFault::SlowFsync => Op::Sync,
             _ => Op::Write,
         }
     }
@@ -151,6 +169,10 @@ impl DiskFaults {
             When::Nth(at) => n == *at,
             When::After(path) => path.exists(),
         };
+        if armed.fault == DiskFault::SlowFsync {
+            // Not a one-off: every operation from then on.
+            return due.then_some(armed.fault);
+        }
         (due && !armed.fired.swap(true, Ordering::Relaxed)).then_some(armed.fault)
     }
 
@@ -168,14 +190,16 @@ impl DiskFaults {
                 file.write_all(half)?;
                 Err(injected(nix::errno::Errno::ENOSPC as i32))
             }
-            Some(DiskFault::FsyncError) => file.write_all(bytes),
+            Some(DiskFault::FsyncError | DiskFault::SlowFsync) => file.write_all(bytes),
         }
     }
 
     /// `fdatasync` (or `fsync` with `all`), unless the armed fault hits it.
     pub fn sync(&self, file: &File, all: bool) -> io::Result<()> {
-        if self.fires(Op::Sync).is_some() {
-            return Err(injected(libc_eio()));
+        match self.fires(Op::Sync) {
+            Some(DiskFault::SlowFsync) => std::thread::sleep(SLOW_SYNC),
+            Some(_) => return Err(injected(libc_eio())),
+            None => {}
         }
         if all {
             file.sync_all()

@@ -13,8 +13,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::mpsc;
 
-use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
-use openraft::{RaftLogReader, StorageIOError, Vote};
+use openraft::OptionalSend;
+use openraft::storage::{IOFlushed, LogState, RaftLogReader, RaftLogStorage};
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
@@ -23,11 +23,15 @@ use super::EXIT_STORAGE;
 use super::faults::DiskFaults;
 use super::wal::{self, Wal};
 use crate::controls::{self, Control};
-use crate::raft::{Entry, LogId, NodeId, StorageError, TypeConfig};
+use crate::raft::{Entry, LogId, TypeConfig, Vote};
 use crate::steps;
 
-/// A new segment is started once the current one exceeds this size.
-const SEGMENT_BYTES: u64 = 64 << 20;
+/// Default size of a log segment: a new one is started once the current one
+/// exceeds it, and segments are zero-filled to it ahead of use.
+pub const SEGMENT_BYTES: u64 = 16 << 20;
+/// Environment variable that sets the segment size in bytes (tests use small
+/// segments on small disks).
+pub const SEGMENT_BYTES_ENV: &str = "TENURE_WAL_SEGMENT_BYTES";
 
 /// One record of the log, as framed in the write-ahead log.
 #[derive(Debug, Serialize, Deserialize)]
@@ -35,7 +39,7 @@ pub(crate) enum Record {
     Entry(Entry),
     Truncate(u64),
     Purged(LogId),
-    Vote(Vote<NodeId>),
+    Vote(Vote),
     Committed(Option<LogId>),
 }
 
@@ -43,7 +47,7 @@ pub(crate) enum Record {
 #[derive(Default)]
 pub(crate) struct LogData {
     entries: BTreeMap<u64, Entry>,
-    vote: Option<Vote<NodeId>>,
+    vote: Option<Vote>,
     committed: Option<LogId>,
     purged: Option<LogId>,
 }
@@ -132,6 +136,9 @@ pub struct LogOptions {
     pub faults: DiskFaults,
     /// Negative control: carry on after an I/O error, as the writer once did.
     pub carry_on_after_error: bool,
+    /// Segment size: rotation threshold and preallocation (0: rotate at the
+    /// default size, do not preallocate).
+    pub segment_bytes: u64,
 }
 
 impl LogOptions {
@@ -141,6 +148,12 @@ impl LogOptions {
             on_error: OnIoError::Exit,
             faults: DiskFaults::from_env()?,
             carry_on_after_error: controls::active(Control::CarryOnAfterIoError),
+            segment_bytes: match std::env::var(SEGMENT_BYTES_ENV) {
+                Ok(v) => v.parse().map_err(|_| {
+                    io::Error::other(format!("{SEGMENT_BYTES_ENV}={v:?} is not a number"))
+                })?,
+                Err(_) => SEGMENT_BYTES,
+            },
         })
     }
 
@@ -150,6 +163,7 @@ impl LogOptions {
             on_error: OnIoError::Stop,
             faults: DiskFaults::none(),
             carry_on_after_error: false,
+            segment_bytes: 64 << 10,
         }
     }
 }
@@ -161,8 +175,8 @@ pub struct LogRecovery {
     pub truncated_bytes: u64,
 }
 
-fn encode(record: &Record, out: &mut Vec<u8>) -> Result<(), StorageError> {
-    let bytes = postcard::to_stdvec(record).map_err(|e| StorageIOError::write_logs(&e))?;
+fn encode(record: &Record, out: &mut Vec<u8>) -> io::Result<()> {
+    let bytes = postcard::to_stdvec(record).map_err(io::Error::other)?;
     wal::frame(&bytes, out);
     Ok(())
 }
@@ -195,7 +209,7 @@ impl LogStore {
     /// Opens the log in `dir`, replaying (and repairing) what is on disk.
     pub fn open(dir: &Path, mut options: LogOptions) -> io::Result<(LogStore, LogRecovery)> {
         let faults = std::mem::take(&mut options.faults);
-        let (mut wal, recovered) = Wal::open_with(dir, faults)?;
+        let (mut wal, recovered) = Wal::open_preallocated(dir, faults, options.segment_bytes)?;
         let (data, segment_max) = replay(recovered.segments)?;
         if wal.is_old_format() {
             wal.rotate(&data.header())?;
@@ -218,10 +232,10 @@ impl LogStore {
         Ok((LogStore { data, jobs }, recovery))
     }
 
-    fn submit(&self, job: Job) -> Result<(), StorageError> {
+    fn submit(&self, job: Job) -> io::Result<()> {
         self.jobs
             .send(job)
-            .map_err(|_| StorageIOError::write_logs(&io::Error::other("log writer stopped")).into())
+            .map_err(|_| io::Error::other("log writer stopped"))
     }
 
     /// The last committed log id this node knows of.
@@ -229,7 +243,7 @@ impl LogStore {
         self.data.lock().committed
     }
 
-    async fn write_and_wait(&self, record: Record) -> Result<(), StorageError> {
+    async fn write_and_wait(&self, record: Record) -> io::Result<()> {
         let mut framed = Vec::new();
         encode(&record, &mut framed)?;
         let (tx, rx) = oneshot::channel();
@@ -241,13 +255,8 @@ impl LogStore {
                 let _ = tx.send(r);
             })),
         })?;
-        match rx.await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(StorageIOError::write_logs(&e).into()),
-            Err(_) => {
-                Err(StorageIOError::write_logs(&io::Error::other("log writer stopped")).into())
-            }
-        }
+        rx.await
+            .unwrap_or_else(|_| Err(io::Error::other("log writer stopped")))
     }
 }
 
@@ -327,7 +336,11 @@ impl Writer {
         if sync && result.is_ok() {
             result = self.wal.sync();
         }
-        if result.is_ok() && self.wal.current_len() > SEGMENT_BYTES {
+        let rotate_at = match self.options.segment_bytes {
+            0 => SEGMENT_BYTES,
+            n => n,
+        };
+        if result.is_ok() && self.wal.current_len() > rotate_at {
             let header = self.data.lock().header();
             result = self.wal.rotate(&header);
         }
@@ -368,19 +381,23 @@ impl Writer {
 }
 
 impl RaftLogReader<TypeConfig> for LogStore {
-    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + std::fmt::Debug + Send>(
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + std::fmt::Debug + OptionalSend>(
         &mut self,
         range: RB,
-    ) -> Result<Vec<Entry>, StorageError> {
+    ) -> io::Result<Vec<Entry>> {
         let data = self.data.lock();
         Ok(data.entries.range(range).map(|(_, e)| e.clone()).collect())
+    }
+
+    async fn read_vote(&mut self) -> io::Result<Option<Vote>> {
+        Ok(self.data.lock().vote)
     }
 }
 
 impl RaftLogStorage<TypeConfig> for LogStore {
     type LogReader = LogStore;
 
-    async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, StorageError> {
+    async fn get_log_state(&mut self) -> io::Result<LogState<TypeConfig>> {
         let data = self.data.lock();
         let last = data.entries.values().next_back().map(|e| e.log_id);
         Ok(LogState {
@@ -393,16 +410,13 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         self.clone()
     }
 
-    async fn save_vote(&mut self, vote: &Vote<NodeId>) -> Result<(), StorageError> {
+    /// Durable when it returns (openraft awaits it before acting on the vote).
+    async fn save_vote(&mut self, vote: &Vote) -> io::Result<()> {
         self.data.lock().vote = Some(*vote);
         self.write_and_wait(Record::Vote(*vote)).await
     }
 
-    async fn read_vote(&mut self) -> Result<Option<Vote<NodeId>>, StorageError> {
-        Ok(self.data.lock().vote)
-    }
-
-    async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), StorageError> {
+    async fn save_committed(&mut self, committed: Option<LogId>) -> io::Result<()> {
         // Not synced on its own: losing it in a crash only means re-learning it.
         self.data.lock().committed = committed;
         let mut framed = Vec::new();
@@ -415,18 +429,18 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         })
     }
 
-    async fn read_committed(&mut self) -> Result<Option<LogId>, StorageError> {
+    async fn read_committed(&mut self) -> io::Result<Option<LogId>> {
         Ok(self.data.lock().committed)
     }
 
-    async fn append<I>(
-        &mut self,
-        entries: I,
-        callback: LogFlushed<TypeConfig>,
-    ) -> Result<(), StorageError>
+    /// Returns once the entries are readable (in memory) and queued for the
+    /// writer; `callback` reports them flushed from the writer thread after
+    /// their fdatasync. openraft replicates them meanwhile and counts this node
+    /// toward the commit quorum only once flushed (G4).
+    async fn append<I>(&mut self, entries: I, callback: IOFlushed<TypeConfig>) -> io::Result<()>
     where
-        I: IntoIterator<Item = Entry> + Send,
-        I::IntoIter: Send,
+        I: IntoIterator<Item = Entry> + OptionalSend,
+        I::IntoIter: OptionalSend,
     {
         let mut framed = Vec::new();
         let mut max_index = None;
@@ -446,17 +460,20 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             sync: true,
             done: Some(Box::new(move |r| {
                 steps::step("wal.flushed", index);
-                callback.log_io_completed(r)
+                callback.io_completed(r)
             })),
         })
     }
 
-    async fn truncate(&mut self, log_id: LogId) -> Result<(), StorageError> {
-        self.data.lock().replay(Record::Truncate(log_id.index));
-        self.write_and_wait(Record::Truncate(log_id.index)).await
+    /// Keeps `last` and everything before it (None: keeps nothing).
+    async fn truncate_after(&mut self, last: Option<LogId>) -> io::Result<()> {
+        // The record names the first index removed (its meaning since format 0).
+        let since = last.map_or(0, |l| l.index.saturating_add(1));
+        self.data.lock().replay(Record::Truncate(since));
+        self.write_and_wait(Record::Truncate(since)).await
     }
 
-    async fn purge(&mut self, log_id: LogId) -> Result<(), StorageError> {
+    async fn purge(&mut self, log_id: LogId) -> io::Result<()> {
         self.data.lock().purge(log_id);
         let mut framed = Vec::new();
         encode(&Record::Purged(log_id), &mut framed)?;

@@ -2,9 +2,6 @@
 //! state machine with its snapshots ([`state`]) in the snapshot file format
 //! ([`snapshot`]), and backup and restore of a cluster's state ([`backup`]).
 
-// openraft's storage API returns its own (large) StorageError; helpers follow it.
-#![allow(clippy::result_large_err)]
-
 /// Exit status of a node stopped by a storage I/O error (EX_IOERR).
 pub const EXIT_STORAGE: i32 = 74;
 
@@ -19,28 +16,33 @@ pub mod wal;
 mod suite {
     //! openraft's storage test suite, run on tenure's log and state machine.
 
-    use openraft::StorageIOError;
-    use openraft::testing::{StoreBuilder, Suite};
+    use openraft::testing::log::{StoreBuilder, Suite};
+    use openraft::{ErrorSubject, ErrorVerb, StorageError};
 
     use super::log::{LogOptions, LogStore};
     use super::state::StateStore;
-    use crate::raft::{StorageError, TypeConfig};
+    use crate::raft::TypeConfig;
 
     struct Builder;
 
+    fn storage_error(e: std::io::Error) -> StorageError<TypeConfig> {
+        StorageError::from_io_error(ErrorSubject::Store, ErrorVerb::Write, e)
+    }
+
     impl StoreBuilder<TypeConfig, LogStore, StateStore, tempfile::TempDir> for Builder {
-        async fn build(&self) -> Result<(tempfile::TempDir, LogStore, StateStore), StorageError> {
-            let dir = tempfile::tempdir().map_err(|e| StorageIOError::write(&e))?;
+        async fn build(
+            &self,
+        ) -> Result<(tempfile::TempDir, LogStore, StateStore), StorageError<TypeConfig>> {
+            let dir = tempfile::tempdir().map_err(storage_error)?;
             let (log, _) = LogStore::open(&dir.path().join("log"), LogOptions::stop_on_error())
-                .map_err(|e| StorageIOError::write(&e))?;
-            let state = StateStore::open(&dir.path().join("state"))
-                .map_err(|e| StorageIOError::write(&e))?;
+                .map_err(storage_error)?;
+            let state = StateStore::open(&dir.path().join("state")).map_err(storage_error)?;
             Ok((dir, log, state))
         }
     }
 
-    #[test]
-    fn openraft_storage_suite() -> Result<(), StorageError> {
-        Suite::test_all(Builder)
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn openraft_storage_suite() -> Result<(), StorageError<TypeConfig>> {
+        Suite::test_all(Builder).await
     }
 }

@@ -19,10 +19,7 @@ use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
-use openraft::{BasicNode, SnapshotMeta};
 use serde::Deserialize;
-
-use crate::raft::NodeId;
 
 /// The first bytes of every versioned snapshot file.
 pub const MAGIC: [u8; 8] = *b"TENURESN";
@@ -42,7 +39,7 @@ const KIND_END: u8 = 3;
 const FRAME_HEADER: usize = 9;
 
 /// openraft's metadata of a snapshot.
-pub type Meta = SnapshotMeta<NodeId, BasicNode>;
+pub use crate::raft::Meta;
 
 /// A snapshot read back from a file.
 #[derive(Debug)]
@@ -421,13 +418,12 @@ impl<'p, R: Read> Reader<'p, R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use openraft::{CommittedLeaderId, LogId, StoredMembership};
+    use crate::raft::StoredMembership;
 
     fn meta(index: u64) -> Meta {
-        SnapshotMeta {
-            last_log_id: Some(LogId::new(CommittedLeaderId::new(2, 1), index)),
+        Meta {
+            last_log_id: Some(crate::raft::log_id(2, 1, index)),
             last_membership: StoredMembership::default(),
-            snapshot_id: format!("test-{index}"),
         }
     }
 

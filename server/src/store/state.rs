@@ -3,16 +3,15 @@
 
 use std::collections::HashMap;
 use std::fs::{self, File};
-use std::io::{self, Cursor};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use openraft::storage::{RaftStateMachine, Snapshot};
-use openraft::{
-    BasicNode, EntryPayload, RaftSnapshotBuilder, SnapshotMeta, StorageIOError, StoredMembership,
-};
+use futures::{Stream, TryStreamExt};
+use openraft::storage::{EntryResponder, RaftSnapshotBuilder, RaftStateMachine};
+use openraft::{EntryPayload, OptionalSend};
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, oneshot};
@@ -20,7 +19,7 @@ use tokio::sync::{Notify, oneshot};
 use super::snapshot::{self, Meta, SnapshotError, SnapshotFile};
 use crate::leases::Leases;
 use crate::machine::{Event, Machine, Outcome, Rejection, RequestId, SessionId};
-use crate::raft::{Entry, LogId, NodeId, StorageError, TypeConfig};
+use crate::raft::{LogId, Snapshot, SnapshotData, StoredMembership, TypeConfig};
 use crate::steps;
 
 /// What a request handler learns when it asks about a queued acquire.
@@ -38,7 +37,7 @@ pub struct Shared {
     /// Last applied log id.
     pub applied: Option<LogId>,
     /// Last applied membership.
-    pub membership: StoredMembership<NodeId, BasicNode>,
+    pub membership: StoredMembership,
     /// Session deadlines (meaningful on the leader).
     pub leases: Leases,
     waits: HashMap<(SessionId, RequestId), Vec<oneshot::Sender<Outcome>>>,
@@ -148,7 +147,7 @@ pub(crate) struct SnapshotBody {
     /// The state machine.
     pub(crate) machine: Machine,
     /// The membership it was taken with.
-    pub(crate) membership: StoredMembership<NodeId, BasicNode>,
+    pub(crate) membership: StoredMembership,
 }
 
 impl SnapshotBody {
@@ -265,7 +264,6 @@ pub struct StateStore {
     shared: Arc<Mutex<Shared>>,
     applied: Arc<Notify>,
     files: Arc<SnapshotFiles>,
-    snapshot_seq: Arc<AtomicU64>,
 }
 
 fn io_err(e: impl std::fmt::Display) -> io::Error {
@@ -290,7 +288,6 @@ impl StateStore {
             shared: Arc::new(Mutex::new(shared)),
             applied: Arc::new(Notify::new()),
             files: Arc::new(files),
-            snapshot_seq: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -310,7 +307,6 @@ pub struct SnapshotBuilder {
     body: SnapshotBody,
     applied: Option<LogId>,
     files: Arc<SnapshotFiles>,
-    id: String,
     /// Test hook: how long the build waits between writing its temp file and
     /// renaming it (to race it against an install).
     #[cfg(test)]
@@ -330,84 +326,98 @@ impl SnapshotBuilder {
     }
 }
 
+/// Runs blocking file I/O off the async runtime.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> io::Result<T> + Send + 'static,
+) -> io::Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(io::Error::other)?
+}
+
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
-    async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError> {
-        let data = self
-            .body
-            .encode()
-            .map_err(|e| StorageIOError::write_snapshot(None, &e))?;
-        let meta = SnapshotMeta {
+    type SnapshotData = SnapshotData;
+
+    async fn build_snapshot(&mut self) -> io::Result<Snapshot> {
+        let data = self.body.encode()?;
+        let meta = Meta {
             last_log_id: self.applied,
             last_membership: self.body.membership.clone(),
-            snapshot_id: self.id.clone(),
         };
         let files = self.files.clone();
         let pause = self.pause();
-        let (meta, data) = tokio::task::spawn_blocking(move || {
+        let (meta, data) = blocking(move || {
             files
                 .save("build", &meta, &data, pause)
                 .map(|_| (meta, data))
         })
-        .await
-        .map_err(|e| StorageIOError::write_snapshot(None, &io::Error::other(e)))?
-        .map_err(|e| StorageIOError::write_snapshot(None, &e))?;
+        .await?;
         // Returned even when a newer snapshot was on disk already: openraft
         // ignores a built snapshot older than the one it knows.
         Ok(Snapshot {
             meta,
-            snapshot: Box::new(Cursor::new(data)),
+            snapshot: data,
         })
     }
 }
 
+impl StateStore {
+    /// Applies one entry to the shared state; its outcomes (one per command).
+    fn apply_entry(
+        shared: &mut Shared,
+        entry: crate::raft::Entry,
+        events: &mut Vec<Event>,
+    ) -> Vec<Outcome> {
+        steps::step("apply", entry.log_id.index);
+        shared.applied = Some(entry.log_id);
+        match entry.payload {
+            EntryPayload::Blank => Vec::new(),
+            EntryPayload::Normal(batch) => shared.machine.apply(&batch, events),
+            EntryPayload::Membership(m) => {
+                shared.membership = StoredMembership::new(Some(entry.log_id), m);
+                Vec::new()
+            }
+        }
+    }
+}
+
 impl RaftStateMachine<TypeConfig> for StateStore {
+    type SnapshotData = SnapshotData;
     type SnapshotBuilder = SnapshotBuilder;
 
-    async fn applied_state(
-        &mut self,
-    ) -> Result<(Option<LogId>, StoredMembership<NodeId, BasicNode>), StorageError> {
+    async fn applied_state(&mut self) -> io::Result<(Option<LogId>, StoredMembership)> {
         let shared = self.shared.lock();
         Ok((shared.applied, shared.membership.clone()))
     }
 
-    async fn apply<I>(&mut self, entries: I) -> Result<Vec<Vec<Outcome>>, StorageError>
+    /// Applies committed entries in order and answers the proposer of each
+    /// (this node's own proposals carry a responder): the outcomes go to the
+    /// callers straight from here.
+    async fn apply<Strm>(&mut self, mut entries: Strm) -> io::Result<()>
     where
-        I: IntoIterator<Item = Entry> + Send,
-        I::IntoIter: Send,
+        Strm: Stream<Item = io::Result<EntryResponder<TypeConfig>>> + Unpin + OptionalSend,
     {
-        let mut replies = Vec::new();
-        let mut events = Vec::new();
-        {
-            let mut shared = self.shared.lock();
-            for entry in entries {
-                steps::step("apply", entry.log_id.index);
-                shared.applied = Some(entry.log_id);
-                let reply = match entry.payload {
-                    EntryPayload::Blank => Vec::new(),
-                    EntryPayload::Normal(batch) => shared.machine.apply(&batch, &mut events),
-                    EntryPayload::Membership(m) => {
-                        shared.membership = StoredMembership::new(Some(entry.log_id), m);
-                        Vec::new()
-                    }
-                };
-                replies.push(reply);
-            }
-            let now = Instant::now();
-            for event in events {
-                shared.handle(event, now);
+        while let Some((entry, responder)) = entries.try_next().await? {
+            let mut events = Vec::new();
+            let reply = {
+                let mut shared = self.shared.lock();
+                let reply = Self::apply_entry(&mut shared, entry, &mut events);
+                let now = Instant::now();
+                for event in events {
+                    shared.handle(event, now);
+                }
+                reply
+            };
+            self.applied.notify_waiters();
+            if let Some(responder) = responder {
+                responder.send(reply);
             }
         }
-        self.applied.notify_waiters();
-        Ok(replies)
+        Ok(())
     }
 
     async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
         let shared = self.shared.lock();
-        let seq = self.snapshot_seq.fetch_add(1, Ordering::Relaxed);
-        let id = match shared.applied {
-            Some(l) => format!("{}-{}-{}", l.leader_id.term, l.index, seq),
-            None => format!("0-0-{seq}"),
-        };
         SnapshotBuilder {
             body: SnapshotBody {
                 machine: shared.machine.clone(),
@@ -415,32 +425,16 @@ impl RaftStateMachine<TypeConfig> for StateStore {
             },
             applied: shared.applied,
             files: self.files.clone(),
-            id,
             #[cfg(test)]
             delay: Duration::ZERO,
         }
     }
 
-    async fn begin_receiving_snapshot(&mut self) -> Result<Box<Cursor<Vec<u8>>>, StorageError> {
-        Ok(Box::new(Cursor::new(Vec::new())))
-    }
-
-    async fn install_snapshot(
-        &mut self,
-        meta: &SnapshotMeta<NodeId, BasicNode>,
-        snapshot: Box<Cursor<Vec<u8>>>,
-    ) -> Result<(), StorageError> {
-        let data = snapshot.into_inner();
-        let body = SnapshotBody::decode(&data)
-            .map_err(|e| StorageIOError::read_snapshot(Some(meta.signature()), &e))?;
+    async fn install_snapshot(&mut self, meta: &Meta, data: SnapshotData) -> io::Result<()> {
+        let body = SnapshotBody::decode(&data)?;
         let files = self.files.clone();
         let file_meta = meta.clone();
-        tokio::task::spawn_blocking(move || files.save("install", &file_meta, &data, || {}))
-            .await
-            .map_err(|e| {
-                StorageIOError::write_snapshot(Some(meta.signature()), &io::Error::other(e))
-            })?
-            .map_err(|e| StorageIOError::write_snapshot(Some(meta.signature()), &e))?;
+        blocking(move || files.save("install", &file_meta, &data, || {})).await?;
         {
             let mut guard = self.shared.lock();
             let shared = &mut *guard;
@@ -464,17 +458,25 @@ impl RaftStateMachine<TypeConfig> for StateStore {
         Ok(())
     }
 
-    async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot<TypeConfig>>, StorageError> {
+    async fn get_current_snapshot(&mut self) -> io::Result<Option<Snapshot>> {
         let path = self.files.path();
-        let file = tokio::task::spawn_blocking(move || snapshot::read(&path))
-            .await
-            .map_err(|e| StorageIOError::read_snapshot(None, &io::Error::other(e)))?
-            .map_err(|e| StorageIOError::read_snapshot(None, &e.into_io()))?;
+        let file = blocking(move || snapshot::read(&path).map_err(SnapshotError::into_io)).await?;
         Ok(file.map(|f| Snapshot {
             meta: f.meta,
-            snapshot: Box::new(Cursor::new(f.body)),
+            snapshot: f.body,
         }))
     }
+}
+
+/// Applies `entries` as openraft would, without responders (tests).
+#[cfg(test)]
+pub(crate) async fn apply_all(
+    store: &mut StateStore,
+    entries: impl IntoIterator<Item = crate::raft::Entry>,
+) -> io::Result<()> {
+    let entries: Vec<_> = entries.into_iter().map(|e| Ok((e, None))).collect();
+    let stream = futures::stream::iter(entries);
+    store.apply(stream).await
 }
 
 #[cfg(test)]
@@ -483,15 +485,16 @@ mod tests {
 
     use std::time::Duration;
 
+    use openraft::EntryPayload;
+    use openraft::storage::RaftSnapshotBuilder;
     use openraft::storage::RaftStateMachine;
-    use openraft::{CommittedLeaderId, EntryPayload, RaftSnapshotBuilder};
 
     use super::StateStore;
     use crate::machine::{Batch, Command};
     use crate::raft::{Entry, LogId};
 
     fn log_id(index: u64) -> LogId {
-        LogId::new(CommittedLeaderId::new(1, 1), index)
+        crate::raft::log_id(1, 1, index)
     }
 
     /// One entry opening a session labelled `label`.
@@ -527,14 +530,14 @@ mod tests {
         let entries: Vec<Entry> = (1..=70)
             .map(|i| open_session(i, "x".repeat(1 << 20)))
             .collect();
-        store.apply(entries).await.expect("apply");
+        super::apply_all(&mut store, entries).await.expect("apply");
         let snapshot = store
             .get_snapshot_builder()
             .await
             .build_snapshot()
             .await
             .expect("build");
-        assert!(snapshot.snapshot.get_ref().len() > 64 << 20);
+        assert!(snapshot.snapshot.len() > 64 << 20);
 
         let mut reopened = StateStore::open(dir.path()).expect("reopen a 70 MiB snapshot");
         let (applied, _) = reopened.applied_state().await.expect("applied");
@@ -546,7 +549,7 @@ mod tests {
             .expect("read the current snapshot")
             .expect("a snapshot");
         assert_eq!(current.meta.last_log_id, Some(log_id(70)));
-        assert_eq!(current.snapshot.get_ref(), snapshot.snapshot.get_ref());
+        assert_eq!(current.snapshot, snapshot.snapshot);
     }
 
     #[test]
@@ -567,17 +570,18 @@ mod tests {
     async fn a_slow_build_never_replaces_a_newer_installed_snapshot() {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut store = StateStore::open(dir.path()).expect("open");
-        store
-            .apply([open_session(1, "old".into())])
+        super::apply_all(&mut store, [open_session(1, "old".into())])
             .await
             .expect("apply");
         // The newer snapshot comes from another replica that applied more.
         let other = tempfile::tempdir().expect("tempdir");
         let mut leader = StateStore::open(other.path()).expect("open");
-        leader
-            .apply((1..=5).map(|i| open_session(i, format!("s{i}"))))
-            .await
-            .expect("apply");
+        super::apply_all(
+            &mut leader,
+            (1..=5).map(|i| open_session(i, format!("s{i}"))),
+        )
+        .await
+        .expect("apply");
         let newer = leader
             .get_snapshot_builder()
             .await

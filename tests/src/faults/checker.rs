@@ -18,6 +18,8 @@ pub struct Violation {
 /// What the cluster and the store hold after the run.
 #[derive(Debug, Clone, Default)]
 pub struct FinalState {
+    /// A node that did not apply what the leader had committed in time.
+    pub lagging: Option<Violation>,
     /// The token the next grant would get.
     pub next_token: u64,
     /// Locks still held or waited for after every worker closed: (lock,
@@ -29,7 +31,7 @@ pub struct FinalState {
 
 /// Runs every check; an empty result means the history is clean.
 pub fn check(events: &[Event], end: &FinalState, ttl_ns: u64) -> Vec<Violation> {
-    let mut v = Vec::new();
+    let mut v: Vec<Violation> = end.lagging.iter().cloned().collect();
     check_beliefs(events, &mut v);
     check_tokens(events, end, &mut v);
     check_durability(events, end, &mut v);
@@ -312,8 +314,8 @@ mod tests {
     fn stale_store_writes_and_lost_writes_are_caught() {
         let end = FinalState {
             next_token: 10,
-            locks_left: Vec::new(),
             records: vec![("l".into(), 5), ("l".into(), 4)],
+            ..FinalState::default()
         };
         let events = vec![Event::Write {
             worker: 1,

@@ -58,7 +58,7 @@ pub const CASES: [Case; 5] = [
         breaks: "G2 at the storage: the fenced store accepts a paused writer's stale token",
         faults: &["pause-client"],
         secs: 30,
-        tries: 3,
+        tries: 4,
         ttl: Duration::from_secs(2),
         drift: Drift::Off,
         expect: &["G2 store accepted a stale token"],

@@ -343,14 +343,63 @@ fn read_history(path: &Path) -> anyhow::Result<Vec<Event>> {
     Ok(events)
 }
 
+/// The leader's status once every node has applied what the leader had
+/// committed (read from the leader: a follower may lag behind it); a node that
+/// has not caught up within [`CATCH_UP`] is a violation.
+async fn settled_status(
+    cluster: &Cluster,
+    admin: &Client,
+) -> anyhow::Result<(tenure::ClusterStatus, Option<Violation>)> {
+    let started = Instant::now();
+    let mut target = None;
+    loop {
+        let mut statuses = Vec::new();
+        for node in &cluster.nodes {
+            if let Ok(s) = admin.node_status(&node.addr).await {
+                statuses.push(s);
+            }
+        }
+        let leader = statuses.iter().find(|s| s.role == "leader").cloned();
+        if let Some(leader) = &leader {
+            let goal = *target.get_or_insert(leader.commit_index);
+            let behind: Vec<String> = statuses
+                .iter()
+                .filter(|s| s.applied_index < goal)
+                .map(|s| format!("node {} applied {}", s.node_id, s.applied_index))
+                .collect();
+            let everyone = statuses.len() == cluster.nodes.len();
+            if everyone && behind.is_empty() {
+                return Ok((leader.clone(), None));
+            }
+            if started.elapsed() > CATCH_UP {
+                let violation = Violation {
+                    check: "every node catches up after the faults",
+                    detail: format!(
+                        "{} s after the faults, leader committed {goal}; {} answered; behind: {behind:?}",
+                        CATCH_UP.as_secs(),
+                        statuses.len()
+                    ),
+                };
+                return Ok((leader.clone(), Some(violation)));
+            }
+        } else if started.elapsed() > CATCH_UP * 2 {
+            anyhow::bail!("no node answers as leader after the faults");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// How long every node may take to apply what the leader committed, once the
+/// faults are lifted.
+const CATCH_UP: Duration = Duration::from_secs(20);
+
 async fn final_state(cluster: &Cluster, db: &Path) -> anyhow::Result<FinalState> {
     let admin = Client::connect_lazy(cluster.endpoints(), ClientOptions::default())?;
+    let (status, lagging) = settled_status(cluster, &admin).await?;
     // Right after the faults a new leader may still be settling in: retry.
     let mut tries = 0;
-    let (status, locks) = loop {
-        let read = async {
-            Ok::<_, tenure::Error>((admin.status().await?, admin.list_locks("fault/").await?))
-        };
+    let locks = loop {
+        let read = async { admin.list_locks("fault/").await };
         match read.await {
             Ok(state) => break state,
             Err(e) if tries < 40 => {
@@ -363,6 +412,7 @@ async fn final_state(cluster: &Cluster, db: &Path) -> anyhow::Result<FinalState>
     };
     let store = crate::fenced::FencedStore::open(db)?;
     Ok(FinalState {
+        lagging,
         next_token: status.next_token,
         locks_left: locks
             .into_iter()

@@ -11,15 +11,13 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tenure::{Client, ClientOptions};
 use tenure_server::store::EXIT_STORAGE;
+use tenure_server::store::faults::DiskFault;
 
 use super::checker::Violation;
 use super::drift;
 use super::history::mono_ns;
 use super::link::Link;
 use crate::Cluster;
-
-/// The disk faults `disk-fault` injects (`TENURE_DISK_FAULT` kinds).
-const DISK_FAULTS: [&str; 4] = ["write-error", "partial-write", "enospc", "fsync-error"];
 
 /// How clocks drift in a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -265,7 +263,8 @@ impl Nemesis {
             }
             "power-loss" => self.power_loss(cluster, net, node, short).await,
             "disk-fault" => {
-                let spec = DISK_FAULTS[self.rng.random_range(0..DISK_FAULTS.len())];
+                let kinds = DiskFault::FAIL_STOP;
+                let spec = kinds[self.rng.random_range(0..kinds.len())].name();
                 if let Some(v) = self.disk_fault(cluster, node, spec, short).await {
                     self.violations.push(v);
                 }

@@ -125,7 +125,7 @@ async fn run_client(cfg: &WorkerConfig, me: u32) -> anyhow::Result<()> {
             // what the fencing check is for, so the worker spends a while
             // between the check and the write (a pause-client fault lands in
             // this window often, and the write then arrives stale).
-            tokio::time::sleep(Duration::from_millis(rng.random_range(0..20))).await;
+            tokio::time::sleep(Duration::from_millis(rng.random_range(0..40))).await;
             let at = mono_ns();
             // SQLite blocks (on its file lock): off the runtime's heartbeats.
             let accepted = matches!(
@@ -139,7 +139,7 @@ async fn run_client(cfg: &WorkerConfig, me: u32) -> anyhow::Result<()> {
                 at,
                 accepted,
             });
-            tokio::time::sleep(Duration::from_millis(rng.random_range(10..60))).await;
+            tokio::time::sleep(Duration::from_millis(rng.random_range(5..30))).await;
         }
         let release_invoke = mono_ns();
         // The belief ends when it lets go, or at its local expiry if lost.
