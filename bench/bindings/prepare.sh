@@ -32,6 +32,6 @@ log "node: release addon"
 
 log "kotlin: release native library and the jar"
 cargo build --release -p tenure-ffi
-if [[ ! -f "$HOME/.m2/repository/dev/tenure/tenure-kotlin/0.1.0/tenure-kotlin-0.1.0.jar" ]]; then
-    bash bindings/kotlin/test.sh
-fi
+# Always this checkout's jar: ~/.m2 may hold one built from another checkout, whose
+# generated bindings do not match this native library.
+TENURE_KOTLIN_SKIP_TESTS=1 bash bindings/kotlin/test.sh

@@ -435,13 +435,23 @@ pub async fn capacity(cluster: &Cluster, n: usize, secs: Duration) -> anyhow::Re
         let opens = futures::stream::iter(chunk.iter().map(|_| {
             let mut stub = stub.clone();
             async move {
-                stub.open_session(pb::OpenSessionRequest {
+                let request = pb::OpenSessionRequest {
                     ttl_ms: TTL.as_millis() as u64,
                     label: "bench".into(),
                     open_id: rand::random::<[u8; 16]>().to_vec(),
-                })
-                .await
-                .map(|r| r.into_inner().session_id)
+                };
+                // The server's session-open-rate limit answers RESOURCE_EXHAUSTED
+                // when opens come faster: back off as a client would (bounded).
+                let mut refused = 0;
+                loop {
+                    match stub.open_session(request.clone()).await {
+                        Err(e) if e.code() == tonic::Code::ResourceExhausted && refused < 100 => {
+                            refused += 1;
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                        }
+                        r => break r.map(|r| r.into_inner().session_id),
+                    }
+                }
             }
         }));
         let mut opens = opens.buffer_unordered(64);

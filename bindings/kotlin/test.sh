@@ -4,6 +4,7 @@
 #
 # Assumes `cargo build --workspace` ran (target/debug/tenure exists); needs a JDK 17+ and
 # Maven (installed from Debian's packages if missing). Maven downloads go to ~/.m2.
+# TENURE_KOTLIN_SKIP_TESTS=1 only builds and installs the jar (the benchmark's preparation).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -49,6 +50,7 @@ fi
 
 # --- compile, test, package, install ------------------------------------------------------
 MVN=(mvn -B -q -Dstyle.color=never)
+[[ "${TENURE_KOTLIN_SKIP_TESTS:-0}" == 1 ]] && MVN+=(-DskipTests)
 cd "$HERE"
 log "mvn install (compile, JUnit tests against real clusters, jar)"
 rc=0
@@ -72,6 +74,8 @@ if [[ $rc -ne 0 ]]; then
     log "mvn install failed (exit $rc); reports in $HERE/target/surefire-reports"
     exit $rc
 fi
+
+[[ "${TENURE_KOTLIN_SKIP_TESTS:-0}" == 1 ]] && exit 0
 
 JAR="$HERE/target/tenure-kotlin-0.1.0.jar"
 if ! unzip -l "$JAR" 2>/dev/null | grep -q "linux-x86-64/libtenure_ffi.so" &&

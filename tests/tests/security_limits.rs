@@ -77,7 +77,16 @@ async fn locks_per_session_locks_in_all_and_waiters_per_lock_are_capped() {
     );
     let waiting: Vec<_> = [w1, w2]
         .into_iter()
-        .map(|w| tokio::spawn(async move { w.lock("cap/a", Duration::from_secs(30)).await }))
+        .map(|w| {
+            // Each waiter lets go as soon as it has the lock, so the other gets
+            // it in turn whichever of them the queue put first.
+            tokio::spawn(async move {
+                let lock = w.lock("cap/a", Duration::from_secs(30)).await?;
+                let token = lock.fencing_token();
+                lock.release().await?;
+                Ok::<_, tenure::Error>(token)
+            })
+        })
         .collect();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let err = w3
@@ -93,8 +102,7 @@ async fn locks_per_session_locks_in_all_and_waiters_per_lock_are_capped() {
     assert_eq!(c1.list_locks("cap/").await.expect("list").len(), 5);
     held.remove(0).release().await.expect("release a");
     for w in waiting {
-        let lock = w.await.expect("join").expect("the waiters get it in turn");
-        lock.release().await.expect("release");
+        w.await.expect("join").expect("the waiters get it in turn");
     }
     for limit in ["max-locks-per-session", "max-locks", "max-waiters-per-lock"] {
         assert!(

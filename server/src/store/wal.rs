@@ -752,19 +752,27 @@ mod tests {
         );
     }
 
-    #[test]
-    fn damage_before_valid_frames_is_found_in_a_preallocated_segment() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (mut wal, _) = preallocated(dir.path());
+    /// Writes three records with `wal`, then flips a byte of the second one's
+    /// body on disk: returns the segment's path, its bytes now, and the
+    /// offset of the damaged frame.
+    fn damage_second_of_three(dir: &Path, mut wal: Wal) -> (PathBuf, Vec<u8>, usize) {
         wal.write(&framed(&[b"first", b"second", b"third"]))
             .expect("write");
         wal.sync().expect("sync");
         drop(wal);
-        let path = segment_path(dir.path(), 1);
+        let path = segment_path(dir, 1);
         let mut bytes = fs::read(&path).expect("read");
         let second = SEGMENT_HEADER + FRAME_HEADER + 5;
         bytes[second + FRAME_HEADER] ^= 0xff;
         fs::write(&path, &bytes).expect("write");
+        (path, bytes, second)
+    }
+
+    #[test]
+    fn damage_before_valid_frames_is_found_in_a_preallocated_segment() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (wal, _) = preallocated(dir.path());
+        let (_, _, second) = damage_second_of_three(dir.path(), wal);
         let err = open(dir.path()).err().expect("must refuse to open");
         assert!(err.to_string().contains(&format!("byte {second}")), "{err}");
         // And in an older segment, zeros after the frames are no damage.
@@ -822,16 +830,8 @@ mod tests {
     #[test]
     fn corruption_before_valid_frames_is_an_error_naming_file_and_offset() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let (mut wal, _) = open(dir.path()).expect("open");
-        wal.write(&framed(&[b"first", b"second", b"third"]))
-            .expect("write");
-        wal.sync().expect("sync");
-        drop(wal);
-        let path = segment_path(dir.path(), 1);
-        let mut bytes = fs::read(&path).expect("read");
-        let second = SEGMENT_HEADER + FRAME_HEADER + 5;
-        bytes[second + FRAME_HEADER] ^= 0xff;
-        fs::write(&path, &bytes).expect("write");
+        let (wal, _) = open(dir.path()).expect("open");
+        let (path, bytes, second) = damage_second_of_three(dir.path(), wal);
         let err = open(dir.path()).err().expect("must refuse to open");
         let text = err.to_string();
         assert!(text.contains("0000000000000001.wal"), "{text}");
