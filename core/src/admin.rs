@@ -19,7 +19,9 @@ use crate::options::LockMode;
 /// Unix milliseconds), `token` (a u64 fencing token), `count` (u32), `text`,
 /// `flag`, `names` (a list of strings), `mode` (a [`LockMode`]), `duration`,
 /// `opt_id`, `opt_text`, `list(Record)`. A leading `@"fn"` names the core's
-/// serde `serialize_with` function of the field.
+/// serde `serialize_with` function of the field. A `duration` field also
+/// names itself in milliseconds (`ttl / ttl_ms`), for a binding whose
+/// durations are numbers of milliseconds (Node).
 #[macro_export]
 macro_rules! admin_records {
     ($callback:ident) => {
@@ -64,7 +66,7 @@ macro_rules! admin_records {
                 /// Id.
                 session_id: u64 => id,
                 /// TTL.
-                @"millis" ttl: Duration => duration,
+                @"millis" ttl / ttl_ms: Duration => duration,
                 /// Label given by its client.
                 label: String => text,
                 /// Blacklisted (expires at its deadline, never renewed).
@@ -74,7 +76,7 @@ macro_rules! admin_records {
                 /// Acquires waiting.
                 waiting: u32 => count,
                 /// The leader's view of the time left.
-                @"millis" remaining: Duration => duration,
+                @"millis" remaining / remaining_ms: Duration => duration,
             }
             /// A cluster member.
             MemberInfo {
@@ -147,7 +149,7 @@ macro_rules! core_records {
         $name:ident {
             $(
                 $(#[doc = $fdoc:literal])*
-                $(@$serde:literal)? $field:ident : $ty:ty => $kind:ident $(($inner:ident))?,
+                $(@$serde:literal)? $field:ident $(/ $ms_name:ident)? : $ty:ty => $kind:ident $(($inner:ident))?,
             )*
         }
     )*) => {

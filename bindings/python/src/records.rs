@@ -47,7 +47,7 @@ macro_rules! py_records {
         $name:ident {
             $(
                 $(#[doc = $fdoc:literal])*
-                $(@$serde:literal)? $field:ident : $ty:ty => $kind:ident $(($inner:ident))?,
+                $(@$serde:literal)? $field:ident $(/ $ms_name:ident)? : $ty:ty => $kind:ident $(($inner:ident))?,
             )*
         }
     )*) => {
