@@ -135,13 +135,13 @@ impl SecurityArgs {
 #[derive(Args, Clone, Copy)]
 struct TimingArgs {
     /// Leader heartbeat interval.
-    #[arg(long, default_value = "40ms", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "30ms", value_parser = humantime::parse_duration)]
     heartbeat: Duration,
     /// Lower end of the election timeout.
-    #[arg(long, default_value = "120ms", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "90ms", value_parser = humantime::parse_duration)]
     election_timeout_min: Duration,
     /// Upper end of the election timeout.
-    #[arg(long, default_value = "240ms", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "180ms", value_parser = humantime::parse_duration)]
     election_timeout_max: Duration,
     /// Exit (status 70) when the async runtime makes no progress for this long,
     /// so a supervisor restarts the node and clients move on to the others.

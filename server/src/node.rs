@@ -49,11 +49,18 @@ pub struct Timing {
 }
 
 impl Default for Timing {
+    /// The `tenure server` flags' defaults. openraft 0.10 starts an election
+    /// only once a follower's leader lease (`election_max`) and then its own
+    /// sampled timeout have both passed since the last heartbeat, so a dead
+    /// leader is replaced 270-360 ms after its last heartbeat; pre-vote and
+    /// that lease keep a node that merely missed heartbeats from deposing a
+    /// working leader. `election_min` must exceed twice the heartbeat (openraft
+    /// suppresses heartbeats to a follower that answered replication lately).
     fn default() -> Self {
         Timing {
-            heartbeat: Duration::from_millis(40),
-            election_min: Duration::from_millis(120),
-            election_max: Duration::from_millis(240),
+            heartbeat: Duration::from_millis(30),
+            election_min: Duration::from_millis(90),
+            election_max: Duration::from_millis(180),
         }
     }
 }
