@@ -36,22 +36,20 @@ pub enum DiskFault {
 }
 
 impl DiskFault {
-    /// The faults after which a node must stop (exit 74): every one but
-    /// `slow-fsync`.
-    pub const FAIL_STOP: [DiskFault; 4] = [
-        DiskFault::WriteError,
-        DiskFault::PartialWrite,
-        DiskFault::NoSpace,
-        DiskFault::FsyncError,
-    ];
-
-    const ALL: [DiskFault; 5] = [
+    /// Every fault.
+    pub const ALL: [DiskFault; 5] = [
         DiskFault::WriteError,
         DiskFault::PartialWrite,
         DiskFault::NoSpace,
         DiskFault::FsyncError,
         DiskFault::SlowFsync,
     ];
+
+    /// True for the faults after which a node must stop (exit 74): every one
+    /// but `slow-fsync`, which only delays.
+    pub fn stops_the_node(self) -> bool {
+        self != DiskFault::SlowFsync
+    }
 
     /// The name used in [`ENV`].
     pub fn name(self) -> &'static str {

@@ -333,15 +333,20 @@ fn create_segment(
 /// later changes no metadata).
 fn zero_fill(path: &Path, len: u64) -> io::Result<()> {
     let mut f = File::create(path).map_err(|e| at(path, "cannot create", e))?;
-    let zeros = vec![0u8; 1 << 20];
+    write_zeros(&mut f, len).map_err(|e| at(path, "cannot preallocate", e))?;
+    f.sync_all().map_err(|e| at(path, "cannot sync", e))
+}
+
+/// Writes `len` zero bytes at `f`'s position, a megabyte at a time.
+fn write_zeros(f: &mut File, len: u64) -> io::Result<()> {
+    let zeros = vec![0u8; usize::try_from(len).unwrap_or(usize::MAX).min(1 << 20)];
     let mut left = len;
     while left > 0 {
         let n = left.min(zeros.len() as u64) as usize;
-        f.write_all(&zeros[..n])
-            .map_err(|e| at(path, "cannot preallocate", e))?;
+        f.write_all(&zeros[..n])?;
         left -= n as u64;
     }
-    f.sync_all().map_err(|e| at(path, "cannot sync", e))
+    Ok(())
 }
 
 /// Opens segment `path` for writing at byte `offset`.
@@ -550,19 +555,7 @@ fn zero_range(path: &Path, from: u64, to: u64) -> io::Result<()> {
         return Ok(());
     }
     let mut f = open_at(path, from)?;
-    let zeros = vec![
-        0u8;
-        usize::try_from(to - from)
-            .unwrap_or(usize::MAX)
-            .min(1 << 20)
-    ];
-    let mut left = to - from;
-    while left > 0 {
-        let n = left.min(zeros.len() as u64) as usize;
-        f.write_all(&zeros[..n])
-            .map_err(|e| at(path, "cannot clear the torn tail of", e))?;
-        left -= n as u64;
-    }
+    write_zeros(&mut f, to - from).map_err(|e| at(path, "cannot clear the torn tail of", e))?;
     f.sync_all().map_err(|e| at(path, "cannot sync", e))
 }
 

@@ -263,7 +263,10 @@ impl Nemesis {
             }
             "power-loss" => self.power_loss(cluster, net, node, short).await,
             "disk-fault" => {
-                let kinds = DiskFault::FAIL_STOP;
+                let kinds: Vec<DiskFault> = DiskFault::ALL
+                    .into_iter()
+                    .filter(|k| k.stops_the_node())
+                    .collect();
                 let spec = kinds[self.rng.random_range(0..kinds.len())].name();
                 if let Some(v) = self.disk_fault(cluster, node, spec, short).await {
                     self.violations.push(v);
