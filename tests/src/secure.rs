@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tenure::{Client, ClientOptions, TlsOptions};
 use tenure_server::security::auth::hash_token;
-use tenure_server::security::devcerts::{DevCa, Issued};
+use tenure_cli::devcerts::{DevCa, Issued};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
 use crate::{Cluster, eventually};

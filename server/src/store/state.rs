@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, oneshot};
 
 use super::snapshot::{self, Meta, SnapshotError, SnapshotFile};
-use crate::leases::Leases;
+use crate::node::leases::Leases;
 use crate::machine::{Event, Machine, Outcome, Rejection, RequestId, SessionId};
 use crate::raft::{LogId, Snapshot, SnapshotData, StoredMembership, TypeConfig};
 use crate::steps;

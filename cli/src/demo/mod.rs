@@ -24,7 +24,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::mpsc;
 
 use crate::dev::DevCluster;
-use crate::node::Timing;
+use tenure_server::node::Timing;
 use fenced::FencedStore;
 
 const LOCK: &str = "demo/ledger";
