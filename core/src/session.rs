@@ -710,3 +710,217 @@ mod tests {
         assert!(!o.lock.is_held());
     }
 }
+
+#[cfg(test)]
+mod paused_clock_tests {
+    //! The expiry arithmetic, the state changes and finality of a session, on
+    //! tokio's paused clock: time moves only when a test says so, so every
+    //! instant below is exact. No server and no heartbeat: the sessions here
+    //! are built without their tasks (the watchdog is started where a test
+    //! needs it), and their connection points at a closed loopback port.
+
+    use super::*;
+    use crate::clock::FakeClock;
+    use crate::lock::Lock;
+    use crate::options::ClientOptions;
+
+    const TTL: Duration = Duration::from_secs(10);
+
+    /// The usable lease of [`TTL`] with the default options.
+    fn usable() -> Duration {
+        ClientOptions::default().usable_lease_for(TTL)
+    }
+
+    /// A session opened by a request sent now, without its heartbeat and
+    /// watchdog, and the receiver of the state it reports.
+    fn quiet_session(fake: &FakeClock) -> (Arc<SessionInner>, watch::Receiver<SessionState>) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        let closed = listener.local_addr().expect("local address").to_string();
+        drop(listener);
+        let options = ClientOptions::default();
+        let margin = options.margin;
+        let conn = Arc::new(Conn::new(&[closed], options).expect("valid options"));
+        let (client_state, state) = watch::channel(SessionState::Healthy);
+        let clock = Clock::fake(fake);
+        let t_send = clock.now();
+        let session = Arc::new(SessionInner {
+            id: 1,
+            ttl: TTL,
+            lease: Mutex::new(LocalLease {
+                expiry: t_send.saturating_add(conn.options.usable_lease_for(TTL)),
+                ended: None,
+            }),
+            conn,
+            client_state,
+            clock,
+            wake_heartbeat: Arc::new(Notify::new()),
+            check_interval: margin.clamp(MIN_CHECK, MAX_CHECK),
+            jump_threshold: margin.max(MIN_JUMP),
+            next_request: AtomicU64::new(1),
+            locks: Mutex::new(HashMap::new()),
+            runtime: tokio::runtime::Handle::current(),
+        });
+        (session, state)
+    }
+
+    /// A lock of `session`, registered with it as the client does.
+    fn held_lock(session: &Arc<SessionInner>) -> Lock {
+        let grant = pb::Grant {
+            name: "jobs/nightly".into(),
+            token: 7,
+            owner_id: format!("{:032x}", 1u128),
+            mode: pb::LockMode::Exclusive as i32,
+            session_id: session.id,
+        };
+        Lock::new(grant, session.clone()).expect("valid grant")
+    }
+
+    #[test]
+    fn the_usable_lease_is_the_ttl_less_drift_and_margin() {
+        // 10 s * (1 - 0.01) - 100 ms, give or take the float's rounding.
+        let expected = Duration::from_millis(9_800);
+        let usable = usable();
+        assert!(usable.abs_diff(expected) < Duration::from_micros(1), "{usable:?}");
+        // A margin larger than what drift leaves gives nothing, never wraps.
+        let margin = Duration::from_secs(20);
+        let options = ClientOptions {
+            margin,
+            ..ClientOptions::default()
+        };
+        assert_eq!(options.usable_lease_for(TTL), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn alive_until_t_send_plus_the_usable_lease_and_not_an_instant_longer() {
+        let fake = FakeClock::new();
+        let (session, _state) = quiet_session(&fake);
+        assert_eq!(session.remaining(), usable());
+        tokio::time::advance(usable() - Duration::from_millis(1)).await;
+        assert!(session.is_alive());
+        assert_eq!(session.remaining(), Duration::from_millis(1));
+        tokio::time::advance(Duration::from_millis(1)).await;
+        assert!(!session.is_alive(), "the expiry instant itself is expired");
+        assert_eq!(session.remaining(), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_renewal_counts_from_its_send_not_from_its_answer() {
+        let fake = FakeClock::new();
+        let (session, _state) = quiet_session(&fake);
+        tokio::time::advance(Duration::from_secs(3)).await;
+        let t_send = session.clock.now();
+        // The answer takes 2 s to arrive.
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert!(session.renewed(t_send, TTL));
+        assert_eq!(session.remaining(), usable() - Duration::from_secs(2));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_renewal_uses_the_granted_ttl_and_never_shortens_the_expiry() {
+        let fake = FakeClock::new();
+        let (session, _state) = quiet_session(&fake);
+        let early = session.clock.now();
+        tokio::time::advance(Duration::from_secs(1)).await;
+        // The server granted 20 s this time.
+        let granted = Duration::from_secs(20);
+        assert!(session.renewed(session.clock.now(), granted));
+        let usable = ClientOptions::default().usable_lease_for(granted);
+        assert_eq!(session.remaining(), usable);
+        // A late answer to an older request leaves the later expiry.
+        assert!(session.renewed(early, TTL));
+        assert_eq!(session.remaining(), usable);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn expired_is_final_and_a_late_acknowledgement_revives_nothing() {
+        let fake = FakeClock::new();
+        let (session, state) = quiet_session(&fake);
+        let lock = held_lock(&session);
+        let t_send = session.clock.now();
+        tokio::time::advance(usable()).await;
+        // Sent while alive, acknowledged after the local expiry: the session
+        // ends instead (the server may have expired it already).
+        assert!(!session.renewed(t_send, TTL));
+        assert_eq!(session.end_reason(), Some(LostReason::SessionExpired));
+        assert_eq!(*state.borrow(), SessionState::Expired);
+        assert!(!lock.is_held());
+        assert_eq!(lock.lost_reason(), Some(LostReason::SessionExpired));
+        // Nothing brings it back: a fresh acknowledgement, a healthy report.
+        assert!(!session.renewed(session.clock.now(), TTL));
+        session.set_state(SessionState::Healthy);
+        assert_eq!(*state.borrow(), SessionState::Expired);
+        assert!(!session.is_alive());
+        assert_eq!(session.remaining(), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn jeopardy_until_a_renewal_succeeds() {
+        let fake = FakeClock::new();
+        let (session, state) = quiet_session(&fake);
+        session.set_state(SessionState::Jeopardy);
+        assert_eq!(*state.borrow(), SessionState::Jeopardy);
+        // Still alive: Jeopardy changes nothing about the expiry.
+        tokio::time::advance(Duration::from_secs(5)).await;
+        assert!(session.is_alive());
+        assert_eq!(session.remaining(), usable() - Duration::from_secs(5));
+        assert!(session.renewed(session.clock.now(), TTL));
+        assert_eq!(*state.borrow(), SessionState::Healthy);
+        assert_eq!(session.remaining(), usable());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_first_end_wins() {
+        let fake = FakeClock::new();
+        let (session, state) = quiet_session(&fake);
+        let lock = held_lock(&session);
+        session.end(LostReason::SessionBlacklisted);
+        session.end(LostReason::SessionExpired);
+        assert_eq!(session.end_reason(), Some(LostReason::SessionBlacklisted));
+        assert_eq!(lock.lost_reason(), Some(LostReason::SessionBlacklisted));
+        assert_eq!(*state.borrow(), SessionState::Expired);
+        // Ended before its expiry: no time is left either.
+        assert!(!session.is_alive());
+        assert_eq!(session.remaining(), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_watchdog_ends_the_session_within_a_check_of_its_expiry() {
+        let fake = FakeClock::new();
+        let (session, state) = quiet_session(&fake);
+        let lock = held_lock(&session);
+        let opened = Instant::now();
+        tokio::spawn(watchdog(Arc::downgrade(&session)));
+        let ended = {
+            let mut state = state.clone();
+            tokio::spawn(async move {
+                let _ = state.wait_for(|s| *s == SessionState::Expired).await;
+                Instant::now()
+            })
+        };
+        let at = ended.await.expect("the waiter runs") - opened;
+        assert!(at >= usable(), "ended at {at:?}, before the expiry");
+        assert!(
+            at <= usable() + session.check_interval(),
+            "ended at {at:?}, later than one check after the expiry"
+        );
+        assert_eq!(session.end_reason(), Some(LostReason::SessionExpired));
+        assert_eq!(lock.lost().await, LostReason::SessionExpired);
+        // Its ticks were on time: it never reported a jump on the way.
+        assert_eq!(*state.borrow(), SessionState::Expired);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_watchdog_reports_a_suspend_as_jeopardy_and_keeps_the_lease() {
+        let fake = FakeClock::new();
+        let (session, mut state) = quiet_session(&fake);
+        tokio::spawn(watchdog(Arc::downgrade(&session)));
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(*state.borrow_and_update(), SessionState::Healthy);
+        fake.suspend(Duration::from_secs(2));
+        state.changed().await.expect("the session reports");
+        assert_eq!(*state.borrow(), SessionState::Jeopardy);
+        // The suspended time is gone from the lease, which is still held.
+        assert!(session.is_alive());
+        assert!(session.remaining() <= usable() - Duration::from_secs(3));
+    }
+}
