@@ -88,9 +88,14 @@ impl DevCluster {
 
     /// The current leader, as seen by any running node.
     pub fn leader(&self) -> Option<NodeId> {
-        self.nodes
-            .values()
-            .find_map(|n| n.context().leadership.raft.metrics().borrow_watched().current_leader)
+        self.nodes.values().find_map(|n| {
+            n.context()
+                .leadership
+                .raft
+                .metrics()
+                .borrow_watched()
+                .current_leader
+        })
     }
 
     /// Stops a node abruptly (its data stays).

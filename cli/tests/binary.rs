@@ -11,7 +11,12 @@ fn help_lists_the_subcommands() {
         .expect("run tenure --help");
     assert!(out.status.success(), "tenure --help failed: {out:?}");
     let help = String::from_utf8_lossy(&out.stdout);
-    for sub in ["server", "dev", "demo", "lock", "status", "members", "repair"] {
-        assert!(help.contains(sub), "tenure --help does not mention {sub}:\n{help}");
+    for sub in [
+        "server", "dev", "demo", "lock", "status", "members", "repair",
+    ] {
+        assert!(
+            help.contains(sub),
+            "tenure --help does not mention {sub}:\n{help}"
+        );
     }
 }

@@ -780,7 +780,10 @@ mod paused_clock_tests {
         // 10 s * (1 - 0.01) - 100 ms, give or take the float's rounding.
         let expected = Duration::from_millis(9_800);
         let usable = usable();
-        assert!(usable.abs_diff(expected) < Duration::from_micros(1), "{usable:?}");
+        assert!(
+            usable.abs_diff(expected) < Duration::from_micros(1),
+            "{usable:?}"
+        );
         // A margin larger than what drift leaves gives nothing, never wraps.
         let margin = Duration::from_secs(20);
         let options = ClientOptions {

@@ -30,10 +30,10 @@ use tenure_proto::raft::RaftMessage;
 use tenure_proto::v1 as pb;
 
 use crate::api::validate;
-use crate::node::leases::Leases;
 use crate::machine::{
     Batch, Command, Event, MAX_REQUEST_ID, Machine, Mode, Outcome, OwnerId, SessionId,
 };
+use crate::node::leases::Leases;
 use crate::raft::network::SnapshotChunk;
 use crate::raft::{Entry, LogId, Meta, NodeId, StoredMembership, TypeConfig, Vote};
 use crate::security::auth::{Access, Perm, hash_token};

@@ -17,7 +17,7 @@ use tokio::sync::watch;
 
 use parking_lot::Mutex;
 
-use crate::node::Leadership;
+use crate::node::leadership::Leadership;
 use crate::store::state::Shared;
 
 /// The label of a per-principal metric.

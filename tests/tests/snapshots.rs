@@ -45,7 +45,10 @@ fn applied(node: &NodeHandle) -> u64 {
 async fn wait_for_leader(nodes: &BTreeMap<u64, NodeHandle>) -> u64 {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        if let Some((id, _)) = nodes.iter().find(|(_, n)| n.context().leadership.leads_with_quorum()) {
+        if let Some((id, _)) = nodes
+            .iter()
+            .find(|(_, n)| n.context().leadership.leads_with_quorum())
+        {
             return *id;
         }
         assert!(Instant::now() < deadline, "no leader");

@@ -9,7 +9,7 @@ use tonic::{Request, Status};
 use super::errors::error;
 use crate::machine::{Command, DENIED, SessionId};
 use crate::metrics::{LimitLabel, PrincipalLabel};
-use crate::node::NodeContext;
+use crate::node::context::NodeContext;
 use crate::security::auth::{Perm, Principal};
 use crate::security::limits::Limit;
 use crate::security::tls::common_name;
@@ -92,7 +92,12 @@ pub fn identify<T>(node: &NodeContext, req: &Request<T>) -> Result<Caller, Statu
 }
 
 /// Requires `perm` on `target` (a lock name or prefix; "" for the cluster).
-pub fn require(node: &NodeContext, caller: &Caller, perm: Perm, target: &str) -> Result<(), Status> {
+pub fn require(
+    node: &NodeContext,
+    caller: &Caller,
+    perm: Perm,
+    target: &str,
+) -> Result<(), Status> {
     if caller.principal.may(perm, target) {
         return Ok(());
     }
@@ -107,7 +112,11 @@ pub fn require(node: &NodeContext, caller: &Caller, perm: Perm, target: &str) ->
 
 /// Requires that `session` belongs to the caller, or that the caller is an admin.
 /// An unknown session passes (the state machine answers SESSION_EXPIRED).
-pub fn require_owner(node: &NodeContext, caller: &Caller, session: SessionId) -> Result<(), Status> {
+pub fn require_owner(
+    node: &NodeContext,
+    caller: &Caller,
+    session: SessionId,
+) -> Result<(), Status> {
     let owner = node
         .shared
         .lock()

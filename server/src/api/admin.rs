@@ -9,24 +9,24 @@ use tonic::{Request, Response, Status};
 
 use super::access;
 use super::backup::{self, SnapshotStream};
+use super::calls::{Calls, unexpected};
 use super::convert;
 use super::members;
-use super::service::{TenureService, unexpected};
 use super::validate;
 use crate::machine::{Command, Outcome};
 use crate::security::auth::Perm;
 
 /// `ForceRelease`: frees a lock only if the named grant still holds it.
 pub async fn force_release(
-    api: &TenureService,
+    calls: &Calls,
     req: Request<pb::ForceReleaseRequest>,
 ) -> Result<Response<pb::ForceReleaseResponse>, Status> {
-    let caller = api.begin(&req)?;
+    let caller = calls.begin(&req)?;
     let r = req.into_inner();
     validate::lock_name(&r.name)?;
     let owner = validate::owner_id(&r.owner_id)?;
     validate::text("reason", &r.reason)?;
-    access::require(api.node(), &caller, Perm::Admin, &r.name)?;
+    access::require(calls.node(), &caller, Perm::Admin, &r.name)?;
     let cmd = Command::ForceRelease {
         name: r.name,
         owner,
@@ -34,7 +34,7 @@ pub async fn force_release(
         reason: r.reason,
         retry_id: r.retry_id,
     };
-    match api.propose(cmd).await? {
+    match calls.propose(cmd).await? {
         Outcome::ForceReleased { granted } => Ok(Response::new(pb::ForceReleaseResponse {
             granted: granted.iter().map(convert::grant).collect(),
         })),
@@ -45,20 +45,20 @@ pub async fn force_release(
 /// `Blacklist`: the session is never renewed again and expires at its
 /// current deadline, which the answer reports.
 pub async fn blacklist(
-    api: &TenureService,
+    calls: &Calls,
     req: Request<pb::BlacklistRequest>,
 ) -> Result<Response<pb::BlacklistResponse>, Status> {
-    let caller = api.begin(&req)?;
+    let caller = calls.begin(&req)?;
     let r = req.into_inner();
     let session = validate::session_id(r.session_id)?;
     validate::text("reason", &r.reason)?;
-    access::require(api.node(), &caller, Perm::Admin, "")?;
+    access::require(calls.node(), &caller, Perm::Admin, "")?;
     let cmd = Command::Blacklist {
         session,
         principal: caller.name().to_owned(),
         reason: r.reason,
     };
-    match api.propose(cmd).await? {
+    match calls.propose(cmd).await? {
         Outcome::Blacklisted => {
             let remaining = api
                 .node()
@@ -76,11 +76,11 @@ pub async fn blacklist(
 
 /// `AddMember`: makes a node a voter once it has caught up.
 pub async fn add_member(
-    api: &TenureService,
+    calls: &Calls,
     req: Request<pb::AddMemberRequest>,
 ) -> Result<Response<pb::MembersResponse>, Status> {
-    let node = api.node();
-    let caller = api.begin(&req)?;
+    let node = calls.node();
+    let caller = calls.begin(&req)?;
     let r = req.into_inner();
     access::require(node, &caller, Perm::Admin, "")?;
     let members = members::add(&node.leadership, r.id, &r.addr).await?;
@@ -91,11 +91,11 @@ pub async fn add_member(
 
 /// `RemoveMember`: removes a voter (this node steps down if it is the one).
 pub async fn remove_member(
-    api: &TenureService,
+    calls: &Calls,
     req: Request<pb::RemoveMemberRequest>,
 ) -> Result<Response<pb::MembersResponse>, Status> {
-    let node = api.node();
-    let caller = api.begin(&req)?;
+    let node = calls.node();
+    let caller = calls.begin(&req)?;
     let id = req.into_inner().id;
     access::require(node, &caller, Perm::Admin, "")?;
     let members = members::remove(&node.leadership, id).await?;
@@ -106,25 +106,25 @@ pub async fn remove_member(
 
 /// `SaveSnapshot`: streams a consistent copy of the applied state.
 pub async fn save_snapshot(
-    api: &TenureService,
+    calls: &Calls,
     req: Request<pb::SaveSnapshotRequest>,
 ) -> Result<Response<SnapshotStream>, Status> {
-    let caller = api.begin(&req)?;
-    access::require(api.node(), &caller, Perm::Admin, "")?;
-    api.read_barrier().await?;
-    Ok(Response::new(backup::stream(api.node(), caller.name())))
+    let caller = calls.begin(&req)?;
+    access::require(calls.node(), &caller, Perm::Admin, "")?;
+    calls.read_barrier().await?;
+    Ok(Response::new(backup::stream(calls.node(), caller.name())))
 }
 
 /// `Audit`: the latest audit records, oldest first.
 pub async fn audit(
-    api: &TenureService,
+    calls: &Calls,
     req: Request<pb::AuditRequest>,
 ) -> Result<Response<pb::AuditResponse>, Status> {
-    let caller = api.begin(&req)?;
+    let caller = calls.begin(&req)?;
     let limit = validate::limit(req.into_inner().limit)?;
-    access::require(api.node(), &caller, Perm::Admin, "")?;
-    api.read_barrier().await?;
-    let shared = api.node().shared.lock();
+    access::require(calls.node(), &caller, Perm::Admin, "")?;
+    calls.read_barrier().await?;
+    let shared = calls.node().shared.lock();
     let mut records: Vec<pb::AuditRecord> = shared
         .machine
         .audit()

@@ -12,7 +12,7 @@ use tonic::Status;
 
 use super::access;
 use super::errors::internal;
-use crate::node::NodeContext;
+use crate::node::context::NodeContext;
 use crate::store::backup;
 
 /// Bytes of the file per streamed message.

@@ -8,12 +8,12 @@ use tenure_proto::v1 as pb;
 use tonic::{Request, Response, Status};
 
 use super::access::{self, Caller};
+use super::calls::{Calls, propose, unexpected};
 use super::convert;
 use super::errors::{invalid, rejected};
-use super::service::{TenureService, propose, unexpected};
 use super::validate::{self, MAX_LOCK_DELAY, MAX_WAIT};
 use crate::machine::{Command, Outcome, Rejection, RequestId, SessionId};
-use crate::node::NodeContext;
+use crate::node::context::NodeContext;
 use crate::security::auth::Perm;
 use crate::security::limits::{AcquireSlot, AcquireUse, Held};
 use crate::steps;
@@ -26,12 +26,12 @@ const WAIT_GRACE: Duration = Duration::from_secs(2);
 /// `Acquire`: grants the lock, queues a waiting acquire until it is granted
 /// or times out, or refuses at once.
 pub async fn acquire(
-    api: &TenureService,
+    calls: &Calls,
     req: Request<pb::AcquireRequest>,
 ) -> Result<Response<pb::AcquireResponse>, Status> {
-    let _step = steps::Span::new("api.begin", "api.end", 0);
-    let node = api.node();
-    let caller = api.begin(&req)?;
+    let _step = steps::Span::new("calls.begin", "calls.end", 0);
+    let node = calls.node();
+    let caller = calls.begin(&req)?;
     let r = req.into_inner();
     let session = validate::session_id(r.session_id)?;
     let request = validate::request_id("request_id", r.request_id)?;
@@ -66,7 +66,7 @@ pub async fn acquire(
         lock_delay_ms,
         owner: rand::random(),
     };
-    let mut outcome = api.propose(cmd).await?;
+    let mut outcome = calls.propose(cmd).await?;
     if outcome == Outcome::Queued {
         slot.applied();
         let wait = Duration::from_millis(wait_ms.unwrap_or(0));
@@ -86,16 +86,16 @@ pub async fn acquire(
 /// `CancelAcquire`: withdraws a waiting acquire (or leaves a tombstone for one
 /// not seen yet); answers the grant if it was granted first.
 pub async fn cancel_acquire(
-    api: &TenureService,
+    calls: &Calls,
     req: Request<pb::CancelAcquireRequest>,
 ) -> Result<Response<pb::CancelAcquireResponse>, Status> {
-    let caller = api.begin(&req)?;
+    let caller = calls.begin(&req)?;
     let r = req.into_inner();
     let session = validate::session_id(r.session_id)?;
     let request = validate::request_id("acquire_request_id", r.acquire_request_id)?;
-    access::require_owner(api.node(), &caller, session)?;
+    access::require_owner(calls.node(), &caller, session)?;
     let cmd = Command::CancelAcquire { session, request };
-    match api.propose(cmd).await? {
+    match calls.propose(cmd).await? {
         Outcome::Granted(g) => Ok(Response::new(pb::CancelAcquireResponse {
             grant: Some(convert::grant(&g)),
         })),
@@ -108,12 +108,12 @@ pub async fn cancel_acquire(
 
 /// `Release`: frees the caller's grant of a lock.
 pub async fn release(
-    api: &TenureService,
+    calls: &Calls,
     req: Request<pb::ReleaseRequest>,
 ) -> Result<Response<pb::ReleaseResponse>, Status> {
-    let _step = steps::Span::new("api.begin", "api.end", 0);
-    let node = api.node();
-    let caller = api.begin(&req)?;
+    let _step = steps::Span::new("calls.begin", "calls.end", 0);
+    let node = calls.node();
+    let caller = calls.begin(&req)?;
     let r = req.into_inner();
     let session = validate::session_id(r.session_id)?;
     let request = validate::request_id("request_id", r.request_id)?;
@@ -127,7 +127,7 @@ pub async fn release(
         name: r.name,
         owner,
     };
-    match api.propose(cmd).await? {
+    match calls.propose(cmd).await? {
         Outcome::Released { released } => Ok(Response::new(pb::ReleaseResponse { released })),
         other => Err(unexpected(other)),
     }

@@ -14,7 +14,7 @@ use tenure_proto::v1 as pb;
 use tonic::Status;
 
 use super::errors::{invalid, not_leader, unavailable};
-use crate::node::Leadership;
+use crate::node::leadership::Leadership;
 use crate::raft::{NodeId, TypeConfig};
 
 /// Most voting members (Raft gains nothing from more for a lock service).
@@ -59,7 +59,11 @@ fn failed(e: RaftError<TypeConfig, ClientWriteError<TypeConfig>>) -> Status {
 
 /// Adds node `id` at `addr` as a voter, after it has caught up as a learner.
 /// Adding a voter again at the same address changes nothing.
-pub async fn add(leadership: &Leadership, id: NodeId, addr: &str) -> Result<Vec<pb::Member>, Status> {
+pub async fn add(
+    leadership: &Leadership,
+    id: NodeId,
+    addr: &str,
+) -> Result<Vec<pb::Member>, Status> {
     if id == 0 {
         return Err(invalid("member id must be greater than 0"));
     }

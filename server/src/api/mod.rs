@@ -2,12 +2,14 @@
 //!
 //! [`service`] routes each call to the module of its topic: [`sessions`],
 //! [`locks`], [`reads`], [`admin`] (with [`members`] and [`backup`] for
-//! membership changes and snapshot saves). [`access`] identifies callers and
-//! checks their permissions.
+//! membership changes and snapshot saves). Each handler starts from
+//! [`calls::Calls`]; [`access`] identifies callers and checks their
+//! permissions.
 
 pub mod access;
 pub mod admin;
 pub mod backup;
+pub mod calls;
 pub mod convert;
 pub mod errors;
 pub mod locks;

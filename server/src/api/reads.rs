@@ -9,22 +9,22 @@ use tenure_proto::v1 as pb;
 use tonic::{Request, Response, Status};
 
 use super::access;
+use super::calls::Calls;
 use super::convert;
-use super::service::TenureService;
 use super::validate;
 use crate::security::auth::Perm;
 
 /// `Describe`: one lock, if it exists.
 pub async fn describe(
-    api: &TenureService,
+    calls: &Calls,
     req: Request<pb::DescribeRequest>,
 ) -> Result<Response<pb::DescribeResponse>, Status> {
-    let caller = api.begin(&req)?;
+    let caller = calls.begin(&req)?;
     let name = req.into_inner().name;
     validate::lock_name(&name)?;
-    access::require(api.node(), &caller, Perm::Read, &name)?;
-    api.read_barrier().await?;
-    let shared = api.node().shared.lock();
+    access::require(calls.node(), &caller, Perm::Read, &name)?;
+    calls.read_barrier().await?;
+    let shared = calls.node().shared.lock();
     let lock = shared
         .machine
         .lock(&name)
@@ -34,15 +34,15 @@ pub async fn describe(
 
 /// `ListLocks`: a page of the locks under a prefix, in name order.
 pub async fn list_locks(
-    api: &TenureService,
+    calls: &Calls,
     req: Request<pb::ListLocksRequest>,
 ) -> Result<Response<pb::ListLocksResponse>, Status> {
-    let caller = api.begin(&req)?;
+    let caller = calls.begin(&req)?;
     let r = req.into_inner();
     let limit = validate::limit(r.limit)?;
-    access::require(api.node(), &caller, Perm::Read, &r.prefix)?;
-    api.read_barrier().await?;
-    let shared = api.node().shared.lock();
+    access::require(calls.node(), &caller, Perm::Read, &r.prefix)?;
+    calls.read_barrier().await?;
+    let shared = calls.node().shared.lock();
     let mut locks: Vec<pb::LockInfo> = shared
         .machine
         .locks()
@@ -62,15 +62,15 @@ pub async fn list_locks(
 /// `ListSessions`: a page of the sessions, in id order, with their remaining
 /// time as this leader sees it.
 pub async fn list_sessions(
-    api: &TenureService,
+    calls: &Calls,
     req: Request<pb::ListSessionsRequest>,
 ) -> Result<Response<pb::ListSessionsResponse>, Status> {
-    let caller = api.begin(&req)?;
+    let caller = calls.begin(&req)?;
     let r = req.into_inner();
     let limit = validate::limit(r.limit)?;
-    access::require(api.node(), &caller, Perm::Read, "")?;
-    api.read_barrier().await?;
-    let shared = api.node().shared.lock();
+    access::require(calls.node(), &caller, Perm::Read, "")?;
+    calls.read_barrier().await?;
+    let shared = calls.node().shared.lock();
     let now = Instant::now();
     let mut sessions: Vec<pb::SessionInfo> = shared
         .machine
@@ -96,10 +96,10 @@ pub async fn list_sessions(
 /// `Status`: this node's view of the cluster. Any node answers (clients and
 /// operators ask followers too), but only a caller who may read something.
 pub fn status(
-    api: &TenureService,
+    calls: &Calls,
     req: Request<pb::StatusRequest>,
 ) -> Result<Response<pb::StatusResponse>, Status> {
-    let node = api.node();
+    let node = calls.node();
     let caller = access::identify(node, &req)?;
     if !caller.principal.may_anywhere(Perm::Read) {
         return Err(access::deny(

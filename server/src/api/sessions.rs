@@ -10,10 +10,10 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::access::{self, Caller};
-use super::service::{TenureService, unexpected};
+use super::calls::{Calls, unexpected};
 use super::validate::{self, MAX_TTL, MIN_TTL};
 use crate::machine::{Command, Outcome, SessionId};
-use crate::node::NodeContext;
+use crate::node::context::NodeContext;
 use crate::node::keepalive::Answer;
 use crate::security::auth::Perm;
 use crate::security::limits::{Limit, OpenSlot};
@@ -27,11 +27,11 @@ pub type KeepAliveStream =
 
 /// `OpenSession`: a new session of the caller, through the log.
 pub async fn open(
-    api: &TenureService,
+    calls: &Calls,
     req: Request<pb::OpenSessionRequest>,
 ) -> Result<Response<pb::OpenSessionResponse>, Status> {
-    let node = api.node();
-    let caller = api.begin(&req)?;
+    let node = calls.node();
+    let caller = calls.begin(&req)?;
     let r = req.into_inner();
     let ttl_ms = validate::millis("ttl_ms", r.ttl_ms, MIN_TTL, MAX_TTL)?;
     validate::text("label", &r.label)?;
@@ -53,7 +53,7 @@ pub async fn open(
         label: r.label,
         principal: caller.name().to_owned(),
     };
-    match api.propose(cmd).await? {
+    match calls.propose(cmd).await? {
         Outcome::SessionOpened { session, ttl_ms } => {
             if let Some(addr) = caller.addr {
                 node.shared.lock().note_opener(session, addr);
@@ -69,13 +69,13 @@ pub async fn open(
 
 /// `CloseSession`: ends a session and releases its locks, through the log.
 pub async fn close(
-    api: &TenureService,
+    calls: &Calls,
     req: Request<pb::CloseSessionRequest>,
 ) -> Result<Response<pb::CloseSessionResponse>, Status> {
-    let caller = api.begin(&req)?;
+    let caller = calls.begin(&req)?;
     let session = validate::session_id(req.into_inner().session_id)?;
-    access::require_owner(api.node(), &caller, session)?;
-    match api.propose(Command::CloseSession { session }).await? {
+    access::require_owner(calls.node(), &caller, session)?;
+    match calls.propose(Command::CloseSession { session }).await? {
         Outcome::SessionEnded { released } => {
             Ok(Response::new(pb::CloseSessionResponse { released }))
         }
@@ -85,16 +85,16 @@ pub async fn close(
 
 /// `KeepAlive`: a stream of renewals, each answered after a leadership check.
 pub fn keep_alive(
-    api: &TenureService,
+    calls: &Calls,
     req: Request<Streaming<pb::KeepAliveRequest>>,
 ) -> Result<Response<KeepAliveStream>, Status> {
-    let node = api.node();
+    let node = calls.node();
     // Credentials are checked again for every message: a principal removed
     // from the access file (or stripped of its rights) renews nothing more,
     // and its sessions expire at their deadlines (G6).
     let credentials = access::Credentials::of(node, &req);
     credentials.identify(node)?;
-    api.require_leader()?;
+    calls.require_leader()?;
     let mut inbound = req.into_inner();
     let (tx, rx) = mpsc::channel(KEEPALIVE_PIPELINE * 2);
     let node = node.clone();

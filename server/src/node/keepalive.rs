@@ -244,8 +244,11 @@ fn renew(renewer: &Renewer, pending: &Pending) -> (Vec<Lease>, Vec<Clear>) {
                 Renewal::AfterClear(ticket) => {
                     // Queued under the state lock: it follows every checkpoint
                     // of this session queued so far (leases.rs).
-                    let committed =
-                        Box::pin(renewer.proposer.submit(Command::ClearCheckpoint { session }));
+                    let committed = Box::pin(
+                        renewer
+                            .proposer
+                            .submit(Command::ClearCheckpoint { session }),
+                    );
                     clears.push(Clear {
                         index,
                         ticket,

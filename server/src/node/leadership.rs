@@ -20,7 +20,7 @@ pub struct Leadership {
     pub timing: Timing,
     /// The leadership for which this node has reset session deadlines and may
     /// renew and expire sessions; None when not (yet) leading. Published by
-    /// [`super::leader::watch_leadership`].
+    /// the leader task `watch_leadership` (leader.rs).
     pub ready: watch::Receiver<Option<LeaderId>>,
 }
 

@@ -319,4 +319,3 @@ fn raft_config(timing: &Timing, snapshot_logs: u64) -> anyhow::Result<Config> {
     };
     Ok(config.validate()?)
 }
-
