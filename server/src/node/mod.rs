@@ -28,7 +28,7 @@ use anyhow::Context;
 use openraft::{BasicNode, Config, SnapshotPolicy};
 use tenure_proto::v1::tenure_server::TenureServer;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
 pub use config::{DEFAULT_SNAPSHOT_LOGS, NodeConfig, Security, Timing, parse_peers};
@@ -40,14 +40,14 @@ use crate::controls::{self, Control};
 use crate::metrics::Metrics;
 use crate::raft::network::Network;
 use crate::raft::peer::{PeerAuth, PeerService};
-use crate::raft::{NodeId, Raft};
+use crate::raft::{LeaderId, NodeId, Raft};
 use crate::security::denials::Denials;
 use crate::security::limits::Usage;
 use crate::security::tls::Verifiers;
 use crate::store::log::{LogOptions, LogStore};
 use crate::store::state::StateStore;
 use crate::transport::Transport;
-use keepalive::KeepAlives;
+use keepalive::{KeepAliveQueue, KeepAlives};
 use proposer::Proposer;
 
 /// How long a stopping node lets calls in flight finish.
@@ -93,75 +93,22 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<NodeHandle> {
         config.id
     );
     let (log, state) = open_storage(&config)?;
-    let shared = state.shared();
-    let applied = state.applied_notify();
+    let (shared, applied) = (state.shared(), state.applied_notify());
     let raft = start_raft(&config, &transport, log.clone(), state).await?;
     let metrics = Arc::new(Metrics::default());
     let (ready_tx, ready) = watch::channel(None);
     let (stop, stop_rx) = watch::channel(false);
-    let leadership = Leadership {
-        id: config.id,
-        raft: raft.clone(),
-        timing: config.timing,
-        ready,
-    };
-    let proposer = Proposer::start(raft.clone(), shared.clone(), metrics.clone());
     let (keepalives, keepalive_queue) = KeepAlives::new();
-
-    let mut tasks = vec![
-        tokio::spawn(leader::watch_leadership(
-            leadership.clone(),
-            shared.clone(),
-            metrics.clone(),
-            ready_tx,
-            stop_rx.clone(),
-        )),
-        tokio::spawn(leader::reap_sessions(
-            leadership.clone(),
-            shared.clone(),
-            proposer.clone(),
-            metrics.clone(),
-            stop_rx.clone(),
-        )),
-        tokio::spawn(leader::tick_timers(
-            leadership.clone(),
-            shared.clone(),
-            proposer.clone(),
-            applied,
-            stop_rx.clone(),
-        )),
-        tokio::spawn(
-            keepalive::Renewer {
-                leadership: leadership.clone(),
-                shared: shared.clone(),
-                proposer: proposer.clone(),
-                metrics: metrics.clone(),
-            }
-            .run(keepalive_queue, stop_rx.clone()),
-        ),
-        tokio::spawn(config.security.auth.clone().watch(stop_rx.clone())),
-        tokio::spawn(crate::watchdog::exit_on_raft_fatal(
-            raft.clone(),
-            stop_rx.clone(),
-        )),
-    ];
-    if let Some(addr) = config.metrics_listen {
-        let scrape = crate::metrics::Scrape {
-            metrics: metrics.clone(),
-            shared: shared.clone(),
-            leadership: leadership.clone(),
-        };
-        tasks.push(tokio::spawn(crate::metrics::serve(
-            scrape,
-            addr,
-            stop_rx.clone(),
-        )));
-    }
     let context = Arc::new(NodeContext {
-        leadership,
+        leadership: Leadership {
+            id: config.id,
+            raft: raft.clone(),
+            timing: config.timing,
+            ready,
+        },
+        proposer: Proposer::start(raft, shared.clone(), metrics.clone()),
         log,
         shared,
-        proposer,
         keepalives,
         metrics,
         stop: stop_rx.clone(),
@@ -173,6 +120,14 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<NodeHandle> {
             denials: Denials::default(),
         },
     });
+    let mut tasks = spawn_tasks(
+        &context,
+        &config,
+        applied,
+        ready_tx,
+        keepalive_queue,
+        &stop_rx,
+    );
     tasks.push(serve(
         listener,
         &transport,
@@ -186,6 +141,70 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<NodeHandle> {
         stop,
         tasks,
     })
+}
+
+/// Starts the node's run-time parts, each with only the pieces it uses: the
+/// leader's tasks, the keepalive batcher, the access file's reloader, the exit
+/// on a fatal Raft error, and the metrics listener if configured.
+fn spawn_tasks(
+    node: &NodeContext,
+    config: &NodeConfig,
+    applied: Arc<Notify>,
+    ready: watch::Sender<Option<LeaderId>>,
+    keepalive_queue: KeepAliveQueue,
+    stop: &watch::Receiver<bool>,
+) -> Vec<JoinHandle<()>> {
+    let leadership = &node.leadership;
+    let mut tasks = vec![
+        tokio::spawn(leader::watch_leadership(
+            leadership.clone(),
+            node.shared.clone(),
+            node.metrics.clone(),
+            ready,
+            stop.clone(),
+        )),
+        tokio::spawn(leader::reap_sessions(
+            leadership.clone(),
+            node.shared.clone(),
+            node.proposer.clone(),
+            node.metrics.clone(),
+            stop.clone(),
+        )),
+        tokio::spawn(leader::tick_timers(
+            leadership.clone(),
+            node.shared.clone(),
+            node.proposer.clone(),
+            applied,
+            stop.clone(),
+        )),
+        tokio::spawn(
+            keepalive::Renewer {
+                leadership: leadership.clone(),
+                shared: node.shared.clone(),
+                proposer: node.proposer.clone(),
+                metrics: node.metrics.clone(),
+            }
+            .run(keepalive_queue, stop.clone()),
+        ),
+        tokio::spawn(config.security.auth.clone().watch(stop.clone())),
+        tokio::spawn(crate::watchdog::exit_on_raft_fatal(
+            leadership.raft.clone(),
+            stop.clone(),
+        )),
+    ];
+    if let Some(addr) = config.metrics_listen {
+        let scrape = crate::metrics::Scrape {
+            metrics: node.metrics.clone(),
+            shared: node.shared.clone(),
+            leadership: leadership.clone(),
+        };
+        tasks.push(tokio::spawn(crate::metrics::serve(
+            scrape,
+            addr,
+            stop.clone(),
+        )));
+    }
+    tasks
 }
 
 /// The transport of client and peer links (TLS or plain), the verifiers that
