@@ -731,9 +731,11 @@ mod paused_clock_tests {
         ClientOptions::default().usable_lease_for(TTL)
     }
 
-    /// A session opened by a request sent now, without its heartbeat and
-    /// watchdog, and the receiver of the state it reports.
-    fn quiet_session(fake: &FakeClock) -> (Arc<SessionInner>, watch::Receiver<SessionState>) {
+    /// A session opened by a request sent now on a fresh [`FakeClock`],
+    /// without its heartbeat and watchdog, and the receiver of the state it
+    /// reports.
+    fn quiet_session() -> (FakeClock, Arc<SessionInner>, watch::Receiver<SessionState>) {
+        let fake = FakeClock::new();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let closed = listener.local_addr().expect("local address").to_string();
         drop(listener);
@@ -741,7 +743,7 @@ mod paused_clock_tests {
         let margin = options.margin;
         let conn = Arc::new(Conn::new(&[closed], options).expect("valid options"));
         let (client_state, state) = watch::channel(SessionState::Healthy);
-        let clock = Clock::fake(fake);
+        let clock = Clock::fake(&fake);
         let t_send = clock.now();
         let session = Arc::new(SessionInner {
             id: 1,
@@ -760,7 +762,7 @@ mod paused_clock_tests {
             locks: Mutex::new(HashMap::new()),
             runtime: tokio::runtime::Handle::current(),
         });
-        (session, state)
+        (fake, session, state)
     }
 
     /// A lock of `session`, registered with it as the client does.
@@ -795,8 +797,7 @@ mod paused_clock_tests {
 
     #[tokio::test(start_paused = true)]
     async fn alive_until_t_send_plus_the_usable_lease_and_not_an_instant_longer() {
-        let fake = FakeClock::new();
-        let (session, _state) = quiet_session(&fake);
+        let (_fake, session, _state) = quiet_session();
         assert_eq!(session.remaining(), usable());
         tokio::time::advance(usable() - Duration::from_millis(1)).await;
         assert!(session.is_alive());
@@ -808,8 +809,7 @@ mod paused_clock_tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_renewal_counts_from_its_send_not_from_its_answer() {
-        let fake = FakeClock::new();
-        let (session, _state) = quiet_session(&fake);
+        let (_fake, session, _state) = quiet_session();
         tokio::time::advance(Duration::from_secs(3)).await;
         let t_send = session.clock.now();
         // The answer takes 2 s to arrive.
@@ -820,8 +820,7 @@ mod paused_clock_tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_renewal_uses_the_granted_ttl_and_never_shortens_the_expiry() {
-        let fake = FakeClock::new();
-        let (session, _state) = quiet_session(&fake);
+        let (_fake, session, _state) = quiet_session();
         let early = session.clock.now();
         tokio::time::advance(Duration::from_secs(1)).await;
         // The server granted 20 s this time.
@@ -836,8 +835,7 @@ mod paused_clock_tests {
 
     #[tokio::test(start_paused = true)]
     async fn expired_is_final_and_a_late_acknowledgement_revives_nothing() {
-        let fake = FakeClock::new();
-        let (session, state) = quiet_session(&fake);
+        let (_fake, session, state) = quiet_session();
         let lock = held_lock(&session);
         let t_send = session.clock.now();
         tokio::time::advance(usable()).await;
@@ -858,8 +856,7 @@ mod paused_clock_tests {
 
     #[tokio::test(start_paused = true)]
     async fn jeopardy_until_a_renewal_succeeds() {
-        let fake = FakeClock::new();
-        let (session, state) = quiet_session(&fake);
+        let (_fake, session, state) = quiet_session();
         session.set_state(SessionState::Jeopardy);
         assert_eq!(*state.borrow(), SessionState::Jeopardy);
         // Still alive: Jeopardy changes nothing about the expiry.
@@ -873,8 +870,7 @@ mod paused_clock_tests {
 
     #[tokio::test(start_paused = true)]
     async fn the_first_end_wins() {
-        let fake = FakeClock::new();
-        let (session, state) = quiet_session(&fake);
+        let (_fake, session, state) = quiet_session();
         let lock = held_lock(&session);
         session.end(LostReason::SessionBlacklisted);
         session.end(LostReason::SessionExpired);
@@ -888,8 +884,7 @@ mod paused_clock_tests {
 
     #[tokio::test(start_paused = true)]
     async fn the_watchdog_ends_the_session_within_a_check_of_its_expiry() {
-        let fake = FakeClock::new();
-        let (session, state) = quiet_session(&fake);
+        let (_fake, session, state) = quiet_session();
         let lock = held_lock(&session);
         let opened = Instant::now();
         tokio::spawn(watchdog(Arc::downgrade(&session)));
@@ -914,8 +909,7 @@ mod paused_clock_tests {
 
     #[tokio::test(start_paused = true)]
     async fn the_watchdog_reports_a_suspend_as_jeopardy_and_keeps_the_lease() {
-        let fake = FakeClock::new();
-        let (session, mut state) = quiet_session(&fake);
+        let (fake, session, mut state) = quiet_session();
         tokio::spawn(watchdog(Arc::downgrade(&session)));
         tokio::time::sleep(Duration::from_secs(1)).await;
         assert_eq!(*state.borrow_and_update(), SessionState::Healthy);

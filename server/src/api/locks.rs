@@ -29,13 +29,11 @@ pub async fn acquire(
     calls: &Calls,
     req: Request<pb::AcquireRequest>,
 ) -> Result<Response<pb::AcquireResponse>, Status> {
-    let _step = steps::Span::new("calls.begin", "calls.end", 0);
+    let _step = steps::Span::new("api.begin", "api.end", 0);
     let node = calls.node();
     let caller = calls.begin(&req)?;
     let r = req.into_inner();
-    let session = validate::session_id(r.session_id)?;
-    let request = validate::request_id("request_id", r.request_id)?;
-    validate::lock_name(&r.name)?;
+    let (session, request) = lock_call(r.session_id, r.request_id, &r.name)?;
     let mode = convert::mode_from_pb(lock_mode(r.mode)?);
     let wait_ms = if r.wait {
         Some(validate::millis(
@@ -111,13 +109,11 @@ pub async fn release(
     calls: &Calls,
     req: Request<pb::ReleaseRequest>,
 ) -> Result<Response<pb::ReleaseResponse>, Status> {
-    let _step = steps::Span::new("calls.begin", "calls.end", 0);
+    let _step = steps::Span::new("api.begin", "api.end", 0);
     let node = calls.node();
     let caller = calls.begin(&req)?;
     let r = req.into_inner();
-    let session = validate::session_id(r.session_id)?;
-    let request = validate::request_id("request_id", r.request_id)?;
-    validate::lock_name(&r.name)?;
+    let (session, request) = lock_call(r.session_id, r.request_id, &r.name)?;
     let owner = validate::owner_id(&r.owner_id)?;
     access::require(node, &caller, Perm::Lock, &r.name)?;
     access::require_owner(node, &caller, session)?;
@@ -131,6 +127,19 @@ pub async fn release(
         Outcome::Released { released } => Ok(Response::new(pb::ReleaseResponse { released })),
         other => Err(unexpected(other)),
     }
+}
+
+/// The session, request id and lock name that an acquire and a release both
+/// carry, validated in that order.
+fn lock_call(
+    session_id: u64,
+    request_id: u64,
+    name: &str,
+) -> Result<(SessionId, RequestId), Status> {
+    let session = validate::session_id(session_id)?;
+    let request = validate::request_id("request_id", request_id)?;
+    validate::lock_name(name)?;
+    Ok((session, request))
 }
 
 fn lock_mode(mode: i32) -> Result<pb::LockMode, Status> {
