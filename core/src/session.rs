@@ -171,10 +171,26 @@ impl SessionInner {
         conn: Arc<Conn>,
         client_state: watch::Sender<SessionState>,
     ) -> Arc<SessionInner> {
+        let session = SessionInner::new(id, ttl, clock, t_send, conn, client_state);
+        tokio::spawn(heartbeat(Arc::downgrade(&session)));
+        tokio::spawn(watchdog(Arc::downgrade(&session)));
+        session
+    }
+
+    /// The session itself, Healthy, without its tasks ([`SessionInner::start`]
+    /// starts them; tests drive them one at a time).
+    fn new(
+        id: u64,
+        ttl: Duration,
+        clock: Clock,
+        t_send: BootInstant,
+        conn: Arc<Conn>,
+        client_state: watch::Sender<SessionState>,
+    ) -> Arc<SessionInner> {
         let usable = conn.options.usable_lease_for(ttl);
         let margin = conn.options.margin;
         client_state.send_replace(SessionState::Healthy);
-        let session = Arc::new(SessionInner {
+        Arc::new(SessionInner {
             id,
             ttl,
             conn,
@@ -190,10 +206,7 @@ impl SessionInner {
             next_request: AtomicU64::new(1),
             locks: Mutex::new(HashMap::new()),
             runtime: tokio::runtime::Handle::current(),
-        });
-        tokio::spawn(heartbeat(Arc::downgrade(&session)));
-        tokio::spawn(watchdog(Arc::downgrade(&session)));
-        session
+        })
     }
 
     /// Alive: not ended and the local expiry not reached. No network.
@@ -566,7 +579,7 @@ mod tests {
     }
 
     /// A loopback address nothing listens on.
-    fn closed_port() -> String {
+    pub(super) fn closed_port() -> String {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let addr = listener.local_addr().expect("local address");
         drop(listener);
@@ -736,32 +749,12 @@ mod paused_clock_tests {
     /// reports.
     fn quiet_session() -> (FakeClock, Arc<SessionInner>, watch::Receiver<SessionState>) {
         let fake = FakeClock::new();
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
-        let closed = listener.local_addr().expect("local address").to_string();
-        drop(listener);
-        let options = ClientOptions::default();
-        let margin = options.margin;
-        let conn = Arc::new(Conn::new(&[closed], options).expect("valid options"));
+        let conn = Conn::new(&[super::tests::closed_port()], ClientOptions::default());
+        let conn = Arc::new(conn.expect("valid options"));
         let (client_state, state) = watch::channel(SessionState::Healthy);
         let clock = Clock::fake(&fake);
         let t_send = clock.now();
-        let session = Arc::new(SessionInner {
-            id: 1,
-            ttl: TTL,
-            lease: Mutex::new(LocalLease {
-                expiry: t_send.saturating_add(conn.options.usable_lease_for(TTL)),
-                ended: None,
-            }),
-            conn,
-            client_state,
-            clock,
-            wake_heartbeat: Arc::new(Notify::new()),
-            check_interval: margin.clamp(MIN_CHECK, MAX_CHECK),
-            jump_threshold: margin.max(MIN_JUMP),
-            next_request: AtomicU64::new(1),
-            locks: Mutex::new(HashMap::new()),
-            runtime: tokio::runtime::Handle::current(),
-        });
+        let session = SessionInner::new(1, TTL, clock, t_send, conn, client_state);
         (fake, session, state)
     }
 
@@ -775,6 +768,18 @@ mod paused_clock_tests {
             session_id: session.id,
         };
         Lock::new(grant, session.clone()).expect("valid grant")
+    }
+
+    /// The session ended for `reason`: Expired, not alive, no time left.
+    fn assert_ended(
+        session: &SessionInner,
+        state: &watch::Receiver<SessionState>,
+        reason: LostReason,
+    ) {
+        assert_eq!(session.end_reason(), Some(reason));
+        assert_eq!(*state.borrow(), SessionState::Expired);
+        assert!(!session.is_alive());
+        assert_eq!(session.remaining(), Duration::ZERO);
     }
 
     #[test]
@@ -842,16 +847,13 @@ mod paused_clock_tests {
         // Sent while alive, acknowledged after the local expiry: the session
         // ends instead (the server may have expired it already).
         assert!(!session.renewed(t_send, TTL));
-        assert_eq!(session.end_reason(), Some(LostReason::SessionExpired));
-        assert_eq!(*state.borrow(), SessionState::Expired);
+        assert_ended(&session, &state, LostReason::SessionExpired);
         assert!(!lock.is_held());
         assert_eq!(lock.lost_reason(), Some(LostReason::SessionExpired));
         // Nothing brings it back: a fresh acknowledgement, a healthy report.
         assert!(!session.renewed(session.clock.now(), TTL));
         session.set_state(SessionState::Healthy);
-        assert_eq!(*state.borrow(), SessionState::Expired);
-        assert!(!session.is_alive());
-        assert_eq!(session.remaining(), Duration::ZERO);
+        assert_ended(&session, &state, LostReason::SessionExpired);
     }
 
     #[tokio::test(start_paused = true)]
@@ -874,12 +876,9 @@ mod paused_clock_tests {
         let lock = held_lock(&session);
         session.end(LostReason::SessionBlacklisted);
         session.end(LostReason::SessionExpired);
-        assert_eq!(session.end_reason(), Some(LostReason::SessionBlacklisted));
-        assert_eq!(lock.lost_reason(), Some(LostReason::SessionBlacklisted));
-        assert_eq!(*state.borrow(), SessionState::Expired);
         // Ended before its expiry: no time is left either.
-        assert!(!session.is_alive());
-        assert_eq!(session.remaining(), Duration::ZERO);
+        assert_ended(&session, &state, LostReason::SessionBlacklisted);
+        assert_eq!(lock.lost_reason(), Some(LostReason::SessionBlacklisted));
     }
 
     #[tokio::test(start_paused = true)]
@@ -901,10 +900,8 @@ mod paused_clock_tests {
             at <= usable() + session.check_interval(),
             "ended at {at:?}, later than one check after the expiry"
         );
-        assert_eq!(session.end_reason(), Some(LostReason::SessionExpired));
+        assert_ended(&session, &state, LostReason::SessionExpired);
         assert_eq!(lock.lost().await, LostReason::SessionExpired);
-        // Its ticks were on time: it never reported a jump on the way.
-        assert_eq!(*state.borrow(), SessionState::Expired);
     }
 
     #[tokio::test(start_paused = true)]
