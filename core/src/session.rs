@@ -161,25 +161,9 @@ pub(crate) struct SessionInner {
 }
 
 impl SessionInner {
-    /// A session opened by a request sent at `t_send` (read on `clock`); starts
-    /// its heartbeat and its watchdog.
-    pub(crate) fn start(
-        id: u64,
-        ttl: Duration,
-        clock: Clock,
-        t_send: BootInstant,
-        conn: Arc<Conn>,
-        client_state: watch::Sender<SessionState>,
-    ) -> Arc<SessionInner> {
-        let session = SessionInner::new(id, ttl, clock, t_send, conn, client_state);
-        tokio::spawn(heartbeat(Arc::downgrade(&session)));
-        tokio::spawn(watchdog(Arc::downgrade(&session)));
-        session
-    }
-
-    /// The session itself, Healthy, without its tasks ([`SessionInner::start`]
-    /// starts them; tests drive them one at a time).
-    fn new(
+    /// A session opened by a request sent at `t_send` (read on `clock`),
+    /// Healthy, without its tasks yet: [`SessionInner::start`] starts them.
+    pub(crate) fn new(
         id: u64,
         ttl: Duration,
         clock: Clock,
@@ -207,6 +191,13 @@ impl SessionInner {
             locks: Mutex::new(HashMap::new()),
             runtime: tokio::runtime::Handle::current(),
         })
+    }
+
+    /// Starts the session's heartbeat and watchdog.
+    pub(crate) fn start(self: Arc<Self>) -> Arc<SessionInner> {
+        tokio::spawn(heartbeat(Arc::downgrade(&self)));
+        tokio::spawn(watchdog(Arc::downgrade(&self)));
+        self
     }
 
     /// Alive: not ended and the local expiry not reached. No network.
@@ -592,7 +583,7 @@ mod tests {
         let (tx, state) = watch::channel(SessionState::Expired);
         let clock = Clock::fake(fake);
         let t_send = clock.now();
-        let session = SessionInner::start(1, ttl, clock, t_send, Arc::new(conn), tx);
+        let session = SessionInner::new(1, ttl, clock, t_send, Arc::new(conn), tx).start();
         let grant = pb::Grant {
             name: "jobs/nightly".into(),
             token: 7,
