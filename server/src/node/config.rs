@@ -27,9 +27,10 @@ pub struct Timing {
 impl Timing {
     /// How long a node waits for its own leadership to be confirmed (a
     /// read-index round) or made ready (its log as of the leadership's start
-    /// applied) before it gives up: a few election timeouts, so that a slow
-    /// round on a loaded machine does not fail the caller, while a node that
-    /// lost its leadership meanwhile answers well within a client's attempt.
+    /// applied) before it gives up: a few election timeouts, long enough for
+    /// a round and the start of a leadership on a loaded machine, short
+    /// enough (with the defaults) that a client's attempt (2 s by default)
+    /// can still go to another node.
     pub fn leadership_wait(&self) -> Duration {
         self.election_max * 4
     }
