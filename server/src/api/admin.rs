@@ -60,7 +60,7 @@ pub async fn blacklist(
     };
     match calls.propose(cmd).await? {
         Outcome::Blacklisted => {
-            let remaining = api
+            let remaining = calls
                 .node()
                 .shared
                 .lock()
