@@ -34,10 +34,11 @@ lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 # The oldest Rust each crate claims (`rust-version` in the Cargo.toml files):
-# 1.88 for the libraries and bindings, 1.89 for the crates that use rusqlite.
-# (uniffi-bindgen's 1.91 comes from its dependency; cargo enforces it.)
+# 1.88 for the libraries and the Python and Node bindings, 1.89 for the crates
+# that use rusqlite. (The Kotlin binding's and uniffi-bindgen's 1.91 comes from
+# uniffi's dependencies; cargo enforces it.)
 MSRV_LIBS := -p tenure-proto -p tenure -p tenure-server -p tenure-python -p tenure-node \
-  -p tenure-ffi -p tenure-bench -p tenure-lossyfs
+  -p tenure-bench -p tenure-lossyfs
 MSRV_APPS := -p tenure-cli -p tenure-tests -p tenure-examples
 
 msrv:
