@@ -4,6 +4,8 @@
 #   make test                 every test in every language (what CI runs)
 #   make docs                 API docs of every language into target/docs (rustdoc,
 #                             pdoc, TypeDoc, Dokka)
+#   make lint                 rustfmt and clippy on every crate, the bindings included
+#   make msrv                 build the crates with the oldest Rust they claim (CI runs it)
 #   make faults DURATION=1h   a long fault-injection soak with a report
 #   make stress DURATION=10m  256 clients on their own connections, no faults
 #   make soak DURATION=1h     both
@@ -15,7 +17,7 @@ TENURE := target/debug/tenure
 DURATION ?= 10m
 SEED ?= 1
 
-.PHONY: demo build stress soak lint deps deps-bench test test-rust test-python test-node test-kotlin docs bench-smoke bench-bindings-smoke bench faults fuzz
+.PHONY: demo build stress soak lint msrv deps deps-bench test test-rust test-python test-node test-kotlin docs bench-smoke bench-bindings-smoke bench faults fuzz
 
 demo:
 	$(CARGO) build --bin tenure
@@ -24,9 +26,28 @@ demo:
 build:
 	$(CARGO) build --all-targets
 
+# Every member of the workspace, the bindings too (pyo3 needs a Python to
+# build against: PYO3_PYTHON).
+PYO3_PYTHON ?= python3
+export PYO3_PYTHON
+
 lint:
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+# The oldest Rust each crate claims (`rust-version` in the Cargo.toml files):
+# 1.88 for the libraries and the Python and Node bindings, 1.89 for the crates
+# that use rusqlite. (The Kotlin binding's and uniffi-bindgen's 1.91 comes from
+# uniffi's dependencies; cargo enforces it.)
+MSRV_LIBS := -p tenure-proto -p tenure -p tenure-server -p tenure-python -p tenure-node \
+  -p tenure-bench -p tenure-lossyfs
+MSRV_APPS := -p tenure-cli -p tenure-tests -p tenure-examples
+
+msrv:
+	rustup toolchain install 1.88 --profile minimal
+	$(CARGO) +1.88 check --locked --all-targets $(MSRV_LIBS)
+	rustup toolchain install 1.89 --profile minimal
+	$(CARGO) +1.89 check --locked --all-targets $(MSRV_APPS)
 
 # Optional system packages: libfaketime lets the fault suite skew clocks.
 deps:

@@ -26,13 +26,10 @@ fi
 # --- native library and generated sources -------------------------------------------------
 cd "$REPO"
 log "cargo build --workspace"
-if ! cargo build --workspace -q; then
-    # Another member of the workspace may be broken while its owner edits it; this binding
-    # needs only its own crate and the bindgen.
-    log "the workspace build failed; building tenure-ffi and uniffi-bindgen only"
-    cargo build -q -p tenure-ffi -p uniffi-bindgen
-fi
-[[ -x "${TENURE_BIN:-$TARGET/debug/tenure}" ]] || cargo build -q -p tenure-server --bin tenure
+# A failed build stops the run (set -e): the tests never run against stale binaries.
+cargo build --workspace -q
+BIN="${TENURE_BIN:-$TARGET/debug/tenure}"
+[[ -x "$BIN" ]] || { log "$BIN not found"; exit 1; }
 
 GEN="$HERE/build/generated/kotlin"
 NATIVE="$HERE/build/native/linux-x86-64"
@@ -85,7 +82,6 @@ if ! unzip -l "$JAR" 2>/dev/null | grep -q "linux-x86-64/libtenure_ffi.so" &&
 fi
 
 # --- examples against a real cluster ------------------------------------------------------
-BIN="${TENURE_BIN:-$TARGET/debug/tenure}"
 PORT=$(python3 - <<'EOF'
 import socket
 for _ in range(100):

@@ -152,14 +152,15 @@ impl Client {
             )
             .await?;
         let granted = Duration::from_millis(resp.ttl_ms);
-        let session = SessionInner::start(
+        let session = SessionInner::new(
             resp.session_id,
             granted,
             clock,
             t_send,
             conn.clone(),
             self.inner.state.clone(),
-        );
+        )
+        .start();
         tracing::debug!(session = resp.session_id, "session opened");
         *current = Some(session.clone());
         Ok(session)

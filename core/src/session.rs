@@ -185,9 +185,9 @@ pub(crate) struct SessionInner {
 }
 
 impl SessionInner {
-    /// A session opened by a request sent at `t_send` (read on `clock`); starts
-    /// its heartbeat and its watchdog.
-    pub(crate) fn start(
+    /// A session opened by a request sent at `t_send` (read on `clock`),
+    /// Healthy, without its tasks yet: [`SessionInner::start`] starts them.
+    pub(crate) fn new(
         id: u64,
         ttl: Duration,
         clock: Clock,
@@ -198,7 +198,7 @@ impl SessionInner {
         let usable = conn.options.usable_lease_for(ttl);
         let margin = conn.options.margin;
         client_state.send_replace(SessionState::Healthy);
-        let session = Arc::new(SessionInner {
+        Arc::new(SessionInner {
             id,
             ttl,
             conn,
@@ -214,10 +214,14 @@ impl SessionInner {
             next_request: AtomicU64::new(1),
             locks: Mutex::new(HashMap::new()),
             runtime: tokio::runtime::Handle::current(),
-        });
-        tokio::spawn(heartbeat(Arc::downgrade(&session)));
-        tokio::spawn(watchdog(Arc::downgrade(&session)));
-        session
+        })
+    }
+
+    /// Starts the session's heartbeat and watchdog.
+    pub(crate) fn start(self: Arc<Self>) -> Arc<SessionInner> {
+        tokio::spawn(heartbeat(Arc::downgrade(&self)));
+        tokio::spawn(watchdog(Arc::downgrade(&self)));
+        self
     }
 
     /// Alive: not ended and the local expiry not reached. No network.
@@ -590,7 +594,7 @@ mod tests {
     }
 
     /// A loopback address nothing listens on.
-    fn closed_port() -> String {
+    pub(super) fn closed_port() -> String {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let addr = listener.local_addr().expect("local address");
         drop(listener);
@@ -603,7 +607,7 @@ mod tests {
         let (tx, state) = watch::channel(SessionState::Expired);
         let clock = Clock::fake(fake);
         let t_send = clock.now();
-        let session = SessionInner::start(1, ttl, clock, t_send, Arc::new(conn), tx);
+        let session = SessionInner::new(1, ttl, clock, t_send, Arc::new(conn), tx).start();
         let grant = pb::Grant {
             name: "jobs/nightly".into(),
             token: 7,
@@ -732,5 +736,200 @@ mod tests {
         assert!(!o.session.renewed(o.session.clock.now(), ttl));
         assert_eq!(o.session.end_reason(), Some(LostReason::SessionExpired));
         assert!(!o.lock.is_held());
+    }
+}
+
+#[cfg(test)]
+mod paused_clock_tests {
+    //! The expiry arithmetic, the state changes and finality of a session, on
+    //! tokio's paused clock: time moves only when a test says so, so every
+    //! instant below is exact. No server and no heartbeat: the sessions here
+    //! are built without their tasks (the watchdog is started where a test
+    //! needs it), and their connection points at a closed loopback port.
+
+    use super::*;
+    use crate::clock::FakeClock;
+    use crate::lock::Lock;
+    use crate::options::ClientOptions;
+
+    const TTL: Duration = Duration::from_secs(10);
+
+    /// The usable lease of [`TTL`] with the default options.
+    fn usable() -> Duration {
+        ClientOptions::default().usable_lease_for(TTL)
+    }
+
+    /// A session opened by a request sent now on a fresh [`FakeClock`],
+    /// without its heartbeat and watchdog, and the receiver of the state it
+    /// reports.
+    fn quiet_session() -> (FakeClock, Arc<SessionInner>, watch::Receiver<SessionState>) {
+        let fake = FakeClock::new();
+        let conn = Conn::new(&[super::tests::closed_port()], ClientOptions::default());
+        let conn = Arc::new(conn.expect("valid options"));
+        let (client_state, state) = watch::channel(SessionState::Healthy);
+        let clock = Clock::fake(&fake);
+        let t_send = clock.now();
+        let session = SessionInner::new(1, TTL, clock, t_send, conn, client_state);
+        (fake, session, state)
+    }
+
+    /// A lock of `session`, registered with it as the client does.
+    fn held_lock(session: &Arc<SessionInner>) -> Lock {
+        let grant = pb::Grant {
+            name: "jobs/nightly".into(),
+            token: 7,
+            owner_id: format!("{:032x}", 1u128),
+            mode: pb::LockMode::Exclusive as i32,
+            session_id: session.id,
+        };
+        Lock::new(grant, session.clone()).expect("valid grant")
+    }
+
+    /// The session ended for `reason`: Expired, not alive, no time left.
+    fn assert_ended(
+        session: &SessionInner,
+        state: &watch::Receiver<SessionState>,
+        reason: LostReason,
+    ) {
+        assert_eq!(session.end_reason(), Some(reason));
+        assert_eq!(*state.borrow(), SessionState::Expired);
+        assert!(!session.is_alive());
+        assert_eq!(session.remaining(), Duration::ZERO);
+    }
+
+    #[test]
+    fn the_usable_lease_is_the_ttl_less_drift_and_margin() {
+        // 10 s * (1 - 0.01) - 100 ms, give or take the float's rounding.
+        let expected = Duration::from_millis(9_800);
+        let usable = usable();
+        assert!(
+            usable.abs_diff(expected) < Duration::from_micros(1),
+            "{usable:?}"
+        );
+        // A margin larger than what drift leaves gives nothing, never wraps.
+        let margin = Duration::from_secs(20);
+        let options = ClientOptions {
+            margin,
+            ..ClientOptions::default()
+        };
+        assert_eq!(options.usable_lease_for(TTL), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn alive_until_t_send_plus_the_usable_lease_and_not_an_instant_longer() {
+        let (_fake, session, _state) = quiet_session();
+        assert_eq!(session.remaining(), usable());
+        tokio::time::advance(usable() - Duration::from_millis(1)).await;
+        assert!(session.is_alive());
+        assert_eq!(session.remaining(), Duration::from_millis(1));
+        tokio::time::advance(Duration::from_millis(1)).await;
+        assert!(!session.is_alive(), "the expiry instant itself is expired");
+        assert_eq!(session.remaining(), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_renewal_counts_from_its_send_not_from_its_answer() {
+        let (_fake, session, _state) = quiet_session();
+        tokio::time::advance(Duration::from_secs(3)).await;
+        let t_send = session.clock.now();
+        // The answer takes 2 s to arrive.
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert!(session.renewed(t_send, TTL));
+        assert_eq!(session.remaining(), usable() - Duration::from_secs(2));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_renewal_uses_the_granted_ttl_and_never_shortens_the_expiry() {
+        let (_fake, session, _state) = quiet_session();
+        let early = session.clock.now();
+        tokio::time::advance(Duration::from_secs(1)).await;
+        // The server granted 20 s this time.
+        let granted = Duration::from_secs(20);
+        assert!(session.renewed(session.clock.now(), granted));
+        let usable = ClientOptions::default().usable_lease_for(granted);
+        assert_eq!(session.remaining(), usable);
+        // A late answer to an older request leaves the later expiry.
+        assert!(session.renewed(early, TTL));
+        assert_eq!(session.remaining(), usable);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn expired_is_final_and_a_late_acknowledgement_revives_nothing() {
+        let (_fake, session, state) = quiet_session();
+        let lock = held_lock(&session);
+        let t_send = session.clock.now();
+        tokio::time::advance(usable()).await;
+        // Sent while alive, acknowledged after the local expiry: the session
+        // ends instead (the server may have expired it already).
+        assert!(!session.renewed(t_send, TTL));
+        assert_ended(&session, &state, LostReason::SessionExpired);
+        assert!(!lock.is_held());
+        assert_eq!(lock.lost_reason(), Some(LostReason::SessionExpired));
+        // Nothing brings it back: a fresh acknowledgement, a healthy report.
+        assert!(!session.renewed(session.clock.now(), TTL));
+        session.set_state(SessionState::Healthy);
+        assert_ended(&session, &state, LostReason::SessionExpired);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn jeopardy_until_a_renewal_succeeds() {
+        let (_fake, session, state) = quiet_session();
+        session.set_state(SessionState::Jeopardy);
+        assert_eq!(*state.borrow(), SessionState::Jeopardy);
+        // Still alive: Jeopardy changes nothing about the expiry.
+        tokio::time::advance(Duration::from_secs(5)).await;
+        assert!(session.is_alive());
+        assert_eq!(session.remaining(), usable() - Duration::from_secs(5));
+        assert!(session.renewed(session.clock.now(), TTL));
+        assert_eq!(*state.borrow(), SessionState::Healthy);
+        assert_eq!(session.remaining(), usable());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_first_end_wins() {
+        let (_fake, session, state) = quiet_session();
+        let lock = held_lock(&session);
+        session.end(LostReason::SessionBlacklisted);
+        session.end(LostReason::SessionExpired);
+        // Ended before its expiry: no time is left either.
+        assert_ended(&session, &state, LostReason::SessionBlacklisted);
+        assert_eq!(lock.lost_reason(), Some(LostReason::SessionBlacklisted));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_watchdog_ends_the_session_within_a_check_of_its_expiry() {
+        let (_fake, session, state) = quiet_session();
+        let lock = held_lock(&session);
+        let opened = Instant::now();
+        tokio::spawn(watchdog(Arc::downgrade(&session)));
+        let ended = {
+            let mut state = state.clone();
+            tokio::spawn(async move {
+                let _ = state.wait_for(|s| *s == SessionState::Expired).await;
+                Instant::now()
+            })
+        };
+        let at = ended.await.expect("the waiter runs") - opened;
+        assert!(at >= usable(), "ended at {at:?}, before the expiry");
+        assert!(
+            at <= usable() + session.check_interval(),
+            "ended at {at:?}, later than one check after the expiry"
+        );
+        assert_ended(&session, &state, LostReason::SessionExpired);
+        assert_eq!(lock.lost().await, LostReason::SessionExpired);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_watchdog_reports_a_suspend_as_jeopardy_and_keeps_the_lease() {
+        let (fake, session, mut state) = quiet_session();
+        tokio::spawn(watchdog(Arc::downgrade(&session)));
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(*state.borrow_and_update(), SessionState::Healthy);
+        fake.suspend(Duration::from_secs(2));
+        state.changed().await.expect("the session reports");
+        assert_eq!(*state.borrow(), SessionState::Jeopardy);
+        // The suspended time is gone from the lease, which is still held.
+        assert!(session.is_alive());
+        assert!(session.remaining() <= usable() - Duration::from_secs(3));
     }
 }

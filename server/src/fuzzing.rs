@@ -30,10 +30,10 @@ use tenure_proto::raft::RaftMessage;
 use tenure_proto::v1 as pb;
 
 use crate::api::validate;
-use crate::leases::Leases;
 use crate::machine::{
     Batch, Command, Event, MAX_REQUEST_ID, Machine, Mode, Outcome, OwnerId, SessionId,
 };
+use crate::node::leases::Leases;
 use crate::raft::network::SnapshotChunk;
 use crate::raft::{Entry, LogId, Meta, NodeId, StoredMembership, TypeConfig, Vote};
 use crate::security::auth::{Access, Perm, hash_token};
@@ -478,16 +478,33 @@ fn contains_frame(payload: &[u8]) -> bool {
 }
 
 /// A fresh directory for file-based targets, in memory where the system has
-/// a tmpfs at /dev/shm (these targets write and fsync files).
-fn scratch_dir() -> std::io::Result<tempfile::TempDir> {
-    let shm = Path::new("/dev/shm");
-    if shm.is_dir() {
-        tempfile::Builder::new()
-            .prefix("tenure-fuzz-")
-            .tempdir_in(shm)
-    } else {
-        tempfile::tempdir()
+/// a tmpfs at /dev/shm (these targets write and fsync files). Removed on drop.
+/// (Not `tempfile`: the server library does not depend on it outside tests.)
+struct ScratchDir(std::path::PathBuf);
+
+impl ScratchDir {
+    fn path(&self) -> &Path {
+        &self.0
     }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn scratch_dir() -> std::io::Result<ScratchDir> {
+    let shm = Path::new("/dev/shm");
+    let base = if shm.is_dir() {
+        shm.to_owned()
+    } else {
+        std::env::temp_dir()
+    };
+    let unique: u64 = rand::random();
+    let dir = base.join(format!("tenure-fuzz-{}-{unique:016x}", std::process::id()));
+    std::fs::create_dir(&dir)?;
+    Ok(ScratchDir(dir))
 }
 
 /// Log record payloads: `[len: u8][payload]` repeated (a last short chunk

@@ -4,27 +4,24 @@
 //! - [`machine`]: the deterministic lock state machine.
 //! - [`store`]: the durable Raft log and state-machine snapshots.
 //! - [`raft`]: openraft types and the peer network.
-//! - [`proposer`], [`leader_clock`], [`keepalive`], [`leader`], [`leases`]: what a
-//!   node does at run time.
+//! - [`node`]: one node: its configuration, [`node::start`] (which wires it
+//!   together), and what it does at run time (proposer, keepalives, leader
+//!   tasks, session leases).
 //! - [`api`]: the client gRPC API.
-//! - [`node`]: wires one node together; [`dev`] runs a local cluster in-process.
+//! - [`security`]: TLS, callers and their permissions, limits.
+//!
+//! The `tenure` command (server, dev cluster, demo, admin CLI) is the
+//! `tenure-cli` crate (cli/).
 
 pub mod api;
-pub mod cli;
 pub mod controls;
-pub mod demo;
-pub mod dev;
 /// Entry points shared by the cargo-fuzz targets and the proptest runs.
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod keepalive;
-pub mod leader;
 pub mod leader_clock;
-pub mod leases;
 pub mod machine;
 pub mod metrics;
 pub mod node;
-pub mod proposer;
 pub mod raft;
 pub mod security;
 pub mod steps;

@@ -15,7 +15,10 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use tokio::sync::watch;
 
-use crate::node::Core;
+use parking_lot::Mutex;
+
+use crate::node::leadership::Leadership;
+use crate::store::state::Shared;
 
 /// The label of a per-principal metric.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -156,21 +159,21 @@ impl Default for Metrics {
 impl Metrics {
     /// Renders every metric in the Prometheus text format, refreshing the gauges
     /// from the node's state first.
-    pub fn render(&self, core: &Core) -> String {
+    pub fn render(&self, shared: &Mutex<Shared>, leadership: &Leadership) -> String {
         {
-            let shared = core.shared.lock();
+            let shared = shared.lock();
             let machine = &shared.machine;
             self.sessions.set(machine.sessions().len() as i64);
             self.locks.set(machine.locks().len() as i64);
             let waiters: usize = machine.locks().values().map(|l| l.waiters.len()).sum();
             self.waiters.set(waiters as i64);
         }
-        let m = core.raft.metrics().borrow_watched().clone();
+        let m = leadership.raft.metrics().borrow_watched().clone();
         self.term.set(m.current_term as i64);
         self.applied_index
             .set(m.last_applied.map_or(0, |l| l.index) as i64);
         self.is_leader
-            .set(i64::from(m.current_leader == Some(core.id)));
+            .set(i64::from(m.current_leader == Some(leadership.id)));
         let mut out = String::new();
         if encode(&mut out, &self.registry).is_err() {
             out.clear();
@@ -179,12 +182,23 @@ impl Metrics {
     }
 }
 
-async fn scrape(State(core): State<Arc<Core>>) -> String {
-    core.metrics.render(&core)
+/// What a scrape reads: the metrics, and the node's state for the gauges.
+#[derive(Clone)]
+pub struct Scrape {
+    /// The registry and its metrics.
+    pub metrics: Arc<Metrics>,
+    /// The applied state (sessions, locks, waiters).
+    pub shared: Arc<Mutex<Shared>>,
+    /// Raft's term, applied index and leader.
+    pub leadership: Leadership,
+}
+
+async fn scrape(State(scrape): State<Scrape>) -> String {
+    scrape.metrics.render(&scrape.shared, &scrape.leadership)
 }
 
 /// Serves `/metrics` on `addr` until `stop`.
-pub async fn serve(core: Arc<Core>, addr: SocketAddr, mut stop: watch::Receiver<bool>) {
+pub async fn serve(scrape_from: Scrape, addr: SocketAddr, mut stop: watch::Receiver<bool>) {
     let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(l) => l,
         Err(e) => {
@@ -194,7 +208,7 @@ pub async fn serve(core: Arc<Core>, addr: SocketAddr, mut stop: watch::Receiver<
     };
     let app = axum::Router::new()
         .route("/metrics", get(scrape))
-        .with_state(core);
+        .with_state(scrape_from);
     let shutdown = async move {
         let _ = stop.wait_for(|s| *s).await;
     };

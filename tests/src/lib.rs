@@ -4,7 +4,7 @@
 //! The `tenure` binary is taken from `$TENURE_BIN`, else from the workspace's
 //! `target/debug` (build it first: `cargo build --workspace`).
 
-pub use tenure_server::demo::fenced;
+pub use tenure_cli::demo::fenced;
 pub mod faults;
 pub mod holder;
 pub mod proxy;

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use tenure::{Client, ClientOptions, TlsOptions};
+use tenure_cli::devcerts::{DevCa, Issued};
 use tenure_server::security::auth::hash_token;
-use tenure_server::security::devcerts::{DevCa, Issued};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
 use crate::{Cluster, eventually};

@@ -6,9 +6,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use tenure::{Client, ClientOptions, ErrorKind, TlsOptions};
+use tenure_cli::devcerts::{DevCa, Issued};
 use tenure_proto::v1 as pb;
 use tenure_server::security::auth::hash_token;
-use tenure_server::security::devcerts::{DevCa, Issued};
 use tenure_tests::secure::{metric, tls_channel};
 use tenure_tests::{Cluster, eventually, kind_of};
 

@@ -39,13 +39,16 @@ fn config(id: u64, peers: &BTreeMap<u64, String>, dir: &std::path::Path) -> Node
 }
 
 fn applied(node: &NodeHandle) -> u64 {
-    node.core().shared.lock().applied.map_or(0, |l| l.index)
+    node.context().shared.lock().applied.map_or(0, |l| l.index)
 }
 
 async fn wait_for_leader(nodes: &BTreeMap<u64, NodeHandle>) -> u64 {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        if let Some((id, _)) = nodes.iter().find(|(_, n)| n.core().leads_with_quorum()) {
+        if let Some((id, _)) = nodes
+            .iter()
+            .find(|(_, n)| n.context().leadership.leads_with_quorum())
+        {
             return *id;
         }
         assert!(Instant::now() < deadline, "no leader");
@@ -59,7 +62,7 @@ async fn propose(nodes: &BTreeMap<u64, NodeHandle>, command: Command) -> Outcome
     for _ in 0..10 {
         let leader = wait_for_leader(nodes).await;
         match nodes[&leader]
-            .core()
+            .context()
             .proposer
             .propose(command.clone())
             .await
@@ -132,12 +135,12 @@ async fn a_lagging_follower_catches_up_from_a_snapshot_over_64_mib() {
             "the follower is stuck at {} of {target}",
             applied(&nodes[&lagging])
         );
-        let stopped = nodes[&leader].core().raft_stopped();
+        let stopped = nodes[&leader].context().leadership.raft_stopped();
         assert!(stopped.is_none(), "the leader's Raft stopped: {stopped:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let sessions = nodes[&lagging]
-        .core()
+        .context()
         .shared
         .lock()
         .machine

@@ -9,7 +9,7 @@ use tonic::{Request, Status};
 use super::errors::error;
 use crate::machine::{Command, DENIED, SessionId};
 use crate::metrics::{LimitLabel, PrincipalLabel};
-use crate::node::Core;
+use crate::node::context::NodeContext;
 use crate::security::auth::{Perm, Principal};
 use crate::security::limits::Limit;
 use crate::security::tls::common_name;
@@ -42,7 +42,7 @@ pub struct Credentials {
 impl Credentials {
     /// The credentials of `req`. A certificate counts only if it chains to the
     /// client CA: a peer's certificate never names a principal.
-    pub fn of<T>(core: &Core, req: &Request<T>) -> Credentials {
+    pub fn of<T>(node: &NodeContext, req: &Request<T>) -> Credentials {
         let token = req
             .metadata()
             .get("authorization")
@@ -51,7 +51,7 @@ impl Credentials {
             .map(str::to_owned);
         let cert_cn = req
             .peer_certs()
-            .filter(|chain| core.verifiers.is_client(chain))
+            .filter(|chain| node.admission.verifiers.is_client(chain))
             .and_then(|chain| chain.first().and_then(|c| common_name(c.as_ref())));
         Credentials {
             token,
@@ -62,9 +62,9 @@ impl Credentials {
 
     /// Who these credentials name under the access rules in force now (they
     /// may have been reloaded since the request began).
-    pub fn identify(&self, core: &Core) -> Result<Caller, Status> {
+    pub fn identify(&self, node: &NodeContext) -> Result<Caller, Status> {
         let (token, cn) = (self.token.as_deref(), self.cert_cn.as_deref());
-        if let Some(principal) = core.auth.identify(token, cn) {
+        if let Some(principal) = node.admission.auth.identify(token, cn) {
             return Ok(Caller {
                 principal,
                 addr: self.addr,
@@ -77,7 +77,7 @@ impl Credentials {
         };
         let from = self.addr.map_or_else(|| "?".to_owned(), |a| a.to_string());
         Err(deny(
-            core,
+            node,
             &format!("({who})"),
             "authenticate",
             &from,
@@ -87,17 +87,22 @@ impl Credentials {
 }
 
 /// Identifies the caller of `req` by its bearer token or client certificate.
-pub fn identify<T>(core: &Core, req: &Request<T>) -> Result<Caller, Status> {
-    Credentials::of(core, req).identify(core)
+pub fn identify<T>(node: &NodeContext, req: &Request<T>) -> Result<Caller, Status> {
+    Credentials::of(node, req).identify(node)
 }
 
 /// Requires `perm` on `target` (a lock name or prefix; "" for the cluster).
-pub fn require(core: &Core, caller: &Caller, perm: Perm, target: &str) -> Result<(), Status> {
+pub fn require(
+    node: &NodeContext,
+    caller: &Caller,
+    perm: Perm,
+    target: &str,
+) -> Result<(), Status> {
     if caller.principal.may(perm, target) {
         return Ok(());
     }
     Err(deny(
-        core,
+        node,
         caller.name(),
         &perm.to_string(),
         &format!("lock {target:?}"),
@@ -107,8 +112,12 @@ pub fn require(core: &Core, caller: &Caller, perm: Perm, target: &str) -> Result
 
 /// Requires that `session` belongs to the caller, or that the caller is an admin.
 /// An unknown session passes (the state machine answers SESSION_EXPIRED).
-pub fn require_owner(core: &Core, caller: &Caller, session: SessionId) -> Result<(), Status> {
-    let owner = core
+pub fn require_owner(
+    node: &NodeContext,
+    caller: &Caller,
+    session: SessionId,
+) -> Result<(), Status> {
+    let owner = node
         .shared
         .lock()
         .machine
@@ -118,7 +127,7 @@ pub fn require_owner(core: &Core, caller: &Caller, session: SessionId) -> Result
         None => Ok(()),
         Some(owner) if may_use_session(caller, &owner) => Ok(()),
         Some(owner) => Err(deny(
-            core,
+            node,
             caller.name(),
             "use-session",
             &format!("session {session}"),
@@ -136,7 +145,7 @@ pub fn may_use_session(caller: &Caller, owner: &str) -> bool {
 /// not depend on it (a denial, or a membership change already committed, after
 /// which a removed node may no longer be able to propose).
 pub fn audit_in_background(
-    core: &Core,
+    node: &NodeContext,
     action: &str,
     principal: &str,
     target: &str,
@@ -148,7 +157,7 @@ pub fn audit_in_background(
         target: target.to_owned(),
         detail,
     };
-    let proposer = core.proposer.clone();
+    let proposer = node.proposer.clone();
     tokio::spawn(async move {
         let _ = proposer.propose(command).await;
     });
@@ -157,7 +166,7 @@ pub fn audit_in_background(
 /// A PERMISSION_DENIED status. The denial is counted per principal (callers
 /// without valid credentials count as "(unauthenticated)") and sampled into the
 /// audit log when this node can propose (security/denials.rs).
-pub fn deny(core: &Core, principal: &str, action: &str, target: &str, why: &str) -> Status {
+pub fn deny(node: &NodeContext, principal: &str, action: &str, target: &str, why: &str) -> Status {
     tracing::warn!(principal, action, target, why, "permission denied");
     let unauthenticated = principal.starts_with('(');
     let counted = if unauthenticated {
@@ -165,7 +174,7 @@ pub fn deny(core: &Core, principal: &str, action: &str, target: &str, why: &str)
     } else {
         principal
     };
-    core.metrics
+    node.metrics
         .denials
         .get_or_create(&PrincipalLabel {
             principal: counted.to_owned(),
@@ -173,8 +182,8 @@ pub fn deny(core: &Core, principal: &str, action: &str, target: &str, why: &str)
         .inc();
     // Unauthenticated callers are sampled per address (the target names it).
     let caller = if unauthenticated { target } else { principal };
-    if core.leads_with_quorum()
-        && let Some(unrecorded) = core.denials.sample(caller, Instant::now())
+    if node.leadership.leads_with_quorum()
+        && let Some(unrecorded) = node.admission.denials.sample(caller, Instant::now())
     {
         let mut detail = format!("{action} denied: {why}");
         if unrecorded > 0 {
@@ -182,7 +191,7 @@ pub fn deny(core: &Core, principal: &str, action: &str, target: &str, why: &str)
                 " (and {unrecorded} more denials of this caller since its last record)"
             ));
         }
-        audit_in_background(core, DENIED, principal, target, detail);
+        audit_in_background(node, DENIED, principal, target, detail);
     }
     error(
         ErrorKind::PermissionDenied,
@@ -191,8 +200,8 @@ pub fn deny(core: &Core, principal: &str, action: &str, target: &str, why: &str)
 }
 
 /// A RESOURCE_EXHAUSTED status naming `limit`, counted in the metric.
-pub fn refuse(core: &Core, limit: Limit) -> Status {
-    core.metrics
+pub fn refuse(node: &NodeContext, limit: Limit) -> Status {
+    node.metrics
         .limit_refusals
         .get_or_create(&LimitLabel {
             limit: limit.name().to_owned(),
@@ -203,7 +212,7 @@ pub fn refuse(core: &Core, limit: Limit) -> Status {
         format!(
             "limit {} ({}) reached",
             limit.name(),
-            limit.value(&core.limits)
+            limit.value(&node.admission.limits)
         ),
     )
 }

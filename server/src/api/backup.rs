@@ -12,7 +12,7 @@ use tonic::Status;
 
 use super::access;
 use super::errors::internal;
-use crate::node::Core;
+use crate::node::context::NodeContext;
 use crate::store::backup;
 
 /// Bytes of the file per streamed message.
@@ -26,11 +26,11 @@ pub type SnapshotStream = Pin<Box<dyn Stream<Item = Result<pb::SnapshotChunk, St
 /// Starts streaming the applied state to `principal` (already authorised, and
 /// after a read barrier, so the copy holds everything committed before the
 /// call). The copy is taken and encoded off the async runtime.
-pub fn stream(core: &Arc<Core>, principal: &str) -> SnapshotStream {
+pub fn stream(node: &Arc<NodeContext>, principal: &str) -> SnapshotStream {
     let (tx, rx) = mpsc::channel(CHUNKS_AHEAD);
-    let (core, principal) = (core.clone(), principal.to_owned());
+    let (node, principal) = (node.clone(), principal.to_owned());
     tokio::spawn(async move {
-        let shared = core.shared.clone();
+        let shared = node.shared.clone();
         let exported = tokio::task::spawn_blocking(move || backup::export(&shared)).await;
         let (file, summary) = match exported {
             Ok(Ok(done)) => done,
@@ -57,8 +57,8 @@ pub fn stream(core: &Arc<Core>, principal: &str) -> SnapshotStream {
             summary.locks,
             summary.last_token
         );
-        access::audit_in_background(&core, "snapshot-save", &principal, "cluster", detail);
-        let mut stop = core.stop.clone();
+        access::audit_in_background(&node, "snapshot-save", &principal, "cluster", detail);
+        let mut stop = node.stop.clone();
         for chunk in file.chunks(CHUNK_BYTES) {
             let msg = pb::SnapshotChunk {
                 data: chunk.to_vec(),

@@ -14,15 +14,15 @@ use tenure_proto::v1 as pb;
 use tonic::Status;
 
 use super::errors::{invalid, not_leader, unavailable};
-use crate::node::Core;
+use crate::node::leadership::Leadership;
 use crate::raft::{NodeId, TypeConfig};
 
 /// Most voting members (Raft gains nothing from more for a lock service).
 pub const MAX_VOTERS: usize = 7;
 
 /// The voting members, as the API reports them.
-fn members(core: &Core) -> Vec<pb::Member> {
-    let m = core.raft.metrics().borrow_watched().clone();
+fn members(leadership: &Leadership) -> Vec<pb::Member> {
+    let m = leadership.raft.metrics().borrow_watched().clone();
     let membership = m.membership_config.membership();
     let voter_ids: BTreeSet<NodeId> = membership.voter_ids().collect();
     membership
@@ -59,12 +59,16 @@ fn failed(e: RaftError<TypeConfig, ClientWriteError<TypeConfig>>) -> Status {
 
 /// Adds node `id` at `addr` as a voter, after it has caught up as a learner.
 /// Adding a voter again at the same address changes nothing.
-pub async fn add(core: &Core, id: NodeId, addr: &str) -> Result<Vec<pb::Member>, Status> {
+pub async fn add(
+    leadership: &Leadership,
+    id: NodeId,
+    addr: &str,
+) -> Result<Vec<pb::Member>, Status> {
     if id == 0 {
         return Err(invalid("member id must be greater than 0"));
     }
     super::validate::member_addr(addr)?;
-    let current = members(core);
+    let current = members(leadership);
     if let Some(m) = current.iter().find(|m| m.id == id) {
         // A retry of a change that happened answers as the change did.
         return if m.addr == addr {
@@ -80,21 +84,23 @@ pub async fn add(core: &Core, id: NodeId, addr: &str) -> Result<Vec<pb::Member>,
             "a cluster has at most {MAX_VOTERS} voting members"
         )));
     }
-    core.raft
+    leadership
+        .raft
         .add_learner(id, BasicNode::new(addr), true)
         .await
         .map_err(failed)?;
-    core.raft
+    leadership
+        .raft
         .change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([id])), false)
         .await
         .map_err(failed)?;
-    Ok(members(core))
+    Ok(members(leadership))
 }
 
 /// Removes voter `id` (which may be this node: it then steps down). Removing
 /// a node that is not a voter changes nothing.
-pub async fn remove(core: &Core, id: NodeId) -> Result<Vec<pb::Member>, Status> {
-    let current = members(core);
+pub async fn remove(leadership: &Leadership, id: NodeId) -> Result<Vec<pb::Member>, Status> {
+    let current = members(leadership);
     if !current.iter().any(|m| m.id == id) {
         // Removed already (or never a member): nothing to do, as for a retry.
         return Ok(current);
@@ -102,9 +108,10 @@ pub async fn remove(core: &Core, id: NodeId) -> Result<Vec<pb::Member>, Status> 
     if current.len() == 1 {
         return Err(invalid("cannot remove the last voting member"));
     }
-    core.raft
+    leadership
+        .raft
         .change_membership(ChangeMembers::RemoveVoters(BTreeSet::from([id])), false)
         .await
         .map_err(failed)?;
-    Ok(members(core))
+    Ok(members(leadership))
 }

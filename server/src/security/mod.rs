@@ -3,6 +3,5 @@
 
 pub mod auth;
 pub mod denials;
-pub mod devcerts;
 pub mod limits;
 pub mod tls;

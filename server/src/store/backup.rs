@@ -204,7 +204,8 @@ mod tests {
     use openraft::storage::RaftStateMachine;
 
     fn peers() -> BTreeMap<NodeId, String> {
-        crate::node::parse_peers("1=127.0.0.1:1,2=127.0.0.1:2,3=127.0.0.1:3").expect("peers")
+        crate::node::config::parse_peers("1=127.0.0.1:1,2=127.0.0.1:2,3=127.0.0.1:3")
+            .expect("peers")
     }
 
     /// A store with one session holding `jobs/a` (token 1), applied to index 9.

@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, oneshot};
 
 use super::snapshot::{self, Meta, SnapshotError, SnapshotFile};
-use crate::leases::Leases;
 use crate::machine::{Event, Machine, Outcome, Rejection, RequestId, SessionId};
+use crate::node::leases::Leases;
 use crate::raft::{LogId, Snapshot, SnapshotData, StoredMembership, TypeConfig};
 use crate::steps;
 

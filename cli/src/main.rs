@@ -6,11 +6,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use tenure_server::cli::{self, ClientCmd, ConnectArgs};
-use tenure_server::dev::DevCluster;
+use tenure_cli::commands::{self, ClientCmd, ConnectArgs};
+use tenure_cli::dev::DevCluster;
+use tenure_cli::{demo, devcerts};
 use tenure_server::node::{self, NodeConfig, Security, Timing};
 use tenure_server::security::auth::{self, Authenticator};
-use tenure_server::security::devcerts;
 use tenure_server::security::limits::Limits;
 use tenure_server::security::tls::TlsSettings;
 use tenure_server::{controls, watchdog};
@@ -36,9 +36,9 @@ enum Cmd {
     Dev(DevArgs),
     /// The demo: workers contend for a lock over fenced SQLite writes while the
     /// leader is killed and a holder is paused past its lease.
-    Demo(tenure_server::demo::DemoArgs),
+    Demo(demo::DemoArgs),
     #[command(hide = true)]
-    DemoWorker(tenure_server::demo::worker::WorkerArgs),
+    DemoWorker(demo::worker::WorkerArgs),
     /// Make bearer tokens for the access file.
     #[command(subcommand)]
     Auth(AuthCmd),
@@ -407,9 +407,9 @@ fn main() -> std::process::ExitCode {
                 .await
                 .map(|_| std::process::ExitCode::SUCCESS),
             Cmd::Dev(args) => run_dev(args).await.map(|_| std::process::ExitCode::SUCCESS),
-            Cmd::Demo(args) => tenure_server::demo::run(args).await,
-            Cmd::DemoWorker(args) => tenure_server::demo::worker::run(args).await,
-            Cmd::Client(cmd) => cli::run(cmd, cli.connect).await,
+            Cmd::Demo(args) => demo::run(args).await,
+            Cmd::DemoWorker(args) => demo::worker::run(args).await,
+            Cmd::Client(cmd) => commands::run(cmd, cli.connect).await,
             Cmd::Repair(args) => run_repair(args),
             Cmd::Auth(cmd) => {
                 run_auth(cmd);

@@ -8,12 +8,15 @@ use std::time::{Duration, Instant};
 
 use openraft::ServerState;
 use openraft::async_runtime::watch::WatchReceiver;
+use parking_lot::Mutex;
+use tokio::sync::{Notify, watch};
 
-use crate::raft::LeaderId;
-use tokio::sync::watch;
-
+use super::leadership::Leadership;
+use super::proposer::Proposer;
 use crate::machine::{Command, MAX_TIMED_STEP_MS, SessionId};
-use crate::node::Core;
+use crate::metrics::Metrics;
+use crate::raft::LeaderId;
+use crate::store::state::Shared;
 
 /// How often the reaper looks for expired sessions.
 const REAP_INTERVAL: Duration = Duration::from_millis(50);
@@ -41,31 +44,34 @@ fn stopping(stop: &watch::Receiver<bool>) -> bool {
 /// can be forgotten: each one is applied by then (its session ended) or can
 /// never commit (not in this leader's log, behind its committed blank entry).
 pub async fn watch_leadership(
-    core: Arc<Core>,
+    leadership: Leadership,
+    shared: Arc<Mutex<Shared>>,
+    counters: Arc<Metrics>,
     ready: watch::Sender<Option<LeaderId>>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let mut metrics = core.raft.server_metrics();
+    let raft = &leadership.raft;
+    let mut metrics = raft.server_metrics();
     let mut handled: Option<LeaderId> = None;
     let mut last_leader = None;
     loop {
         let m = metrics.borrow_and_update().clone();
         if m.current_leader != last_leader {
             last_leader = m.current_leader;
-            core.metrics.leader_changes.inc();
+            counters.leader_changes.inc();
         }
-        let leading = m.state == ServerState::Leader && m.current_leader == Some(core.id);
+        let leading = m.state == ServerState::Leader && m.current_leader == Some(leadership.id);
         let epoch = m.vote.leader_id;
         if !leading {
             handled = None;
             ready.send_replace(None);
         } else if handled != Some(epoch) {
             ready.send_replace(None);
-            let confirmed = caught_up(&core, epoch).await;
-            let still = core.raft.server_metrics().borrow_watched().vote.leader_id == epoch;
+            let confirmed = caught_up(&leadership, epoch).await;
+            let still = raft.server_metrics().borrow_watched().vote.leader_id == epoch;
             if confirmed && still {
                 {
-                    let mut shared = core.shared.lock();
+                    let mut shared = shared.lock();
                     let shared = &mut *shared;
                     shared.leases.reset_all(&shared.machine, Instant::now());
                 }
@@ -77,7 +83,7 @@ pub async fn watch_leadership(
                 );
             } else {
                 // Not confirmed yet: look again shortly, metrics may not change.
-                tokio::time::sleep(core.timing.heartbeat).await;
+                tokio::time::sleep(leadership.timing.heartbeat).await;
                 continue;
             }
         }
@@ -93,11 +99,12 @@ pub async fn watch_leadership(
 
 /// Whether this node, leading in `epoch`, has applied its blank entry and every
 /// entry its log held when it began leading.
-async fn caught_up(core: &Core, epoch: LeaderId) -> bool {
+async fn caught_up(leadership: &Leadership, epoch: LeaderId) -> bool {
+    let raft = &leadership.raft;
     // The full metrics are sent after the server metrics: read the log's end
     // only once they show this leadership too.
     let own_last = {
-        let m = core.raft.metrics();
+        let m = raft.metrics();
         let m = m.borrow_watched();
         let leading = m.state == ServerState::Leader && m.vote.leader_id == epoch;
         if !leading {
@@ -105,18 +112,16 @@ async fn caught_up(core: &Core, epoch: LeaderId) -> bool {
         }
         m.last_log_index
     };
-    let wait = core.timing.election_max * 4;
+    let wait = leadership.timing.leadership_wait();
     let linearizable = tokio::time::timeout(
         wait,
-        core.raft
-            .ensure_linearizable(openraft::ReadPolicy::ReadIndex),
+        raft.ensure_linearizable(openraft::ReadPolicy::ReadIndex),
     )
     .await;
     if !matches!(linearizable, Ok(Ok(_))) {
         return false;
     }
-    core.raft
-        .wait(Some(wait))
+    raft.wait(Some(wait))
         .applied_index_at_least(own_last, "the log as of the leadership's start applied")
         .await
         .is_ok()
@@ -125,7 +130,13 @@ async fn caught_up(core: &Core, epoch: LeaderId) -> bool {
 /// Proposes ExpireSession for every session whose deadline passed, and a
 /// checkpoint of the remaining time of those that are due one, while this node
 /// is a ready leader with a quorum.
-pub async fn reap_sessions(core: Arc<Core>, mut stop: watch::Receiver<bool>) {
+pub async fn reap_sessions(
+    leadership: Leadership,
+    shared: Arc<Mutex<Shared>>,
+    proposer: Proposer,
+    metrics: Arc<Metrics>,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut interval = tokio::time::interval(REAP_INTERVAL);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -136,22 +147,22 @@ pub async fn reap_sessions(core: Arc<Core>, mut stop: watch::Receiver<bool>) {
         if stopping(&stop) {
             return;
         }
-        if core.ready.borrow().is_none() || !core.leads_with_quorum() {
+        if !leadership.is_ready() || !leadership.leads_with_quorum() {
             continue;
         }
-        let due = core.shared.lock().leases.take_due(Instant::now());
+        let due = shared.lock().leases.take_due(Instant::now());
         for chunk in due.chunks(REAP_BATCH) {
-            expire(&core, chunk.to_vec());
+            expire(&shared, &proposer, &metrics, chunk.to_vec());
         }
-        checkpoint(&core);
+        checkpoint(&shared, &proposer);
     }
 }
 
 /// Proposes the checkpoints that are due, all in one go (the proposer packs
 /// them into as few entries as it can).
-fn checkpoint(core: &Arc<Core>) {
+fn checkpoint(shared: &Mutex<Shared>, proposer: &Proposer) {
     let proposals: Vec<_> = {
-        let mut shared = core.shared.lock();
+        let mut shared = shared.lock();
         // Queued under the state lock, so that a renewal's clear queued later
         // follows them in the log (leases.rs).
         shared
@@ -159,7 +170,7 @@ fn checkpoint(core: &Arc<Core>) {
             .take_checkpoints(Instant::now())
             .into_iter()
             .map(|(session, remaining_ms)| {
-                core.proposer.submit(Command::Checkpoint {
+                proposer.submit(Command::Checkpoint {
                     session,
                     remaining_ms,
                 })
@@ -182,21 +193,22 @@ fn checkpoint(core: &Arc<Core>) {
     });
 }
 
-fn expire(core: &Arc<Core>, sessions: Vec<SessionId>) {
+fn expire(
+    shared: &Arc<Mutex<Shared>>,
+    proposer: &Proposer,
+    metrics: &Metrics,
+    sessions: Vec<SessionId>,
+) {
     for session in sessions {
         tracing::info!(session, "session deadline passed: expiring");
-        core.metrics.expirations.inc();
-        let core = core.clone();
+        metrics.expirations.inc();
+        let (shared, proposer) = (shared.clone(), proposer.clone());
         tokio::spawn(async move {
             // A failed proposal may still be committed later; the session stays
             // marked expiring (never renewed) and is proposed again.
-            if let Err(e) = core
-                .proposer
-                .propose(Command::ExpireSession { session })
-                .await
-            {
+            if let Err(e) = proposer.propose(Command::ExpireSession { session }).await {
                 tracing::warn!(session, error = %e, "expiry not committed; will retry");
-                core.shared.lock().leases.retry_expiry(session);
+                shared.lock().leases.retry_expiry(session);
             }
         });
     }
@@ -207,10 +219,10 @@ fn expire(core: &Arc<Core>, sessions: Vec<SessionId>) {
 /// now, or, while one is pending, before the time since the last stamp grows
 /// past `KEEP_UP_MS` (or at once if the last stamp is ahead of this leader's
 /// clock, so that its own stamps become the reference). None: nothing pending.
-fn next_tick_in(core: &Core) -> Option<Duration> {
+fn next_tick_in(shared: &Mutex<Shared>, proposer: &Proposer) -> Option<Duration> {
     // The clock first: it may read the machine itself (one lock at a time).
-    let now = core.proposer.clock_ms();
-    let shared = core.shared.lock();
+    let now = proposer.clock_ms();
+    let shared = shared.lock();
     let machine = &shared.machine;
     let at = machine.next_timer_ms()?;
     let due_in = at.saturating_sub(machine.clock_after(now));
@@ -223,24 +235,35 @@ fn next_tick_in(core: &Core) -> Option<Duration> {
 
 /// Proposes a `Tick` when the earliest wait deadline or lock-delay is due (and
 /// often enough while one is pending, see [`next_tick_in`]).
-pub async fn tick_timers(core: Arc<Core>, mut stop: watch::Receiver<bool>) {
-    // One receiver for the whole loop: `changed()` on a fresh clone of
-    // `core.ready` would report the same old change every time (a busy loop).
-    let mut ready = core.ready.clone();
+pub async fn tick_timers(
+    leadership: Leadership,
+    shared: Arc<Mutex<Shared>>,
+    proposer: Proposer,
+    applied: Arc<Notify>,
+    mut stop: watch::Receiver<bool>,
+) {
+    // One receiver for the whole loop (this clone is ours): `changed()` on a
+    // fresh clone of the receiver each time would report the same old change
+    // every time (a busy loop).
+    let mut ready = leadership.ready;
     loop {
         let leading = ready.borrow_and_update().is_some();
-        let next = if leading { next_tick_in(&core) } else { None };
+        let next = if leading {
+            next_tick_in(&shared, &proposer)
+        } else {
+            None
+        };
         let wait = next.unwrap_or(TIMER_RECHECK);
         if next.is_some_and(|w| w.is_zero()) {
-            if let Err(e) = core.proposer.propose(Command::Tick).await {
+            if let Err(e) = proposer.propose(Command::Tick).await {
                 tracing::debug!(error = %e, "tick not committed");
-                tokio::time::sleep(core.timing.heartbeat).await;
+                tokio::time::sleep(leadership.timing.heartbeat).await;
             }
             continue;
         }
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
-            _ = core.applied.notified() => {}
+            _ = applied.notified() => {}
             _ = ready.changed() => {}
             _ = stop.changed() => return,
         }

@@ -10,8 +10,8 @@ use std::path::PathBuf;
 
 use tenure::{AcquireOptions, Client, ClientOptions, ErrorKind, LockInfo, TlsOptions};
 
-use crate::controls::{self, Control};
-use crate::store::backup;
+use tenure_server::controls::{self, Control};
+use tenure_server::store::backup;
 
 /// Default endpoints: the ones `tenure dev` listens on.
 pub const DEFAULT_ENDPOINTS: &str = "127.0.0.1:7100,127.0.0.1:7101,127.0.0.1:7102";
@@ -241,7 +241,7 @@ pub async fn run(cmd: ClientCmd, conn: ConnectArgs) -> anyhow::Result<ExitCode> 
         peers,
     }) = &cmd
     {
-        let peers = crate::node::parse_peers(peers)?;
+        let peers = tenure_server::node::parse_peers(peers)?;
         let summary = backup::restore(file, data_dir, *id, &peers)?;
         print(conn.json, &summary, |s| {
             format!(

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use rusqlite::{Connection, params};
 
-use crate::controls::{self, Control};
+use tenure_server::controls::{self, Control};
 
 /// A fenced SQLite register per resource.
 pub struct FencedStore {

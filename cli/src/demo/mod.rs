@@ -24,8 +24,8 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::mpsc;
 
 use crate::dev::DevCluster;
-use crate::node::Timing;
 use fenced::FencedStore;
+use tenure_server::node::Timing;
 
 const LOCK: &str = "demo/ledger";
 

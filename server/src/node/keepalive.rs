@@ -14,15 +14,18 @@ use openraft::async_runtime::watch::WatchReceiver;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use parking_lot::Mutex;
 use tenure_proto::v1::LeaseStatus;
 use tokio::sync::{mpsc, oneshot, watch};
 
+use super::leadership::Leadership;
+use super::leases::Renewal;
+use super::proposer::{ProposeError, Proposer};
 use crate::controls::{self, Control};
-use crate::leases::Renewal;
 use crate::machine::{Command, Outcome, SessionId};
-use crate::node::Core;
-use crate::proposer::ProposeError;
+use crate::metrics::Metrics;
 use crate::raft::NodeId;
+use crate::store::state::Shared;
 
 /// One session's answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,7 +61,7 @@ pub struct KeepAlives {
     tx: mpsc::UnboundedSender<Pending>,
 }
 
-/// The receiving end, driven by [`run`].
+/// The receiving end, driven by [`Renewer::run`].
 pub struct KeepAliveQueue(mpsc::UnboundedReceiver<Pending>);
 
 impl KeepAlives {
@@ -83,8 +86,32 @@ impl KeepAlives {
     }
 }
 
-/// Answers queued keepalives in batches, one leadership check per batch.
-pub async fn run(core: Arc<Core>, queue: KeepAliveQueue, mut stop: watch::Receiver<bool>) {
+/// The keepalive task: what it needs of the node to renew sessions.
+pub struct Renewer {
+    /// Whether this node may renew (a ready leader with a quorum).
+    pub leadership: Leadership,
+    /// The applied state and the leases in it.
+    pub shared: Arc<Mutex<Shared>>,
+    /// For the checkpoint clears that some renewals wait for.
+    pub proposer: Proposer,
+    /// Keepalive counters.
+    pub metrics: Arc<Metrics>,
+}
+
+impl Renewer {
+    /// Answers queued keepalives in batches, one leadership check per batch.
+    pub async fn run(self, queue: KeepAliveQueue, stop: watch::Receiver<bool>) {
+        answer_batches(&self, queue, stop).await
+    }
+}
+
+async fn answer_batches(renewer: &Renewer, queue: KeepAliveQueue, mut stop: watch::Receiver<bool>) {
+    let Renewer {
+        leadership,
+        shared,
+        metrics,
+        ..
+    } = renewer;
     let mut rx = queue.0;
     loop {
         let first = tokio::select! {
@@ -95,23 +122,23 @@ pub async fn run(core: Arc<Core>, queue: KeepAliveQueue, mut stop: watch::Receiv
         while let Ok(p) = rx.try_recv() {
             batch.push(p);
         }
-        let answered = confirm_leadership(&core).await;
-        core.metrics.keepalive_rounds.inc();
+        let answered = confirm_leadership(leadership).await;
+        metrics.keepalive_rounds.inc();
         for pending in batch {
-            core.metrics.keepalives.inc();
+            metrics.keepalives.inc();
             if !answered {
-                let leader = core.leader().filter(|(id, _)| *id != core.id);
+                let leader = leadership.leader().filter(|(id, _)| *id != leadership.id);
                 let _ = pending.reply.send(Answer::NotLeader(leader));
                 continue;
             }
-            let (leases, clears) = renew(&core, &pending);
+            let (leases, clears) = renew(renewer, &pending);
             if clears.is_empty() {
                 let _ = pending.reply.send(Answer::Leases(leases));
             } else {
                 // Answer once the clears are committed, without holding up the
                 // next batch.
                 tokio::spawn(answer_after_clears(
-                    core.clone(),
+                    shared.clone(),
                     pending.reply,
                     leases,
                     clears,
@@ -130,7 +157,7 @@ struct Clear {
 }
 
 async fn answer_after_clears(
-    core: Arc<Core>,
+    shared: Arc<Mutex<Shared>>,
     reply: oneshot::Sender<Answer>,
     mut leases: Vec<Lease>,
     clears: Vec<Clear>,
@@ -142,10 +169,7 @@ async fn answer_after_clears(
         };
         match result {
             Ok(Outcome::Checkpointed) => {
-                core.shared
-                    .lock()
-                    .leases
-                    .cleared(lease.session, clear.ticket);
+                shared.lock().leases.cleared(lease.session, clear.ticket);
                 continue;
             }
             Ok(_) => lease.status = LeaseStatus::LeaseExpired,
@@ -161,14 +185,15 @@ async fn answer_after_clears(
 
 /// Waits (briefly) for this node's leadership to be ready, then runs one quorum
 /// round that starts now, after every request of the batch arrived.
-async fn confirm_leadership(core: &Core) -> bool {
-    let mut ready = core.ready.clone();
-    let is_leader = core.raft.metrics().borrow_watched().current_leader == Some(core.id);
+async fn confirm_leadership(leadership: &Leadership) -> bool {
+    let raft = &leadership.raft;
+    let mut ready = leadership.ready.clone();
+    let is_leader = raft.metrics().borrow_watched().current_leader == Some(leadership.id);
     if ready.borrow().is_none() {
         if !is_leader {
             return false;
         }
-        let wait = core.timing.election_max * 4;
+        let wait = leadership.timing.leadership_wait();
         if !matches!(
             tokio::time::timeout(wait, ready.wait_for(|r| r.is_some())).await,
             Ok(Ok(_))
@@ -181,17 +206,17 @@ async fn confirm_leadership(core: &Core) -> bool {
         return is_leader && epoch.is_some();
     }
     let round = tokio::time::timeout(
-        core.timing.heartbeat * 2 + Duration::from_millis(50),
-        core.raft.get_read_log_id(openraft::ReadPolicy::ReadIndex),
+        leadership.timing.heartbeat * 2 + Duration::from_millis(50),
+        raft.get_read_log_id(openraft::ReadPolicy::ReadIndex),
     )
     .await;
-    matches!(round, Ok(Ok(_))) && *core.ready.borrow() == epoch && epoch.is_some()
+    matches!(round, Ok(Ok(_))) && *leadership.ready.borrow() == epoch && epoch.is_some()
 }
 
 /// Renews the sessions of one request; the renewals that need a committed
 /// clear first come back in the second list (their clears already queued).
-fn renew(core: &Core, pending: &Pending) -> (Vec<Lease>, Vec<Clear>) {
-    let mut shared = core.shared.lock();
+fn renew(renewer: &Renewer, pending: &Pending) -> (Vec<Lease>, Vec<Clear>) {
+    let mut shared = renewer.shared.lock();
     let shared = &mut *shared;
     let mut clears = Vec::new();
     let leases = pending
@@ -219,8 +244,11 @@ fn renew(core: &Core, pending: &Pending) -> (Vec<Lease>, Vec<Clear>) {
                 Renewal::AfterClear(ticket) => {
                     // Queued under the state lock: it follows every checkpoint
                     // of this session queued so far (leases.rs).
-                    let committed =
-                        Box::pin(core.proposer.submit(Command::ClearCheckpoint { session }));
+                    let committed = Box::pin(
+                        renewer
+                            .proposer
+                            .submit(Command::ClearCheckpoint { session }),
+                    );
                     clears.push(Clear {
                         index,
                         ticket,

@@ -9,8 +9,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use crate::node::{self, NodeConfig, NodeHandle, Security, Timing};
-use crate::raft::NodeId;
+use tenure_server::node::{self, NodeConfig, NodeHandle, Security, Timing};
+use tenure_server::raft::NodeId;
 
 /// A running in-process cluster.
 pub struct DevCluster {
@@ -88,9 +88,14 @@ impl DevCluster {
 
     /// The current leader, as seen by any running node.
     pub fn leader(&self) -> Option<NodeId> {
-        self.nodes
-            .values()
-            .find_map(|n| n.core().raft.metrics().borrow_watched().current_leader)
+        self.nodes.values().find_map(|n| {
+            n.context()
+                .leadership
+                .raft
+                .metrics()
+                .borrow_watched()
+                .current_leader
+        })
     }
 
     /// Stops a node abruptly (its data stays).
