@@ -57,6 +57,13 @@ impl Tenure for TenureService {
         sessions::keep_alive(&self.calls, req)
     }
 
+    async fn renew(
+        &self,
+        req: Request<pb::KeepAliveRequest>,
+    ) -> Result<Response<pb::KeepAliveResponse>, Status> {
+        sessions::renew(&self.calls, req).await
+    }
+
     async fn acquire(
         &self,
         req: Request<pb::AcquireRequest>,

@@ -132,6 +132,26 @@ pub fn keep_alive(
     Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
 }
 
+/// `Renew`: one keepalive message as a unary call (gRPC-web has no client
+/// streaming). The same checks and the same batched leadership round as a
+/// message of the `KeepAlive` stream, so G3 and G6 hold alike.
+pub async fn renew(
+    calls: &Calls,
+    req: Request<pb::KeepAliveRequest>,
+) -> Result<Response<pb::KeepAliveResponse>, Status> {
+    let node = calls.node();
+    let credentials = access::Credentials::of(node, &req);
+    let caller = credentials.identify(node)?;
+    calls.require_leader()?;
+    let msg = req.into_inner();
+    if msg.session_ids.len() > node.admission.limits.max_keepalive_sessions {
+        return Err(access::refuse(node, Limit::MaxKeepaliveSessions));
+    }
+    let (allowed, denied) = split_owned(node, Some(&caller), msg.session_ids.clone());
+    let answer = node.keepalives.submit(allowed).await;
+    Ok(Response::new(keepalive_response(msg, answer, &denied)))
+}
+
 /// The caps and the rate limit on opening sessions; the slot counts the
 /// open against its principal until the session is in the applied state.
 fn check_session_limits<'a>(
