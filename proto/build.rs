@@ -7,14 +7,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let mut config = tonic_prost_build::Config::new();
     config.protoc_executable(protoc);
-    tonic_prost_build::configure().compile_with_config(
-        config,
-        &[
-            "proto/tenure/v1/lock.proto",
-            "proto/tenure/raft/v1/raft.proto",
-        ],
-        &["proto"],
-    )?;
+    tonic_prost_build::configure()
+        // No `connect()` on the generated clients: it would tie the crate to
+        // tonic's HTTP/2 transport, which wasm does not have.
+        .build_transport(false)
+        .compile_with_config(
+            config,
+            &[
+                "proto/tenure/v1/lock.proto",
+                "proto/tenure/raft/v1/raft.proto",
+            ],
+            &["proto"],
+        )?;
     println!("cargo:rerun-if-changed=proto");
     Ok(())
 }

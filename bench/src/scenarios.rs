@@ -392,7 +392,10 @@ pub async fn capacity(cluster: &Cluster, n: usize, secs: Duration) -> anyhow::Re
         .await
         .ok_or_else(|| anyhow::anyhow!("no leader"))?;
     let addr = cluster.nodes[leader].addr.clone();
-    let stub = pb::tenure_client::TenureClient::connect(format!("http://{addr}")).await?;
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))?
+        .connect()
+        .await?;
+    let stub = pb::tenure_client::TenureClient::new(channel);
     // Keepalives go on one stream, in messages of up to 5000 sessions.
     let (tx, rx) = tokio::sync::mpsc::channel(64);
     let mut answers = stub

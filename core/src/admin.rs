@@ -6,8 +6,6 @@ use std::time::Duration;
 use serde::Serialize;
 use tenure_proto::v1 as pb;
 
-use crate::conn::Conn;
-use crate::error::{Error, Result};
 use crate::options::LockMode;
 
 /// The admin records, as one table: the core's structs below are generated
@@ -287,10 +285,12 @@ impl From<pb::Grant> for GrantInfo {
 /// `out`; returns the bytes written. Each message must arrive within the call
 /// timeout; a stream that breaks off fails the call (the caller then holds a
 /// partial file, which `tenure snapshot save` never renames into place).
-pub(crate) async fn save_snapshot<W>(conn: &Conn, out: &mut W) -> Result<u64>
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) async fn save_snapshot<W>(conn: &crate::conn::Conn, out: &mut W) -> crate::Result<u64>
 where
     W: tokio::io::AsyncWrite + Unpin,
 {
+    use crate::error::Error;
     use tokio::io::AsyncWriteExt;
     let deadline = tokio::time::Instant::now() + conn.options.call_timeout;
     let mut stream = conn

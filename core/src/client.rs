@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use tenure_proto::v1 as pb;
 use tokio::sync::watch;
-use tokio::time::Instant;
 
 use crate::admin::{AuditRecord, ClusterStatus, GrantInfo, LockInfo, MemberInfo, SessionInfo};
 use crate::clock::Clock;
@@ -14,6 +13,7 @@ use crate::conn::{Conn, normalize};
 use crate::error::{Error, ErrorKind, Result};
 use crate::lock::Lock;
 use crate::options::{AcquireOptions, ClientOptions, LockMode};
+use crate::rt::{self, Instant};
 use crate::session::{LostReason, SessionInner, SessionState};
 
 /// Longest lock name, in bytes (the server enforces the same).
@@ -38,19 +38,6 @@ struct ClientInner {
     conn: Arc<Conn>,
     session: tokio::sync::Mutex<Option<Arc<SessionInner>>>,
     state: watch::Sender<SessionState>,
-}
-
-fn default_label() -> String {
-    let host = std::env::var("HOSTNAME")
-        .ok()
-        .filter(|h| !h.is_empty())
-        .or_else(|| {
-            std::fs::read_to_string("/etc/hostname")
-                .ok()
-                .map(|h| h.trim().to_owned())
-        })
-        .unwrap_or_else(|| "localhost".into());
-    format!("{host}:{}", std::process::id())
 }
 
 /// Checks a lock name the way the server does, to fail early with a clear error.
@@ -132,7 +119,7 @@ impl Client {
         }
         let conn = &self.inner.conn;
         let ttl = conn.options.ttl;
-        let label = conn.options.label.clone().unwrap_or_else(default_label);
+        let label = conn.options.label.clone().unwrap_or_else(rt::default_label);
         let req = pb::OpenSessionRequest {
             ttl_ms: millis(ttl),
             label,
@@ -188,14 +175,14 @@ impl Client {
         self.inner.state.subscribe()
     }
 
-    /// Calls `callback` with every change of the session state (on the current
-    /// tokio runtime) until the returned [`Subscription`] is dropped.
+    /// Calls `callback` with every change of the session state (on the
+    /// runtime the client was made on) until the returned [`Subscription`] is dropped.
     pub fn on_session_state(
         &self,
         callback: impl Fn(SessionState) + Send + Sync + 'static,
     ) -> Subscription {
         let mut rx = self.watch_session();
-        let task = tokio::spawn(async move {
+        let task = rt::spawn(async move {
             while rx.changed().await.is_ok() {
                 let state = *rx.borrow_and_update();
                 callback(state);
@@ -428,7 +415,7 @@ impl Client {
         let addr = normalize(endpoint)?;
         let mut stub = self.inner.conn.stub(&addr)?;
         let fut = stub.status(pb::StatusRequest {});
-        match tokio::time::timeout(self.options().attempt_timeout, fut).await {
+        match rt::timeout(self.options().attempt_timeout, fut).await {
             Ok(Ok(resp)) => Ok(resp.into_inner().into()),
             Ok(Err(status)) => Err(Error::unavailable(format!("{addr}: {}", status.message()))),
             Err(_) => Err(Error::unavailable(format!("{addr}: no answer"))),
@@ -469,7 +456,9 @@ impl Client {
 
     /// Admin: streams a consistent copy of the cluster's state (everything
     /// committed before the call: locks, sessions, the token counter), as a
-    /// tenure snapshot file, into `out`. Returns the bytes written.
+    /// tenure snapshot file, into `out`. Returns the bytes written. Not on
+    /// wasm (no files there).
+    #[cfg(not(target_arch = "wasm32"))]
     pub async fn save_snapshot<W>(&self, out: &mut W) -> Result<u64>
     where
         W: tokio::io::AsyncWrite + Unpin,
@@ -522,7 +511,7 @@ impl Client {
 
 /// A running callback registration; dropping it cancels the registration.
 #[derive(Debug)]
-pub struct Subscription(tokio::task::JoinHandle<()>);
+pub struct Subscription(rt::Task);
 
 impl Drop for Subscription {
     fn drop(&mut self) {
@@ -543,8 +532,7 @@ impl Drop for CancelGuard {
             return;
         };
         let request_id = self.request_id;
-        let runtime = session.runtime().clone();
-        runtime.spawn(async move {
+        session.spawner().clone().spawn(async move {
             let conn = session.conn.clone();
             let req = pb::CancelAcquireRequest {
                 session_id: session.id,

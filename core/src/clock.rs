@@ -8,7 +8,10 @@
 //! - Linux and Android: `CLOCK_BOOTTIME`.
 //! - macOS and iOS: `CLOCK_MONOTONIC`, which on Darwin counts sleep (the clock
 //!   behind `mach_continuous_time`).
-//! - Elsewhere (Windows, the BSDs, wasm): `std::time::Instant`. It may stop
+//! - WebAssembly: `performance.now()` advanced by the wall clock whenever the
+//!   wall clock moved further (see `boot` below): browsers stop
+//!   `performance.now()` while the machine sleeps, the wall clock does not.
+//! - Elsewhere (Windows, the BSDs): `std::time::Instant`. It may stop
 //!   during a suspend there, so a suspend is neither counted nor seen as a jump;
 //!   only the fencing token protects the resource on those platforms.
 //!
@@ -19,7 +22,7 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use tokio::time::Instant;
+use crate::rt::Instant;
 
 /// A reading of the boot clock: nanoseconds since an arbitrary origin, counting
 /// the time the machine was suspended. Arithmetic saturates, never panics.
@@ -158,7 +161,56 @@ mod boot {
     }
 }
 
-#[cfg(not(any(target_os = "linux", target_os = "android", target_vendor = "apple")))]
+#[cfg(target_arch = "wasm32")]
+mod boot {
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use super::{BootInstant, duration_nanos};
+    use crate::rt::Instant;
+
+    /// The last reading: the monotonic and the wall clock then, and the value given.
+    struct Last {
+        monotonic: Instant,
+        wall_ms: f64,
+        nanos: u64,
+    }
+
+    static LAST: Mutex<Option<Last>> = Mutex::new(None);
+
+    /// A clock that advances, between two readings, by the larger of what
+    /// `performance.now()` and the wall clock (`Date.now()`) advanced. It
+    /// counts a sleep of the machine (the wall clock's advance), never goes
+    /// back (a wall clock set back counts as no advance), and a wall clock
+    /// set forward only makes leases end sooner: never a longer belief.
+    pub(super) fn now() -> Option<BootInstant> {
+        let (monotonic, wall_ms) = (Instant::now(), js_sys::Date::now());
+        let mut last = LAST.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let nanos = match last.as_ref() {
+            None => 0,
+            Some(prev) => {
+                let by_monotonic = monotonic.saturating_duration_since(prev.monotonic);
+                let wall_secs = ((wall_ms - prev.wall_ms) / 1000.0).max(0.0);
+                let by_wall = Duration::try_from_secs_f64(wall_secs).unwrap_or(Duration::MAX);
+                prev.nanos
+                    .saturating_add(duration_nanos(by_monotonic.max(by_wall)))
+            }
+        };
+        *last = Some(Last {
+            monotonic,
+            wall_ms,
+            nanos,
+        });
+        Some(BootInstant { nanos })
+    }
+}
+
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "android",
+    target_vendor = "apple",
+    target_arch = "wasm32"
+)))]
 mod boot {
     use super::BootInstant;
 

@@ -14,16 +14,15 @@ use parking_lot::Mutex;
 use rand::Rng;
 use tenure_proto::v1::tenure_client::TenureClient;
 use tokio::sync::watch;
-use tokio::time::Instant;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
 use crate::error::{Error, ErrorKind, Failure, Result, classify};
 use crate::options::ClientOptions;
+use crate::rt::{self, Instant, Transport};
 
 /// A client stub for one endpoint, adding the bearer token to every request.
-pub(crate) type Stub = TenureClient<InterceptedService<Channel, Auth>>;
+pub(crate) type Stub = TenureClient<InterceptedService<Transport, Auth>>;
 
 /// Adds `authorization: Bearer <token>` when a token is configured.
 #[derive(Clone)]
@@ -41,38 +40,12 @@ impl tonic::service::Interceptor for Auth {
     }
 }
 
-fn read_file(what: &str, path: &std::path::Path) -> Result<Vec<u8>> {
-    std::fs::read(path)
-        .map_err(|e| Error::invalid(format!("cannot read {what} {}: {e}", path.display())))
-}
-
-/// Builds the TLS configuration from the options (files are read once).
-fn tls_config(options: &ClientOptions) -> Result<Option<ClientTlsConfig>> {
-    let Some(tls) = &options.tls else {
-        return Ok(None);
-    };
-    let mut config = ClientTlsConfig::new();
-    if let Some(ca) = &tls.ca_file {
-        config = config.ca_certificate(Certificate::from_pem(read_file("CA file", ca)?));
-    }
-    if let (Some(cert), Some(key)) = (&tls.cert_file, &tls.key_file) {
-        config = config.identity(Identity::from_pem(
-            read_file("certificate", cert)?,
-            read_file("key", key)?,
-        ));
-    }
-    if let Some(name) = &tls.server_name {
-        config = config.domain_name(name.clone());
-    }
-    Ok(Some(config))
-}
-
 /// The cluster as the client knows it.
 pub(crate) struct Conn {
     endpoints: Vec<String>,
-    tls: Option<ClientTlsConfig>,
+    tls: Option<rt::Tls>,
     auth: Auth,
-    channels: Mutex<HashMap<String, Channel>>,
+    channels: Mutex<HashMap<String, Transport>>,
     route: Mutex<Route>,
     /// Bumped whenever an address becomes suspect, so attempts in flight to it
     /// give up at once instead of waiting out their own timeouts.
@@ -122,7 +95,7 @@ impl Conn {
             return Err(Error::invalid("no endpoints given"));
         }
         let start = rand::rng().random_range(0..endpoints.len());
-        let tls = tls_config(&options)?;
+        let tls = rt::tls_config(&options)?;
         let auth = match &options.token {
             Some(t) => {
                 Auth(Some(format!("Bearer {t}").parse().map_err(|_| {
@@ -157,7 +130,7 @@ impl Conn {
         !self.options.endpoints_only || self.endpoints.iter().any(|e| e == addr)
     }
 
-    fn channel(&self, addr: &str) -> Result<Channel> {
+    fn channel(&self, addr: &str) -> Result<Transport> {
         if !self.may_dial(addr) {
             return Err(Error::invalid(format!(
                 "{addr} is not one of the endpoints, and endpoints_only is set"
@@ -167,21 +140,7 @@ impl Conn {
         if let Some(ch) = channels.get(addr) {
             return Ok(ch.clone());
         }
-        let scheme = if self.tls.is_some() { "https" } else { "http" };
-        let mut endpoint = Endpoint::from_shared(format!("{scheme}://{addr}"))
-            .map_err(|e| Error::invalid(format!("bad endpoint {addr}: {e}")))?;
-        if let Some(tls) = &self.tls {
-            endpoint = endpoint
-                .tls_config(tls.clone())
-                .map_err(|e| Error::invalid(format!("TLS settings for {addr}: {e}")))?;
-        }
-        let endpoint = endpoint
-            .connect_timeout(self.options.attempt_timeout)
-            .tcp_nodelay(true)
-            .http2_keep_alive_interval(Duration::from_secs(5))
-            .keep_alive_timeout(Duration::from_secs(5))
-            .keep_alive_while_idle(true);
-        let ch = endpoint.connect_lazy();
+        let ch = rt::connect(addr, self.tls.as_ref(), &self.options)?;
         channels.insert(addr.to_owned(), ch.clone());
         Ok(ch)
     }
@@ -301,7 +260,7 @@ impl Conn {
             let stub = self.stub(&addr)?;
             let budget = attempt_timeout.min(deadline - now);
             let failure = tokio::select! {
-                answer = tokio::time::timeout(budget, call(stub)) => match answer {
+                answer = rt::timeout(budget, call(stub)) => match answer {
                     Ok(Ok(resp)) => {
                         self.answered(&addr);
                         return Ok(resp.into_inner());
@@ -342,7 +301,7 @@ impl Conn {
             let pause = self
                 .backoff(attempt)
                 .min(deadline.saturating_duration_since(Instant::now()));
-            tokio::time::sleep(pause).await;
+            rt::sleep(pause).await;
             attempt += 1;
         }
     }

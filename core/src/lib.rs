@@ -39,8 +39,10 @@ mod clock;
 mod conn;
 mod error;
 mod fence;
+mod keepalive;
 mod lock;
 mod options;
+mod rt;
 mod session;
 mod work;
 
@@ -56,5 +58,8 @@ pub use options::{
     AcquireOptions, ClientOptions, ENV_CA, ENV_CERT, ENV_ENDPOINTS, ENV_KEY, ENV_SERVER_NAME,
     ENV_TOKEN, LockMode, TlsOptions,
 };
+pub use rt::Instant;
 pub use session::{LostReason, SessionState};
-pub use work::{LockScope, Work};
+#[cfg(not(target_arch = "wasm32"))]
+pub use work::LockScope;
+pub use work::Work;

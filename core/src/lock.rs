@@ -8,11 +8,11 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use tenure_proto::v1 as pb;
 use tokio::sync::watch;
-use tokio::time::Instant;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::fence::Fence;
 use crate::options::LockMode;
+use crate::rt::{self, Instant, Spawner};
 use crate::session::{LostReason, SessionInner};
 
 /// A callback run once when a lock is lost (or released).
@@ -28,7 +28,7 @@ pub(crate) struct LockInner {
     callbacks: Mutex<Vec<LostCallback>>,
     /// The server no longer has this grant (released, or the session ended).
     gone_on_server: AtomicBool,
-    runtime: tokio::runtime::Handle,
+    spawner: Spawner,
 }
 
 impl LockInner {
@@ -107,7 +107,7 @@ impl Drop for LockInner {
             std::mem::take(&mut self.name),
             self.owner,
         );
-        self.runtime.spawn(async move {
+        self.spawner.spawn(async move {
             if let Err(e) = release_grant(&session, &name, owner).await {
                 tracing::warn!(lock = %name, error = %e, "background release failed");
             }
@@ -151,7 +151,7 @@ impl Lock {
             lost: watch::channel(None).0,
             callbacks: Mutex::new(Vec::new()),
             gone_on_server: AtomicBool::new(false),
-            runtime: tokio::runtime::Handle::current(),
+            spawner: Spawner::current(),
         });
         session.register(owner, Arc::downgrade(&inner));
         // The session may have ended between the grant and the registration.
@@ -197,7 +197,7 @@ impl Lock {
         self.inner.lost_reason().is_none() && self.inner.session.is_alive()
     }
 
-    /// The session's local expiry as a tokio instant: the lock counts as held at
+    /// The session's local expiry as an instant of the host's monotonic clock: the lock counts as held at
     /// most until then unless a renewal extends it. After a loss, the final
     /// value. The expiry itself is kept on the boot clock, which counts time
     /// the machine spends suspended and tokio's clock does not: across a
@@ -240,7 +240,7 @@ impl Lock {
                 .max(Duration::from_millis(1));
             tokio::select! {
                 r = rx.changed() => if r.is_err() { return LostReason::ClientClosed },
-                _ = tokio::time::sleep(wait) => {}
+                _ = rt::sleep(wait) => {}
             }
         }
     }

@@ -22,15 +22,13 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 use tenure_proto::v1 as pb;
-use tokio::sync::{Notify, mpsc, watch};
-use tokio::time::Instant;
-use tokio_stream::wrappers::ReceiverStream;
-use tonic::Streaming;
+use tokio::sync::{Notify, watch};
 
 use crate::clock::{BootInstant, Clock};
 use crate::conn::Conn;
-use crate::error::{Failure, classify};
+use crate::keepalive::{Link, Reply};
 use crate::lock::LockInner;
+use crate::rt::{self, Instant, Spawner};
 
 /// Health of a session, as the client sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -179,9 +177,9 @@ pub(crate) struct SessionInner {
     jump_threshold: Duration,
     next_request: AtomicU64,
     locks: Mutex<HashMap<u128, Weak<LockInner>>>,
-    /// The runtime the session was opened on: closing on drop uses it even when
+    /// Where the session was opened: closing on drop spawns there even when
     /// the last reference is dropped outside any runtime (a binding's GC thread).
-    runtime: tokio::runtime::Handle,
+    spawner: Spawner,
 }
 
 impl SessionInner {
@@ -213,14 +211,14 @@ impl SessionInner {
             jump_threshold: margin.max(MIN_JUMP),
             next_request: AtomicU64::new(1),
             locks: Mutex::new(HashMap::new()),
-            runtime: tokio::runtime::Handle::current(),
+            spawner: Spawner::current(),
         })
     }
 
     /// Starts the session's heartbeat and watchdog.
     pub(crate) fn start(self: Arc<Self>) -> Arc<SessionInner> {
-        tokio::spawn(heartbeat(Arc::downgrade(&self)));
-        tokio::spawn(watchdog(Arc::downgrade(&self)));
+        self.spawner.spawn(heartbeat(Arc::downgrade(&self)));
+        self.spawner.spawn(watchdog(Arc::downgrade(&self)));
         self
     }
 
@@ -255,9 +253,9 @@ impl SessionInner {
         self.lease.lock().ended
     }
 
-    /// The runtime the session runs on (for work spawned from `Drop`).
-    pub(crate) fn runtime(&self) -> &tokio::runtime::Handle {
-        &self.runtime
+    /// Where the session runs (for work spawned from `Drop`).
+    pub(crate) fn spawner(&self) -> &Spawner {
+        &self.spawner
     }
 
     pub(crate) fn next_request_id(&self) -> u64 {
@@ -365,7 +363,7 @@ impl Drop for SessionInner {
             return;
         }
         let (conn, id) = (self.conn.clone(), self.id);
-        self.runtime.spawn(async move {
+        self.spawner.spawn(async move {
             let deadline = Instant::now() + conn.options.attempt_timeout;
             let _ = conn
                 .call(
@@ -378,68 +376,6 @@ impl Drop for SessionInner {
                 )
                 .await;
         });
-    }
-}
-
-/// One keepalive stream to one node.
-struct Stream {
-    addr: String,
-    tx: mpsc::Sender<pb::KeepAliveRequest>,
-    rx: Streaming<pb::KeepAliveResponse>,
-}
-
-enum Reply {
-    Lease(pb::SessionLease),
-    NotLeader(Option<String>),
-}
-
-/// Opens a keepalive stream to `addr`; a node that is not the leader answers
-/// with a redirect.
-async fn open_stream(conn: &Conn, addr: &str) -> Result<Result<Stream, Reply>, String> {
-    let mut stub = conn.stub(addr).map_err(|e| e.to_string())?;
-    let (tx, rx) = mpsc::channel(4);
-    match stub.keep_alive(ReceiverStream::new(rx)).await {
-        Ok(resp) => Ok(Ok(Stream {
-            addr: addr.to_owned(),
-            tx,
-            rx: resp.into_inner(),
-        })),
-        Err(status) => match classify(&status) {
-            Failure::NotLeader(leader) => Ok(Err(Reply::NotLeader(leader))),
-            _ => Err(status.message().to_owned()),
-        },
-    }
-}
-
-/// Sends one keepalive on `stream` and waits for its answer.
-async fn exchange(stream: &mut Stream, seq: u64, session: u64) -> Result<Reply, String> {
-    let req = pb::KeepAliveRequest {
-        seq,
-        session_ids: vec![session],
-    };
-    stream
-        .tx
-        .send(req)
-        .await
-        .map_err(|_| "stream closed".to_owned())?;
-    loop {
-        let resp = stream
-            .rx
-            .message()
-            .await
-            .map_err(|s| s.message().to_owned())?
-            .ok_or_else(|| "stream ended".to_owned())?;
-        if resp.seq != seq {
-            continue; // an answer to an earlier, abandoned attempt
-        }
-        let lease = resp.leases.into_iter().find(|l| l.session_id == session);
-        return match lease {
-            Some(l) if l.status == pb::LeaseStatus::LeaseNotLeader as i32 => Ok(Reply::NotLeader(
-                (!resp.leader_addr.is_empty()).then_some(resp.leader_addr),
-            )),
-            Some(l) => Ok(Reply::Lease(l)),
-            None => Err("answer without our session".to_owned()),
-        };
     }
 }
 
@@ -456,7 +392,7 @@ async fn watchdog(weak: Weak<SessionInner>) {
     };
     let mut last_tokio = Instant::now();
     loop {
-        tokio::time::sleep(tick).await;
+        rt::sleep(tick).await;
         let Some(s) = weak.upgrade() else { return };
         let (now, now_tokio) = (s.clock.now(), Instant::now());
         if s.end_reason().is_some() {
@@ -484,13 +420,13 @@ async fn heartbeat(weak: Weak<SessionInner>) {
     drop(s);
     let interval = conn.options.keepalive_interval_for(ttl);
     let mut next_send = Instant::now() + interval;
-    let mut stream: Option<Stream> = None;
+    let mut link: Option<Link> = None;
     let mut seq = 0u64;
     let mut failures = 0u32;
     loop {
         // The watchdog ends the session at its local expiry and wakes us.
         tokio::select! {
-            _ = tokio::time::sleep_until(next_send) => {}
+            _ = rt::sleep_until(next_send) => {}
             _ = wake.notified() => {}
         }
         let Some(s) = weak.upgrade() else { return };
@@ -509,20 +445,20 @@ async fn heartbeat(weak: Weak<SessionInner>) {
         // time to reach another before the local expiry.
         let budget = conn.options.attempt_timeout.min(s.remaining() / 2);
         drop(s);
-        let addr = match &stream {
-            Some(st) => st.addr.clone(),
+        let addr = match &link {
+            Some(l) => l.addr().to_owned(),
             None => conn.target(),
         };
-        let result = tokio::time::timeout(budget, async {
-            if stream.is_none() {
-                match open_stream(&conn, &addr).await? {
-                    Ok(opened) => stream = Some(opened),
+        let result = rt::timeout(budget, async {
+            if link.is_none() {
+                match Link::open(&conn, &addr).await? {
+                    Ok(opened) => link = Some(opened),
                     Err(redirect) => return Ok(redirect),
                 }
             }
-            match stream.as_mut() {
-                Some(st) => exchange(st, seq, id).await,
-                None => Err("no stream".to_owned()),
+            match link.as_mut() {
+                Some(l) => l.exchange(&conn, seq, id).await,
+                None => Err("no keepalive link".to_owned()),
             }
         })
         .await
@@ -559,12 +495,12 @@ async fn heartbeat(weak: Weak<SessionInner>) {
                 if let Some(leader) = leader {
                     conn.redirected(&leader);
                 }
-                stream = None;
+                link = None;
             }
             Err(e) => {
                 tracing::debug!(session = id, error = %e, "keepalive failed");
                 conn.failed(&addr);
-                stream = None;
+                link = None;
             }
         }
         s.set_state(SessionState::Jeopardy);

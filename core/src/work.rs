@@ -9,13 +9,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use tokio::sync::{Mutex, oneshot, watch};
-use tokio::task::{AbortHandle, JoinHandle};
-
-use crate::client::Client;
-use crate::error::{Error, Result};
-use crate::lock::Lock;
-use crate::options::AcquireOptions;
+use tokio::sync::watch;
 
 /// A signal that a piece of foreign work has ended. Clones share the signal.
 #[derive(Debug, Clone)]
@@ -54,113 +48,134 @@ impl Work {
     }
 }
 
-/// What [`LockScope::outcome`] reports: running, or the result of `with_lock`.
-enum Outcome {
-    Running(JoinHandle<Result<()>>),
-    Done(Result<()>),
-}
+#[cfg(not(target_arch = "wasm32"))]
+pub use scope::LockScope;
 
-/// [`Client::with_lock`] for work that runs outside Rust. The core acquires
-/// the lock and hands it out through [`LockScope::lock`]; the binding runs its
-/// work and calls [`LockScope::work_done`]; the core then releases the lock,
-/// and [`LockScope::outcome`] is `with_lock`'s result: the acquire's error, or
-/// `LockLost` if the lock was lost during the work or before the release, or
-/// the release's error. Dropping the scope (or [`LockScope::cancel`]) withdraws
-/// a waiting acquire and releases a granted lock.
-pub struct LockScope {
-    work: Work,
-    lock: Mutex<Option<oneshot::Receiver<Lock>>>,
-    outcome: Mutex<Outcome>,
-    abort: AbortHandle,
-}
+/// Lock scopes run on a tokio runtime, so not on wasm, where a binding awaits
+/// its host's promise inside [`Client::with_lock`](crate::Client::with_lock) itself.
+#[cfg(not(target_arch = "wasm32"))]
+mod scope {
+    use tokio::sync::{Mutex, oneshot};
+    use tokio::task::{AbortHandle, JoinHandle};
 
-impl std::fmt::Debug for LockScope {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LockScope").finish_non_exhaustive()
-    }
-}
+    use super::Work;
+    use crate::client::Client;
+    use crate::error::{Error, Result};
+    use crate::lock::Lock;
+    use crate::options::AcquireOptions;
 
-impl LockScope {
-    /// Starts `client.with_lock(name, options, ..)` on the current tokio runtime.
-    pub(crate) fn start(client: &Client, name: &str, options: AcquireOptions) -> Result<LockScope> {
-        let runtime = tokio::runtime::Handle::try_current()
-            .map_err(|_| Error::internal("a lock scope needs a tokio runtime"))?;
-        let work = Work::new();
-        let (lock_tx, lock_rx) = oneshot::channel();
-        let (client, name, finished) = (client.clone(), name.to_owned(), work.finished());
-        let task = runtime.spawn(async move {
-            client
-                .with_lock(&name, options, |lock| {
-                    let _ = lock_tx.send(lock);
-                    finished
-                })
-                .await
-        });
-        Ok(LockScope {
-            work,
-            lock: Mutex::new(Some(lock_rx)),
-            abort: task.abort_handle(),
-            outcome: Mutex::new(Outcome::Running(task)),
-        })
+    /// What [`LockScope::outcome`] reports: running, or the result of `with_lock`.
+    enum Outcome {
+        Running(JoinHandle<Result<()>>),
+        Done(Result<()>),
     }
 
-    /// The granted lock, once; the acquire's error if there is none.
-    pub async fn lock(&self) -> Result<Lock> {
-        let Some(rx) = self.lock.lock().await.take() else {
-            return Err(Error::internal("the scope's lock was already taken"));
-        };
-        match rx.await {
-            Ok(lock) => Ok(lock),
-            // No lock was granted: the outcome says why.
-            Err(_) => match self.outcome().await {
-                Err(e) => Err(e),
-                Ok(()) => Err(Error::internal("with_lock ended without a lock")),
-            },
+    /// [`Client::with_lock`] for work that runs outside Rust. The core acquires
+    /// the lock and hands it out through [`LockScope::lock`]; the binding runs its
+    /// work and calls [`LockScope::work_done`]; the core then releases the lock,
+    /// and [`LockScope::outcome`] is `with_lock`'s result: the acquire's error, or
+    /// `LockLost` if the lock was lost during the work or before the release, or
+    /// the release's error. Dropping the scope (or [`LockScope::cancel`]) withdraws
+    /// a waiting acquire and releases a granted lock.
+    pub struct LockScope {
+        work: Work,
+        lock: Mutex<Option<oneshot::Receiver<Lock>>>,
+        outcome: Mutex<Outcome>,
+        abort: AbortHandle,
+    }
+
+    impl std::fmt::Debug for LockScope {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("LockScope").finish_non_exhaustive()
         }
     }
 
-    /// Tells the core the work has ended (idempotent).
-    pub fn work_done(&self) {
-        self.work.done();
-    }
+    impl LockScope {
+        /// Starts `client.with_lock(name, options, ..)` on the current tokio runtime.
+        pub(crate) fn start(
+            client: &Client,
+            name: &str,
+            options: AcquireOptions,
+        ) -> Result<LockScope> {
+            let runtime = tokio::runtime::Handle::try_current()
+                .map_err(|_| Error::internal("a lock scope needs a tokio runtime"))?;
+            let work = Work::new();
+            let (lock_tx, lock_rx) = oneshot::channel();
+            let (client, name, finished) = (client.clone(), name.to_owned(), work.finished());
+            let task = runtime.spawn(async move {
+                client
+                    .with_lock(&name, options, |lock| {
+                        let _ = lock_tx.send(lock);
+                        finished
+                    })
+                    .await
+            });
+            Ok(LockScope {
+                work,
+                lock: Mutex::new(Some(lock_rx)),
+                abort: task.abort_handle(),
+                outcome: Mutex::new(Outcome::Running(task)),
+            })
+        }
 
-    /// Waits for `with_lock` to end and returns its result (the same every call).
-    pub async fn outcome(&self) -> Result<()> {
-        let mut outcome = self.outcome.lock().await;
-        if let Outcome::Running(task) = &mut *outcome {
-            let result = match task.await {
-                Ok(result) => result,
-                Err(e) if e.is_cancelled() => Err(Error::new(
-                    crate::ErrorKind::Cancelled,
-                    "the lock scope was cancelled",
-                )),
-                Err(_) => Err(Error::internal("the lock scope panicked")),
+        /// The granted lock, once; the acquire's error if there is none.
+        pub async fn lock(&self) -> Result<Lock> {
+            let Some(rx) = self.lock.lock().await.take() else {
+                return Err(Error::internal("the scope's lock was already taken"));
             };
-            *outcome = Outcome::Done(result);
+            match rx.await {
+                Ok(lock) => Ok(lock),
+                // No lock was granted: the outcome says why.
+                Err(_) => match self.outcome().await {
+                    Err(e) => Err(e),
+                    Ok(()) => Err(Error::internal("with_lock ended without a lock")),
+                },
+            }
         }
-        match &*outcome {
-            Outcome::Done(result) => result.clone(),
-            Outcome::Running(_) => Err(Error::internal("the lock scope is still running")),
+
+        /// Tells the core the work has ended (idempotent).
+        pub fn work_done(&self) {
+            self.work.done();
+        }
+
+        /// Waits for `with_lock` to end and returns its result (the same every call).
+        pub async fn outcome(&self) -> Result<()> {
+            let mut outcome = self.outcome.lock().await;
+            if let Outcome::Running(task) = &mut *outcome {
+                let result = match task.await {
+                    Ok(result) => result,
+                    Err(e) if e.is_cancelled() => Err(Error::new(
+                        crate::ErrorKind::Cancelled,
+                        "the lock scope was cancelled",
+                    )),
+                    Err(_) => Err(Error::internal("the lock scope panicked")),
+                };
+                *outcome = Outcome::Done(result);
+            }
+            match &*outcome {
+                Outcome::Done(result) => result.clone(),
+                Outcome::Running(_) => Err(Error::internal("the lock scope is still running")),
+            }
+        }
+
+        /// Withdraws a waiting acquire, or releases the lock (without waiting for
+        /// the work); the outcome becomes `Cancelled` unless it was already known.
+        pub fn cancel(&self) {
+            self.abort.abort();
         }
     }
 
-    /// Withdraws a waiting acquire, or releases the lock (without waiting for
-    /// the work); the outcome becomes `Cancelled` unless it was already known.
-    pub fn cancel(&self) {
-        self.abort.abort();
+    impl Drop for LockScope {
+        fn drop(&mut self) {
+            self.abort.abort();
+        }
     }
-}
 
-impl Drop for LockScope {
-    fn drop(&mut self) {
-        self.abort.abort();
-    }
-}
-
-impl Client {
-    /// Starts [`Client::with_lock`] for work that runs outside Rust (see
-    /// [`LockScope`]). Must be called within a tokio runtime.
-    pub fn lock_scope(&self, name: &str, options: AcquireOptions) -> Result<LockScope> {
-        LockScope::start(self, name, options)
+    impl Client {
+        /// Starts [`Client::with_lock`] for work that runs outside Rust (see
+        /// [`LockScope`]). Must be called within a tokio runtime.
+        pub fn lock_scope(&self, name: &str, options: AcquireOptions) -> Result<LockScope> {
+            LockScope::start(self, name, options)
+        }
     }
 }

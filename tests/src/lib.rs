@@ -455,18 +455,19 @@ impl Drop for Cluster {
 pub async fn try_raw(
     addr: &str,
 ) -> Option<tenure_proto::v1::tenure_client::TenureClient<tonic::transport::Channel>> {
-    tenure_proto::v1::tenure_client::TenureClient::connect(format!("http://{addr}"))
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .ok()?
+        .connect()
         .await
-        .ok()
+        .ok()?;
+    Some(tenure_proto::v1::tenure_client::TenureClient::new(channel))
 }
 
 /// A raw gRPC stub for one node (to send requests the core client would refuse).
 pub async fn raw(
     addr: &str,
 ) -> tenure_proto::v1::tenure_client::TenureClient<tonic::transport::Channel> {
-    tenure_proto::v1::tenure_client::TenureClient::connect(format!("http://{addr}"))
-        .await
-        .expect("connect raw stub")
+    try_raw(addr).await.expect("connect raw stub")
 }
 
 /// The tenure error kind carried by a status.

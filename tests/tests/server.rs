@@ -501,9 +501,13 @@ async fn bad_input_gets_typed_errors_and_changes_nothing() {
         "a bad request granted a token"
     );
     // Garbage on the peer port is refused without harm.
-    let mut peer = tenure_proto::raft::raft_client::RaftClient::connect(format!("http://{addr}"))
-        .await
-        .expect("peer stub");
+    let mut peer = tenure_proto::raft::raft_client::RaftClient::new(
+        tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+            .expect("endpoint")
+            .connect()
+            .await
+            .expect("peer stub"),
+    );
     let err = peer
         .append_entries(tenure_proto::raft::RaftMessage {
             payload: vec![0xff; 64],
