@@ -164,6 +164,17 @@ impl Client {
         self.inner.session.lock().await.as_ref().map(|s| s.id)
     }
 
+    /// The host says this process may have been paused or throttled: a page
+    /// hidden or frozen (`visibilitychange`, `freeze`), a machine resumed. The
+    /// session ends now if its local expiry has passed; otherwise it is in
+    /// Jeopardy until a renewal sent from now on succeeds, and that renewal is
+    /// sent at once. Never extends anything: it can only shorten belief.
+    pub async fn host_paused(&self) {
+        if let Some(session) = self.inner.session.lock().await.as_ref() {
+            session.host_paused();
+        }
+    }
+
     /// The current session's state (Expired when there is none).
     pub fn session_state(&self) -> SessionState {
         *self.inner.state.borrow()

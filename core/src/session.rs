@@ -297,6 +297,18 @@ impl SessionInner {
         self.wake_heartbeat.notify_one();
     }
 
+    /// The host may have paused this process (see `Client::host_paused`):
+    /// end at the local expiry, else Jeopardy and renew at once.
+    pub(crate) fn host_paused(&self) {
+        if !self.is_alive() {
+            self.end(LostReason::SessionExpired);
+            return;
+        }
+        tracing::info!(session = self.id, "host paused: session in jeopardy");
+        self.set_state(SessionState::Jeopardy);
+        self.wake_heartbeat.notify_one();
+    }
+
     /// Ends the session (final) and marks every lock of it lost.
     pub(crate) fn end(&self, reason: LostReason) {
         {
@@ -819,6 +831,22 @@ mod paused_clock_tests {
         assert!(session.renewed(session.clock.now(), TTL));
         assert_eq!(*state.borrow(), SessionState::Healthy);
         assert_eq!(session.remaining(), usable());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_host_pause_is_jeopardy_while_alive_and_the_end_after_the_expiry() {
+        let (fake, session, state) = quiet_session();
+        let lock = held_lock(&session);
+        session.host_paused();
+        assert_eq!(*state.borrow(), SessionState::Jeopardy);
+        assert!(lock.is_held(), "a pause shortens nothing by itself");
+        assert_eq!(session.remaining(), usable());
+        // The page slept past the expiry (the boot clock counted it): at the
+        // host's report the session ends, whatever the timers did meanwhile.
+        fake.suspend(usable());
+        session.host_paused();
+        assert_ended(&session, &state, LostReason::SessionExpired);
+        assert!(!lock.is_held());
     }
 
     #[tokio::test(start_paused = true)]
