@@ -13,6 +13,7 @@ use tenure_server::node::{self, NodeConfig, Security, Timing};
 use tenure_server::security::auth::{self, Authenticator};
 use tenure_server::security::limits::Limits;
 use tenure_server::security::tls::TlsSettings;
+use tenure_server::transport::WebOrigins;
 use tenure_server::{controls, watchdog};
 
 #[derive(Parser)]
@@ -104,6 +105,13 @@ struct SecurityArgs {
     /// node with TLS refuses to start: anyone could write into the Raft log.
     #[arg(long, requires = "tls_cert")]
     insecure_peers: bool,
+    /// Serve gRPC-web on the client port to browser pages of this origin
+    /// (scheme://host[:port], e.g. https://app.example.com; repeatable or
+    /// comma-separated). `local` allows http(s)://localhost, 127.0.0.1 and
+    /// [::1] on any port; `any` allows every origin (`*` is refused). Off by
+    /// default; when on, the port also accepts HTTP/1.1.
+    #[arg(long = "web-origin", value_name = "ORIGIN")]
+    web_origins: Vec<String>,
     #[command(flatten)]
     limits: Limits,
 }
@@ -128,7 +136,13 @@ impl SecurityArgs {
             None => Authenticator::open(),
         };
         let limits = self.limits;
-        Ok(Security { tls, auth, limits })
+        let web = WebOrigins::parse(&self.web_origins)?;
+        Ok(Security {
+            tls,
+            auth,
+            limits,
+            web,
+        })
     }
 }
 
@@ -211,6 +225,11 @@ struct DevArgs {
     /// Serve TLS with a throw-away CA and certificates (printed at start).
     #[arg(long)]
     tls: bool,
+    /// Serve gRPC-web to browser pages on this machine: origins
+    /// http(s)://localhost, 127.0.0.1 and [::1] on any port (add others with
+    /// --web-origin).
+    #[arg(long)]
+    web: bool,
     #[command(flatten)]
     timing: TimingArgs,
     #[command(flatten)]
@@ -295,8 +314,15 @@ async fn run_dev(args: DevArgs) -> anyhow::Result<()> {
         peer_server_name: None,
         insecure_peers: false,
     });
-    let security = args.security.security(tls)?;
+    let mut security = args.security.security(tls)?;
+    if args.web {
+        security
+            .web
+            .get_or_insert_with(WebOrigins::default)
+            .merge(WebOrigins::local());
+    }
     let timing = args.timing.into();
+    let security_web = security.web.clone();
     let cluster =
         DevCluster::start(args.nodes, &args.host, args.port, timing, None, security).await?;
     let endpoints = cluster.endpoints().join(",");
@@ -315,6 +341,12 @@ async fn run_dev(args: DevArgs) -> anyhow::Result<()> {
         println!("  tenure status");
     } else {
         println!("try:       TENURE_ENDPOINTS={endpoints} tenure status");
+    }
+    if let Some(origins) = &security_web {
+        println!(
+            "gRPC-web is on for browser pages of: {}",
+            origins.describe()
+        );
     }
     println!("Ctrl-C stops it and deletes its data.");
     wait_for_signal().await;

@@ -12,6 +12,7 @@ use crate::raft::NodeId;
 use crate::security::auth::Authenticator;
 use crate::security::limits::Limits;
 use crate::security::tls::TlsSettings;
+use crate::transport::WebOrigins;
 
 /// Raft timing.
 #[derive(Debug, Clone, Copy)]
@@ -79,7 +80,7 @@ pub struct NodeConfig {
     pub peer_routes: HashMap<NodeId, String>,
 }
 
-/// TLS, authentication and limits of a node.
+/// TLS, authentication, limits and browser access of a node.
 #[derive(Clone, Default)]
 pub struct Security {
     /// TLS on client and peer links (None: plain TCP).
@@ -88,6 +89,8 @@ pub struct Security {
     pub auth: Authenticator,
     /// Caps and rates.
     pub limits: Limits,
+    /// gRPC-web on the client API for these browser origins (None: off).
+    pub web: Option<WebOrigins>,
 }
 
 impl std::fmt::Debug for Security {
@@ -96,6 +99,7 @@ impl std::fmt::Debug for Security {
             .field("tls", &self.tls.is_some())
             .field("auth", &self.auth.enabled())
             .field("limits", &self.limits)
+            .field("web", &self.web)
             .finish()
     }
 }

@@ -46,7 +46,7 @@ use crate::security::limits::Usage;
 use crate::security::tls::Verifiers;
 use crate::store::log::{LogOptions, LogStore};
 use crate::store::state::StateStore;
-use crate::transport::Transport;
+use crate::transport::{NativeOnly, Transport, WebService};
 use keepalive::{KeepAliveQueue, KeepAlives};
 use proposer::Proposer;
 
@@ -217,7 +217,8 @@ fn secure_links(config: &NodeConfig) -> anyhow::Result<(Transport, Verifiers, Pe
             Transport::tls(tls)?
         }
         None => Transport::plain(),
-    };
+    }
+    .with_web(config.security.web.clone());
     let verifiers = match tls {
         Some(tls) => Verifiers::from_settings(tls)?,
         None => Verifiers::default(),
@@ -232,6 +233,14 @@ fn secure_links(config: &NodeConfig) -> anyhow::Result<(Transport, Verifiers, Pe
         tracing::warn!(
             "an access file without TLS: tokens cross the network in clear and the peer API is not authenticated"
         );
+    }
+    if let Some(origins) = transport.web() {
+        tracing::info!(origins = %origins.describe(), "gRPC-web is on for these browser origins");
+        if origins.any && !config.security.auth.enabled() {
+            tracing::warn!(
+                "gRPC-web for any origin without an access file: every web page a user opens may take and release locks"
+            );
+        }
     }
     Ok((transport, verifiers, peer_auth))
 }
@@ -293,7 +302,15 @@ fn serve(
     // TCP_NODELAY on every accepted connection: without it, Nagle's algorithm
     // and delayed ACKs stall replies made of several small writes by ~40 ms.
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
-    let router = transport.server()?.add_service(service).add_service(peer);
+    // gRPC-web (when on) for the client API only; the peer API stays gRPC
+    // over HTTP/2.
+    let router = match transport.web() {
+        Some(origins) => transport
+            .server()?
+            .add_service(WebService::new(service, origins.clone())),
+        None => transport.server()?.add_service(NativeOnly(service)),
+    }
+    .add_service(NativeOnly(peer));
     Ok(tokio::spawn(async move {
         let shutdown = async move {
             let _ = stop.wait_for(|s| *s).await;
