@@ -6,7 +6,7 @@
 //!
 //! | | native | wasm32 (browsers, workers, Node, Deno) |
 //! |---|---|---|
-//! | monotonic time, timers | tokio | `performance.now()`, `setTimeout` (wasmtimer) |
+//! | monotonic time, timers | tokio | `performance.now()` (wasmtimer), `setTimeout` |
 //! | tasks | the tokio runtime the client was made on | the JS event loop (`spawn_local`) |
 //! | transport | gRPC over HTTP/2 (tonic) | gRPC-web over `fetch` |
 //! | keepalive | one bidirectional stream per node | unary `Renew` calls |

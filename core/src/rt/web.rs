@@ -13,7 +13,86 @@ use super::Task;
 use crate::error::{Error, Result};
 use crate::options::ClientOptions;
 
-pub(crate) use wasmtimer::tokio::{sleep, sleep_until, timeout};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use js_sys::wasm_bindgen::{JsCast, JsValue};
+use js_sys::{Function, Promise, Reflect};
+use wasm_bindgen_futures::JsFuture;
+
+use super::Instant;
+
+/// A sleep on the host's own timer: one `setTimeout` per sleep, cleared when
+/// the sleep is dropped. (wasmtimer's shared timer is not used for sleeping:
+/// in 0.4.5 every cleared timeout leaks a callback that holds the timer, and
+/// the timer stops re-arming for good once twenty hold it, which silenced the
+/// heartbeat and the watchdog about a second after connecting.)
+pub(crate) struct Sleep {
+    fired: JsFuture,
+    handle: JsValue,
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        Pin::new(&mut self.fired).poll(cx).map(|_| ())
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        if let Some(clear) = global_fn("clearTimeout") {
+            let _ = clear.call1(&js_sys::global(), &self.handle);
+        }
+    }
+}
+
+/// A function of the global scope (window, worker, Node, Deno).
+fn global_fn(name: &str) -> Option<Function> {
+    Reflect::get(&js_sys::global(), &JsValue::from_str(name))
+        .ok()?
+        .dyn_into::<Function>()
+        .ok()
+}
+
+/// Sleeps for `duration` (rounded up to whole milliseconds, so never short).
+pub(crate) fn sleep(duration: Duration) -> Sleep {
+    let ms = (duration.as_secs_f64() * 1000.0)
+        .ceil()
+        .min(f64::from(i32::MAX));
+    let mut handle = JsValue::UNDEFINED;
+    let fired = Promise::new(&mut |resolve, _reject| {
+        if let Some(set) = global_fn("setTimeout") {
+            // Without a host timer the sleep never ends (there is no clock to wait on).
+            if let Ok(h) = set.call2(&js_sys::global(), &resolve, &JsValue::from_f64(ms)) {
+                handle = h;
+            }
+        }
+    });
+    Sleep {
+        fired: JsFuture::from(fired),
+        handle,
+    }
+}
+
+/// Sleeps until `deadline`.
+pub(crate) fn sleep_until(deadline: Instant) -> Sleep {
+    sleep(deadline.saturating_duration_since(Instant::now()))
+}
+
+/// `work` did not finish within the time given.
+#[derive(Debug)]
+pub(crate) struct Elapsed;
+
+/// Runs `work` for at most `duration`.
+pub(crate) async fn timeout<F: Future>(duration: Duration, work: F) -> Result<F::Output, Elapsed> {
+    tokio::select! {
+        out = work => Ok(out),
+        _ = sleep(duration) => Err(Elapsed),
+    }
+}
 
 /// The gRPC-web client of one node.
 pub(crate) type Transport = tonic_web_wasm_client::Client;
