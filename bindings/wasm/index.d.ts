@@ -1,0 +1,469 @@
+/**
+ * tenure-wasm: the WebAssembly client of the tenure distributed lock service,
+ * for browsers (pages and Workers), Node and Deno. The Rust client core,
+ * compiled to WebAssembly, speaks gRPC-web over `fetch` to nodes started with
+ * `tenure server --web-origin ORIGIN` (or `tenure dev --web`).
+ *
+ * The API is the Node binding's (`tenure`) where the platform allows. All
+ * durations are milliseconds (`number`). Fencing tokens are `bigint` (64-bit,
+ * never rounded). Session ids and other counters are `number`. Importing the
+ * module loads the .wasm (top-level await).
+ *
+ * @example
+ * ```ts
+ * import { Client, FENCE_HEADER } from 'tenure-wasm';
+ * const client = await Client.connect('127.0.0.1:7100,127.0.0.1:7101,127.0.0.1:7102');
+ * const lock = await client.lock('jobs/nightly', { timeout: 10_000 });
+ * try {
+ *   await fetch('/api/write', { method: 'POST', headers: { [FENCE_HEADER]: lock.fence.headerValue() } });
+ * } finally {
+ *   await lock.release();
+ *   await client.close();
+ * }
+ * ```
+ * @packageDocumentation
+ */
+
+// ---------------------------------------------------------------------------
+// Constants
+
+import type {
+  AuditRecord,
+  ClusterStatus,
+  GrantInfo,
+  HolderInfo,
+  LockInfo,
+  MemberInfo,
+  NativeClientOptions,
+  SessionInfo,
+  FenceData,
+  WaiterInfo,
+} from './pkg/tenure_wasm.js';
+
+/** Why a lock stopped being held. */
+export type LostReason =
+  | 'released'
+  | 'session_expired'
+  | 'session_blacklisted'
+  | 'force_released'
+  | 'client_closed';
+
+/** The lost reasons by name. */
+export declare const LostReason: Readonly<{
+  /** Released by its holder. */
+  RELEASED: 'released';
+  /** The session expired (locally or on the server). */
+  SESSION_EXPIRED: 'session_expired';
+  /** The session was blacklisted by an administrator. */
+  SESSION_BLACKLISTED: 'session_blacklisted';
+  /** An administrator force-released this grant. */
+  FORCE_RELEASED: 'force_released';
+  /** The client was closed. */
+  CLIENT_CLOSED: 'client_closed';
+}>;
+
+/**
+ * Health of a session as the client sees it: `healthy` (the last renewal
+ * succeeded), `jeopardy` (renewals failing, locks still held until the local
+ * expiry), `expired` (final; also reported when no session is open).
+ */
+export type SessionState = 'healthy' | 'jeopardy' | 'expired';
+
+/** The session states by name. */
+export declare const SessionState: Readonly<{
+  /** The last renewal succeeded. */
+  HEALTHY: 'healthy';
+  /** Renewals are failing; locks are still held until the local expiry. */
+  JEOPARDY: 'jeopardy';
+  /** The session ended (or none is open). */
+  EXPIRED: 'expired';
+}>;
+
+/** Lock mode. */
+export type LockMode = 'exclusive' | 'shared';
+/** The lock modes by name (the core's `LockMode::ALL`). */
+export declare const LockMode: Readonly<{
+  /** One holder at a time. */
+  EXCLUSIVE: 'exclusive';
+  /** Many shared holders, no exclusive one. */
+  SHARED: 'shared';
+}>;
+
+/** The header that carries a fence: `'tenure-fence'`. */
+export declare const FENCE_HEADER: string;
+
+/**
+ * `Symbol.asyncDispose`, or where it is missing (Node 20, older browsers) the
+ * registered symbol `Symbol.for('nodejs.asyncDispose')`. Locks and clients implement it.
+ */
+export declare const asyncDispose: typeof Symbol.asyncDispose;
+
+/** `Symbol.dispose`, or `Symbol.for('nodejs.dispose')`. Subscriptions implement it. */
+export declare const dispose: typeof Symbol.dispose;
+
+// ---------------------------------------------------------------------------
+// Errors
+
+/** The stable error codes, shared by every tenure binding. */
+export type ErrorCode =
+  | 'UNAVAILABLE'
+  | 'TIMEOUT'
+  | 'LOCK_HELD'
+  | 'LOCK_LOST'
+  | 'SESSION_EXPIRED'
+  | 'SESSION_BLACKLISTED'
+  | 'NOT_HOLDER'
+  | 'INVALID_ARGUMENT'
+  | 'PERMISSION_DENIED'
+  | 'RESOURCE_EXHAUSTED'
+  | 'CANCELLED'
+  | 'INTERNAL';
+
+/** The error codes by name (`ErrorCode.LOCK_HELD === 'LOCK_HELD'`). */
+export declare const ErrorCode: Readonly<{ [K in ErrorCode]: K }>;
+
+/** Base class of every error the client raises. */
+export declare class TenureError extends Error {
+  /** The stable code of this class (`'INTERNAL'` for the base class). */
+  static readonly code: ErrorCode;
+  /** Creates an error; `options.cause` is kept as `cause`. */
+  constructor(message?: string, options?: ErrorOptions);
+  /** The stable error code, e.g. `'LOCK_HELD'`. */
+  readonly code: ErrorCode;
+}
+
+/** No server could be reached, or none could serve the call in time. */
+export declare class UnavailableError extends TenureError {
+  /** `'UNAVAILABLE'` */
+  static readonly code: 'UNAVAILABLE';
+  /** `'UNAVAILABLE'` */
+  readonly code: 'UNAVAILABLE';
+}
+
+/** A deadline passed (for example a waiting acquire's timeout). */
+export declare class TenureTimeoutError extends TenureError {
+  /** `'TIMEOUT'` */
+  static readonly code: 'TIMEOUT';
+  /** `'TIMEOUT'` */
+  readonly code: 'TIMEOUT';
+}
+
+/** A try-acquire found the lock held. */
+export declare class LockHeldError extends TenureError {
+  /** `'LOCK_HELD'` */
+  static readonly code: 'LOCK_HELD';
+  /** `'LOCK_HELD'` */
+  readonly code: 'LOCK_HELD';
+}
+
+/**
+ * The lock is no longer held (session ended, force-released), or a storage
+ * rejected a stale fencing token ({@link FenceValidator.check}).
+ */
+export declare class LockLostError extends TenureError {
+  /** `'LOCK_LOST'` */
+  static readonly code: 'LOCK_LOST';
+  /** `'LOCK_LOST'` */
+  readonly code: 'LOCK_LOST';
+}
+
+/** The session expired (or was closed). */
+export declare class SessionExpiredError extends TenureError {
+  /** `'SESSION_EXPIRED'` */
+  static readonly code: 'SESSION_EXPIRED';
+  /** `'SESSION_EXPIRED'` */
+  readonly code: 'SESSION_EXPIRED';
+}
+
+/** The session was blacklisted by an administrator. */
+export declare class SessionBlacklistedError extends TenureError {
+  /** `'SESSION_BLACKLISTED'` */
+  static readonly code: 'SESSION_BLACKLISTED';
+  /** `'SESSION_BLACKLISTED'` */
+  readonly code: 'SESSION_BLACKLISTED';
+}
+
+/** The grant named is not current (force-release of a stale owner id). */
+export declare class NotHolderError extends TenureError {
+  /** `'NOT_HOLDER'` */
+  static readonly code: 'NOT_HOLDER';
+  /** `'NOT_HOLDER'` */
+  readonly code: 'NOT_HOLDER';
+}
+
+/** The request was malformed (bad name, option or argument); nothing changed. */
+export declare class InvalidArgumentError extends TenureError {
+  /** `'INVALID_ARGUMENT'` */
+  static readonly code: 'INVALID_ARGUMENT';
+  /** `'INVALID_ARGUMENT'` */
+  readonly code: 'INVALID_ARGUMENT';
+}
+
+/** The caller may not do this (bad or missing token or certificate). */
+export declare class PermissionDeniedError extends TenureError {
+  /** `'PERMISSION_DENIED'` */
+  static readonly code: 'PERMISSION_DENIED';
+  /** `'PERMISSION_DENIED'` */
+  readonly code: 'PERMISSION_DENIED';
+}
+
+/** A server limit was reached. */
+export declare class ResourceExhaustedError extends TenureError {
+  /** `'RESOURCE_EXHAUSTED'` */
+  static readonly code: 'RESOURCE_EXHAUSTED';
+  /** `'RESOURCE_EXHAUSTED'` */
+  readonly code: 'RESOURCE_EXHAUSTED';
+}
+
+/** The call was cancelled (an AbortSignal fired; `cause` is the signal's reason). */
+export declare class CancelledError extends TenureError {
+  /** `'CANCELLED'` */
+  static readonly code: 'CANCELLED';
+  /** `'CANCELLED'` */
+  readonly code: 'CANCELLED';
+}
+
+/** A bug or an unexpected reply. */
+export declare class InternalError extends TenureError {
+  /** `'INTERNAL'` */
+  static readonly code: 'INTERNAL';
+  /** `'INTERNAL'` */
+  readonly code: 'INTERNAL';
+}
+
+/** The error class of a code (InternalError for an unknown one). */
+export declare function errorClassFor(code: string): typeof TenureError;
+
+/** Every error class, by its name (built from the core's list of kinds). */
+export declare const errorClasses: Readonly<Record<string, typeof TenureError>>;
+
+// ---------------------------------------------------------------------------
+// Options
+
+/**
+ * How a client connects and keeps its session: the wasm layer's options,
+ * generated from the Rust layer (durations in ms; every default is the
+ * core's). A web page has no environment and no certificate files: `tls: true`
+ * dials `https` (the browser's TLS and trust store) and `token` authenticates.
+ */
+export type ClientOptions = NativeClientOptions;
+
+/** How to acquire a lock. */
+export interface AcquireOptions {
+  /**
+   * Wait up to this many ms in the server's FIFO queue (at most one hour).
+   * For {@link Client.acquire}: absent = try once. {@link Client.lock} and
+   * {@link Client.withLock} require it (no default wait, as in every language).
+   */
+  timeout?: number;
+  /** Shared mode (many shared holders, no exclusive one). Default exclusive. */
+  shared?: boolean;
+  /** Lock-delay in ms: after this grant's session EXPIRES, nobody gets the lock for this long. */
+  lockDelayMs?: number;
+  /**
+   * Aborts a waiting acquire: it is withdrawn from the server's queue and
+   * rejects with CancelledError. In {@link Client.withLock} it also aborts the
+   * work (the lock is then released).
+   */
+  signal?: AbortSignal;
+}
+
+/** Options of {@link Client.tryLock} (no waiting). */
+export type TryLockOptions = Omit<AcquireOptions, 'timeout'>;
+
+// ---------------------------------------------------------------------------
+// Records: generated from the core's table by the wasm layer (pkg/tenure_wasm.d.ts), not kept here.
+
+export type { AuditRecord, ClusterStatus, FenceData, GrantInfo, HolderInfo, LockInfo, MemberInfo, SessionInfo, WaiterInfo };
+
+// ---------------------------------------------------------------------------
+// Fencing
+
+/**
+ * A lock name and a fencing token: what a holder sends to storage with every
+ * write, as the header `tenure-fence: <lock>=<token>`.
+ */
+export declare class Fence {
+  /** A fence for `lock` at `token` (a bigint, a safe integer or a decimal string). */
+  constructor(lock: string, token: bigint | number | string);
+  /** The lock (resource) name. */
+  readonly lock: string;
+  /** The fencing token. */
+  readonly token: bigint;
+  /** The header value, `<lock>=<token>` (odd bytes of the name percent-encoded). */
+  headerValue(): string;
+  /** Same as {@link Fence.headerValue}. */
+  toString(): string;
+  /** JSON form, with the token as a decimal string. */
+  toJSON(): { lock: string; token: string };
+  /** Parses a header value made by {@link Fence.headerValue}; InvalidArgumentError if malformed. */
+  static parse(value: string): Fence;
+}
+
+/**
+ * The storage side of fencing: remembers the highest token seen per lock and
+ * rejects lower ones. Equal tokens pass (one holder writes many times).
+ */
+export declare class FenceValidator {
+  /** An empty validator. */
+  constructor();
+  /** Accepts `fence` if its token is not below the highest seen (and records it); else throws LockLostError. */
+  check(fence: Fence | { lock: string; token: bigint | number | string }): void;
+  /** Parses a header value, checks it and returns the fence. */
+  checkHeader(value: string): Fence;
+  /** The highest token seen for `lock`, or null. */
+  highest(lock: string): bigint | null;
+}
+
+/** Checks a lock name the way the server does (1..=256 bytes, no control characters); throws InvalidArgumentError. */
+export declare function validateLockName(name: string): void;
+
+// ---------------------------------------------------------------------------
+// Lock and client
+
+/**
+ * A held lock (one grant). Release it with {@link Lock.release}, or with
+ * `await using` (TypeScript 5.2+) through `Symbol.asyncDispose`. A lock that is
+ * garbage-collected unreleased is released in the background (where the host
+ * has FinalizationRegistry).
+ */
+export declare class Lock implements AsyncDisposable {
+  private constructor();
+  /** The lock's name. */
+  readonly name: string;
+  /** The fencing token of this grant: greater than every token granted before. */
+  readonly fencingToken: bigint;
+  /** The fence to pass to storage (`tenure-fence: <name>=<token>`). */
+  readonly fence: Fence;
+  /** The grant's unique owner id (32 hex digits), for force-release. */
+  readonly ownerId: string;
+  /** Exclusive or shared. */
+  readonly mode: LockMode;
+  /** The id of the session holding it. */
+  readonly sessionId: number;
+  /** Why the lock is no longer held, or null while it is. */
+  readonly lostReason: LostReason | null;
+  /**
+   * Resolves with the reason when the lock is lost or released (also at the
+   * session's local expiry if no renewal came). Created on first access.
+   */
+  readonly lost: Promise<LostReason>;
+  /** Whether the lock is still held, judged locally (no network). */
+  isHeld(): boolean;
+  /** Milliseconds the lock is certainly held without a further renewal (0 once lost). */
+  remaining(): number;
+  /** Calls `callback(reason)` once when the lock is lost or released (soon, if it already is). */
+  onLost(callback: (reason: LostReason) => void): void;
+  /** Releases the lock. Idempotent: releasing a released or lost lock resolves. */
+  release(): Promise<void>;
+  /**
+   * Runs `work(lock, signal)` while the lock is held. If the lock is lost first,
+   * `signal` aborts and the promise rejects with LockLostError (honour the
+   * signal to stop the work). Does not release the lock.
+   */
+  run<T>(work: (lock: Lock, signal: AbortSignal) => T | PromiseLike<T>): Promise<T>;
+  /**
+   * Releases the lock at the end of `await using`, and rejects with
+   * LockLostError if it was lost before (the core's `Lock::finish`): work done
+   * after a loss does not go unnoticed.
+   */
+  [Symbol.asyncDispose](): Promise<void>;
+  /** A short description for logs. */
+  toString(): string;
+}
+
+/** A session-state subscription. */
+export declare class Subscription implements Disposable {
+  private constructor();
+  /** Ends the subscription (idempotent). */
+  cancel(): void;
+  /** Ends the subscription (for `using`). */
+  [Symbol.dispose](): void;
+}
+
+/**
+ * A connection to a tenure cluster over gRPC-web. It holds one session at a
+ * time (opened by {@link Client.connect}, or by the first acquire of a lazy
+ * client, and again after one expires). Close it when done: close() ends the
+ * session at once so its locks pass on (in Node, an open client's timers keep
+ * the process alive). In a page, hiding, freezing and resuming the page make
+ * every client re-check its session ({@link Client.hostPaused}).
+ */
+export declare class Client implements AsyncDisposable {
+  private constructor();
+  /**
+   * Connects to the cluster and opens a session. `endpoints`: any members, as
+   * `host:port` strings or one comma-separated string.
+   */
+  static connect(endpoints: string | string[], options?: ClientOptions): Promise<Client>;
+  /** Like {@link Client.connect}, but opens no session until the first acquire (for admin tools). */
+  static connectLazy(endpoints: string | string[], options?: ClientOptions): Client;
+  /**
+   * Acquires `name`. With `timeout` waits in the server's FIFO queue up to that
+   * long (TenureTimeoutError after); without, tries once (LockHeldError if taken).
+   */
+  acquire(name: string, options?: AcquireOptions): Promise<Lock>;
+  /** Waits up to `options.timeout` ms (required: there is no default wait) for the lock. */
+  lock(name: string, options: AcquireOptions & { timeout: number }): Promise<Lock>;
+  /** Tries once; LockHeldError if the lock is taken. */
+  tryLock(name: string, options?: TryLockOptions): Promise<Lock>;
+  /**
+   * The core's `with_lock`: acquires `name` like {@link Client.lock}, runs
+   * `work(lock, signal)` with it, and releases it. If the lock is lost during
+   * the work, `signal` aborts and the promise rejects with LockLostError; if it
+   * is lost before the release, LockLostError too.
+   */
+  withLock<T>(
+    name: string,
+    work: (lock: Lock, signal: AbortSignal) => T | PromiseLike<T>,
+    options: AcquireOptions & { timeout: number },
+  ): Promise<T>;
+  /** {@link Client.withLock} with the options before the work. */
+  withLock<T>(
+    name: string,
+    options: AcquireOptions & { timeout: number },
+    work: (lock: Lock, signal: AbortSignal) => T | PromiseLike<T>,
+  ): Promise<T>;
+  /** The current session's id, or null if none is open. */
+  sessionId(): Promise<number | null>;
+  /** The current session state (`'expired'` when none is open). */
+  readonly sessionState: SessionState;
+  /** Calls `callback(state)` on every change of the session state until the subscription is cancelled. */
+  onSessionState(callback: (state: SessionState) => void): Subscription;
+  /**
+   * Tells the client its host may have paused or throttled it (a hidden or
+   * frozen page, a resumed machine): the session is re-checked at once
+   * (Jeopardy and an immediate renewal, or Expired if its local expiry
+   * passed). Pages do it by themselves on `visibilitychange`, `freeze`,
+   * `resume` and a back/forward-cache `pageshow`; a client in a Worker needs
+   * the page to forward those.
+   */
+  hostPaused(): Promise<void>;
+  /**
+   * Admin: frees `name` only if `ownerId` still holds it (compare-and-swap),
+   * handing it to the next waiter. Resolves with the grants made; NotHolderError
+   * if that grant is no longer current.
+   */
+  forceRelease(name: string, ownerId: string, reason?: string): Promise<GrantInfo[]>;
+  /**
+   * Admin: blacklists a session: it is never renewed again and expires at its
+   * current deadline. Resolves with the ms left until then.
+   */
+  blacklist(sessionId: number | bigint, reason?: string): Promise<number>;
+  /** Reads one lock (null if nobody holds or waits for it). */
+  describe(name: string): Promise<LockInfo | null>;
+  /** Lists locks whose names start with `prefix` (all by default). */
+  listLocks(prefix?: string): Promise<LockInfo[]>;
+  /** Lists the cluster's sessions. */
+  listSessions(): Promise<SessionInfo[]>;
+  /** The cluster status as the leader (or any reachable node) sees it. */
+  status(): Promise<ClusterStatus>;
+  /** The most recent admin actions, oldest first (at most `limit`, default 100). */
+  audit(limit?: number): Promise<AuditRecord[]>;
+  /** The endpoints this client was given. */
+  readonly endpoints: string[];
+  /** Closes the session: its locks pass on at once and are marked lost (`client_closed`). */
+  close(): Promise<void>;
+  /** Closes the client (for `await using`). */
+  [Symbol.asyncDispose](): Promise<void>;
+}

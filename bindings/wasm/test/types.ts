@@ -1,0 +1,67 @@
+// Type-level tests of index.d.ts and the generated pkg/tenure_wasm.d.ts,
+// checked by `tsc -p tsconfig.json` (noEmit). Each @ts-expect-error line must
+// be a type error, or tsc fails.
+import {
+  Client,
+  CancelledError,
+  ErrorCode,
+  Fence,
+  FenceValidator,
+  FENCE_HEADER,
+  LockHeldError,
+  LostReason,
+  SessionState,
+  TenureError,
+  asyncDispose,
+  errorClassFor,
+  type ClientOptions,
+  type ClusterStatus,
+  type Lock,
+  type LockInfo,
+  type SessionInfo,
+} from '../index.js';
+
+export async function typed(endpoints: string[]): Promise<bigint> {
+  const options: ClientOptions = { ttlMs: 5_000, token: 's3cret', tls: true, endpointsOnly: false };
+  const client = await Client.connect(endpoints, options);
+  const lazy: Client = Client.connectLazy('127.0.0.1:7100');
+  const lock: Lock = await client.lock('jobs/nightly', { timeout: 10_000, shared: true, signal: AbortSignal.timeout(1) });
+  const token: bigint = lock.fencingToken;
+  const header: string = lock.fence.headerValue();
+  const reason: LostReason = await lock.lost;
+  const again: LostReason | null = lock.lostReason;
+  const state: SessionState = client.sessionState;
+  lock.onLost((r: LostReason) => void r);
+  const sub = client.onSessionState((s: SessionState) => void s);
+  sub.cancel();
+  await client.hostPaused();
+  await lock[asyncDispose]();
+  await lock[Symbol.asyncDispose]();
+  const n: number = await client.withLock('x', async (l, signal: AbortSignal) => (signal.aborted ? 0 : Number(l.fencingToken)), { timeout: 1_000 });
+  const s: string = await client.withLock('x', { timeout: 1_000 }, () => 'ok');
+  const info: LockInfo | null = await lazy.describe('x');
+  const holderToken: bigint | undefined = info?.holders[0]?.token;
+  const status: ClusterStatus = await lazy.status();
+  const leader: number | null = status.leaderId;
+  const next: bigint = status.nextToken;
+  const sessions: SessionInfo[] = await lazy.listSessions();
+  const ttl: number | undefined = sessions[0]?.ttlMs;
+  const v = new FenceValidator();
+  v.check(new Fence('x', 1n));
+  v.check({ lock: 'x', token: '2' });
+  const highest: bigint | null = v.highest('x');
+  const code: ErrorCode = new LockHeldError('held').code;
+  const cls: typeof TenureError = errorClassFor('CANCELLED');
+  const isCancel: boolean = new CancelledError() instanceof TenureError;
+  const h: string = FENCE_HEADER;
+  void [header, reason, again, state, n, s, holderToken, leader, next, ttl, highest, code, cls, isCancel, h];
+  // @ts-expect-error lock() needs a timeout
+  await client.lock('x', {});
+  // @ts-expect-error unknown option
+  await Client.connect(endpoints, { caFile: '/ca.pem' });
+  // @ts-expect-error tokens are bigints
+  const bad: number = lock.fencingToken;
+  void bad;
+  await client.close();
+  return token;
+}
