@@ -105,9 +105,17 @@ function isNative(err) {
   return err instanceof Error && err.name === NATIVE_ERROR && typeof err.code === 'string';
 }
 
+/**
+ * What a failed `fetch` most often means here: the node is down, or it does
+ * not serve gRPC-web to this origin (the browser hides which).
+ */
+const FETCH_HINT =
+  ' (no gRPC-web answer: is the node up, started with --web-origin ORIGIN allowing this page, or `tenure dev --web`?)';
+
 /** A core error of the wasm layer as its TenureError subclass (the code prefix dropped). */
 function fromCore(err) {
-  const message = err.message.startsWith(`${err.code}: `) ? err.message.slice(err.code.length + 2) : err.message;
+  let message = err.message.startsWith(`${err.code}: `) ? err.message.slice(err.code.length + 2) : err.message;
+  if (err.code === 'UNAVAILABLE' && /fetch/i.test(message)) message += FETCH_HINT;
   return new (errorClassFor(err.code))(message, { cause: err });
 }
 
