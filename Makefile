@@ -1,6 +1,7 @@
 # tenure: one entry point for the demo, the tests and the benchmarks.
 #
 #   make demo                 the README demo on an embedded 3-node cluster
+#   make web-demo             the browser demo (examples/web) on tenure dev --web
 #   make test                 every test in every language (what CI runs)
 #   make docs                 API docs of every language into target/docs (rustdoc,
 #                             pdoc, TypeDoc, Dokka)
@@ -17,11 +18,16 @@ TENURE := target/debug/tenure
 DURATION ?= 10m
 SEED ?= 1
 
-.PHONY: demo build stress soak lint msrv deps deps-bench test test-rust test-python test-node test-kotlin docs bench-smoke bench-bindings-smoke bench faults fuzz
+.PHONY: demo web-demo build stress soak lint msrv deps deps-bench test test-rust test-python test-node test-wasm test-kotlin docs bench-smoke bench-bindings-smoke bench faults fuzz
 
 demo:
 	$(CARGO) build --bin tenure
 	./$(TENURE) demo
+
+# The WebAssembly client in a page: builds the package, starts tenure dev --web
+# and the page's static server, prints the URL (Ctrl-C stops it).
+web-demo:
+	bash examples/web/run.sh
 
 build:
 	$(CARGO) build --all-targets
@@ -65,6 +71,10 @@ test-python: build
 test-node: build
 	bash bindings/node/test.sh
 
+# The WebAssembly client: in Node and in headless Chromium (page and Worker).
+test-wasm: build
+	bash bindings/wasm/test.sh
+
 test-kotlin: build
 	bash bindings/kotlin/test.sh
 
@@ -81,7 +91,7 @@ bench-smoke: build
 bench-bindings-smoke: build
 	./target/debug/tenure-bench run --smoke --only-bindings --bindings python,node,kotlin --out target/bench-bindings-smoke
 
-test: lint test-rust bench-smoke test-python test-node test-kotlin bench-bindings-smoke docs
+test: lint test-rust bench-smoke test-python test-node test-wasm test-kotlin bench-bindings-smoke docs
 
 deps-bench:
 	@command -v etcd >/dev/null 2>&1 || apt-get install -y -q etcd-server etcd-client >/dev/null || \
