@@ -52,11 +52,15 @@ pub enum Control {
     /// (openraft's default), although entries may have been committed by its
     /// followers before its own slower fsync: after a power loss it lacks them.
     LeaderRestore,
+    /// Node 3, once restarted, never applies a replicated entry again (its state
+    /// machine worker hangs at the first one it did not propose itself): the
+    /// fault suite's "every node catches up after the faults" must report it.
+    RestartedNodeStopsApplying,
 }
 
 impl Control {
     /// Every control.
-    pub const ALL: [Control; 10] = [
+    pub const ALL: [Control; 11] = [
         Control::InvertWaiterLocks,
         Control::WedgeOnSigusr1,
         Control::LateKill,
@@ -67,6 +71,7 @@ impl Control {
         Control::KeepaliveWithoutRound,
         Control::ZeroMarginAndDrift,
         Control::LeaderRestore,
+        Control::RestartedNodeStopsApplying,
     ];
 
     /// The name used in [`ENV`].
@@ -82,6 +87,7 @@ impl Control {
             Control::KeepaliveWithoutRound => "keepalive-without-round",
             Control::ZeroMarginAndDrift => "zero-margin-and-drift",
             Control::LeaderRestore => "leader-restore",
+            Control::RestartedNodeStopsApplying => "restarted-node-stops-applying",
         }
     }
 

@@ -256,8 +256,17 @@ fn open_storage(config: &NodeConfig) -> anyhow::Result<(LogStore, StateStore)> {
             "cut a torn write off the log tail"
         );
     }
-    let state = StateStore::open(&config.data_dir.join("state"))
+    let state_dir = config.data_dir.join("state");
+    // The negative control hangs one node's applies once it restarted: node 3,
+    // so that the other two keep a working majority.
+    let hang = controls::active(Control::RestartedNodeStopsApplying)
+        && config.id == 3
+        && state_dir.exists();
+    let mut state = StateStore::open(&state_dir)
         .with_context(|| format!("cannot open the snapshot in {}", config.data_dir.display()))?;
+    if hang {
+        state.hang_applies();
+    }
     Ok((log, state))
 }
 

@@ -264,6 +264,8 @@ pub struct StateStore {
     shared: Arc<Mutex<Shared>>,
     applied: Arc<Notify>,
     files: Arc<SnapshotFiles>,
+    /// The negative control `restarted-node-stops-applying` (see `hang_applies`).
+    hang_applies: bool,
 }
 
 fn io_err(e: impl std::fmt::Display) -> io::Error {
@@ -288,7 +290,14 @@ impl StateStore {
             shared: Arc::new(Mutex::new(shared)),
             applied: Arc::new(Notify::new()),
             files: Arc::new(files),
+            hang_applies: false,
         })
+    }
+
+    /// The negative control `restarted-node-stops-applying`: from now on the
+    /// first replicated command this node did not propose hangs its applies.
+    pub fn hang_applies(&mut self) {
+        self.hang_applies = true;
     }
 
     /// The shared in-memory view.
@@ -398,6 +407,12 @@ impl RaftStateMachine<TypeConfig> for StateStore {
         Strm: Stream<Item = io::Result<EntryResponder<TypeConfig>>> + Unpin + OptionalSend,
     {
         while let Some((entry, responder)) = entries.try_next().await? {
+            if self.hang_applies
+                && responder.is_none()
+                && matches!(entry.payload, EntryPayload::Normal(_))
+            {
+                std::future::pending::<()>().await;
+            }
             let mut events = Vec::new();
             let reply = {
                 let mut shared = self.shared.lock();

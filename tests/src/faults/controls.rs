@@ -35,9 +35,10 @@ pub struct Case {
 
 const OVERLAP: &str = "G3 belief intervals overlap";
 const EARLY_EXPIRY: &str = "session of a healthy client expired";
+const CATCH_UP_CHECK: &str = super::CATCH_UP_CHECK;
 
 /// Every negative control the suite must catch.
-pub const CASES: [Case; 5] = [
+pub const CASES: [Case; 6] = [
     Case {
         control: "skip-fsync",
         breaks: "G4: the log never fsyncs, so a power loss loses acknowledged entries",
@@ -100,6 +101,17 @@ pub const CASES: [Case; 5] = [
         ttl: Duration::from_secs(5),
         drift: Drift::Worst,
         expect: &[OVERLAP, EARLY_EXPIRY],
+    },
+    Case {
+        control: "restarted-node-stops-applying",
+        breaks: "replicas: node 3, once restarted, never applies again, so its state \
+                 (and a reader it serves) falls behind for good",
+        faults: &["kill-random"],
+        secs: 10,
+        tries: 2,
+        ttl: Duration::from_secs(2),
+        drift: Drift::Off,
+        expect: &[CATCH_UP_CHECK],
     },
 ];
 
