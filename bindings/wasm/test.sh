@@ -2,9 +2,10 @@
 # Builds the WebAssembly package and tests it, stopping at the first failure:
 # clippy for wasm32, the package (build.sh), the TypeScript declarations
 # (tsc), then `node --test`: the client in Node against real `tenure dev
-# --web` and `tenure server --web-origin` clusters, and the web demo
-# (examples/web) in a real headless Chromium (playwright-core driving
-# Debian's chromium), a module Worker included. Runnable from any directory.
+# --web` and `tenure server --web-origin` clusters, in Deno (the `deno`
+# binary from npm), and the web demo (examples/web) in a real headless
+# Chromium (playwright-core driving Debian's chromium), a module Worker
+# included. Runnable from any directory.
 #
 # Assumes `cargo build --workspace` already ran (target/debug/tenure exists),
 # or TENURE_BIN points at a tenure binary. Installs what else it needs: npm
@@ -45,7 +46,7 @@ echo "== build the package (bindings/wasm/build.sh)"
 export TENURE_WASM_PROFILE="${TENURE_WASM_PROFILE:-debug}"
 bash "$here/build.sh"
 
-echo "== npm install in bindings/wasm (playwright-core, typescript)"
+echo "== npm install in bindings/wasm (playwright-core, typescript, deno)"
 cd "$here"
 npm_flags=(--no-audit --no-fund)
 if [[ -d node_modules ]]; then
@@ -68,7 +69,7 @@ if [[ ! -x "$CHROMIUM" ]]; then
   [[ -x "$CHROMIUM" ]] || { echo "test.sh: $CHROMIUM not found (apt-get install chromium, or set CHROMIUM)" >&2; exit 1; }
 fi
 
-echo "== node --test (Node runtime, then Chromium: page and Worker)"
-node --test --test-concurrency=1 test/lock.test.mjs test/admin.test.mjs test/errors.test.mjs test/browser.test.mjs
+echo "== node --test (Node, Deno, then Chromium: page and Worker)"
+node --test --test-concurrency=1 test/lock.test.mjs test/admin.test.mjs test/errors.test.mjs test/deno.test.mjs test/browser.test.mjs
 
 echo "== bindings/wasm/test.sh passed in $(( $(date +%s) - start )) s"
