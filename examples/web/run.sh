@@ -5,7 +5,8 @@
 # stops both.
 #
 # Environment: WEB_PORT (default 8080), TENURE_PORT (default 7100),
-# TENURE_WASM_PROFILE (release, the default, or debug: faster to build).
+# TENURE_WASM_PROFILE (release, the default, or debug: faster to build),
+# TENURE_BIN (a tenure binary to use instead of building target/debug/tenure).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -14,7 +15,10 @@ web_port="${WEB_PORT:-8080}"
 tenure_port="${TENURE_PORT:-7100}"
 
 bash "$root/bindings/wasm/build.sh"
-(cd "$root" && cargo build --bin tenure)
+if [[ -z "${TENURE_BIN:-}" ]]; then
+  (cd "$root" && cargo build --bin tenure)
+  TENURE_BIN="$root/target/debug/tenure"
+fi
 
 pids=()
 cleanup() {
@@ -23,7 +27,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-"$root/target/debug/tenure" dev --web --port "$tenure_port" &
+"$TENURE_BIN" dev --web --port "$tenure_port" &
 pids+=($!)
 endpoints="127.0.0.1:$tenure_port,127.0.0.1:$((tenure_port + 1)),127.0.0.1:$((tenure_port + 2))"
 node "$here/serve.mjs" --port "$web_port" --endpoints "$endpoints" &
