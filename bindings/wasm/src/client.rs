@@ -1,7 +1,9 @@
 //! `NativeClient`: the core's client, its session-state watch, the core's
 //! `with_lock` for JS work, and the cancel token of a waiting acquire.
 
+use std::cell::RefCell;
 use std::future::Future;
+use std::rc::Rc;
 
 use futures::future::AbortHandle;
 use js_sys::{Function, Promise};
@@ -153,18 +155,31 @@ impl NativeClient {
         let cancel = cancel.tx.subscribe();
         Ok(wasm_bindgen_futures::future_to_promise(async move {
             let what = format!("withLock of {name:?}");
-            let scope = client.with_lock(&name, options, move |lock| async move {
-                let mut dropped = OnDrop(Some(on_dropped));
-                let out = match work.call1(&JsValue::NULL, &NativeLock::new(lock).into()) {
-                    Ok(value) => JsFuture::from(Promise::resolve(&value)).await,
-                    Err(thrown) => Err(thrown),
-                };
-                dropped.0 = None;
-                out
+            // The granted lock, to release it if the call is cancelled during
+            // the work: the JS work may keep its handle (a clone) alive.
+            let granted: Rc<RefCell<Option<tenure::Lock>>> = Rc::default();
+            let keep = granted.clone();
+            let scope = client.with_lock(&name, options, move |lock| {
+                keep.replace(Some(lock.clone()));
+                async move {
+                    let mut dropped = OnDrop(Some(on_dropped));
+                    let out = match work.call1(&JsValue::NULL, &NativeLock::new(lock).into()) {
+                        Ok(value) => JsFuture::from(Promise::resolve(&value)).await,
+                        Err(thrown) => Err(thrown),
+                    };
+                    dropped.0 = None;
+                    out
+                }
             });
-            let out = unless_cancelled(what, cancel, async { scope.await.map_err(to_js) });
+            let out = unless_cancelled(what, cancel, async { scope.await.map_err(to_js) }).await;
+            if out.is_err()
+                && let Some(lock) = granted.take()
+            {
+                // Cancelled (or failed) while granted: free it now (idempotent).
+                let _ = lock.release().await;
+            }
             // The core's error first, then the work's own result.
-            out.await?
+            out?
         }))
     }
 

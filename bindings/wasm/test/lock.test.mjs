@@ -1,7 +1,7 @@
 // The wasm client in Node against a real `tenure dev --web` cluster (gRPC-web
 // over fetch, unary Renew keepalives): acquire and release, tokens, try-lock,
 // contention, timeouts, withLock, disposal, the lost promise, AbortSignal, a
-// session kept alive by Renew alone, and session state.
+// session kept alive by Renew alone for more than 3 TTLs, and session state.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
@@ -250,28 +250,45 @@ describe('AbortSignal', () => {
     }
   });
 
+  it("aborting during withLock's work aborts the work's signal, rejects with CancelledError and frees the lock", async () => {
+    const name = uniqueName('abort-work');
+    const controller = new AbortController();
+    let workSignal;
+    const outcome = b.withLock(name, (lock, signal) => {
+      workSignal = signal;
+      return new Promise(() => {}); // work that never ends by itself
+    }, { timeout: 5_000, signal: controller.signal }).then(() => null, (e) => e);
+    await eventually('the work to start', () => workSignal);
+    controller.abort(new Error('user left'));
+    const err = await within(5_000, outcome, 'the aborted withLock');
+    assert.ok(err instanceof CancelledError, `rejected with ${err}`);
+    assert.equal(workSignal.aborted, true);
+    assert.ok(workSignal.reason instanceof CancelledError);
+    await eventually('the lock to be free', async () => (await a.describe(name)) === null);
+  });
+
   it('rejects a signal that is not an AbortSignal', async () => {
     await assert.rejects(b.lock(uniqueName('x'), { timeout: 10, signal: {} }), InvalidArgumentError);
   });
 });
 
 describe('session', () => {
-  it('Renew alone keeps a 1.5 s session and its lock for more than 3 TTLs', async () => {
-    const c = await Client.connect(cluster.endpoints, { ttlMs: 1_500, label: 'wasm-renew' });
+  it('Renew alone keeps a 2 s session and its lock for more than 3 TTLs', async () => {
+    const c = await Client.connect(cluster.endpoints, { ttlMs: 2_000, label: 'wasm-renew' });
     try {
       const states = [];
       const sub = c.onSessionState((s) => states.push(s));
       const lock = await c.tryLock(uniqueName('renewed'));
       const id = await c.sessionId();
-      await new Promise((r) => setTimeout(r, 5_000));
-      assert.equal(lock.isHeld(), true, 'still held after 5 s (> 3 TTLs)');
-      assert.equal(lock.lostReason, null);
-      assert.equal(c.sessionState, 'healthy');
-      assert.deepEqual(states.filter((s) => s !== 'healthy'), [], `states ${states}`);
+      await new Promise((r) => setTimeout(r, 6_500));
+      const why = `lost: ${lock.lostReason}, states: ${states}`;
+      assert.equal(lock.isHeld(), true, `still held after 6.5 s (> 3 TTLs); ${why}`);
+      assert.equal(c.sessionState, 'healthy', why);
+      assert.deepEqual(states.filter((s) => s !== 'healthy'), [], why);
       const row = (await a.listSessions()).find((s) => s.sessionId === id);
       assert.ok(row, 'the session is alive on the server');
       assert.equal(row.label, 'wasm-renew');
-      assert.equal(row.ttlMs, 1_500);
+      assert.equal(row.ttlMs, 2_000);
       assert.deepEqual(row.held, [lock.name]);
       assert.equal((await a.describe(lock.name)).holders[0].token, lock.fencingToken);
       sub.cancel();
