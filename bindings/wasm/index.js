@@ -20,7 +20,9 @@ import initWasm, * as native from './pkg/tenure_wasm.js';
 async function loadWasm() {
   const url = new URL('./pkg/tenure_wasm_bg.wasm', import.meta.url);
   if (url.protocol === 'file:') {
-    const { readFile } = await import('node:fs/promises');
+    // Hidden from bundlers, which would try to resolve it for the browser.
+    const fsModule = 'node:fs/promises';
+    const { readFile } = await import(/* webpackIgnore: true */ /* @vite-ignore */ fsModule);
     await initWasm({ module_or_path: await readFile(url) });
   } else {
     await initWasm({ module_or_path: url });
