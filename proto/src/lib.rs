@@ -6,7 +6,8 @@ pub mod v1 {
     tonic::include_proto!("tenure.v1");
 }
 
-/// The peer API: Raft messages between servers.
+/// The peer API: Raft messages between servers (feature `peer`).
+#[cfg(feature = "peer")]
 pub mod raft {
     tonic::include_proto!("tenure.raft.v1");
 }

@@ -3,7 +3,9 @@
 use std::future::Future;
 use std::time::Duration;
 
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
+#[cfg(any(feature = "tls-ring", feature = "tls-aws-lc"))]
+use tonic::transport::{Certificate, ClientTlsConfig, Identity};
+use tonic::transport::{Channel, Endpoint};
 
 use super::Task;
 use crate::error::{Error, Result};
@@ -47,15 +49,23 @@ where
 }
 
 /// TLS settings, read once from the files the options name.
+#[cfg(any(feature = "tls-ring", feature = "tls-aws-lc"))]
 #[derive(Clone)]
 pub(crate) struct Tls(ClientTlsConfig);
 
+/// A build without a TLS feature has no TLS settings to hold.
+#[cfg(not(any(feature = "tls-ring", feature = "tls-aws-lc")))]
+#[derive(Clone)]
+pub(crate) struct Tls;
+
+#[cfg(any(feature = "tls-ring", feature = "tls-aws-lc"))]
 fn read_file(what: &str, path: &std::path::Path) -> Result<Vec<u8>> {
     std::fs::read(path)
         .map_err(|e| Error::invalid(format!("cannot read {what} {}: {e}", path.display())))
 }
 
 /// Builds the TLS configuration from the options (files are read once).
+#[cfg(any(feature = "tls-ring", feature = "tls-aws-lc"))]
 pub(crate) fn tls_config(options: &ClientOptions) -> Result<Option<Tls>> {
     let Some(tls) = &options.tls else {
         return Ok(None);
@@ -76,16 +86,30 @@ pub(crate) fn tls_config(options: &ClientOptions) -> Result<Option<Tls>> {
     Ok(Some(Tls(config)))
 }
 
+/// Without a TLS feature, TLS options are refused rather than ignored.
+#[cfg(not(any(feature = "tls-ring", feature = "tls-aws-lc")))]
+pub(crate) fn tls_config(options: &ClientOptions) -> Result<Option<Tls>> {
+    match options.tls {
+        None => Ok(None),
+        Some(_) => Err(Error::invalid(
+            "TLS options given, but this build of tenure has no TLS backend \
+             (enable the feature tls-ring or tls-aws-lc)",
+        )),
+    }
+}
+
 /// A lazily connecting HTTP/2 channel to `addr`.
 pub(crate) fn connect(addr: &str, tls: Option<&Tls>, options: &ClientOptions) -> Result<Channel> {
     let scheme = if tls.is_some() { "https" } else { "http" };
-    let mut endpoint = Endpoint::from_shared(format!("{scheme}://{addr}"))
+    let endpoint = Endpoint::from_shared(format!("{scheme}://{addr}"))
         .map_err(|e| Error::invalid(format!("bad endpoint {addr}: {e}")))?;
-    if let Some(Tls(tls)) = tls {
-        endpoint = endpoint
+    #[cfg(any(feature = "tls-ring", feature = "tls-aws-lc"))]
+    let endpoint = match tls {
+        Some(Tls(tls)) => endpoint
             .tls_config(tls.clone())
-            .map_err(|e| Error::invalid(format!("TLS settings for {addr}: {e}")))?;
-    }
+            .map_err(|e| Error::invalid(format!("TLS settings for {addr}: {e}")))?,
+        None => endpoint,
+    };
     let endpoint = endpoint
         .connect_timeout(options.attempt_timeout)
         .tcp_nodelay(true)
