@@ -7,6 +7,7 @@
 #                             pdoc, TypeDoc, Dokka)
 #   make lint                 rustfmt and clippy on every crate, the bindings included
 #   make msrv                 build the crates with the oldest Rust they claim (CI runs it)
+#   make crates               package and verify the crates users install (cargo publish --dry-run)
 #   make faults DURATION=1h   a long fault-injection soak with a report
 #   make stress DURATION=10m  256 clients on their own connections, no faults
 #   make soak DURATION=1h     both
@@ -18,7 +19,7 @@ TENURE := target/debug/tenure
 DURATION ?= 10m
 SEED ?= 1
 
-.PHONY: demo web-demo build stress soak lint msrv deps deps-bench test test-rust test-python test-node test-wasm test-kotlin docs bench-smoke bench-bindings-smoke bench faults fuzz
+.PHONY: demo web-demo build stress soak lint msrv crates deps deps-bench test test-rust test-python test-node test-wasm test-kotlin docs bench-smoke bench-bindings-smoke bench faults fuzz
 
 demo:
 	$(CARGO) build --bin tenure
@@ -54,6 +55,11 @@ msrv:
 	$(CARGO) +1.88 check --locked --all-targets $(MSRV_LIBS)
 	rustup toolchain install 1.89 --profile minimal
 	$(CARGO) +1.89 check --locked --all-targets $(MSRV_APPS)
+
+# The crates users add (tenure-proto, tenure): packaged and built from the
+# package alone, as crates.io would, without uploading.
+crates:
+	$(CARGO) publish --dry-run --allow-dirty -p tenure-proto -p tenure
 
 # Optional system packages: libfaketime lets the fault suite skew clocks.
 deps:
@@ -91,7 +97,7 @@ bench-smoke: build
 bench-bindings-smoke: build
 	./target/debug/tenure-bench run --smoke --only-bindings --bindings python,node,kotlin --out target/bench-bindings-smoke
 
-test: lint test-rust bench-smoke test-python test-node test-wasm test-kotlin bench-bindings-smoke docs
+test: lint crates test-rust bench-smoke test-python test-node test-wasm test-kotlin bench-bindings-smoke docs
 
 deps-bench:
 	@command -v etcd >/dev/null 2>&1 || apt-get install -y -q etcd-server etcd-client >/dev/null || \
