@@ -1,6 +1,7 @@
 // The tenure web demo: the wasm client in a page, no framework, no bundler.
 // It shows the cluster live (leader, term, locks with holders, tokens and
 // waiters, sessions; refreshed every second) and takes and releases a lock.
+// Query parameters: endpoints=H:P,... (else /config.json), ttl=<ms> (session TTL).
 import { Client, FENCE_HEADER } from 'tenure-wasm';
 
 const $ = (id) => document.getElementById(id);
@@ -118,7 +119,7 @@ async function connect(endpoints) {
   if (client) await client.close().catch(() => {});
   lock = null;
   // Lazy: reads open no session; the first "take lock" opens one.
-  client = Client.connectLazy(endpoints, { label: 'web demo', ttlMs: 6_000 });
+  client = Client.connectLazy(endpoints, { label: 'web demo', ttlMs: Number(params.get('ttl')) || 6_000 });
   demo.client = client;
   client.onSessionState((state) => {
     setState(state);

@@ -3,9 +3,10 @@
 // serve.mjs on 127.0.0.1 against a real `tenure dev --web` cluster: the page
 // shows the cluster, takes a lock (the token on the page and in the lock
 // table), releases it, loses it to a blacklist from the CLI (the page reports
-// the loss; screenshot in test-results/), runs the client in a module Worker,
-// re-checks its session on visibilitychange, and (negative control) cannot
-// reach a node that does not allow its origin.
+// the loss; screenshot in test-results/), re-checks its session on
+// visibilitychange, freeze and resume, knows its lock is gone at once after a
+// pause longer than its TTL, runs the client in a module Worker, and
+// (negative control) cannot reach a node that does not allow its origin.
 //
 // Environment: CHROMIUM (default /usr/bin/chromium).
 import assert from 'node:assert/strict';
@@ -109,20 +110,22 @@ describe('the web demo in Chromium', () => {
     assert.equal(await page.isDisabled('#release'), true);
   });
 
-  it('a page that becomes hidden re-checks its session (visibilitychange -> hostPaused: jeopardy, renewed)', async () => {
+  it('a page that is hidden, frozen or resumed re-checks its session (hostPaused: jeopardy, renewed)', async () => {
     const name = uniqueName('web/visible');
     await page.fill('#lock-name', name);
     await page.click('#take');
     await textWhen('#token', (t) => /^\d+$/.test(t), 'a fencing token');
-    await page.evaluate(() => {
-      window.tenureDemo.states.length = 0;
-      document.dispatchEvent(new Event('visibilitychange'));
-    });
-    await page.waitForFunction(
-      () => window.tenureDemo.states.includes('jeopardy') && window.tenureDemo.states.at(-1) === 'healthy',
-      null,
-      { timeout: 10_000 },
-    );
+    for (const type of ['visibilitychange', 'freeze', 'resume']) {
+      await page.evaluate((t) => {
+        window.tenureDemo.states.length = 0;
+        document.dispatchEvent(new Event(t));
+      }, type);
+      await page.waitForFunction(
+        () => window.tenureDemo.states.includes('jeopardy') && window.tenureDemo.states.at(-1) === 'healthy',
+        null,
+        { timeout: 10_000 },
+      );
+    }
     assert.equal(await page.evaluate(() => window.tenureDemo.lock.isHeld()), true);
     await page.click('#release');
     await textWhen('#token', (t) => t.endsWith('(not held)'), 'released');
@@ -148,6 +151,34 @@ describe('the web demo in Chromium', () => {
     assert.ok(BigInt(next) > BigInt(token));
     assert.notEqual(await page.evaluate(() => window.tenureDemo.lock.sessionId), sessionId);
     await page.click('#release');
+  });
+
+  it('a page paused past its TTL (event loop blocked, as in a frozen tab) knows at once that its lock is gone', async () => {
+    const paused = await context.newPage();
+    try {
+      await paused.goto(`${site.url}?ttl=2000`);
+      await paused.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
+      const name = uniqueName('web/paused');
+      await paused.fill('#lock-name', name);
+      await paused.click('#take');
+      await paused.waitForFunction(() => /^\d+$/.test(document.getElementById('token').textContent), null, { timeout: 10_000 });
+      // No timer runs and no renewal is sent for 3.5 s (> the 2 s TTL); the
+      // server expires the session meanwhile. (Chromium's own freezing,
+      // Page.setWebLifecycleState, does nothing to a headless page: it is never hidden.)
+      const heldAfterPause = await paused.evaluate(() => {
+        const end = performance.now() + 3_500;
+        while (performance.now() < end);
+        // The first thing the page can ask after the pause: the clock is read, not a timer.
+        return window.tenureDemo.lock.isHeld();
+      });
+      assert.equal(heldAfterPause, false, 'a paused page must not believe it still holds the lock');
+      await paused.waitForFunction(() => document.getElementById('lost').textContent === 'lost: session_expired', null, {
+        timeout: 5_000,
+      });
+      assert.equal(await paused.evaluate(() => window.tenureDemo.states.at(-1)), 'expired');
+    } finally {
+      await paused.close();
+    }
   });
 
   it('runs the client in a module Worker', async () => {
