@@ -72,7 +72,13 @@ pub enum ClientCmd {
     /// Run COMMAND while holding a lock; kill it if the lock is lost.
     Lock(LockArgs),
     /// Show every node's view of the cluster.
-    Status,
+    Status {
+        /// Exit with status 1 unless every endpoint answers and knows a
+        /// leader (a readiness probe: `tenure status --ready --endpoints
+        /// 127.0.0.1:7100`).
+        #[arg(long)]
+        ready: bool,
+    },
     /// List locks (optionally under a name prefix).
     Locks {
         /// Name prefix.
@@ -275,7 +281,7 @@ pub async fn run(cmd: ClientCmd, conn: ConnectArgs) -> anyhow::Result<ExitCode> 
                 )
             })?;
         }
-        ClientCmd::Status => {
+        ClientCmd::Status { ready } => {
             let mut views = Vec::new();
             for endpoint in client.endpoints() {
                 match client.node_status(&endpoint).await {
@@ -299,6 +305,14 @@ pub async fn run(cmd: ClientCmd, conn: ConnectArgs) -> anyhow::Result<ExitCode> 
                 }
                 out
             })?;
+            let knows_leader = |v: &serde_json::Value| {
+                v.get("status")
+                    .and_then(|s| s["leader_id"].as_u64())
+                    .is_some_and(|id| id != 0)
+            };
+            if ready && !views.iter().all(knows_leader) {
+                std::process::exit(1);
+            }
         }
         ClientCmd::Locks { prefix } => {
             let locks = client.list_locks(&prefix).await?;
