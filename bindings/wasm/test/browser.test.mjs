@@ -10,6 +10,7 @@
 //
 // Environment: CHROMIUM (default /usr/bin/chromium).
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,21 +20,45 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 import { serve } from '../../../examples/web/serve.mjs';
-import { cli, startCluster, startServer, uniqueName } from './cluster.mjs';
+import { cli, eventually, startCluster, startServer, uniqueName } from './cluster.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const artifacts = path.resolve(here, '..', 'test-results');
 const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
 
 let cluster;
+let secure;
 let site;
 let context;
 let page;
 const consoleLines = [];
+/** The bearer token of the secure cluster's one principal (rights on `web-tls/` only). */
+const webToken = crypto.randomBytes(32).toString('hex');
+
+/**
+ * `tenure dev --tls --web --auth-file`: throw-away certificates and an access
+ * file. Chromium is told to trust the node's key (by its SPKI hash) rather
+ * than to ignore certificate errors.
+ */
+async function startSecure() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tenure-web-auth-'));
+  const access = path.join(dir, 'access.toml');
+  const hash = crypto.createHash('sha256').update(webToken).digest('hex');
+  fs.writeFileSync(
+    access,
+    `[[principal]]\nname = "web"\ntoken_sha256 = "${hash}"\nrules = [{ prefix = "web-tls/", allow = ["lock"] }]\n`,
+  );
+  const c = await startCluster({ nodes: 1, args: ['--tls', '--auth-file', access] });
+  const ca = (await eventually('the CA path', () => /TENURE_CA=(\S+)/.exec(c.log())))[1];
+  const cert = new crypto.X509Certificate(fs.readFileSync(path.join(path.dirname(ca), 'node.crt')));
+  const spki = crypto.createHash('sha256').update(cert.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
+  return { ...c, spki };
+}
 
 before(async () => {
   fs.mkdirSync(artifacts, { recursive: true });
   cluster = await startCluster();
+  secure = await startSecure();
   site = await serve({ port: 0, endpoints: cluster.endpoints });
   const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tenure-chromium-'));
   context = await chromium.launchPersistentContext(userDataDir, {
@@ -47,6 +72,7 @@ before(async () => {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      `--ignore-certificate-errors-spki-list=${secure.spki}`,
     ],
   });
   page = context.pages()[0] ?? (await context.newPage());
@@ -62,6 +88,7 @@ after(async () => {
   await context?.close();
   await site?.close();
   await cluster?.stop();
+  await secure?.stop();
 });
 
 /** The text of `selector`, once `check(text)` holds (the page refreshes every second). */
@@ -189,6 +216,33 @@ describe('the web demo in Chromium', () => {
     const text = await page.textContent('#worker-result');
     assert.equal(await page.getAttribute('#worker-result', 'data-outcome'), 'ok', text);
     assert.match(text, /^worker held .+\/worker with token \d+; released$/);
+  });
+
+  it('over TLS (HTTP/2, the browser\'s TLS) with a bearer token: refused without it, scoped by the access file', async () => {
+    const probe = await page.evaluate(async ({ endpoints, token }) => {
+      const { Client } = await import('/tenure-wasm/index.js');
+      const outcome = async (f) => {
+        try {
+          return { ok: await f() };
+        } catch (e) {
+          return { code: e.code, message: e.message };
+        }
+      };
+      const anonymous = await outcome(() => Client.connect(endpoints, { tls: true, callTimeoutMs: 3_000 }).then(() => 'connected'));
+      const client = await Client.connect(endpoints, { tls: true, token, label: 'web tls' });
+      const granted = await outcome(async () => {
+        const lock = await client.tryLock('web-tls/printer');
+        const token = lock.fencingToken;
+        await lock.release();
+        return typeof token;
+      });
+      const outside = await outcome(() => client.tryLock('elsewhere/printer').then(() => 'granted'));
+      await client.close();
+      return { anonymous, granted, outside };
+    }, { endpoints: secure.endpoints, token: webToken });
+    assert.equal(probe.anonymous.code, 'PERMISSION_DENIED', JSON.stringify(probe));
+    assert.equal(probe.granted.ok, 'bigint', JSON.stringify(probe));
+    assert.equal(probe.outside.code, 'PERMISSION_DENIED', JSON.stringify(probe));
   });
 
   it('negative control: a node that does not allow the page origin is unreachable from the page', async () => {

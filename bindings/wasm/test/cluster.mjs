@@ -15,12 +15,12 @@ export { eventually, repoRoot, tenureBin, uniqueName, within };
 
 /**
  * Starts `tenure dev --nodes <nodes> --web` (without --web when `web` is
- * false) and resolves once it printed its endpoints.
+ * false; `args` added) and resolves once it printed its endpoints.
  * Returns { endpoints, endpointList, port, stop(), log() }.
  */
-export async function startCluster({ nodes = 3, web = true, attempts = 3 } = {}) {
+export async function startCluster({ nodes = 3, web = true, args = [], attempts = 3 } = {}) {
   return launchWithRetries(attempts, nodes, (port) => [
-    'dev', '--nodes', String(nodes), '--port', String(port), ...(web ? ['--web'] : []),
+    'dev', '--nodes', String(nodes), '--port', String(port), ...(web ? ['--web'] : []), ...args,
   ]);
 }
 
