@@ -21,6 +21,7 @@ import {
   errorClasses,
   validateLockName,
 } from '../index.js';
+import * as tenure from '../index.js';
 import { startCluster, startServer, uniqueName } from './cluster.mjs';
 
 const stops = [];
@@ -40,6 +41,10 @@ describe('error classes', () => {
       assert.ok(e instanceof TenureError && e instanceof Error);
       assert.equal(e.code, code);
       assert.equal(e.name, cls.name);
+    }
+    // A kind added to the core needs its named export here (ES modules export statically).
+    for (const [name, cls] of Object.entries(errorClasses)) {
+      assert.equal(tenure[name], cls, `index.js exports ${name}`);
     }
     assert.equal(errorClassFor('TIMEOUT'), TenureTimeoutError, 'Timeout is TenureTimeoutError (the DOM has a TimeoutError)');
     assert.equal(errorClassFor('NO_SUCH_CODE'), InternalError);
