@@ -180,7 +180,7 @@ describe('the web demo in Chromium', () => {
     await page.click('#release');
   });
 
-  it('a page paused past its TTL (event loop blocked, as in a frozen tab) knows at once that its lock is gone', async () => {
+  it('a page keeps a 2 s session by Renew for 7 s; paused past its TTL (a blocked event loop) it knows at once the lock is gone', async () => {
     const paused = await context.newPage();
     try {
       await paused.goto(`${site.url}?ttl=2000`);
@@ -189,6 +189,10 @@ describe('the web demo in Chromium', () => {
       await paused.fill('#lock-name', name);
       await paused.click('#take');
       await paused.waitForFunction(() => /^\d+$/.test(document.getElementById('token').textContent), null, { timeout: 10_000 });
+      await paused.waitForTimeout(7_000);
+      const kept = await paused.evaluate(() => ({ held: window.tenureDemo.lock.isHeld(), states: window.tenureDemo.states }));
+      assert.equal(kept.held, true, `held after 7 s (> 3 TTLs): ${JSON.stringify(kept)}`);
+      assert.ok(!kept.states.includes('expired') && kept.states.at(-1) === 'healthy', JSON.stringify(kept));
       // No timer runs and no renewal is sent for 3.5 s (> the 2 s TTL); the
       // server expires the session meanwhile. (Chromium's own freezing,
       // Page.setWebLifecycleState, does nothing to a headless page: it is never hidden.)
