@@ -1,7 +1,7 @@
 //! Work that runs outside Rust, in a binding's language, under a lock.
 //!
-//! The bindings hand such work to the core's [`Lock::run`] and
-//! [`Client::with_lock`] as a [`Work`] signal, so that what counts as a loss,
+//! The bindings hand such work to the core's [`Lock::run`](crate::Lock::run) and
+//! [`Client::with_lock`](crate::Client::with_lock) as a [`Work`] signal, so that what counts as a loss,
 //! the error it gives and the order of errors are decided here once. A binding
 //! only starts its work, calls [`Work::done`] when it ends, and cancels it
 //! (its language's way) when the core reports `LockLost`.
@@ -38,7 +38,7 @@ impl Work {
     }
 
     /// Resolves once [`Work::done`] is called: the future to pass to
-    /// [`Lock::run`] or [`Client::with_lock`].
+    /// [`Lock::run`](crate::Lock::run) or [`Client::with_lock`](crate::Client::with_lock).
     pub fn finished(&self) -> impl Future<Output = ()> + Send + 'static {
         let mut ended = self.ended.subscribe();
         async move {
