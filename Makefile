@@ -8,6 +8,7 @@
 #   make lint                 rustfmt and clippy on every crate, the bindings included
 #   make msrv                 build the crates with the oldest Rust they claim (CI runs it)
 #   make crates               package and verify the crates users install (cargo publish --dry-run)
+#   make dist-python          Python wheels (x86_64, aarch64) and sdist into dist/python, install-tested
 #   make faults DURATION=1h   a long fault-injection soak with a report
 #   make stress DURATION=10m  256 clients on their own connections, no faults
 #   make soak DURATION=1h     both
@@ -60,6 +61,16 @@ msrv:
 # package alone, as crates.io would, without uploading.
 crates:
 	$(CARGO) publish --dry-run --allow-dirty -p tenure-proto -p tenure
+
+# Release step, not in `make test`: the abi3 manylinux2014 wheels for x86_64 and
+# aarch64 (maturin + zig) and the sdist into dist/python, auditwheel's report,
+# the sdist built offline from an empty directory, then the x86_64 wheel
+# installed into a fresh venv without cargo on PATH and the binding's tests run
+# from it against real clusters. TENURE_DIST_AARCH64=0 skips aarch64.
+.PHONY: dist-python
+dist-python:
+	$(CARGO) build --bin tenure --bin tenure-testkit
+	bash bindings/python/dist.sh --test
 
 # Optional system packages: libfaketime lets the fault suite skew clocks.
 deps:
