@@ -20,7 +20,7 @@
 #   --no-sdist-check  skip building a wheel from the unpacked sdist offline
 #                     (tools/dist/check-python-sdist.sh)
 #
-# Needs: python3 (3.9+), rustup/cargo. maturin, ziglang and auditwheel are
+# Needs: python3 (3.9+), rustup/cargo. maturin, ziglang, auditwheel and twine are
 # installed from PyPI into target/dist-python/venv. Builds run under nice.
 set -euo pipefail
 
@@ -46,7 +46,7 @@ if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
 fi
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
-    "maturin>=1.9,<2" "ziglang>=0.13" "auditwheel>=6"
+    "maturin>=1.9,<2" "ziglang>=0.13" "auditwheel>=6" "twine>=6"
 export PATH="$VENV/bin:$PATH"
 
 rm -rf "$OUT"
@@ -110,6 +110,10 @@ for whl in sorted(out.glob("*.whl")):
         sys.exit(f"{whl.name}: missing {missing}")
     print(f"{whl.name}: {len(names)} files, metadata ok")
 EOF
+
+# The metadata and README as PyPI will render them (what an upload checks).
+echo "== twine check --strict"
+twine check --strict "$OUT"/*.whl "$OUT"/*.tar.gz
 
 if [ "$SDIST_CHECK" = 1 ]; then
     bash "$REPO/tools/dist/check-python-sdist.sh" "$OUT"/tenure-*.tar.gz
