@@ -39,8 +39,32 @@ pub fn tenure_bin() -> PathBuf {
     bin
 }
 
-/// A free loopback port (bound and released; good enough for tests).
+/// A free loopback port for a test server, below the kernel's ephemeral range.
+///
+/// A port the kernel hands out for `bind(0)` comes from the ephemeral range,
+/// which outgoing connections draw their local ports from too: between the
+/// probe and the server's own bind, a client connection of another test could
+/// take it ("Address already in use"). Ports below that range are never taken
+/// that way; each is probed, and never handed out twice by one process.
 pub fn free_port() -> u16 {
+    use rand::Rng;
+    use std::sync::Mutex;
+    static GIVEN: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32_768);
+    let (low, high) = (10_000u16, ephemeral_low);
+    if high > low + 1_000 {
+        let mut given = GIVEN.lock().unwrap_or_else(|p| p.into_inner());
+        for _ in 0..1_000 {
+            let port = rand::rng().random_range(low..high);
+            if !given.contains(&port) && TcpListener::bind(("127.0.0.1", port)).is_ok() {
+                given.push(port);
+                return port;
+            }
+        }
+    }
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
