@@ -72,12 +72,7 @@ impl Link {
             let mut stub = conn.stub(&self.addr).map_err(|e| e.to_string())?;
             match stub.renew(req).await {
                 Ok(resp) => resp.into_inner(),
-                Err(status) => {
-                    return not_leader::<()>(&status).and_then(|r| match r {
-                        Err(redirect) => Ok(redirect),
-                        Ok(()) => Err("no answer".to_owned()),
-                    });
-                }
+                Err(status) => return refusal(&status),
             }
         };
         reply(resp, session)
@@ -85,9 +80,9 @@ impl Link {
 }
 
 /// A refused call: a redirect if the node is not the leader, else an error.
-fn not_leader<T>(status: &tonic::Status) -> Result<Result<T, Reply>, String> {
+fn refusal(status: &tonic::Status) -> Result<Reply, String> {
     match classify(status) {
-        Failure::NotLeader(leader) => Ok(Err(Reply::NotLeader(leader))),
+        Failure::NotLeader(leader) => Ok(Reply::NotLeader(leader)),
         _ => Err(status.message().to_owned()),
     }
 }
@@ -113,7 +108,7 @@ mod stream {
     use tokio_stream::wrappers::ReceiverStream;
     use tonic::Streaming;
 
-    use super::{Reply, not_leader};
+    use super::{Reply, refusal};
     use crate::conn::Conn;
 
     /// One keepalive stream to one node.
@@ -132,7 +127,7 @@ mod stream {
                     tx,
                     rx: resp.into_inner(),
                 })),
-                Err(status) => not_leader(&status),
+                Err(status) => refusal(&status).map(Err),
             }
         }
 
