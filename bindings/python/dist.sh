@@ -12,6 +12,7 @@
 # the same way (rustup target add aarch64-unknown-linux-gnu).
 #
 #   bindings/python/dist.sh [--test] [--no-aarch64] [--no-sdist-check]
+#                           [--profile release|dev] [--out DIR]
 #
 #   --test            then install the x86_64 wheel into a fresh venv without
 #                     cargo on PATH and run the test suite from it
@@ -19,6 +20,11 @@
 #   --no-aarch64      skip the aarch64 wheel (also TENURE_DIST_AARCH64=0)
 #   --no-sdist-check  skip building a wheel from the unpacked sdist offline
 #                     (tools/dist/check-python-sdist.sh)
+#   --profile P       cargo profile of the wheels: release (default, what is
+#                     published) or dev (CI: the same packaging and checks,
+#                     unoptimised code; also TENURE_DIST_PROFILE)
+#   --out DIR         where the artifacts go (default dist/python; CI's dev
+#                     wheels go elsewhere so dist/ only holds release builds)
 #
 # Needs: python3 (3.9+), rustup/cargo. maturin, ziglang, auditwheel and twine are
 # installed from PyPI into target/dist-python/venv. Builds run under nice.
@@ -29,18 +35,28 @@ REPO="$(cd "$HERE/../.." && pwd)"
 PYTHON="${PYTHON:-python3}"
 VENV="${TENURE_DIST_VENV:-$REPO/target/dist-python/venv}"
 OUT="$REPO/dist/python"
+PROFILE="${TENURE_DIST_PROFILE:-release}"
 
 TEST=0
 AARCH64="${TENURE_DIST_AARCH64:-1}"
 SDIST_CHECK=1
-for arg in "$@"; do
-    case "$arg" in
+while [ $# -gt 0 ]; do
+    case "$1" in
         --test) TEST=1 ;;
         --no-aarch64) AARCH64=0 ;;
         --no-sdist-check) SDIST_CHECK=0 ;;
-        *) echo "dist.sh: unknown argument $arg" >&2; exit 2 ;;
+        --profile) PROFILE="${2:?--profile needs release or dev}"; shift ;;
+        --out) OUT="${2:?--out needs a directory}"; shift ;;
+        *) echo "dist.sh: unknown argument $1" >&2; exit 2 ;;
     esac
+    shift
 done
+case "$PROFILE" in
+    release|dev) ;;
+    *) echo "dist.sh: --profile must be release or dev, got $PROFILE" >&2; exit 2 ;;
+esac
+mkdir -p "$(dirname "$OUT")"
+OUT="$(cd "$(dirname "$OUT")" && pwd)/$(basename "$OUT")"
 
 if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
@@ -54,14 +70,14 @@ mkdir -p "$OUT"
 
 elapsed() { echo "$(( $(date +%s) - $1 )) s"; }
 
-# x86_64 and aarch64: release builds with zig as the linker, glibc 2.17.
+# x86_64 and aarch64: builds with zig as the linker, glibc 2.17.
 build_wheel() {
     local target="$1" start
     start=$(date +%s)
     echo "== wheel for $target"
     # --strip: without it the release profile's line tables and the symbol
     # table make the module 39 MB (a 9.6 MB wheel); only the final link changes.
-    (cd "$HERE" && nice -n 19 maturin build --release --strip --zig --compatibility manylinux2014 \
+    (cd "$HERE" && nice -n 19 maturin build --profile "$PROFILE" --strip --zig --compatibility manylinux2014 \
         --target "$target" --interpreter "$VENV/bin/python" --out "$OUT")
     echo "== wheel for $target built in $(elapsed "$start")"
 }
@@ -123,5 +139,5 @@ echo "== dist/python"
 ls -l "$OUT"
 
 if [ "$TEST" = 1 ]; then
-    bash "$REPO/tools/dist/test-python-wheel.sh"
+    bash "$REPO/tools/dist/test-python-wheel.sh" "$(ls "$OUT"/tenure-*-manylinux*_x86_64.whl | head -n 1)"
 fi

@@ -1,16 +1,27 @@
 #!/usr/bin/env bash
-# Builds the Python binding from source, installs it into a venv, and runs its
-# tests (pytest against real `tenure dev` clusters, mypy --strict included).
+# The Python binding's tests, run the way a user gets the package (issue 20):
+# builds the abi3 manylinux x86_64 wheel and the sdist with the release
+# script (bindings/python/dist.sh: zig-linked against glibc 2.17, auditwheel,
+# metadata and twine checks), dev profile by default so CI reuses little but
+# stays quick, then installs the wheel into a fresh venv with no cargo on PATH
+# and runs the test suite from it against real `tenure dev` clusters (pytest,
+# mypy --strict included: tools/dist/test-python-wheel.sh).
+#
+# The wheel is also installed into bindings/python/.venv, which tools/docs.sh
+# (pdoc) and local development use.
 #
 # Needs: python3 (3.9+), cargo, and the server binary (cargo build --workspace;
-# or set TENURE_BIN). Everything else (maturin, pytest, mypy) comes from PyPI.
-# Extra arguments go to pytest, e.g. `bindings/python/test.sh -k fork -x`.
+# or set TENURE_BIN). Everything else (maturin, ziglang, pytest, mypy) comes
+# from PyPI. Extra arguments go to pytest, e.g. `bindings/python/test.sh -k fork -x`.
+#
+#   TENURE_DIST_PROFILE   cargo profile of the wheel: dev (default here) or release
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 PYTHON="${PYTHON:-python3}"
 VENV="${TENURE_PY_VENV:-$HERE/.venv}"
+OUT="$REPO/target/dist-ci/python"
 
 export TENURE_BIN="${TENURE_BIN:-$REPO/target/debug/tenure}"
 if [ ! -x "$TENURE_BIN" ]; then
@@ -18,22 +29,13 @@ if [ ! -x "$TENURE_BIN" ]; then
     exit 1
 fi
 
+echo "== building the x86_64 wheel and the sdist (bindings/python/dist.sh)"
+bash "$HERE/dist.sh" --profile "${TENURE_DIST_PROFILE:-dev}" --no-aarch64 --no-sdist-check --out "$OUT"
+WHEEL="$(ls "$OUT"/tenure-*-manylinux*_x86_64.whl | head -n 1)"
+
 if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
 fi
-VPY="$VENV/bin/python"
-"$VPY" -m pip install --quiet --disable-pip-version-check --upgrade pip
-"$VPY" -m pip install --quiet --disable-pip-version-check \
-    "maturin>=1.9,<2" "pytest>=7" "pytest-timeout>=2" "mypy>=1.10"
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps "$WHEEL"
 
-# Build the abi3 wheel (dev profile: the workspace's debug artifacts are reused)
-# and install it like a user would.
-DIST="$(mktemp -d)"
-trap 'rm -rf "$DIST"' EXIT
-echo "== building the wheel"
-(cd "$HERE" && "$VENV/bin/maturin" build --profile dev --interpreter "$VPY" --out "$DIST")
-"$VPY" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps "$DIST"/tenure-*.whl
-
-echo "== pytest (includes mypy --strict on the package and the examples)"
-cd "$HERE"
-"$VPY" -m pytest -q -p no:cacheprovider tests "$@"
+bash "$REPO/tools/dist/test-python-wheel.sh" "$WHEEL" -- "$@"
