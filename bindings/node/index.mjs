@@ -23,6 +23,7 @@ export const {
   PermissionDeniedError,
   ResourceExhaustedError,
   CancelledError,
+  AlreadyHeldError,
   InternalError,
   errorClassFor,
   validateLockName,

@@ -117,6 +117,7 @@ export type ErrorCode =
   | 'PERMISSION_DENIED'
   | 'RESOURCE_EXHAUSTED'
   | 'CANCELLED'
+  | 'ALREADY_HELD'
   | 'INTERNAL';
 
 /** The error codes by name (`ErrorCode.LOCK_HELD === 'LOCK_HELD'`). */
@@ -221,6 +222,17 @@ export declare class CancelledError extends TenureError {
   static readonly code: 'CANCELLED';
   /** `'CANCELLED'` */
   readonly code: 'CANCELLED';
+}
+
+/**
+ * This client's session already holds the lock: a second acquire fails at once
+ * instead of waiting behind itself (no silent reentrancy).
+ */
+export declare class AlreadyHeldError extends TenureError {
+  /** `'ALREADY_HELD'` */
+  static readonly code: 'ALREADY_HELD';
+  /** `'ALREADY_HELD'` */
+  readonly code: 'ALREADY_HELD';
 }
 
 /** A bug or an unexpected reply. */

@@ -86,6 +86,7 @@ export const {
   PermissionDeniedError,
   ResourceExhaustedError,
   CancelledError,
+  AlreadyHeldError,
   InternalError,
 } = ERROR_CLASS_BY_NAME;
 

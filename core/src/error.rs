@@ -22,6 +22,7 @@ macro_rules! error_kinds {
             PermissionDenied "PERMISSION_DENIED" "The caller may not do this.";
             ResourceExhausted "RESOURCE_EXHAUSTED" "A server limit was reached.";
             Cancelled "CANCELLED" "The call was cancelled.";
+            AlreadyHeld "ALREADY_HELD" "This client's session already holds the lock: a second acquire fails at once instead of waiting behind itself.";
             Internal "INTERNAL" "A bug or an unexpected reply.";
         }
     };
@@ -155,6 +156,7 @@ pub(crate) fn classify(status: &tonic::Status) -> Failure {
             pb::ErrorKind::PermissionDenied => ErrorKind::PermissionDenied,
             pb::ErrorKind::ResourceExhausted => ErrorKind::ResourceExhausted,
             pb::ErrorKind::Cancelled => ErrorKind::Cancelled,
+            pb::ErrorKind::AlreadyHeld => ErrorKind::AlreadyHeld,
             pb::ErrorKind::Internal | pb::ErrorKind::Unspecified => ErrorKind::Internal,
         };
         return Failure::Fatal(Error::new(kind, message));

@@ -33,6 +33,7 @@ scenarios!(
     fifo_handover_three_waiters,
     wait_timeout,
     try_lock,
+    already_held,
     cancel_withdraws,
     shared_mode,
     lost_after_blacklist,
@@ -384,6 +385,37 @@ mod scenario {
         assert_eq!(err.kind(), ErrorKind::LockHeld, "{err}");
         held.release().await.expect("release");
         b.try_lock("s/try").await.expect("free again");
+    }
+
+    pub async fn already_held() {
+        let cluster = started().await;
+        let a = client(&cluster, Duration::from_secs(5)).await;
+        let b = client(&cluster, Duration::from_secs(5)).await;
+        let held = a.try_lock("s/again").await.expect("free lock");
+        let err = a.try_lock("s/again").await.expect_err("held by a");
+        assert_eq!(err.kind(), ErrorKind::AlreadyHeld, "{err}");
+        // A waiting acquire too: queued behind its own grant it would end
+        // with TIMEOUT after its wait, not ALREADY_HELD.
+        let err = a
+            .lock("s/again", Duration::from_secs(10))
+            .await
+            .expect_err("held by a");
+        assert_eq!(err.kind(), ErrorKind::AlreadyHeld, "{err}");
+        let info = a.describe("s/again").await.expect("describe").expect("held");
+        assert!(info.waiters.is_empty(), "queued behind itself: {info:?}");
+        let waiting = tokio::spawn(async move { b.lock("s/again", Duration::from_secs(20)).await });
+        eventually(Duration::from_secs(10), || async {
+            let info = a.describe("s/again").await.ok()??;
+            (info.waiters.len() == 1).then_some(())
+        })
+        .await
+        .expect("b queued");
+        let first = held.fencing_token();
+        held.release().await.expect("release");
+        let theirs = waiting.await.expect("join").expect("b gets it");
+        theirs.release().await.expect("b releases");
+        let again = a.try_lock("s/again").await.expect("a again");
+        assert!(again.fencing_token() > theirs.fencing_token() && theirs.fencing_token() > first);
     }
 
     pub async fn shared_mode() {

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 
 import {
+  AlreadyHeldError,
   CancelledError,
   Client,
   Fence,
@@ -22,7 +23,7 @@ import {
   SessionState,
   TenureTimeoutError,
   asyncDispose,
-} from '../index.mjs';
+} from 'tenure';
 import { eventually, repoRoot, tenureBin } from './cluster.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -133,6 +134,26 @@ const scenarios = {
     await assert.rejects(b.tryLock('js/try'), LockHeldError);
     await held.release();
     await (await b.tryLock('js/try')).release();
+  },
+
+  async already_held(kit) {
+    const a = await connect(kit);
+    const b = await connect(kit);
+    const held = await a.tryLock('js/again');
+    await assert.rejects(a.tryLock('js/again'), AlreadyHeldError);
+    // Queued behind its own grant it would end with a timeout, not ALREADY_HELD.
+    await assert.rejects(a.lock('js/again', { timeout: 10_000 }), AlreadyHeldError);
+    assert.equal(await waiters(kit, 'js/again'), 0);
+    const waiting = b.lock('js/again', { timeout: 20_000 });
+    await eventually('b queued', async () => (await waiters(kit, 'js/again')) === 1);
+    const first = held.fencingToken;
+    await held.release();
+    const theirs = await waiting;
+    assert.ok(theirs.fencingToken > first);
+    await theirs.release();
+    const again = await a.tryLock('js/again');
+    assert.ok(again.fencingToken > theirs.fencingToken);
+    await again.release();
   },
 
   async cancel_withdraws(kit) {

@@ -171,6 +171,36 @@ def scenario_try_lock(kit: Kit) -> None:
     b.close()
 
 
+def scenario_already_held(kit: Kit) -> None:
+    async def main() -> None:
+        a = await tenure.AsyncClient.connect(kit.endpoints, ttl=5)
+        b = await tenure.AsyncClient.connect(kit.endpoints, ttl=5)
+        held = await a.try_lock("py/again")
+        with pytest.raises(tenure.AlreadyHeld):
+            await a.try_lock("py/again")
+        # Queued behind its own grant it would end with Timeout, not AlreadyHeld.
+        with pytest.raises(tenure.AlreadyHeld):
+            await a.lock("py/again", timeout=10)
+        assert waiters(kit, "py/again") == 0
+        task = asyncio.ensure_future(b.lock("py/again", timeout=20))
+        deadline = time.monotonic() + 10
+        while waiters(kit, "py/again") < 1 and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        assert waiters(kit, "py/again") == 1
+        first = held.fencing_token
+        await held.release()
+        theirs = await task
+        assert theirs.fencing_token > first
+        await theirs.release()
+        again = await a.try_lock("py/again")
+        assert again.fencing_token > theirs.fencing_token
+        await again.release()
+        await a.close()
+        await b.close()
+
+    asyncio.run(main())
+
+
 def scenario_cancel_withdraws(kit: Kit) -> None:
     async def main() -> None:
         a = await tenure.AsyncClient.connect(kit.endpoints, ttl=5)

@@ -35,6 +35,7 @@ fn code_for(kind: ErrorKind) -> Code {
         ErrorKind::InvalidArgument => Code::InvalidArgument,
         ErrorKind::ResourceExhausted => Code::ResourceExhausted,
         ErrorKind::Cancelled => Code::Cancelled,
+        ErrorKind::AlreadyHeld => Code::AlreadyExists,
         ErrorKind::Internal | ErrorKind::Unspecified => Code::Internal,
     }
 }
@@ -76,6 +77,7 @@ pub fn rejected(r: &Rejection) -> Status {
         Rejection::SessionExpired(_) => ErrorKind::SessionExpired,
         Rejection::SessionBlacklisted(_) => ErrorKind::SessionBlacklisted,
         Rejection::LockHeld(_) => ErrorKind::LockHeld,
+        Rejection::AlreadyHeld(_) => ErrorKind::AlreadyHeld,
         Rejection::NotHolder { .. } => ErrorKind::NotHolder,
         Rejection::TimedOut(_) => ErrorKind::Timeout,
         Rejection::Cancelled(_) => ErrorKind::Cancelled,

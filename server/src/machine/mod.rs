@@ -550,6 +550,14 @@ impl Machine {
         }
         let now = self.time_ms;
         let lock = self.locks.entry(name.to_owned()).or_default();
+        // No silent reentrancy: a session holds a lock at most once. A second
+        // acquire would wait behind the session's own grant until it timed out
+        // (or forever), so it fails at once; a counted reentrant hold would
+        // need the client to know which of its callers owns the grant, which
+        // the server cannot see.
+        if lock.holders.iter().any(|h| h.session == session) {
+            return Outcome::Rejected(Rejection::AlreadyHeld(name.to_owned()));
+        }
         // Grants are told apart by owner id: a second grant under an owner id
         // that holds or awaits this lock already would be lost to its session
         // when the first is released (the lock then held by nobody alive). The

@@ -67,6 +67,39 @@ fn waiter_gets_lock_with_higher_token_when_holder_expires() {
 }
 
 #[test]
+fn second_acquire_by_the_holding_session_is_already_held_and_changes_nothing() {
+    let mut m = Machine::default();
+    let a = open(&mut m, 1);
+    apply1(&mut m, 1, acquire(a, 1, "x", None));
+    let before = (format!("{:?}", m.lock("x")), m.last_token());
+    // Try and waiting acquires alike: a waiter would sit behind its own grant.
+    for (request, wait_ms) in [(2, None), (3, Some(5_000))] {
+        let (out, events) = apply1(&mut m, 2, acquire(a, request, "x", wait_ms));
+        assert_eq!(out, Outcome::Rejected(Rejection::AlreadyHeld("x".into())));
+        assert!(events.is_empty(), "{events:?}");
+    }
+    assert_eq!(before, (format!("{:?}", m.lock("x")), m.last_token()));
+    // Another session still queues, and after a release the session may
+    // acquire the lock again.
+    let b = open(&mut m, 2);
+    assert_eq!(apply1(&mut m, 3, acquire(b, 1, "x", Some(5_000))).0, Outcome::Queued);
+    let Outcome::Granted(first) = apply1(&mut m, 1, acquire(a, 9, "y", None)).0 else {
+        panic!("y not granted")
+    };
+    let release = Command::Release {
+        session: a,
+        request: 10,
+        name: "y".into(),
+        owner: first.owner,
+    };
+    assert_eq!(apply1(&mut m, 4, release).0, Outcome::Released { released: true });
+    let Outcome::Granted(again) = apply1(&mut m, 5, acquire(a, 11, "y", None)).0 else {
+        panic!("y not granted again")
+    };
+    assert!(again.token > first.token);
+}
+
+#[test]
 fn try_acquire_of_held_lock_is_rejected_and_changes_nothing() {
     let mut m = Machine::default();
     let a = open(&mut m, 1);
@@ -277,7 +310,8 @@ fn shared_holders_coexist_and_exclusive_waiter_blocks_later_shared() {
         Outcome::Queued
     );
     // No barging: a later shared request queues behind the exclusive waiter.
-    assert_eq!(apply1(&mut m, 0, shared(a, 2)).0, Outcome::Queued);
+    let d = open(&mut m, 4);
+    assert_eq!(apply1(&mut m, 0, shared(d, 1)).0, Outcome::Queued);
 }
 
 #[test]

@@ -145,6 +145,10 @@ pub enum Rejection {
     UnknownRequest(RequestId),
     #[error("request id {0} is out of range (1 to 9223372036854775807)")]
     InvalidRequest(RequestId),
+    /// The session already holds this lock: a second acquire would otherwise
+    /// queue behind itself (docs/design.md, "One grant per session").
+    #[error("this session already holds lock {0:?}")]
+    AlreadyHeld(String),
 }
 
 /// The outcome of one command, returned to the proposer and kept in the

@@ -30,6 +30,7 @@ from ._client import Client, Lock
 from ._common import Subscription
 from ._errors import (
     Cancelled,
+    AlreadyHeld,
     ForkedClientError,
     InternalError,
     InvalidArgument,
@@ -68,6 +69,7 @@ __all__ = [
     "AsyncLock",
     "AuditRecord",
     "Cancelled",
+    "AlreadyHeld",
     "Client",
     "ClusterStatus",
     "Connecting",

@@ -22,6 +22,7 @@ __all__ = [
     "PermissionDenied",
     "ResourceExhausted",
     "Cancelled",
+    "AlreadyHeld",
     "InternalError",
     "ForkedClientError",
 ]
@@ -122,6 +123,17 @@ class Cancelled(TenureError):
     """The call was cancelled."""
 
     code = "CANCELLED"
+
+
+class AlreadyHeld(TenureError):
+    """This client's session already holds the lock.
+
+    A second acquire of a lock the same client holds fails at once instead of
+    waiting behind itself; there is no silent reentrancy. Threads of one
+    process that contend for a lock use their own clients, or a local lock.
+    """
+
+    code = "ALREADY_HELD"
 
 
 class InternalError(TenureError):

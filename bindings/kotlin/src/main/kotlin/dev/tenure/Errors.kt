@@ -54,6 +54,12 @@ sealed class TenureException(message: String, val code: String) : Exception(mess
     /** The call was cancelled. Code `CANCELLED`. */
     class Cancelled(message: String) : TenureException(message, "CANCELLED")
 
+    /**
+     * This client's session already holds the lock: a second acquire fails at once instead of
+     * waiting behind itself (no silent reentrancy). Code `ALREADY_HELD`.
+     */
+    class AlreadyHeld(message: String) : TenureException(message, "ALREADY_HELD")
+
     /** A bug or an unexpected reply. Code `INTERNAL`. */
     class Internal(message: String) : TenureException(message, "INTERNAL")
 
@@ -80,6 +86,7 @@ internal fun NativeException.toTenure(): TenureException {
         is NativeException.PermissionDenied -> TenureException.PermissionDenied(msg)
         is NativeException.ResourceExhausted -> TenureException.ResourceExhausted(msg)
         is NativeException.Cancelled -> TenureException.Cancelled(msg)
+        is NativeException.AlreadyHeld -> TenureException.AlreadyHeld(msg)
         is NativeException.Internal -> TenureException.Internal(msg)
     }
 }

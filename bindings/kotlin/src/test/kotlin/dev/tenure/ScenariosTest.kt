@@ -145,6 +145,27 @@ class ScenariosTest {
             }
             b.tryLock("kt/try").release()
         },
+        "already_held" to scenario { kit ->
+            coroutineScope {
+                val a = kit.client()
+                val b = kit.client()
+                val held = a.tryLock("kt/again")
+                assertFailsWith<TenureException.AlreadyHeld> { a.tryLock("kt/again") }
+                // Queued behind its own grant it would end with Timeout, not AlreadyHeld.
+                assertFailsWith<TenureException.AlreadyHeld> { a.lock("kt/again", 10.seconds) }
+                assertEquals(0, kit.waiters("kt/again"))
+                val waiting = async { b.lock("kt/again", 20.seconds) }
+                eventually(what = "b queued") { kit.waiters("kt/again") == 1 }
+                val first = held.fencingToken
+                held.release()
+                val theirs = waiting.await()
+                assertTrue(theirs.fencingToken > first)
+                theirs.release()
+                val again = a.tryLock("kt/again")
+                assertTrue(again.fencingToken > theirs.fencingToken)
+                again.release()
+            }
+        },
         "cancel_withdraws" to scenario { kit ->
             coroutineScope {
                 val held = kit.client().tryLock("kt/cancel")
