@@ -100,6 +100,66 @@ fn the_kubernetes_example_matches_the_image() {
     }
 }
 
+/// The image from the release tarballs (Dockerfile.release) runs the binary
+/// the way the built image does (path, non-root user, data volume, ports,
+/// entrypoint), unpacks the tarballs tools/dist/server.sh writes (names,
+/// version) and checks them against SHA256SUMS first.
+#[test]
+fn the_release_image_matches_the_image_and_the_tarballs() {
+    let read = |f: &str| std::fs::read_to_string(deploy_dir().join(f)).expect("read deploy file");
+    let (image, release) = (
+        read("container/Dockerfile"),
+        read("container/Dockerfile.release"),
+    );
+    let script = std::fs::read_to_string(deploy_dir().join("../tools/dist/server.sh"))
+        .expect("read tools/dist/server.sh");
+    for line in [
+        "USER 10001:10001",
+        "VOLUME [\"/var/lib/tenure\"]",
+        "EXPOSE 7100 9100",
+        "ENTRYPOINT [\"/usr/local/bin/tenure\"]",
+    ] {
+        assert!(image.contains(line), "Dockerfile lacks {line:?}");
+        assert!(release.contains(line), "Dockerfile.release lacks {line:?}");
+    }
+    for line in [
+        "COPY --from=unpack /out/tenure /usr/local/bin/tenure",
+        // The data directory belongs to the user the node runs as.
+        "COPY --from=unpack --chown=10001:10001 /out/var/lib/ /var/lib/",
+        "install -d -m 0700 /out/var/lib/tenure",
+        "sha256sum -c",
+        "tarball=\"tenure-$VERSION-$triple.tar.gz\"",
+    ] {
+        assert!(release.contains(line), "Dockerfile.release lacks {line:?}");
+    }
+    // The version it unpacks by default is the workspace's.
+    let version = format!("ARG VERSION={}\n", env!("CARGO_PKG_VERSION"));
+    assert!(
+        release.contains(&version),
+        "Dockerfile.release lacks {version:?}"
+    );
+    // Both architectures, named as the script names its tarballs.
+    assert!(script.contains("name=\"tenure-$VERSION-$target\""));
+    for (arch, triple) in [
+        ("amd64", "x86_64-unknown-linux-musl"),
+        ("arm64", "aarch64-unknown-linux-musl"),
+    ] {
+        assert!(
+            release.contains(&format!("{arch}) triple={triple} ;;")),
+            "Dockerfile.release does not map {arch} to {triple}"
+        );
+        assert!(
+            script.contains(triple),
+            "tools/dist/server.sh does not build {triple}"
+        );
+    }
+    // No build stage runs cargo: the binary comes from the tarball only.
+    assert!(
+        !release.contains("cargo "),
+        "Dockerfile.release builds instead of unpacking"
+    );
+}
+
 /// The check catches a flag the binary does not have.
 #[test]
 fn an_unknown_flag_is_seen() {
