@@ -262,6 +262,12 @@ export interface AcquireOptions {
   shared?: boolean;
   /** Lock-delay in ms: after this grant's session EXPIRES, nobody gets the lock for this long. */
   lockDelayMs?: number;
+  /**
+   * A small value stored with the grant and shown by describe and listLocks
+   * (the holder's address, a job id): at most 1,024 bytes, no control
+   * characters but tab.
+   */
+  value?: string;
   /** Aborts a waiting acquire: it is withdrawn from the server's queue and rejects with CancelledError. */
   signal?: AbortSignal;
 }

@@ -168,6 +168,7 @@ function acquireOptions(options) {
     waitMs: opts.timeout ?? undefined,
     shared: Boolean(opts.shared),
     lockDelayMs: opts.lockDelayMs ?? undefined,
+    value: opts.value ?? undefined,
   };
 }
 

@@ -219,6 +219,7 @@ function acquireOptions(opts) {
   const out = { shared: Boolean(opts.shared) };
   if (opts.timeout !== undefined && opts.timeout !== null) out.waitMs = opts.timeout;
   if (opts.lockDelayMs !== undefined && opts.lockDelayMs !== null) out.lockDelayMs = opts.lockDelayMs;
+  if (opts.value !== undefined && opts.value !== null) out.value = opts.value;
   return out;
 }
 

@@ -184,6 +184,10 @@ pub struct LockArgs {
     /// Take the lock in shared mode.
     #[arg(long)]
     pub shared: bool,
+    /// A small value stored with the grant, shown by `describe` and `list`
+    /// (this host's address, a job id; at most 1,024 bytes).
+    #[arg(long, default_value = "")]
+    pub value: String,
     /// How long COMMAND gets between SIGTERM and SIGKILL when the lock is about
     /// to be lost (bounded so that it is dead by the session's local expiry).
     #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
@@ -206,20 +210,36 @@ fn print<T: Serialize>(
     Ok(())
 }
 
+/// ` value="..."` when a grant or waiter has a value (quoted: it may hold spaces).
+fn value_field(value: &str) -> String {
+    if value.is_empty() {
+        String::new()
+    } else {
+        format!(" value={value:?}")
+    }
+}
+
 fn lock_lines(locks: &[LockInfo]) -> String {
     let mut out = String::new();
     for l in locks {
         out.push_str(&format!("{}\n", l.name));
         for h in &l.holders {
             out.push_str(&format!(
-                "  holder  session={} token={} owner={} mode={:?}\n",
-                h.session_id, h.token, h.owner_id, h.mode
+                "  holder  session={} token={} owner={} mode={:?}{}\n",
+                h.session_id,
+                h.token,
+                h.owner_id,
+                h.mode,
+                value_field(&h.value)
             ));
         }
         for w in &l.waiters {
             out.push_str(&format!(
-                "  waiter  session={} request={} mode={:?}\n",
-                w.session_id, w.request_id, w.mode
+                "  waiter  session={} request={} mode={:?}{}\n",
+                w.session_id,
+                w.request_id,
+                w.mode,
+                value_field(&w.value)
             ));
         }
         if l.delayed_until_ms > 0 {
@@ -454,6 +474,7 @@ async fn run_lock(args: LockArgs, conn: &ConnectArgs) -> anyhow::Result<ExitCode
     if args.shared {
         acquire = acquire.shared();
     }
+    acquire = acquire.with_value(args.value);
     let lock = match client.acquire(&args.name, acquire).await {
         Ok(l) => l,
         Err(e) if e.kind() == ErrorKind::LockHeld || e.kind() == ErrorKind::Timeout => {

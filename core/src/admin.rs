@@ -36,6 +36,8 @@ macro_rules! admin_records {
                 mode: LockMode => mode,
                 /// When it was granted (Unix ms, leader clock).
                 granted_at_ms: u64 => time,
+                /// The value given with the acquire ("" if none).
+                value: String => text,
             }
             /// A queued acquire.
             WaiterInfo {
@@ -47,6 +49,8 @@ macro_rules! admin_records {
                 mode: LockMode => mode,
                 /// When the wait times out (Unix ms, leader clock).
                 deadline_ms: u64 => time,
+                /// The value given with the acquire ("" if none).
+                value: String => text,
             }
             /// A lock's holders and waiters.
             LockInfo {
@@ -194,6 +198,7 @@ impl From<pb::LockInfo> for LockInfo {
                     owner_id: h.owner_id,
                     mode: mode(h.mode),
                     granted_at_ms: h.granted_at_ms,
+                    value: h.value,
                 })
                 .collect(),
             waiters: l
@@ -204,6 +209,7 @@ impl From<pb::LockInfo> for LockInfo {
                     request_id: w.request_id,
                     mode: mode(w.mode),
                     deadline_ms: w.deadline_ms,
+                    value: w.value,
                 })
                 .collect(),
             delayed_until_ms: l.delayed_until_ms,

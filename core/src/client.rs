@@ -18,6 +18,8 @@ use crate::session::{LostReason, SessionInner, SessionState};
 
 /// Longest lock name, in bytes (the server enforces the same).
 pub const MAX_LOCK_NAME_BYTES: usize = 256;
+/// Longest [`AcquireOptions::value`], in bytes (the server enforces the same).
+pub const MAX_LOCK_VALUE_BYTES: usize = 1_024;
 
 /// A connection to a tenure cluster. Cheap to clone; clones share the session.
 #[derive(Clone)]
@@ -51,6 +53,23 @@ pub fn validate_lock_name(name: &str) -> Result<()> {
     if name.chars().any(char::is_control) {
         return Err(Error::invalid(
             "lock name must not contain control characters",
+        ));
+    }
+    Ok(())
+}
+
+/// Checks an [`AcquireOptions::value`] as the server will: at most
+/// [`MAX_LOCK_VALUE_BYTES`] bytes, no control characters but tab.
+pub fn validate_lock_value(value: &str) -> Result<()> {
+    if value.len() > MAX_LOCK_VALUE_BYTES {
+        return Err(Error::invalid(format!(
+            "lock value must be at most {MAX_LOCK_VALUE_BYTES} bytes, got {}",
+            value.len()
+        )));
+    }
+    if value.chars().any(|c| c.is_control() && c != '\t') {
+        return Err(Error::invalid(
+            "lock value must not contain control characters (tab allowed)",
         ));
     }
     Ok(())
@@ -209,6 +228,7 @@ impl Client {
     /// the grant if it raced with the cancel).
     pub async fn acquire(&self, name: &str, options: AcquireOptions) -> Result<Lock> {
         validate_lock_name(name)?;
+        validate_lock_value(&options.value)?;
         match self.acquire_once(name, &options).await {
             // The session ended before anything was granted: once more, fresh.
             Err(e) if e.kind() == ErrorKind::SessionExpired => {
@@ -233,6 +253,7 @@ impl Client {
             wait: options.wait.is_some(),
             wait_timeout_ms: millis(wait),
             lock_delay_ms: millis(options.lock_delay),
+            value: options.value.clone(),
         };
         let mut guard = CancelGuard {
             session: Some(session.clone()),

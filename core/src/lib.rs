@@ -50,7 +50,10 @@ pub use admin::{
     AuditRecord, ClusterStatus, GrantInfo, HolderInfo, LockInfo, MemberInfo, SessionInfo,
     WaiterInfo,
 };
-pub use client::{Client, MAX_LOCK_NAME_BYTES, Subscription, validate_lock_name};
+pub use client::{
+    Client, MAX_LOCK_NAME_BYTES, MAX_LOCK_VALUE_BYTES, Subscription, validate_lock_name,
+    validate_lock_value,
+};
 pub use error::{Error, ErrorKind, Result};
 pub use fence::{FENCE_HEADER, Fence, FenceValidator};
 pub use lock::{Lock, LostCallback};

@@ -243,6 +243,12 @@ pub struct AcquireOptions {
     /// Lock-delay: after this grant's session EXPIRES, nobody gets the lock for
     /// this long (a clean release has no delay). Default none.
     pub lock_delay: Duration,
+    /// A small value stored with the grant and shown by describe and list:
+    /// the holder's address or job id, as Chubby's primary writes its
+    /// identity into its lock. At most [`crate::MAX_LOCK_VALUE_BYTES`] of text without
+    /// control characters (tab allowed). Default empty.
+    #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
+    pub value: String,
 }
 
 impl AcquireOptions {
@@ -262,6 +268,12 @@ impl AcquireOptions {
     /// Shared mode.
     pub fn shared(mut self) -> Self {
         self.mode = LockMode::Shared;
+        self
+    }
+
+    /// Stores `value` with the grant ([`AcquireOptions::value`]).
+    pub fn with_value(mut self, value: impl Into<String>) -> Self {
+        self.value = value.into();
         self
     }
 }

@@ -644,6 +644,7 @@ pub fn snapshot_body(data: &[u8]) {
             wait_ms: Some(1_000),
             lock_delay_ms: 10,
             owner: 1,
+            value: String::new(),
         },
         Command::Acquire {
             session,
@@ -653,6 +654,7 @@ pub fn snapshot_body(data: &[u8]) {
             wait_ms: None,
             lock_delay_ms: 0,
             owner: 2,
+            value: String::new(),
         },
         Command::CancelAcquire {
             session,
@@ -820,6 +822,7 @@ fn command(inp: &mut Input<'_>, m: &Machine, owners: &[OwnerId]) -> Command {
             wait_ms: inp.flag().then(|| inp.number()),
             lock_delay_ms: inp.number(),
             owner: pick_owner(inp, m, owners),
+            value: inp.text(8),
         },
         6 => Command::CancelAcquire {
             session,
@@ -1316,6 +1319,7 @@ fn sample_batch() -> Batch {
                 wait_ms: Some(5_000),
                 lock_delay_ms: 100,
                 owner: 7,
+                value: String::new(),
             },
             Command::Tick,
         ],
@@ -1488,6 +1492,7 @@ fn sample_machine() -> Machine {
         wait_ms,
         lock_delay_ms: 500,
         owner,
+        value: String::new(),
     };
     let batches = vec![
         vec![open(1), open(2), open(3), open(4)],

@@ -219,6 +219,7 @@ fn regression_lock_delay_at_the_end_of_time() {
             wait_ms: None,
             lock_delay_ms: 1_000,
             owner: 1,
+            value: String::new(),
         },
         Command::ExpireSession { session: 1 },
     ];
@@ -253,6 +254,7 @@ fn regression_a_repeated_owner_id_cannot_strand_a_lock() {
         wait_ms: None,
         lock_delay_ms: 0,
         owner: 0,
+        value: String::new(),
     };
     let commands = vec![
         Command::OpenSession {

@@ -239,3 +239,49 @@ async fn negative_control_late_kill_outlives_the_lock() {
         (granted - last) / 1_000_000
     );
 }
+
+#[tokio::test]
+async fn lock_value_is_shown_by_describe_and_list_while_the_command_runs() {
+    let cluster = Cluster::start(1);
+    cluster.wait_for_leader(LEADER_WAIT).await;
+    // The command itself describes its lock: the value is there while it holds it.
+    let out = tenure(
+        &cluster,
+        &[
+            "lock",
+            "cli/valued",
+            "--value",
+            "worker-7 at 10.0.0.7:8080",
+            "--",
+            "sh",
+            "-c",
+            "\"$0\" describe cli/valued --json && \"$0\" locks cli/",
+            tenure_bin().to_str().expect("utf-8 path"),
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (described, listed) = stdout.split_once("\n}\n").expect("json, then the list");
+    let described: Value = serde_json::from_str(&format!("{described}\n}}")).expect("json");
+    assert_eq!(
+        described["holders"][0]["value"], "worker-7 at 10.0.0.7:8080",
+        "{described}"
+    );
+    assert!(
+        listed.contains("value=\"worker-7 at 10.0.0.7:8080\""),
+        "{listed}"
+    );
+    // A value over the limit is refused before anything is held.
+    let long = "v".repeat(1_025);
+    let out = tenure(&cluster, &["lock", "cli/valued", "--value", &long, "--", "true"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("1024 bytes"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

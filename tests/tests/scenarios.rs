@@ -34,6 +34,7 @@ scenarios!(
     wait_timeout,
     try_lock,
     already_held,
+    lock_value,
     cancel_withdraws,
     shared_mode,
     lost_after_blacklist,
@@ -416,6 +417,43 @@ mod scenario {
         theirs.release().await.expect("b releases");
         let again = a.try_lock("s/again").await.expect("a again");
         assert!(again.fencing_token() > theirs.fencing_token() && theirs.fencing_token() > first);
+    }
+
+    pub async fn lock_value() {
+        let cluster = started().await;
+        let a = client(&cluster, Duration::from_secs(5)).await;
+        let b = client(&cluster, Duration::from_secs(5)).await;
+        let held = a
+            .acquire("s/valued", AcquireOptions::try_once().with_value("a at 10.0.0.1:80"))
+            .await
+            .expect("free lock");
+        let waiting = tokio::spawn(async move {
+            let wait = AcquireOptions::wait(Duration::from_secs(20)).with_value("b\twaits");
+            b.acquire("s/valued", wait).await
+        });
+        let info = eventually(Duration::from_secs(10), || async {
+            let info = a.describe("s/valued").await.ok()??;
+            (info.waiters.len() == 1).then_some(info)
+        })
+        .await
+        .expect("b queued");
+        assert_eq!(info.holders[0].value, "a at 10.0.0.1:80");
+        assert_eq!(info.waiters[0].value, "b\twaits");
+        let listed = a.list_locks("s/valued").await.expect("list");
+        assert_eq!(listed[0].holders[0].value, "a at 10.0.0.1:80");
+        held.release().await.expect("release");
+        let theirs = waiting.await.expect("join").expect("b gets it");
+        let info = a.describe("s/valued").await.expect("describe").expect("held");
+        assert_eq!(info.holders[0].value, "b\twaits");
+        theirs.release().await.expect("release");
+        for bad in ["v".repeat(1_025), "two\nlines".to_owned()] {
+            let err = a
+                .acquire("s/valued", AcquireOptions::try_once().with_value(bad))
+                .await
+                .expect_err("bad value");
+            assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
+        }
+        assert!(a.describe("s/valued").await.expect("describe").is_none());
     }
 
     pub async fn shared_mode() {

@@ -41,6 +41,7 @@ fn acquire_req(session: u64, request: u64, name: &str, wait_ms: Option<u64>) -> 
         wait: wait_ms.is_some(),
         wait_timeout_ms: wait_ms.unwrap_or(0),
         lock_delay_ms: 0,
+        value: String::new(),
     }
 }
 
@@ -438,6 +439,22 @@ async fn bad_input_gets_typed_errors_and_changes_nothing() {
             pb::AcquireRequest {
                 mode: 7,
                 ..acquire_req(session, 7, "ok", None)
+            },
+            ErrorKind::InvalidArgument,
+        ),
+        (
+            "value over 1,024 bytes",
+            pb::AcquireRequest {
+                value: "v".repeat(1_025),
+                ..acquire_req(session, 8, "ok", None)
+            },
+            ErrorKind::InvalidArgument,
+        ),
+        (
+            "value with a newline",
+            pb::AcquireRequest {
+                value: "host\nport".into(),
+                ..acquire_req(session, 9, "ok", None)
             },
             ErrorKind::InvalidArgument,
         ),

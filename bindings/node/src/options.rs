@@ -99,6 +99,8 @@ pub struct NativeAcquireOptions {
     pub shared: Option<bool>,
     /// Lock-delay in ms after this grant's session expires (default 0).
     pub lock_delay_ms: Option<f64>,
+    /// A small value stored with the grant, shown by describe and listLocks.
+    pub value: Option<String>,
 }
 
 pub(crate) fn acquire_options(o: Option<NativeAcquireOptions>) -> Result<tenure::AcquireOptions> {
@@ -111,5 +113,6 @@ pub(crate) fn acquire_options(o: Option<NativeAcquireOptions>) -> Result<tenure:
         },
         wait: opt_duration("timeout", o.wait_ms)?,
         lock_delay: opt_duration("lockDelayMs", o.lock_delay_ms)?.unwrap_or_default(),
+        value: o.value.unwrap_or_default(),
     })
 }

@@ -156,6 +156,26 @@ const scenarios = {
     await again.release();
   },
 
+  async lock_value(kit) {
+    const a = await connect(kit);
+    const b = await connect(kit);
+    const held = await a.tryLock('js/valued', { value: 'a at 10.0.0.1:80' });
+    const waiting = b.lock('js/valued', { timeout: 20_000, value: 'b\twaits' });
+    await eventually('b queued', async () => (await waiters(kit, 'js/valued')) === 1);
+    const info = await admin(kit).describe('js/valued');
+    assert.deepEqual(info.holders.map((h) => h.value), ['a at 10.0.0.1:80']);
+    assert.deepEqual(info.waiters.map((w) => w.value), ['b\twaits']);
+    assert.equal((await admin(kit).listLocks('js/valued'))[0].holders[0].value, 'a at 10.0.0.1:80');
+    await held.release();
+    const theirs = await waiting;
+    assert.equal((await admin(kit).describe('js/valued')).holders[0].value, 'b\twaits');
+    await theirs.release();
+    for (const bad of ['v'.repeat(1025), 'two\nlines']) {
+      await assert.rejects(a.tryLock('js/valued', { value: bad }), InvalidArgumentError);
+    }
+    assert.equal(await admin(kit).describe('js/valued'), null);
+  },
+
   async cancel_withdraws(kit) {
     const held = await (await connect(kit)).tryLock('js/cancel');
     const controller = new AbortController();

@@ -157,6 +157,7 @@ fn acquire_options(
     wait: Option<f64>,
     shared: bool,
     lock_delay: f64,
+    value: String,
 ) -> PyResult<tenure::AcquireOptions> {
     Ok(tenure::AcquireOptions {
         mode: if shared {
@@ -166,6 +167,7 @@ fn acquire_options(
         },
         wait: wait.map(|w| secs("timeout", w)).transpose()?,
         lock_delay: secs("lock_delay", lock_delay)?,
+        value,
     })
 }
 
@@ -219,7 +221,7 @@ impl NativeClient {
     }
 
     /// Acquires `name` (blocking, GIL released). `wait` None tries once.
-    #[pyo3(signature = (name, wait=None, shared=false, lock_delay=0.0))]
+    #[pyo3(signature = (name, wait=None, shared=false, lock_delay=0.0, value=String::new()))]
     fn acquire(
         &self,
         py: Python<'_>,
@@ -227,8 +229,9 @@ impl NativeClient {
         wait: Option<f64>,
         shared: bool,
         lock_delay: f64,
+        value: String,
     ) -> PyResult<NativeLock> {
-        let options = acquire_options(wait, shared, lock_delay)?;
+        let options = acquire_options(wait, shared, lock_delay, value)?;
         let (handle, client) = self.parts()?;
         let lock = block_on(
             py,
@@ -240,7 +243,7 @@ impl NativeClient {
     }
 
     /// Acquires `name`, as an awaitable; cancelling it withdraws the acquire.
-    #[pyo3(signature = (name, wait=None, shared=false, lock_delay=0.0))]
+    #[pyo3(signature = (name, wait=None, shared=false, lock_delay=0.0, value=String::new()))]
     fn acquire_async<'py>(
         &self,
         py: Python<'py>,
@@ -248,8 +251,9 @@ impl NativeClient {
         wait: Option<f64>,
         shared: bool,
         lock_delay: f64,
+        value: String,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let options = acquire_options(wait, shared, lock_delay)?;
+        let options = acquire_options(wait, shared, lock_delay, value)?;
         let (handle, client) = self.parts()?;
         let h = handle.clone();
         to_awaitable(py, &handle, async move {
@@ -318,15 +322,16 @@ impl NativeClient {
     }
 
     /// Starts the core's `with_lock` for Python work (see `AsyncClient.with_lock`).
-    #[pyo3(signature = (name, wait=None, shared=false, lock_delay=0.0))]
+    #[pyo3(signature = (name, wait=None, shared=false, lock_delay=0.0, value=String::new()))]
     fn lock_scope(
         &self,
         name: String,
         wait: Option<f64>,
         shared: bool,
         lock_delay: f64,
+        value: String,
     ) -> PyResult<NativeLockScope> {
-        let options = acquire_options(wait, shared, lock_delay)?;
+        let options = acquire_options(wait, shared, lock_delay, value)?;
         let (handle, client) = self.parts()?;
         let _enter = handle.enter();
         let scope = client.lock_scope(&name, options).py()?;

@@ -201,6 +201,36 @@ def scenario_already_held(kit: Kit) -> None:
     asyncio.run(main())
 
 
+def scenario_lock_value(kit: Kit) -> None:
+    async def main() -> None:
+        a = await tenure.AsyncClient.connect(kit.endpoints, ttl=5)
+        b = await tenure.AsyncClient.connect(kit.endpoints, ttl=5)
+        held = await a.try_lock("py/valued", value="a at 10.0.0.1:80")
+        task = asyncio.ensure_future(b.lock("py/valued", timeout=20, value="b\twaits"))
+        deadline = time.monotonic() + 10
+        while waiters(kit, "py/valued") < 1 and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        info = admin(kit).describe("py/valued")
+        assert info is not None
+        assert [h.value for h in info.holders] == ["a at 10.0.0.1:80"]
+        assert [w.value for w in info.waiters] == ["b\twaits"]
+        listed = admin(kit).list_locks("py/valued")
+        assert listed[0].holders[0].value == "a at 10.0.0.1:80"
+        await held.release()
+        theirs = await task
+        info = admin(kit).describe("py/valued")
+        assert info is not None and info.holders[0].value == "b\twaits"
+        await theirs.release()
+        for bad in ("v" * 1025, "two\nlines"):
+            with pytest.raises(tenure.InvalidArgument):
+                await a.try_lock("py/valued", value=bad)
+        assert admin(kit).describe("py/valued") is None
+        await a.close()
+        await b.close()
+
+    asyncio.run(main())
+
+
 def scenario_cancel_withdraws(kit: Kit) -> None:
     async def main() -> None:
         a = await tenure.AsyncClient.connect(kit.endpoints, ttl=5)

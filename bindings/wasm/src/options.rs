@@ -113,6 +113,9 @@ pub struct NativeAcquireOptions {
     /// Lock-delay in ms after this grant's session expires (default 0).
     #[tsify(optional)]
     pub lock_delay_ms: Option<f64>,
+    /// A small value stored with the grant, shown by describe and listLocks.
+    #[tsify(optional)]
+    pub value: Option<String>,
 }
 
 /// The core's acquire options from the wrapper's object.
@@ -126,5 +129,6 @@ pub(crate) fn acquire_options(value: JsValue) -> Result<tenure::AcquireOptions, 
         },
         wait: opt_duration("timeout", o.wait_ms)?,
         lock_delay: opt_duration("lockDelayMs", o.lock_delay_ms)?.unwrap_or_default(),
+        value: o.value.unwrap_or_default(),
     })
 }

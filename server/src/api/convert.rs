@@ -45,6 +45,7 @@ pub fn lock_info(name: &str, lock: &Lock) -> pb::LockInfo {
                 owner_id: owner_hex(h.owner),
                 mode: mode_to_pb(h.mode) as i32,
                 granted_at_ms: h.granted_at_ms,
+                value: h.value.clone(),
             })
             .collect(),
         waiters: lock
@@ -55,6 +56,7 @@ pub fn lock_info(name: &str, lock: &Lock) -> pb::LockInfo {
                 request_id: w.request,
                 mode: mode_to_pb(w.mode) as i32,
                 deadline_ms: w.deadline_ms,
+                value: w.value.clone(),
             })
             .collect(),
         delayed_until_ms: lock.delayed_until_ms,

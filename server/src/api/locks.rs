@@ -51,6 +51,7 @@ pub async fn acquire(
         Duration::ZERO,
         MAX_LOCK_DELAY,
     )?;
+    validate::text("value", &r.value)?;
     access::require(node, &caller, Perm::Lock, &r.name)?;
     access::require_owner(node, &caller, session)?;
     // Counted against the limits until it returns.
@@ -63,6 +64,7 @@ pub async fn acquire(
         wait_ms,
         lock_delay_ms,
         owner: rand::random(),
+        value: r.value,
     };
     let mut outcome = calls.propose(cmd).await?;
     if outcome == Outcome::Queued {

@@ -18,7 +18,7 @@ pub const MAX_TTL: Duration = Duration::from_millis(MAX_SESSION_TTL_MS);
 pub const MAX_WAIT: Duration = Duration::from_secs(3_600);
 /// Longest lock-delay.
 pub const MAX_LOCK_DELAY: Duration = Duration::from_secs(60);
-/// Longest session label or admin reason, in bytes.
+/// Longest session label, admin reason or lock value, in bytes.
 pub const MAX_TEXT_BYTES: usize = 1_024;
 /// Most items returned by one list call.
 pub const MAX_LIST: u32 = 10_000;

@@ -116,6 +116,9 @@ pub struct Holder {
     pub mode: Mode,
     pub granted_at_ms: u64,
     pub lock_delay_ms: u64,
+    /// The holder's value (an address, a job id: what Chubby's primary writes
+    /// into its lock file); the API allows `validate::MAX_TEXT_BYTES`.
+    pub value: String,
 }
 
 /// A queued acquire.
@@ -127,6 +130,8 @@ pub struct Waiter {
     pub mode: Mode,
     pub deadline_ms: u64,
     pub lock_delay_ms: u64,
+    /// The value the holder gives with its acquire (shown once granted).
+    pub value: String,
 }
 
 /// One lock: holders, FIFO waiters and an optional lock-delay.
@@ -368,16 +373,18 @@ impl Machine {
                 wait_ms,
                 lock_delay_ms,
                 owner,
+                value,
             } => self.deduped(*session, *request, |m| {
-                m.acquire(
-                    *session,
-                    *request,
-                    name,
-                    *mode,
-                    *wait_ms,
-                    *lock_delay_ms,
-                    *owner,
-                )
+                let waiter = Waiter {
+                    session: *session,
+                    request: *request,
+                    owner: *owner,
+                    mode: *mode,
+                    deadline_ms: m.time_ms,
+                    lock_delay_ms: *lock_delay_ms,
+                    value: value.clone(),
+                };
+                m.acquire(name, *wait_ms, waiter)
             }),
             Command::CancelAcquire { session, request } => {
                 self.cancel_acquire(*session, *request, events)
@@ -535,16 +542,11 @@ impl Machine {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn acquire(
-        &mut self,
-        session: SessionId,
-        request: RequestId,
-        name: &str,
-        mode: Mode,
-        wait_ms: Option<u64>,
-        lock_delay_ms: u64,
-        owner: OwnerId,
-    ) -> Outcome {
+    /// Grants `name` to `waiter` at once, queues it for `wait_ms`, or
+    /// rejects it. `waiter.deadline_ms` is set here.
+    fn acquire(&mut self, name: &str, wait_ms: Option<u64>, mut waiter: Waiter) -> Outcome {
+        let (session, request, owner, mode) =
+            (waiter.session, waiter.request, waiter.owner, waiter.mode);
         if self.sessions.get(&session).is_some_and(|s| s.blacklisted) {
             return Outcome::Rejected(Rejection::SessionBlacklisted(session));
         }
@@ -570,27 +572,14 @@ impl Machine {
         }
         let free_now = lock.waiters.is_empty() && lock.delayed_until_ms <= now && lock.admits(mode);
         if free_now {
-            let waiter = Waiter {
-                session,
-                request,
-                owner,
-                mode,
-                deadline_ms: now,
-                lock_delay_ms,
-            };
+            waiter.deadline_ms = now;
             return Outcome::Granted(self.grant(name, &waiter));
         }
         match wait_ms.filter(|&ms| ms > 0) {
             Some(ms) => {
                 let deadline_ms = now.saturating_add(ms);
-                lock.waiters.push_back(Waiter {
-                    session,
-                    request,
-                    owner,
-                    mode,
-                    deadline_ms,
-                    lock_delay_ms,
-                });
+                waiter.deadline_ms = deadline_ms;
+                lock.waiters.push_back(waiter);
                 self.wait_timers
                     .insert((deadline_ms, name.to_owned(), session, request));
                 if let Some(s) = self.sessions.get_mut(&session) {
@@ -614,6 +603,7 @@ impl Machine {
             mode: w.mode,
             granted_at_ms: self.time_ms,
             lock_delay_ms: w.lock_delay_ms,
+            value: w.value.clone(),
         });
         if let Some(s) = self.sessions.get_mut(&w.session) {
             s.held.insert((name.to_owned(), w.owner));

@@ -37,6 +37,7 @@ fn acquire(session: SessionId, request: RequestId, name: &str, wait_ms: Option<u
         wait_ms,
         lock_delay_ms: 0,
         owner: (session as u128) << 64 | request as u128,
+        value: String::new(),
     }
 }
 
@@ -296,6 +297,7 @@ fn shared_holders_coexist_and_exclusive_waiter_blocks_later_shared() {
         wait_ms: Some(10_000),
         lock_delay_ms: 0,
         owner: (s as u128) << 64 | r as u128,
+        value: String::new(),
     };
     assert!(matches!(
         apply1(&mut m, 0, shared(a, 1)).0,
@@ -396,6 +398,7 @@ fn a_stamp_a_day_ahead_does_not_freeze_lock_delays() {
         wait_ms: None,
         lock_delay_ms: 2_000,
         owner: 1,
+        value: String::new(),
     };
     apply1(&mut m, T0, hold);
     apply1(&mut m, T0 + DAY_MS, Command::Tick);
@@ -789,6 +792,7 @@ impl Harness {
                     wait_ms: wait,
                     lock_delay_ms: if request.is_multiple_of(3) { 50 } else { 0 },
                     owner: self.next_request as u128 * 7919,
+                    value: String::new(),
                 };
                 self.run(cmd);
             }

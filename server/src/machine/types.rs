@@ -65,6 +65,9 @@ pub enum Command {
         lock_delay_ms: u64,
         /// The owner id this grant gets, whenever it is granted.
         owner: OwnerId,
+        /// A small value stored with the grant, shown by describe and list
+        /// (the API allows `validate::MAX_TEXT_BYTES`).
+        value: String,
     },
     /// Withdraws a waiting acquire.
     CancelAcquire {

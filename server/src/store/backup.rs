@@ -226,6 +226,7 @@ mod tests {
                 wait_ms: None,
                 lock_delay_ms: 0,
                 owner: 7,
+                value: String::new(),
             },
         ];
         let entry = crate::raft::Entry {

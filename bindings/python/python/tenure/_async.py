@@ -253,22 +253,31 @@ class AsyncClient:
         wait: Optional[float] = None,
         shared: bool = False,
         lock_delay: float = 0.0,
+        value: str = "",
     ) -> Acquiring:
         """Acquires ``name``; see :meth:`tenure.Client.acquire`. Returns an
         awaitable of the :class:`AsyncLock` that is also an async context
         manager. Cancelling it withdraws the acquire from the server's queue."""
         native = self._native
-        return Acquiring(lambda: native.acquire_async(name, wait, shared, lock_delay))
+        return Acquiring(lambda: native.acquire_async(name, wait, shared, lock_delay, value))
 
     def lock(
-        self, name: str, timeout: float, *, shared: bool = False, lock_delay: float = 0.0
+        self,
+        name: str,
+        timeout: float,
+        *,
+        shared: bool = False,
+        lock_delay: float = 0.0,
+        value: str = "",
     ) -> Acquiring:
         """Waits up to ``timeout`` seconds for ``name`` (:class:`tenure.Timeout` after)."""
-        return self.acquire(name, wait=timeout, shared=shared, lock_delay=lock_delay)
+        return self.acquire(name, wait=timeout, shared=shared, lock_delay=lock_delay, value=value)
 
-    def try_lock(self, name: str, *, shared: bool = False, lock_delay: float = 0.0) -> Acquiring:
+    def try_lock(
+        self, name: str, *, shared: bool = False, lock_delay: float = 0.0, value: str = ""
+    ) -> Acquiring:
         """Tries once for ``name`` (:class:`tenure.LockHeld` if it is taken)."""
-        return self.acquire(name, wait=None, shared=shared, lock_delay=lock_delay)
+        return self.acquire(name, wait=None, shared=shared, lock_delay=lock_delay, value=value)
 
     async def with_lock(
         self,
@@ -278,13 +287,14 @@ class AsyncClient:
         timeout: Optional[float],
         shared: bool = False,
         lock_delay: float = 0.0,
+        value: str = "",
     ) -> T:
         """Acquires ``name`` (waiting up to ``timeout`` seconds; None tries
         once), runs ``work(lock)``, and releases the lock: the core's
         ``with_lock``. If the lock is lost during the work, the work is
         cancelled and :class:`tenure.LockLost` raised; if it is lost before the
         release, LockLost too. The core's errors come before the work's own."""
-        scope = self._native.lock_scope(name, timeout, shared, lock_delay)
+        scope = self._native.lock_scope(name, timeout, shared, lock_delay, value)
         try:
             lock = AsyncLock(await scope.lock_async())
         except BaseException:

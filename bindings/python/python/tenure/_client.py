@@ -163,6 +163,7 @@ class Client:
         wait: Optional[float] = None,
         shared: bool = False,
         lock_delay: float = 0.0,
+        value: str = "",
     ) -> Lock:
         """Acquires ``name``.
 
@@ -173,23 +174,35 @@ class Client:
             shared: Shared mode instead of exclusive.
             lock_delay: Seconds nobody may get the lock after this holder's
                 session EXPIRES (a clean release has no delay).
+            value: A small value stored with the grant and shown by
+                ``describe`` and ``list_locks`` (the holder's address, a job
+                id): at most 1,024 bytes, no control characters but tab.
 
         Raises:
             LockHeld: ``wait`` is None and the lock is taken.
             Timeout: The wait ran out.
+            AlreadyHeld: This client already holds ``name``.
         """
-        return Lock(self._native.acquire(name, wait, shared, lock_delay))
+        return Lock(self._native.acquire(name, wait, shared, lock_delay, value))
 
     def lock(
-        self, name: str, timeout: float, *, shared: bool = False, lock_delay: float = 0.0
+        self,
+        name: str,
+        timeout: float,
+        *,
+        shared: bool = False,
+        lock_delay: float = 0.0,
+        value: str = "",
     ) -> Lock:
         """Waits up to ``timeout`` seconds for ``name``; raises :class:`tenure.Timeout`
         if it is still taken then. The result is a context manager."""
-        return self.acquire(name, wait=timeout, shared=shared, lock_delay=lock_delay)
+        return self.acquire(name, wait=timeout, shared=shared, lock_delay=lock_delay, value=value)
 
-    def try_lock(self, name: str, *, shared: bool = False, lock_delay: float = 0.0) -> Lock:
+    def try_lock(
+        self, name: str, *, shared: bool = False, lock_delay: float = 0.0, value: str = ""
+    ) -> Lock:
         """Tries once for ``name``; raises :class:`tenure.LockHeld` if it is taken."""
-        return self.acquire(name, wait=None, shared=shared, lock_delay=lock_delay)
+        return self.acquire(name, wait=None, shared=shared, lock_delay=lock_delay, value=value)
 
     # -- session -----------------------------------------------------------
 

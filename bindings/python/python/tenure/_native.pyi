@@ -82,6 +82,9 @@ class HolderInfo:
     @property
     def granted_at_ms(self) -> int:
         """When it was granted (Unix ms, leader clock)."""
+    @property
+    def value(self) -> str:
+        """The value given with the acquire (``""`` if none)."""
     def __eq__(self, other: object) -> bool: ...
 
 @final
@@ -100,6 +103,9 @@ class WaiterInfo:
     @property
     def deadline_ms(self) -> int:
         """When the wait times out (Unix ms, leader clock)."""
+    @property
+    def value(self) -> str:
+        """The value given with the acquire (``""`` if none)."""
     def __eq__(self, other: object) -> bool: ...
 
 @final
@@ -359,11 +365,21 @@ class NativeClient:
     def connect_async(endpoints: List[str], options: NativeOptions) -> Awaitable[NativeClient]:
         """Connects and opens a session, as an awaitable."""
     def acquire(
-        self, name: str, wait: Optional[float] = None, shared: bool = False, lock_delay: float = 0.0
+        self,
+        name: str,
+        wait: Optional[float] = None,
+        shared: bool = False,
+        lock_delay: float = 0.0,
+        value: str = "",
     ) -> NativeLock:
         """Acquires ``name`` (blocking). ``wait`` None tries once."""
     def acquire_async(
-        self, name: str, wait: Optional[float] = None, shared: bool = False, lock_delay: float = 0.0
+        self,
+        name: str,
+        wait: Optional[float] = None,
+        shared: bool = False,
+        lock_delay: float = 0.0,
+        value: str = "",
     ) -> Awaitable[NativeLock]:
         """Acquires ``name``, as an awaitable; cancelling it withdraws the acquire."""
     def close(self) -> None:
@@ -381,7 +397,12 @@ class NativeClient:
     def endpoints(self) -> List[str]:
         """The endpoints given at connect time."""
     def lock_scope(
-        self, name: str, wait: Optional[float] = None, shared: bool = False, lock_delay: float = 0.0
+        self,
+        name: str,
+        wait: Optional[float] = None,
+        shared: bool = False,
+        lock_delay: float = 0.0,
+        value: str = "",
     ) -> NativeLockScope:
         """Starts the core's ``with_lock`` for Python work."""
     def force_release(self, name: str, owner_id: str, reason: str = "") -> List[GrantInfo]:

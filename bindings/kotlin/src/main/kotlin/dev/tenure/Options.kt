@@ -142,11 +142,14 @@ data class ClientOptions @JvmOverloads constructor(
  *   with [TenureException.LockHeld] if the lock is taken.
  * @property lockDelay after this grant's session EXPIRES, nobody gets the lock for this long
  *   (a clean release has no delay).
+ * @property value a small value stored with the grant and shown by describe and listLocks (the
+ *   holder's address, a job id): at most 1,024 bytes, no control characters but tab.
  */
 data class AcquireOptions @JvmOverloads constructor(
     val mode: LockMode = LockMode.EXCLUSIVE,
     val wait: Duration? = null,
     val lockDelay: Duration = Duration.ZERO,
+    val value: String = "",
 ) {
     /** A copy in shared mode. */
     fun shared() = copy(mode = LockMode.SHARED)
@@ -157,8 +160,16 @@ data class AcquireOptions @JvmOverloads constructor(
     /** A copy with [lockDelay] set. */
     fun withLockDelay(lockDelay: Duration) = copy(lockDelay = lockDelay)
 
+    /** A copy with [value] set. */
+    fun withValue(value: String) = copy(value = value)
+
     internal fun toNative() =
-        dev.tenure.core.AcquireOptions(mode = mode, wait = wait?.unsigned("wait"), lockDelay = lockDelay.unsigned("lockDelay"))
+        dev.tenure.core.AcquireOptions(
+            mode = mode,
+            wait = wait?.unsigned("wait"),
+            lockDelay = lockDelay.unsigned("lockDelay"),
+            value = value,
+        )
 
     /** Common options. */
     companion object {

@@ -166,6 +166,31 @@ class ScenariosTest {
                 again.release()
             }
         },
+        "lock_value" to scenario { kit ->
+            coroutineScope {
+                val a = kit.client()
+                val b = kit.client()
+                val held = a.acquire("kt/valued", AcquireOptions().withValue("a at 10.0.0.1:80"))
+                val waiting = async {
+                    b.acquire("kt/valued", AcquireOptions.wait(20.seconds).withValue("b\twaits"))
+                }
+                eventually(what = "b queued") { kit.waiters("kt/valued") == 1 }
+                val info = kit.admin().describe("kt/valued")!!
+                assertEquals(listOf("a at 10.0.0.1:80"), info.holders.map { it.value })
+                assertEquals(listOf("b\twaits"), info.waiters.map { it.value })
+                assertEquals("a at 10.0.0.1:80", kit.admin().listLocks("kt/valued")[0].holders[0].value)
+                held.release()
+                val theirs = waiting.await()
+                assertEquals("b\twaits", kit.admin().describe("kt/valued")!!.holders[0].value)
+                theirs.release()
+                for (bad in listOf("v".repeat(1025), "two\nlines")) {
+                    assertFailsWith<TenureException.InvalidArgument> {
+                        a.acquire("kt/valued", AcquireOptions().withValue(bad))
+                    }
+                }
+                assertEquals(null, kit.admin().describe("kt/valued"))
+            }
+        },
         "cancel_withdraws" to scenario { kit ->
             coroutineScope {
                 val held = kit.client().tryLock("kt/cancel")
