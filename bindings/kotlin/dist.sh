@@ -25,8 +25,9 @@
 #   TENURE_DIST_PROFILE=dev       CI: the x86-64 library is the host build of `cargo build
 #                                 --workspace` (target/debug, warm; glibc floor of this host,
 #                                 debug info stripped): for tests, not for publishing.
-#                                 (Either way dist.sh runs `cargo build --workspace` for
-#                                 uniffi-bindgen; the tests need its tenure and tenure-testkit.)
+#                                 dev runs `cargo build --workspace` (uniffi-bindgen, and the
+#                                 tenure and tenure-testkit the tests need); release builds only
+#                                 uniffi-bindgen on the host (--test needs target/debug/tenure).
 #   --no-aarch64                  x86-64 only (also TENURE_DIST_AARCH64=0; CI)
 #   --no-javadoc                  no javadoc jar (also TENURE_DIST_JAVADOC=0); not publishable
 #   --test                        then tools/dist/test-jvm-artifact.sh (the binding's tests from
@@ -134,15 +135,18 @@ GEN="$HERE/build/generated/kotlin"
 rm -rf "$NATIVE" "$GEN"
 mkdir -p "$NATIVE/linux-x86-64" "$GEN"
 
-# The host build: uniffi-bindgen (and, for dev, the library). The whole workspace, as CI and
-# the tests build it (tenure, tenure-testkit): `-p` alone would unify other features and
-# rebuild dependencies that `cargo build --workspace` then rebuilds back. A no-op when warm.
-log "cargo build --workspace (host, dev)"
-(cd "$REPO" && nice -n 19 cargo build -q --workspace)
+# The host build: uniffi-bindgen, and for dev the library too. dev builds the whole workspace,
+# as CI and the tests do (tenure, tenure-testkit): `-p` alone would unify other features and
+# rebuild dependencies that `cargo build --workspace` then rebuilds back; a no-op when warm.
+# release needs only uniffi-bindgen on the host (the natives come from zig_build).
 if [[ "$PROFILE" == dev ]]; then
+    log "cargo build --workspace (host, dev)"
+    (cd "$REPO" && nice -n 19 cargo build -q --workspace)
     X86="$TARGET/debug/libtenure_ffi.so"
     STRIP=debug # what test.sh always shipped: symbols kept for backtraces
 else
+    log "cargo build -p uniffi-bindgen (host, dev)"
+    (cd "$REPO" && nice -n 19 cargo build -q -p uniffi-bindgen)
     X86="$(zig_build x86_64-unknown-linux-gnu)"
     STRIP=all
 fi
