@@ -34,6 +34,7 @@ const CLASSES = {
   PERMISSION_DENIED: 'PermissionDeniedError',
   RESOURCE_EXHAUSTED: 'ResourceExhaustedError',
   CANCELLED: 'CancelledError',
+  ALREADY_HELD: 'AlreadyHeldError',
   INTERNAL: 'InternalError',
 };
 

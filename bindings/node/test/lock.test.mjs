@@ -138,7 +138,14 @@ describe('acquire and release', () => {
       const info = await a.describe(name);
       assert.equal(info.holders.length, 2);
       assert.deepEqual(info.holders.map((h) => h.mode), ['shared', 'shared']);
-      await assert.rejects(b.tryLock(name), LockHeldError);
+      // An exclusive try from a third session (from a holder's own session it
+      // would be ALREADY_HELD).
+      const c = await Client.connect(cluster.endpoints, { label: 'node-test-c' });
+      try {
+        await assert.rejects(c.tryLock(name), LockHeldError);
+      } finally {
+        await c.close();
+      }
     } finally {
       await s1.release();
       await s2.release();
