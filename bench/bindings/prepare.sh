@@ -24,10 +24,10 @@ trap 'rm -rf "$DIST"' EXIT
 log "node: release addon"
 (
     cd bindings/node
-    # Dependencies with their own install scripts (better-sqlite3 for the tests),
-    # but not this package's: the release build follows.
-    [[ -d node_modules ]] || TENURE_NODE_SKIP_BUILD=1 npm ci --no-audit --no-fund
-    TENURE_NODE_PROFILE=release node scripts/build.js
+    # The build and test tools (@napi-rs/cli; better-sqlite3 for the tests).
+    [[ -d node_modules ]] || npm ci --no-audit --no-fund
+    # The release addon as the checkout's local build (./tenure.<platform>.node).
+    node scripts/build.js --profile release
 )
 
 log "kotlin: release native library and the jar"

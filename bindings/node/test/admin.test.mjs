@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { Client, NotHolderError, SessionBlacklistedError, SessionExpiredError } from '../index.mjs';
+import { Client, NotHolderError, SessionBlacklistedError, SessionExpiredError } from 'tenure';
 import { eventually, startCluster, uniqueName, within } from './cluster.mjs';
 
 let cluster;

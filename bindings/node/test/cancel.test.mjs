@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { CancelledError, Client, InvalidArgumentError, TenureError } from '../index.mjs';
+import { CancelledError, Client, InvalidArgumentError, TenureError } from 'tenure';
 import { eventually, startCluster, uniqueName, within } from './cluster.mjs';
 
 let cluster;

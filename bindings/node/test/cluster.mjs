@@ -8,8 +8,12 @@ import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-/** The repository root. */
-export const repoRoot = path.resolve(here, '..', '..', '..');
+/**
+ * The repository root: TENURE_REPO_ROOT, or the checkout this file is in. The
+ * install test (tools/dist/test-node-packages.sh) runs a copy of these tests
+ * in a temporary project and points it back at the repository.
+ */
+export const repoRoot = process.env.TENURE_REPO_ROOT || path.resolve(here, '..', '..', '..');
 
 /** The tenure binary the tests run. */
 export const tenureBin = process.env.TENURE_BIN || path.join(repoRoot, 'target', 'debug', 'tenure');

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 
 import { createRequire } from 'node:module';
 
-import * as tenure from '../index.mjs';
+import * as tenure from 'tenure';
 import { freePortRange, startCluster } from './cluster.mjs';
 
 const {
@@ -58,7 +58,10 @@ describe('error classes', () => {
 });
 
 describe("the core's lists", () => {
-  const native = createRequire(import.meta.url)('../native.js');
+  // The loader of the same `tenure` the tests import (a relative require of
+  // its native.js: the package's exports do not list it).
+  const require = createRequire(import.meta.url);
+  const native = createRequire(require.resolve('tenure'))('./native.js');
   it("error kinds, lost reasons, states and modes are the core's", () => {
     assert.deepEqual(Object.keys(ErrorCode), native.errorKinds().map((k) => k.code));
     assert.deepEqual(Object.keys(CLASSES), native.errorKinds().map((k) => k.code));

@@ -1,6 +1,8 @@
-// Runs every example of examples/node once against a real cluster. test.sh
-// installs the examples' dependencies (the `tenure` package, linked) and
-// compiles worker.ts with tsc first.
+// Runs every example of examples/node once against a real cluster. The
+// examples import `tenure` from the node_modules around them, and worker.ts
+// must be compiled (tsc) first. TENURE_NODE_EXAMPLES names another copy of the
+// examples: the install test (tools/dist/test-node-packages.sh, run by test.sh)
+// runs a copy inside its temporary project, with the packed package installed.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -9,14 +11,14 @@ import { after, before, describe, it } from 'node:test';
 
 import { repoRoot, startCluster } from './cluster.mjs';
 
-const examples = path.join(repoRoot, 'examples', 'node');
+const examples = process.env.TENURE_NODE_EXAMPLES || path.join(repoRoot, 'examples', 'node');
 let cluster;
 
 before(async () => {
-  for (const needed of ['node_modules/tenure/package.json', 'dist/worker.js']) {
+  for (const needed of ['quickstart.mjs', 'dist/worker.js']) {
     assert.ok(
       fs.existsSync(path.join(examples, needed)),
-      `${needed} missing in examples/node: run bindings/node/test.sh (npm install there, then tsc -p tsconfig.json)`,
+      `${needed} missing in ${examples}: install tenure there (npm install) and compile worker.ts (tsc -p tsconfig.json)`,
     );
   }
   cluster = await startCluster();

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { Client, UnavailableError } from '../index.mjs';
+import { Client, UnavailableError } from 'tenure';
 import { eventually, startCluster, uniqueName, within } from './cluster.mjs';
 
 let cluster;

@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 
 import Database from 'better-sqlite3';
 
-import { Client, LockLostError } from '../index.mjs';
+import { Client, LockLostError } from 'tenure';
 import { eventually, startCluster, uniqueName, within } from './cluster.mjs';
 
 let cluster;

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 
-import { Client } from '../index.mjs';
+import { Client } from 'tenure';
 import { eventually, startCluster, uniqueName } from './cluster.mjs';
 
 const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'gc-script.mjs');

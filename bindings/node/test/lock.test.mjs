@@ -12,7 +12,7 @@ import {
   TenureError,
   TenureTimeoutError,
   asyncDispose,
-} from '../index.mjs';
+} from 'tenure';
 import { eventually, startCluster, uniqueName, within } from './cluster.mjs';
 
 let cluster;
