@@ -71,6 +71,9 @@ impl ConnectArgs {
 pub enum ClientCmd {
     /// Run COMMAND while holding a lock; kill it if the lock is lost.
     Lock(LockArgs),
+    /// Run COMMAND while holding permits of a counting semaphore (at most
+    /// PERMITS holders' worth at a time); kill it if they are lost.
+    Semaphore(SemaphoreArgs),
     /// Show every node's view of the cluster.
     Status {
         /// Exit with status 1 unless every endpoint answers and knows a
@@ -184,7 +187,7 @@ pub struct LockArgs {
     /// Take the lock in shared mode.
     #[arg(long)]
     pub shared: bool,
-    /// A small value stored with the grant, shown by `describe` and `list`
+    /// A small value stored with the grant, shown by `describe` and `locks`
     /// (this host's address, a job id; at most 1,024 bytes).
     #[arg(long, default_value = "")]
     pub value: String,
@@ -195,6 +198,22 @@ pub struct LockArgs {
     /// The command to run (after `--`).
     #[arg(required = true, last = true)]
     pub command: Vec<String>,
+}
+
+/// Arguments of `tenure semaphore`: those of `tenure lock` (not --shared) and
+/// the semaphore's size.
+#[derive(Args)]
+pub struct SemaphoreArgs {
+    /// The semaphore's number of permits (fixed while anyone holds or waits
+    /// for it: a different number is refused).
+    #[arg(long)]
+    pub permits: u32,
+    /// How many permits COMMAND takes.
+    #[arg(long, default_value_t = 1)]
+    pub count: u32,
+    /// As for `tenure lock`.
+    #[command(flatten)]
+    pub lock: LockArgs,
 }
 
 fn print<T: Serialize>(
@@ -210,6 +229,15 @@ fn print<T: Serialize>(
     Ok(())
 }
 
+/// ` permits=N` for a semaphore's holder or waiter.
+fn permits_field(permits: u32) -> String {
+    if permits == 0 {
+        String::new()
+    } else {
+        format!(" permits={permits}")
+    }
+}
+
 /// ` value="..."` when a grant or waiter has a value (quoted: it may hold spaces).
 fn value_field(value: &str) -> String {
     if value.is_empty() {
@@ -222,23 +250,32 @@ fn value_field(value: &str) -> String {
 fn lock_lines(locks: &[LockInfo]) -> String {
     let mut out = String::new();
     for l in locks {
-        out.push_str(&format!("{}\n", l.name));
+        if l.permit_limit > 0 {
+            out.push_str(&format!(
+                "{} (semaphore of {} permits)\n",
+                l.name, l.permit_limit
+            ));
+        } else {
+            out.push_str(&format!("{}\n", l.name));
+        }
         for h in &l.holders {
             out.push_str(&format!(
-                "  holder  session={} token={} owner={} mode={:?}{}\n",
+                "  holder  session={} token={} owner={} mode={:?}{}{}\n",
                 h.session_id,
                 h.token,
                 h.owner_id,
                 h.mode,
+                permits_field(h.permits),
                 value_field(&h.value)
             ));
         }
         for w in &l.waiters {
             out.push_str(&format!(
-                "  waiter  session={} request={} mode={:?}{}\n",
+                "  waiter  session={} request={} mode={:?}{}{}\n",
                 w.session_id,
                 w.request_id,
                 w.mode,
+                permits_field(w.permits),
                 value_field(&w.value)
             ));
         }
@@ -258,7 +295,13 @@ fn lock_lines(locks: &[LockInfo]) -> String {
 /// Runs a client subcommand.
 pub async fn run(cmd: ClientCmd, conn: ConnectArgs) -> anyhow::Result<ExitCode> {
     if let ClientCmd::Lock(args) = cmd {
-        return run_lock(args, &conn).await;
+        return run_lock(args, None, &conn).await;
+    }
+    if let ClientCmd::Semaphore(args) = cmd {
+        if args.lock.shared {
+            anyhow::bail!("--shared is for locks; a semaphore counts permits");
+        }
+        return run_lock(args.lock, Some((args.count, args.permits)), &conn).await;
     }
     if let ClientCmd::Snapshot(SnapshotCmd::Restore {
         file,
@@ -285,7 +328,9 @@ pub async fn run(cmd: ClientCmd, conn: ConnectArgs) -> anyhow::Result<ExitCode> 
     let client = Client::connect_lazy(conn.endpoints.split(','), conn.options())?;
     let json = conn.json;
     match cmd {
-        ClientCmd::Lock(_) | ClientCmd::Snapshot(SnapshotCmd::Restore { .. }) => {
+        ClientCmd::Lock(_)
+        | ClientCmd::Semaphore(_)
+        | ClientCmd::Snapshot(SnapshotCmd::Restore { .. }) => {
             unreachable!("handled above")
         }
         ClientCmd::Snapshot(SnapshotCmd::Save { file }) => {
@@ -460,7 +505,12 @@ async fn save_snapshot(client: &Client, file: &std::path::Path) -> anyhow::Resul
 
 /// `tenure lock`: acquire, run the command with the fence in its environment,
 /// kill it if the lock is lost, release when it exits.
-async fn run_lock(args: LockArgs, conn: &ConnectArgs) -> anyhow::Result<ExitCode> {
+/// Runs `tenure lock`, or `tenure semaphore` with `permits` (count, limit).
+async fn run_lock(
+    args: LockArgs,
+    permits: Option<(u32, u32)>,
+    conn: &ConnectArgs,
+) -> anyhow::Result<ExitCode> {
     let options = ClientOptions {
         ttl: args.ttl,
         ..conn.options()
@@ -473,6 +523,9 @@ async fn run_lock(args: LockArgs, conn: &ConnectArgs) -> anyhow::Result<ExitCode
     };
     if args.shared {
         acquire = acquire.shared();
+    }
+    if let Some((count, limit)) = permits {
+        acquire = acquire.permits(count, limit);
     }
     acquire = acquire.with_value(args.value);
     let lock = match client.acquire(&args.name, acquire).await {

@@ -38,6 +38,8 @@ macro_rules! admin_records {
                 granted_at_ms: u64 => time,
                 /// The value given with the acquire ("" if none).
                 value: String => text,
+                /// Permits held, for a semaphore (0 for a lock).
+                permits: u32 => count,
             }
             /// A queued acquire.
             WaiterInfo {
@@ -51,6 +53,8 @@ macro_rules! admin_records {
                 deadline_ms: u64 => time,
                 /// The value given with the acquire ("" if none).
                 value: String => text,
+                /// Permits asked for, for a semaphore (0 for a lock).
+                permits: u32 => count,
             }
             /// A lock's holders and waiters.
             LockInfo {
@@ -62,6 +66,8 @@ macro_rules! admin_records {
                 waiters: Vec<WaiterInfo> => list(WaiterInfo),
                 /// No grant before this time (Unix ms), 0 if no lock-delay.
                 delayed_until_ms: u64 => time,
+                /// A semaphore's number of permits; 0 for a lock.
+                permit_limit: u32 => count,
             }
             /// A session as the server knows it.
             SessionInfo {
@@ -175,6 +181,7 @@ admin_records!(core_records);
 fn mode(m: i32) -> LockMode {
     match pb::LockMode::try_from(m) {
         Ok(pb::LockMode::Shared) => LockMode::Shared,
+        Ok(pb::LockMode::Permits) => LockMode::Permits,
         _ => LockMode::Exclusive,
     }
 }
@@ -199,6 +206,7 @@ impl From<pb::LockInfo> for LockInfo {
                     mode: mode(h.mode),
                     granted_at_ms: h.granted_at_ms,
                     value: h.value,
+                    permits: h.permits,
                 })
                 .collect(),
             waiters: l
@@ -210,9 +218,11 @@ impl From<pb::LockInfo> for LockInfo {
                     mode: mode(w.mode),
                     deadline_ms: w.deadline_ms,
                     value: w.value,
+                    permits: w.permits,
                 })
                 .collect(),
             delayed_until_ms: l.delayed_until_ms,
+            permit_limit: l.permit_limit,
         }
     }
 }

@@ -20,6 +20,8 @@ use crate::session::{LostReason, SessionInner, SessionState};
 pub const MAX_LOCK_NAME_BYTES: usize = 256;
 /// Longest [`AcquireOptions::value`], in bytes (the server enforces the same).
 pub const MAX_LOCK_VALUE_BYTES: usize = 1_024;
+/// Most permits a semaphore may have (the server enforces the same).
+pub const MAX_PERMITS: u32 = 1_000_000;
 
 /// A connection to a tenure cluster. Cheap to clone; clones share the session.
 #[derive(Clone)]
@@ -71,6 +73,30 @@ pub fn validate_lock_value(value: &str) -> Result<()> {
         return Err(Error::invalid(
             "lock value must not contain control characters (tab allowed)",
         ));
+    }
+    Ok(())
+}
+
+/// Checks the permit fields of `options` as the server will.
+fn validate_permits(options: &AcquireOptions) -> Result<()> {
+    let (count, limit) = (options.permits, options.permit_limit);
+    if options.mode != LockMode::Permits {
+        if count != 0 || limit != 0 {
+            return Err(Error::invalid(
+                "permits and permit_limit are for mode permits only",
+            ));
+        }
+        return Ok(());
+    }
+    if limit == 0 || limit > MAX_PERMITS {
+        return Err(Error::invalid(format!(
+            "permit_limit must be 1 to {MAX_PERMITS}, got {limit}"
+        )));
+    }
+    if count == 0 || count > limit {
+        return Err(Error::invalid(format!(
+            "permits must be 1 to permit_limit ({limit}), got {count}"
+        )));
     }
     Ok(())
 }
@@ -229,6 +255,7 @@ impl Client {
     pub async fn acquire(&self, name: &str, options: AcquireOptions) -> Result<Lock> {
         validate_lock_name(name)?;
         validate_lock_value(&options.value)?;
+        validate_permits(&options)?;
         match self.acquire_once(name, &options).await {
             // The session ended before anything was granted: once more, fresh.
             Err(e) if e.kind() == ErrorKind::SessionExpired => {
@@ -249,11 +276,14 @@ impl Client {
             mode: match options.mode {
                 LockMode::Exclusive => pb::LockMode::Exclusive,
                 LockMode::Shared => pb::LockMode::Shared,
+                LockMode::Permits => pb::LockMode::Permits,
             } as i32,
             wait: options.wait.is_some(),
             wait_timeout_ms: millis(wait),
             lock_delay_ms: millis(options.lock_delay),
             value: options.value.clone(),
+            permits: options.permits,
+            permit_limit: options.permit_limit,
         };
         let mut guard = CancelGuard {
             session: Some(session.clone()),

@@ -51,8 +51,8 @@ pub use admin::{
     WaiterInfo,
 };
 pub use client::{
-    Client, MAX_LOCK_NAME_BYTES, MAX_LOCK_VALUE_BYTES, Subscription, validate_lock_name,
-    validate_lock_value,
+    Client, MAX_LOCK_NAME_BYTES, MAX_LOCK_VALUE_BYTES, MAX_PERMITS, Subscription,
+    validate_lock_name, validate_lock_value,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use fence::{FENCE_HEADER, Fence, FenceValidator};

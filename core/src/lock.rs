@@ -140,6 +140,7 @@ impl Lock {
         })?;
         let mode = match pb::LockMode::try_from(grant.mode) {
             Ok(pb::LockMode::Shared) => LockMode::Shared,
+            Ok(pb::LockMode::Permits) => LockMode::Permits,
             _ => LockMode::Exclusive,
         };
         let inner = Arc::new(LockInner {

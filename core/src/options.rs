@@ -211,17 +211,21 @@ pub enum LockMode {
     Exclusive,
     /// Many shared holders, no exclusive one.
     Shared,
+    /// Permits of a counting semaphore ([`AcquireOptions::permits`] of
+    /// [`AcquireOptions::permit_limit`]).
+    Permits,
 }
 
 impl LockMode {
     /// Every mode, in a fixed order (bindings derive their enums from it).
-    pub const ALL: [LockMode; 2] = [LockMode::Exclusive, LockMode::Shared];
+    pub const ALL: [LockMode; 3] = [LockMode::Exclusive, LockMode::Shared, LockMode::Permits];
 
-    /// Stable name shared by every binding: `exclusive`, `shared`.
+    /// Stable name shared by every binding: `exclusive`, `shared`, `permits`.
     pub fn code(self) -> &'static str {
         match self {
             LockMode::Exclusive => "exclusive",
             LockMode::Shared => "shared",
+            LockMode::Permits => "permits",
         }
     }
 
@@ -249,6 +253,15 @@ pub struct AcquireOptions {
     /// control characters (tab allowed). Default empty.
     #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub value: String,
+    /// Mode [`LockMode::Permits`] only: how many permits to take, 1 to
+    /// `permit_limit` (see [`AcquireOptions::permits`]). 0 otherwise.
+    #[cfg_attr(feature = "uniffi", uniffi(default = 0))]
+    pub permits: u32,
+    /// Mode [`LockMode::Permits`] only: the semaphore's number of permits, 1
+    /// to [`crate::MAX_PERMITS`]. Fixed while anyone holds or waits for the
+    /// name; a different number fails with `InvalidArgument`. 0 otherwise.
+    #[cfg_attr(feature = "uniffi", uniffi(default = 0))]
+    pub permit_limit: u32,
 }
 
 impl AcquireOptions {
@@ -268,6 +281,18 @@ impl AcquireOptions {
     /// Shared mode.
     pub fn shared(mut self) -> Self {
         self.mode = LockMode::Shared;
+        self
+    }
+
+    /// `count` permits of the counting semaphore of `limit` permits: granted
+    /// while the permits held by everyone stay within `limit`, FIFO, each
+    /// grant with its own owner id and fencing token, released with the
+    /// session like a lock. A session may hold several grants of one
+    /// semaphore.
+    pub fn permits(mut self, count: u32, limit: u32) -> Self {
+        self.mode = LockMode::Permits;
+        self.permits = count;
+        self.permit_limit = limit;
         self
     }
 

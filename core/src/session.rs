@@ -562,6 +562,7 @@ mod tests {
             owner_id: format!("{:032x}", 1u128),
             mode: pb::LockMode::Exclusive as i32,
             session_id: 1,
+            permits: 0,
         };
         let lock = Lock::new(grant, session.clone()).expect("valid grant");
         Opened {
@@ -729,6 +730,7 @@ mod paused_clock_tests {
             owner_id: format!("{:032x}", 1u128),
             mode: pb::LockMode::Exclusive as i32,
             session_id: session.id,
+            permits: 0,
         };
         Lock::new(grant, session.clone()).expect("valid grant")
     }

@@ -277,10 +277,78 @@ async fn lock_value_is_shown_by_describe_and_list_while_the_command_runs() {
     );
     // A value over the limit is refused before anything is held.
     let long = "v".repeat(1_025);
-    let out = tenure(&cluster, &["lock", "cli/valued", "--value", &long, "--", "true"]);
+    let out = tenure(
+        &cluster,
+        &["lock", "cli/valued", "--value", &long, "--", "true"],
+    );
     assert!(!out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("1024 bytes"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn semaphore_runs_as_many_commands_as_it_has_permits() {
+    let cluster = Cluster::start(1);
+    cluster.wait_for_leader(LEADER_WAIT).await;
+    // Two nested holders of a 2-permit semaphore; a third try fails with exit
+    // status 1 while they hold it, and describe shows the two grants.
+    let inner = "$T semaphore cli/sem --permits 2 --timeout 0 -- true; echo third=$?; \
+                 $T describe cli/sem --json";
+    let out = Command::new(tenure_bin())
+        .args([
+            "semaphore",
+            "cli/sem",
+            "--permits",
+            "2",
+            "--value",
+            "outer",
+            "--",
+        ])
+        .args([
+            "sh",
+            "-c",
+            &format!("$T semaphore cli/sem --permits 2 -- sh -c '{inner}'"),
+        ])
+        .env("TENURE_ENDPOINTS", cluster.endpoints_csv())
+        .env("T", tenure_bin())
+        .output()
+        .expect("run tenure");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (third, described) = stdout.split_once('\n').expect("two outputs");
+    assert_eq!(third, "third=1", "{stdout}");
+    let described: Value = serde_json::from_str(described).expect("json");
+    assert_eq!(described["permit_limit"], 2, "{described}");
+    let holders = described["holders"].as_array().expect("holders");
+    assert_eq!(holders.len(), 2, "{described}");
+    assert!(
+        holders
+            .iter()
+            .all(|h| h["permits"] == 1 && h["mode"] == "permits")
+    );
+    assert_eq!(holders[0]["value"], "outer");
+    // A different number of permits for the same name is refused while in use.
+    let out = Command::new(tenure_bin())
+        .args(["semaphore", "cli/sem", "--permits", "2", "--"])
+        .args([
+            "sh",
+            "-c",
+            "$T semaphore cli/sem --permits 3 --timeout 0 -- true",
+        ])
+        .env("TENURE_ENDPOINTS", cluster.endpoints_csv())
+        .env("T", tenure_bin())
+        .output()
+        .expect("run tenure");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("a semaphore of 2 permits"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );

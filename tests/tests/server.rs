@@ -42,6 +42,8 @@ fn acquire_req(session: u64, request: u64, name: &str, wait_ms: Option<u64>) -> 
         wait_timeout_ms: wait_ms.unwrap_or(0),
         lock_delay_ms: 0,
         value: String::new(),
+        permits: 0,
+        permit_limit: 0,
     }
 }
 
@@ -447,6 +449,35 @@ async fn bad_input_gets_typed_errors_and_changes_nothing() {
             pb::AcquireRequest {
                 value: "v".repeat(1_025),
                 ..acquire_req(session, 8, "ok", None)
+            },
+            ErrorKind::InvalidArgument,
+        ),
+        (
+            "permits on an exclusive acquire",
+            pb::AcquireRequest {
+                permits: 1,
+                permit_limit: 2,
+                ..acquire_req(session, 10, "ok", None)
+            },
+            ErrorKind::InvalidArgument,
+        ),
+        (
+            "more permits than the limit",
+            pb::AcquireRequest {
+                mode: pb::LockMode::Permits as i32,
+                permits: 3,
+                permit_limit: 2,
+                ..acquire_req(session, 11, "ok", None)
+            },
+            ErrorKind::InvalidArgument,
+        ),
+        (
+            "a semaphore of no permits",
+            pb::AcquireRequest {
+                mode: pb::LockMode::Permits as i32,
+                permits: 0,
+                permit_limit: 0,
+                ..acquire_req(session, 12, "ok", None)
             },
             ErrorKind::InvalidArgument,
         ),

@@ -101,12 +101,18 @@ pub struct NativeAcquireOptions {
     pub lock_delay_ms: Option<f64>,
     /// A small value stored with the grant, shown by describe and listLocks.
     pub value: Option<String>,
+    /// Semaphore acquire: how many permits (with `permitLimit`).
+    pub permits: Option<u32>,
+    /// Semaphore acquire: the semaphore's number of permits.
+    pub permit_limit: Option<u32>,
 }
 
 pub(crate) fn acquire_options(o: Option<NativeAcquireOptions>) -> Result<tenure::AcquireOptions> {
     let o = o.unwrap_or_default();
     Ok(tenure::AcquireOptions {
-        mode: if o.shared.unwrap_or(false) {
+        mode: if o.permit_limit.is_some() {
+            tenure::LockMode::Permits
+        } else if o.shared.unwrap_or(false) {
             tenure::LockMode::Shared
         } else {
             tenure::LockMode::Exclusive
@@ -114,5 +120,7 @@ pub(crate) fn acquire_options(o: Option<NativeAcquireOptions>) -> Result<tenure:
         wait: opt_duration("timeout", o.wait_ms)?,
         lock_delay: opt_duration("lockDelayMs", o.lock_delay_ms)?.unwrap_or_default(),
         value: o.value.unwrap_or_default(),
+        permits: o.permits.unwrap_or_default(),
+        permit_limit: o.permit_limit.unwrap_or_default(),
     })
 }

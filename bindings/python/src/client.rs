@@ -158,9 +158,13 @@ fn acquire_options(
     shared: bool,
     lock_delay: f64,
     value: String,
+    permits: Option<(u32, u32)>,
 ) -> PyResult<tenure::AcquireOptions> {
+    let (count, limit) = permits.unwrap_or_default();
     Ok(tenure::AcquireOptions {
-        mode: if shared {
+        mode: if permits.is_some() {
+            tenure::LockMode::Permits
+        } else if shared {
             tenure::LockMode::Shared
         } else {
             tenure::LockMode::Exclusive
@@ -168,6 +172,8 @@ fn acquire_options(
         wait: wait.map(|w| secs("timeout", w)).transpose()?,
         lock_delay: secs("lock_delay", lock_delay)?,
         value,
+        permits: count,
+        permit_limit: limit,
     })
 }
 
@@ -221,7 +227,7 @@ impl NativeClient {
     }
 
     /// Acquires `name` (blocking, GIL released). `wait` None tries once.
-    #[pyo3(signature = (name, wait=None, shared=false, lock_delay=0.0, value=String::new()))]
+    #[pyo3(signature = (name, wait=None, shared=false, lock_delay=0.0, value=String::new(), permits=None))]
     fn acquire(
         &self,
         py: Python<'_>,
@@ -230,8 +236,9 @@ impl NativeClient {
         shared: bool,
         lock_delay: f64,
         value: String,
+        permits: Option<(u32, u32)>,
     ) -> PyResult<NativeLock> {
-        let options = acquire_options(wait, shared, lock_delay, value)?;
+        let options = acquire_options(wait, shared, lock_delay, value, permits)?;
         let (handle, client) = self.parts()?;
         let lock = block_on(
             py,
@@ -243,7 +250,7 @@ impl NativeClient {
     }
 
     /// Acquires `name`, as an awaitable; cancelling it withdraws the acquire.
-    #[pyo3(signature = (name, wait=None, shared=false, lock_delay=0.0, value=String::new()))]
+    #[pyo3(signature = (name, wait=None, shared=false, lock_delay=0.0, value=String::new(), permits=None))]
     fn acquire_async<'py>(
         &self,
         py: Python<'py>,
@@ -252,8 +259,9 @@ impl NativeClient {
         shared: bool,
         lock_delay: f64,
         value: String,
+        permits: Option<(u32, u32)>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let options = acquire_options(wait, shared, lock_delay, value)?;
+        let options = acquire_options(wait, shared, lock_delay, value, permits)?;
         let (handle, client) = self.parts()?;
         let h = handle.clone();
         to_awaitable(py, &handle, async move {
@@ -322,7 +330,7 @@ impl NativeClient {
     }
 
     /// Starts the core's `with_lock` for Python work (see `AsyncClient.with_lock`).
-    #[pyo3(signature = (name, wait=None, shared=false, lock_delay=0.0, value=String::new()))]
+    #[pyo3(signature = (name, wait=None, shared=false, lock_delay=0.0, value=String::new(), permits=None))]
     fn lock_scope(
         &self,
         name: String,
@@ -330,8 +338,9 @@ impl NativeClient {
         shared: bool,
         lock_delay: f64,
         value: String,
+        permits: Option<(u32, u32)>,
     ) -> PyResult<NativeLockScope> {
-        let options = acquire_options(wait, shared, lock_delay, value)?;
+        let options = acquire_options(wait, shared, lock_delay, value, permits)?;
         let (handle, client) = self.parts()?;
         let _enter = handle.enter();
         let scope = client.lock_scope(&name, options).py()?;

@@ -116,13 +116,21 @@ pub struct NativeAcquireOptions {
     /// A small value stored with the grant, shown by describe and listLocks.
     #[tsify(optional)]
     pub value: Option<String>,
+    /// Semaphore acquire: how many permits (with `permitLimit`).
+    #[tsify(optional)]
+    pub permits: Option<u32>,
+    /// Semaphore acquire: the semaphore's number of permits.
+    #[tsify(optional)]
+    pub permit_limit: Option<u32>,
 }
 
 /// The core's acquire options from the wrapper's object.
 pub(crate) fn acquire_options(value: JsValue) -> Result<tenure::AcquireOptions, JsValue> {
     let o: NativeAcquireOptions = read("acquire options", value)?;
     Ok(tenure::AcquireOptions {
-        mode: if o.shared.unwrap_or(false) {
+        mode: if o.permit_limit.is_some() {
+            tenure::LockMode::Permits
+        } else if o.shared.unwrap_or(false) {
             tenure::LockMode::Shared
         } else {
             tenure::LockMode::Exclusive
@@ -130,5 +138,7 @@ pub(crate) fn acquire_options(value: JsValue) -> Result<tenure::AcquireOptions, 
         wait: opt_duration("timeout", o.wait_ms)?,
         lock_delay: opt_duration("lockDelayMs", o.lock_delay_ms)?.unwrap_or_default(),
         value: o.value.unwrap_or_default(),
+        permits: o.permits.unwrap_or_default(),
+        permit_limit: o.permit_limit.unwrap_or_default(),
     })
 }

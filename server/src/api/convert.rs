@@ -10,14 +10,7 @@ pub fn mode_to_pb(mode: Mode) -> pb::LockMode {
     match mode {
         Mode::Exclusive => pb::LockMode::Exclusive,
         Mode::Shared => pb::LockMode::Shared,
-    }
-}
-
-/// State-machine mode of a wire mode.
-pub fn mode_from_pb(mode: pb::LockMode) -> Mode {
-    match mode {
-        pb::LockMode::Exclusive => Mode::Exclusive,
-        pb::LockMode::Shared => Mode::Shared,
+        Mode::Permits { .. } => pb::LockMode::Permits,
     }
 }
 
@@ -28,6 +21,7 @@ pub fn grant(g: &Grant) -> pb::Grant {
         token: g.token,
         owner_id: owner_hex(g.owner),
         mode: mode_to_pb(g.mode) as i32,
+        permits: g.mode.permits(),
         session_id: g.session,
     }
 }
@@ -44,6 +38,7 @@ pub fn lock_info(name: &str, lock: &Lock) -> pb::LockInfo {
                 token: h.token,
                 owner_id: owner_hex(h.owner),
                 mode: mode_to_pb(h.mode) as i32,
+                permits: h.mode.permits(),
                 granted_at_ms: h.granted_at_ms,
                 value: h.value.clone(),
             })
@@ -55,11 +50,19 @@ pub fn lock_info(name: &str, lock: &Lock) -> pb::LockInfo {
                 session_id: w.session,
                 request_id: w.request,
                 mode: mode_to_pb(w.mode) as i32,
+                permits: w.mode.permits(),
                 deadline_ms: w.deadline_ms,
                 value: w.value.clone(),
             })
             .collect(),
         delayed_until_ms: lock.delayed_until_ms,
+        permit_limit: lock
+            .holders
+            .first()
+            .map(|h| h.mode)
+            .or_else(|| lock.waiters.front().map(|w| w.mode))
+            .and_then(Mode::permit_limit)
+            .unwrap_or(0),
     }
 }
 

@@ -83,7 +83,8 @@ pub fn rejected(r: &Rejection) -> Status {
         Rejection::Cancelled(_) => ErrorKind::Cancelled,
         Rejection::StaleRequest(_)
         | Rejection::UnknownRequest(_)
-        | Rejection::InvalidRequest(_) => ErrorKind::InvalidArgument,
+        | Rejection::InvalidRequest(_)
+        | Rejection::Mismatch { .. } => ErrorKind::InvalidArgument,
     };
     error(kind, r.to_string())
 }

@@ -12,7 +12,7 @@ use super::calls::{Calls, propose, unexpected};
 use super::convert;
 use super::errors::{invalid, rejected};
 use super::validate::{self, MAX_LOCK_DELAY, MAX_WAIT};
-use crate::machine::{Command, Outcome, Rejection, RequestId, SessionId};
+use crate::machine::{Command, Mode, Outcome, Rejection, RequestId, SessionId};
 use crate::node::context::NodeContext;
 use crate::security::auth::Perm;
 use crate::security::limits::{AcquireSlot, AcquireUse, Held};
@@ -34,7 +34,7 @@ pub async fn acquire(
     let caller = calls.begin(&req)?;
     let r = req.into_inner();
     let (session, request) = lock_call(r.session_id, r.request_id, &r.name)?;
-    let mode = convert::mode_from_pb(lock_mode(r.mode)?);
+    let mode = lock_mode(r.mode, r.permits, r.permit_limit)?;
     let wait_ms = if r.wait {
         Some(validate::millis(
             "wait_timeout_ms",
@@ -144,8 +144,25 @@ fn lock_call(
     Ok((session, request))
 }
 
-fn lock_mode(mode: i32) -> Result<pb::LockMode, Status> {
-    pb::LockMode::try_from(mode).map_err(|_| invalid(format!("unknown lock mode {mode}")))
+/// The state-machine mode of an acquire: its wire mode, and for PERMITS the
+/// count and the semaphore's limit (both zero otherwise).
+fn lock_mode(mode: i32, permits: u32, limit: u32) -> Result<Mode, Status> {
+    let mode =
+        pb::LockMode::try_from(mode).map_err(|_| invalid(format!("unknown lock mode {mode}")))?;
+    match mode {
+        pb::LockMode::Exclusive | pb::LockMode::Shared if permits != 0 || limit != 0 => Err(
+            invalid("permits and permit_limit are for mode PERMITS only"),
+        ),
+        pb::LockMode::Exclusive => Ok(Mode::Exclusive),
+        pb::LockMode::Shared => Ok(Mode::Shared),
+        pb::LockMode::Permits => {
+            validate::permits(permits, limit)?;
+            Ok(Mode::Permits {
+                count: permits,
+                limit,
+            })
+        }
+    }
 }
 
 /// Counts an acquire against the limits on locks and waiters until the

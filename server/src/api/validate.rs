@@ -20,6 +20,8 @@ pub const MAX_WAIT: Duration = Duration::from_secs(3_600);
 pub const MAX_LOCK_DELAY: Duration = Duration::from_secs(60);
 /// Longest session label, admin reason or lock value, in bytes.
 pub const MAX_TEXT_BYTES: usize = 1_024;
+/// Most permits a semaphore may have.
+pub const MAX_PERMITS: u32 = 1_000_000;
 /// Most items returned by one list call.
 pub const MAX_LIST: u32 = 10_000;
 
@@ -33,6 +35,21 @@ pub fn lock_name(name: &str) -> Result<(), Status> {
     }
     if name.chars().any(char::is_control) {
         return Err(invalid("lock name must not contain control characters"));
+    }
+    Ok(())
+}
+
+/// A semaphore acquire: 1..=`limit` permits of 1..=[`MAX_PERMITS`].
+pub fn permits(count: u32, limit: u32) -> Result<(), Status> {
+    if limit == 0 || limit > MAX_PERMITS {
+        return Err(invalid(format!(
+            "permit_limit must be 1 to {MAX_PERMITS}, got {limit}"
+        )));
+    }
+    if count == 0 || count > limit {
+        return Err(invalid(format!(
+            "permits must be 1 to permit_limit ({limit}), got {count}"
+        )));
     }
     Ok(())
 }

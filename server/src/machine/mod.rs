@@ -148,7 +148,30 @@ impl Lock {
         match mode {
             Mode::Exclusive => self.holders.is_empty(),
             Mode::Shared => self.holders.iter().all(|h| h.mode == Mode::Shared),
+            Mode::Permits { count, limit } => {
+                #[cfg(test)]
+                if tests::OVERGRANT_PERMITS.get() {
+                    return true;
+                }
+                let held: u64 = self
+                    .holders
+                    .iter()
+                    .map(|h| u64::from(h.mode.permits()))
+                    .sum();
+                self.holders
+                    .iter()
+                    .all(|h| h.mode.permit_limit() == Some(limit))
+                    && held + u64::from(count) <= u64::from(limit)
+            }
         }
+    }
+
+    /// What the name is used as while it has holders or waiters: a lock
+    /// (None) or a semaphore of that many permits. None also when idle.
+    fn permit_limit(&self) -> Option<Option<u32>> {
+        let first = self.holders.first().map(|h| h.mode);
+        let mode = first.or_else(|| self.waiters.front().map(|w| w.mode))?;
+        Some(mode.permit_limit())
     }
 
     fn is_idle(&self, now_ms: u64) -> bool {
@@ -552,12 +575,29 @@ impl Machine {
         }
         let now = self.time_ms;
         let lock = self.locks.entry(name.to_owned()).or_default();
+        // A name is a lock or a semaphore of N permits while it is in use; an
+        // acquire of the other kind is refused (else a semaphore's limit would
+        // shift under its holders, or a lock would count permits).
+        if let Some(current) = lock.permit_limit()
+            && current != mode.permit_limit()
+        {
+            let kind = |limit: Option<u32>| match limit {
+                Some(n) => format!("a semaphore of {n} permits"),
+                None => "a lock".to_owned(),
+            };
+            return Outcome::Rejected(Rejection::Mismatch {
+                name: name.to_owned(),
+                is: kind(current),
+                asked: kind(mode.permit_limit()),
+            });
+        }
         // No silent reentrancy: a session holds a lock at most once. A second
         // acquire would wait behind the session's own grant until it timed out
         // (or forever), so it fails at once; a counted reentrant hold would
         // need the client to know which of its callers owns the grant, which
-        // the server cannot see.
-        if lock.holders.iter().any(|h| h.session == session) {
+        // the server cannot see. Semaphore permits are counted, so a session
+        // may hold several grants of one.
+        if mode.permit_limit().is_none() && lock.holders.iter().any(|h| h.session == session) {
             return Outcome::Rejected(Rejection::AlreadyHeld(name.to_owned()));
         }
         // Grants are told apart by owner id: a second grant under an owner id

@@ -4,6 +4,13 @@
 
 use super::*;
 use proptest::prelude::*;
+use std::cell::Cell;
+
+thread_local! {
+    /// Negative control: the machine grants semaphore permits past the limit
+    /// (`Lock::admits`), which the property harness must report.
+    pub(super) static OVERGRANT_PERMITS: Cell<bool> = const { Cell::new(false) };
+}
 
 fn batch(time_ms: u64, commands: Vec<Command>) -> Batch {
     Batch { time_ms, commands }
@@ -83,7 +90,10 @@ fn second_acquire_by_the_holding_session_is_already_held_and_changes_nothing() {
     // Another session still queues, and after a release the session may
     // acquire the lock again.
     let b = open(&mut m, 2);
-    assert_eq!(apply1(&mut m, 3, acquire(b, 1, "x", Some(5_000))).0, Outcome::Queued);
+    assert_eq!(
+        apply1(&mut m, 3, acquire(b, 1, "x", Some(5_000))).0,
+        Outcome::Queued
+    );
     let Outcome::Granted(first) = apply1(&mut m, 1, acquire(a, 9, "y", None)).0 else {
         panic!("y not granted")
     };
@@ -93,11 +103,110 @@ fn second_acquire_by_the_holding_session_is_already_held_and_changes_nothing() {
         name: "y".into(),
         owner: first.owner,
     };
-    assert_eq!(apply1(&mut m, 4, release).0, Outcome::Released { released: true });
+    assert_eq!(
+        apply1(&mut m, 4, release).0,
+        Outcome::Released { released: true }
+    );
     let Outcome::Granted(again) = apply1(&mut m, 5, acquire(a, 11, "y", None)).0 else {
         panic!("y not granted again")
     };
     assert!(again.token > first.token);
+}
+
+fn permits(session: SessionId, request: RequestId, count: u32, limit: u32) -> Command {
+    let mut cmd = acquire(session, request, "sem", Some(5_000));
+    if let Command::Acquire { mode, .. } = &mut cmd {
+        *mode = Mode::Permits { count, limit };
+    }
+    cmd
+}
+
+fn granted(out: Outcome) -> Grant {
+    match out {
+        Outcome::Granted(g) => g,
+        other => panic!("not granted: {other:?}"),
+    }
+}
+
+#[test]
+fn semaphore_grants_within_its_limit_in_fifo_order_with_rising_tokens() {
+    let mut m = Machine::default();
+    let [a, b, c, d] = [1, 2, 3, 4].map(|id| open(&mut m, id));
+    let two = granted(apply1(&mut m, 1, permits(a, 1, 2, 3)).0);
+    let one = granted(apply1(&mut m, 1, permits(b, 1, 1, 3)).0);
+    assert!(one.token > two.token);
+    // Full: C waits for 2, and D's single permit queues behind it (no barging)
+    // although one would not fit either.
+    assert_eq!(apply1(&mut m, 2, permits(c, 1, 2, 3)).0, Outcome::Queued);
+    assert_eq!(apply1(&mut m, 2, permits(d, 1, 1, 3)).0, Outcome::Queued);
+    // A session may hold several grants of a semaphore (permits are counted).
+    assert_eq!(apply1(&mut m, 2, permits(a, 2, 1, 3)).0, Outcome::Queued);
+    // A's session expires: its 2 permits go to C, then nothing fits D.
+    let (_, events) = apply1(&mut m, 3, Command::ExpireSession { session: a });
+    let grants: Vec<Grant> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Resolved {
+                outcome: Outcome::Granted(g),
+                ..
+            } => Some(g.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(grants.len(), 1, "{grants:?}");
+    assert_eq!(grants[0].session, c);
+    assert!(grants[0].token > one.token);
+    let lock = m.lock("sem").expect("in use");
+    assert_eq!(
+        lock.holders.iter().map(|h| h.mode.permits()).sum::<u32>(),
+        3
+    );
+    assert_eq!(lock.waiters.len(), 1);
+}
+
+#[test]
+fn semaphore_of_another_size_or_a_lock_of_its_name_is_a_mismatch_and_changes_nothing() {
+    let mut m = Machine::default();
+    let a = open(&mut m, 1);
+    let b = open(&mut m, 2);
+    granted(apply1(&mut m, 1, permits(a, 1, 1, 3)).0);
+    let before = (format!("{:?}", m.lock("sem")), m.last_token());
+    let out = apply1(&mut m, 2, permits(b, 1, 1, 2)).0;
+    assert!(
+        matches!(&out, Outcome::Rejected(Rejection::Mismatch { is, .. }) if is == "a semaphore of 3 permits"),
+        "{out:?}"
+    );
+    let out = apply1(&mut m, 2, acquire(b, 2, "sem", None)).0;
+    assert!(
+        matches!(&out, Outcome::Rejected(Rejection::Mismatch { asked, .. }) if asked == "a lock"),
+        "{out:?}"
+    );
+    assert_eq!(before, (format!("{:?}", m.lock("sem")), m.last_token()));
+    // Once idle, the name may be used with another size.
+    let (_, _) = apply1(&mut m, 3, Command::CloseSession { session: a });
+    granted(apply1(&mut m, 4, permits(b, 3, 2, 2)).0);
+}
+
+#[test]
+fn permit_limit_check_reports_a_machine_that_overgrants() {
+    // Negative control: with admits() broken for permits, the property
+    // harness's invariant check must fire on a history that fills a semaphore.
+    OVERGRANT_PERMITS.set(true);
+    let result = std::panic::catch_unwind(|| {
+        let mut h = Harness::new();
+        for s in 0..3 {
+            h.step(Op::Acquire {
+                s,
+                name: 0,
+                kind: 3,
+                wait: Some(100),
+            });
+        }
+    });
+    OVERGRANT_PERMITS.set(false);
+    let panic = result.expect_err("the overgrant went unnoticed");
+    let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(message.contains("permits held"), "{message}");
 }
 
 #[test]
@@ -550,7 +659,8 @@ enum Op {
     Acquire {
         s: usize,
         name: u8,
-        shared: bool,
+        /// `acquire_mode`: exclusive, shared, or permits of a semaphore.
+        kind: u8,
         wait: Option<u64>,
     },
     Cancel {
@@ -583,17 +693,35 @@ enum Op {
 fn op() -> impl Strategy<Value = Op> {
     let s = 0usize..4;
     prop_oneof![
-        4 => (s.clone(), 0u8..3, any::<bool>(), prop::option::of(1u64..400))
-            .prop_map(|(s, name, shared, wait)| Op::Acquire { s, name, shared, wait }),
+        4 => (s.clone(), 0u8..3, 0u8..6, prop::option::of(1u64..400))
+            .prop_map(|(s, name, kind, wait)| Op::Acquire { s, name, kind, wait }),
         1 => (s.clone(), 0u64..4).prop_map(|(s, back)| Op::Cancel { s, back }),
         3 => s.clone().prop_map(|s| Op::Release { s }),
         1 => s.clone().prop_map(|s| Op::Expire { s }),
         1 => s.clone().prop_map(|s| Op::Close { s }),
-        1 => (0u8..3).prop_map(|name| Op::ForceRelease { name }),
+        1 => (0u8..6).prop_map(|name| Op::ForceRelease { name }),
         1 => s.clone().prop_map(|s| Op::Blacklist { s }),
         2 => (0u64..300).prop_map(|dt| Op::Tick { dt }),
         2 => (0usize..6).prop_map(|back| Op::Retry { back }),
     ]
+}
+
+/// The lock name and mode of a random acquire: locks `l0`..`l2` exclusive or
+/// shared, semaphores `s0`..`s2` of 3 permits taking 1 to 3, and now and then
+/// one asked for as a semaphore of 2 (refused while it is in use as one of 3).
+fn acquire_mode(name: u8, kind: u8) -> (String, Mode) {
+    match kind {
+        0 => (format!("l{name}"), Mode::Exclusive),
+        1 => (format!("l{name}"), Mode::Shared),
+        2..=4 => (
+            format!("s{name}"),
+            Mode::Permits {
+                count: u32::from(kind) - 1,
+                limit: 3,
+            },
+        ),
+        _ => (format!("s{name}"), Mode::Permits { count: 1, limit: 2 }),
+    }
 }
 
 /// Drives a machine with random operations and checks invariants after each.
@@ -757,6 +885,22 @@ impl Harness {
                 let s = self.m.session(w.session).expect("waiter's session exists");
                 assert_eq!(s.waiting.get(&w.request), Some(name));
             }
+            // Semaphores: every holder and waiter of a name asks for the same
+            // kind, and the permits held never exceed the limit.
+            let limits: BTreeSet<Option<u32>> = lock
+                .holders
+                .iter()
+                .map(|h| h.mode.permit_limit())
+                .chain(lock.waiters.iter().map(|w| w.mode.permit_limit()))
+                .collect();
+            assert!(limits.len() <= 1, "lock {name} mixes kinds: {limits:?}");
+            if let Some(Some(limit)) = limits.first() {
+                let held: u32 = lock.holders.iter().map(|h| h.mode.permits()).sum();
+                assert!(
+                    held <= *limit,
+                    "semaphore {name} has {held} of {limit} permits held"
+                );
+            }
             // A free head waiter must have been granted.
             if let Some(head) = lock.waiters.front()
                 && lock.delayed_until_ms <= self.m.time_ms()
@@ -774,21 +918,18 @@ impl Harness {
             Op::Acquire {
                 s,
                 name,
-                shared,
+                kind,
                 wait,
             } => {
                 let session = self.session(s);
                 self.next_request += 1;
                 let request = self.next_request;
+                let (name, mode) = acquire_mode(name, kind);
                 let cmd = Command::Acquire {
                     session,
                     request,
-                    name: format!("l{name}"),
-                    mode: if shared {
-                        Mode::Shared
-                    } else {
-                        Mode::Exclusive
-                    },
+                    name,
+                    mode,
                     wait_ms: wait,
                     lock_delay_ms: if request.is_multiple_of(3) { 50 } else { 0 },
                     owner: self.next_request as u128 * 7919,
@@ -830,14 +971,19 @@ impl Harness {
                 }
             }
             Op::ForceRelease { name } => {
+                let name = if name < 3 {
+                    format!("l{name}")
+                } else {
+                    format!("s{}", name - 3)
+                };
                 let owner = self
                     .m
-                    .lock(&format!("l{name}"))
+                    .lock(&name)
                     .and_then(|l| l.holders.first())
                     .map(|h| h.owner);
                 if let Some(owner) = owner {
                     let out = self.run(Command::ForceRelease {
-                        name: format!("l{name}"),
+                        name,
                         owner,
                         principal: "p".into(),
                         reason: String::new(),

@@ -21,6 +21,28 @@ pub enum Mode {
     Exclusive,
     /// Any number of shared holders, and no exclusive one.
     Shared,
+    /// `count` permits of a counting semaphore of `limit` permits: grants
+    /// while the permits held stay within `limit` (docs/design.md,
+    /// "Semaphores"). Every grant of one name has the same `limit`.
+    Permits { count: u32, limit: u32 },
+}
+
+impl Mode {
+    /// The permits this mode takes (0 for a lock).
+    pub fn permits(self) -> u32 {
+        match self {
+            Mode::Permits { count, .. } => count,
+            Mode::Exclusive | Mode::Shared => 0,
+        }
+    }
+
+    /// The semaphore's number of permits (None for a lock).
+    pub fn permit_limit(self) -> Option<u32> {
+        match self {
+            Mode::Permits { limit, .. } => Some(limit),
+            Mode::Exclusive | Mode::Shared => None,
+        }
+    }
 }
 
 /// One Raft log entry's payload: many commands proposed together (group commit).
@@ -152,6 +174,15 @@ pub enum Rejection {
     /// queue behind itself (docs/design.md, "One grant per session").
     #[error("this session already holds lock {0:?}")]
     AlreadyHeld(String),
+    /// The acquire's kind does not match the name's current use: a lock
+    /// asked for as a semaphore (or the reverse), or a semaphore with a
+    /// different number of permits. Changes nothing.
+    #[error("{name:?} is {is}, not {asked}")]
+    Mismatch {
+        name: String,
+        is: String,
+        asked: String,
+    },
 }
 
 /// The outcome of one command, returned to the proposer and kept in the

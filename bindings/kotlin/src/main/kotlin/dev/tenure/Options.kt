@@ -144,12 +144,17 @@ data class ClientOptions @JvmOverloads constructor(
  *   (a clean release has no delay).
  * @property value a small value stored with the grant and shown by describe and listLocks (the
  *   holder's address, a job id): at most 1,024 bytes, no control characters but tab.
+ * @property permits mode [LockMode.PERMITS]: how many permits of the semaphore to take.
+ * @property permitLimit mode [LockMode.PERMITS]: the semaphore's number of permits (see
+ *   [TenureClient.semaphore]).
  */
 data class AcquireOptions @JvmOverloads constructor(
     val mode: LockMode = LockMode.EXCLUSIVE,
     val wait: Duration? = null,
     val lockDelay: Duration = Duration.ZERO,
     val value: String = "",
+    val permits: Int = 0,
+    val permitLimit: Int = 0,
 ) {
     /** A copy in shared mode. */
     fun shared() = copy(mode = LockMode.SHARED)
@@ -169,6 +174,8 @@ data class AcquireOptions @JvmOverloads constructor(
             wait = wait?.unsigned("wait"),
             lockDelay = lockDelay.unsigned("lockDelay"),
             value = value,
+            permits = permits.toUInt(),
+            permitLimit = permitLimit.toUInt(),
         )
 
     /** Common options. */
