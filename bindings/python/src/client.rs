@@ -228,6 +228,8 @@ impl NativeClient {
 
     /// Acquires `name` (blocking, GIL released). `wait` None tries once.
     #[pyo3(signature = (name, wait=None, shared=false, lock_delay=0.0, value=String::new(), permits=None))]
+    // One Python keyword argument each, as the Python API takes them.
+    #[allow(clippy::too_many_arguments)]
     fn acquire(
         &self,
         py: Python<'_>,
@@ -251,6 +253,8 @@ impl NativeClient {
 
     /// Acquires `name`, as an awaitable; cancelling it withdraws the acquire.
     #[pyo3(signature = (name, wait=None, shared=false, lock_delay=0.0, value=String::new(), permits=None))]
+    // One Python keyword argument each, as the Python API takes them.
+    #[allow(clippy::too_many_arguments)]
     fn acquire_async<'py>(
         &self,
         py: Python<'py>,
