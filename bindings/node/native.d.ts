@@ -233,6 +233,8 @@ export interface HolderInfo {
   grantedAtMs: number
   /** The value given with the acquire ("" if none). */
   value: string
+  /** Permits held, for a semaphore (0 for a lock). */
+  permits: number
 }
 
 /** A lock's holders and waiters. */
@@ -245,6 +247,8 @@ export interface LockInfo {
   waiters: Array<WaiterInfo>
   /** No grant before this time (Unix ms), 0 if no lock-delay. */
   delayedUntilMs: number
+  /** A semaphore's number of permits; 0 for a lock. */
+  permitLimit: number
 }
 
 /** The core's lock modes (`LockMode::ALL`), as their codes. */
@@ -273,6 +277,10 @@ export interface NativeAcquireOptions {
   lockDelayMs?: number
   /** A small value stored with the grant, shown by describe and listLocks. */
   value?: string
+  /** Semaphore acquire: how many permits (with `permitLimit`). */
+  permits?: number
+  /** Semaphore acquire: the semaphore's number of permits. */
+  permitLimit?: number
 }
 
 /** Client options as the wrapper passes them (all durations in milliseconds). */
@@ -358,4 +366,6 @@ export interface WaiterInfo {
   deadlineMs: number
   /** The value given with the acquire ("" if none). */
   value: string
+  /** Permits asked for, for a semaphore (0 for a lock). */
+  permits: number
 }
