@@ -20,7 +20,8 @@ class ErrorsTest : ClusterTest() {
             TenureException.LockLost("m"), TenureException.SessionExpired("m"),
             TenureException.SessionBlacklisted("m"), TenureException.NotHolder("m"),
             TenureException.InvalidArgument("m"), TenureException.PermissionDenied("m"),
-            TenureException.ResourceExhausted("m"), TenureException.Cancelled("m"), TenureException.Internal("m"),
+            TenureException.ResourceExhausted("m"), TenureException.Cancelled("m"), TenureException.AlreadyHeld("m"),
+            TenureException.Internal("m"),
         )
         assertEquals(dev.tenure.ffi.errorCodes(), all.map { it.code })
         assertEquals(TenureException.CODES, all.map { it.code })
@@ -38,9 +39,10 @@ class ErrorsTest : ClusterTest() {
             is TenureException.PermissionDenied -> "p"
             is TenureException.ResourceExhausted -> "r"
             is TenureException.Cancelled -> "c"
+            is TenureException.AlreadyHeld -> "a"
             is TenureException.Internal -> "x"
         }
-        assertEquals(12, all.map { kind(it) }.toSet().size)
+        assertEquals(13, all.map { kind(it) }.toSet().size)
     }
 
     @Test

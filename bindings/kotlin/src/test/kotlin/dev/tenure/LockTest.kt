@@ -104,7 +104,9 @@ class LockTest : ClusterTest() {
         assertEquals(LockMode.SHARED, s1.mode)
         assertEquals(2, a.describe("kt/shared")?.holders?.size)
         assertFailsWith<TenureException.LockHeld> { b.tryLock("kt/shared/other").use { a.tryLock("kt/shared/other") } }
-        assertFailsWith<TenureException.LockHeld> { a.tryLock("kt/shared") }
+        // An exclusive acquire by a third session; by a holding session it is ALREADY_HELD.
+        assertFailsWith<TenureException.LockHeld> { client().tryLock("kt/shared") }
+        assertFailsWith<TenureException.AlreadyHeld> { a.tryLock("kt/shared") }
         s1.close()
         s2.close()
     }
