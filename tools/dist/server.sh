@@ -67,8 +67,9 @@ for tool in readelf file sha256sum tar gzip; do
 done
 
 # --- sources ---------------------------------------------------------------
-# HEAD's tree, extracted again only when HEAD moves (the same path each time,
-# so that the shared target directory's fingerprints stay valid).
+# HEAD's tree in target/dist-tools/src, brought up to date when HEAD moves (the
+# same path each time, so that the shared target directory's fingerprints stay
+# valid).
 if [ "$WORKTREE" = 1 ]; then
     SRC="$REPO"
     COMMIT="$(git -C "$REPO" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)+worktree"
@@ -78,9 +79,42 @@ else
     EPOCH="${SOURCE_DATE_EPOCH:-$(git -C "$REPO" log -1 --format=%ct HEAD)}"
     SRC="$TOOLS/src"
     if [ "$(cat "$TOOLS/src.commit" 2>/dev/null)" != "$COMMIT" ]; then
-        rm -rf "$SRC" "$TOOLS/src.commit"
-        mkdir -p "$SRC"
-        git -C "$REPO" archive HEAD | tar -x -C "$SRC"
+        rm -f "$TOOLS/src.commit"
+        rm -rf "$TOOLS/src.new"
+        mkdir -p "$TOOLS/src.new" "$SRC"
+        git -C "$REPO" archive HEAD | tar -x -C "$TOOLS/src.new"
+        # Into $SRC, touching only the files that changed (cargo decides what
+        # to rebuild by mtime: a commit that changes no Rust source rebuilds
+        # nothing), and deleting the files HEAD no longer has.
+        "$PYTHON" - "$TOOLS/src.new" "$SRC" <<'PYEOF'
+import filecmp, os, shutil, sys
+new, src = sys.argv[1:]
+def remove(path):
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path)
+    else:
+        os.remove(path)
+for root, dirs, files in os.walk(new):
+    rel = os.path.relpath(root, new)
+    os.makedirs(os.path.join(src, rel), exist_ok=True)
+    for f in files:
+        a, b = os.path.join(root, f), os.path.join(src, rel, f)
+        if os.path.islink(a) or os.path.islink(b) or not os.path.isfile(b) \
+                or not filecmp.cmp(a, b, shallow=False):
+            if os.path.lexists(b):
+                remove(b)
+            shutil.copy2(a, b, follow_symlinks=False)
+            if not os.path.islink(b):
+                os.utime(b)  # now: newer than any earlier build
+        elif os.stat(a).st_mode != os.stat(b).st_mode:
+            shutil.copymode(a, b)
+for root, dirs, files in os.walk(src, topdown=False):
+    rel = os.path.relpath(root, src)
+    for f in files + dirs:
+        if not os.path.lexists(os.path.join(new, rel, f)):
+            remove(os.path.join(root, f))
+PYEOF
+        rm -rf "$TOOLS/src.new"
         echo "$COMMIT" > "$TOOLS/src.commit"
     fi
 fi
