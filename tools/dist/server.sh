@@ -208,7 +208,7 @@ write_readme() {
     local target="$1"
     cat <<EOF
 tenure $VERSION for $target
-$(printf '=%.0s' $(seq 1 ${#VERSION})$(seq 1 ${#target})$(seq 1 12))
+$(printf '=%.0s' $(seq 1 $(( ${#VERSION} + ${#target} + 12 ))))
 
 tenure is a Raft-replicated lock service with fencing tokens. This archive
 holds the \`tenure\` command (server node, local dev cluster, admin and client
