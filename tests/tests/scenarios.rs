@@ -35,6 +35,7 @@ scenarios!(
     try_lock,
     already_held,
     lock_value,
+    semaphore,
     cancel_withdraws,
     shared_mode,
     lost_after_blacklist,
@@ -402,7 +403,11 @@ mod scenario {
             .await
             .expect_err("held by a");
         assert_eq!(err.kind(), ErrorKind::AlreadyHeld, "{err}");
-        let info = a.describe("s/again").await.expect("describe").expect("held");
+        let info = a
+            .describe("s/again")
+            .await
+            .expect("describe")
+            .expect("held");
         assert!(info.waiters.is_empty(), "queued behind itself: {info:?}");
         let waiting = tokio::spawn(async move { b.lock("s/again", Duration::from_secs(20)).await });
         eventually(Duration::from_secs(10), || async {
@@ -424,7 +429,10 @@ mod scenario {
         let a = client(&cluster, Duration::from_secs(5)).await;
         let b = client(&cluster, Duration::from_secs(5)).await;
         let held = a
-            .acquire("s/valued", AcquireOptions::try_once().with_value("a at 10.0.0.1:80"))
+            .acquire(
+                "s/valued",
+                AcquireOptions::try_once().with_value("a at 10.0.0.1:80"),
+            )
             .await
             .expect("free lock");
         let waiting = tokio::spawn(async move {
@@ -443,7 +451,11 @@ mod scenario {
         assert_eq!(listed[0].holders[0].value, "a at 10.0.0.1:80");
         held.release().await.expect("release");
         let theirs = waiting.await.expect("join").expect("b gets it");
-        let info = a.describe("s/valued").await.expect("describe").expect("held");
+        let info = a
+            .describe("s/valued")
+            .await
+            .expect("describe")
+            .expect("held");
         assert_eq!(info.holders[0].value, "b\twaits");
         theirs.release().await.expect("release");
         for bad in ["v".repeat(1_025), "two\nlines".to_owned()] {
@@ -454,6 +466,66 @@ mod scenario {
             assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
         }
         assert!(a.describe("s/valued").await.expect("describe").is_none());
+    }
+
+    pub async fn semaphore() {
+        let cluster = started().await;
+        let mut clients = Vec::new();
+        for _ in 0..4 {
+            clients.push(client(&cluster, Duration::from_secs(5)).await);
+        }
+        let permit = AcquireOptions::try_once().permits(1, 2);
+        let one = clients[0]
+            .acquire("s/sem", permit.clone())
+            .await
+            .expect("first permit");
+        let two = clients[1]
+            .acquire("s/sem", permit.clone())
+            .await
+            .expect("second permit");
+        assert!(two.fencing_token() > one.fencing_token());
+        assert_ne!(one.owner_id(), two.owner_id());
+        let err = clients[2]
+            .acquire("s/sem", permit.clone())
+            .await
+            .expect_err("full");
+        assert_eq!(err.kind(), ErrorKind::LockHeld, "{err}");
+        for other in [
+            AcquireOptions::try_once().permits(1, 3),
+            AcquireOptions::try_once(),
+        ] {
+            let err = clients[2]
+                .acquire("s/sem", other)
+                .await
+                .expect_err("mismatch");
+            assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
+        }
+        let third = clients[2].clone();
+        let waiting = tokio::spawn(async move {
+            let wait = AcquireOptions::wait(Duration::from_secs(20)).permits(1, 2);
+            third.acquire("s/sem", wait).await
+        });
+        let admin = clients[3].clone();
+        eventually(Duration::from_secs(10), || async {
+            let info = admin.describe("s/sem").await.ok()??;
+            (info.waiters.len() == 1).then_some(())
+        })
+        .await
+        .expect("third queued");
+        one.release().await.expect("release");
+        let three = waiting.await.expect("join").expect("third permit");
+        assert!(three.fencing_token() > two.fencing_token());
+        // Closing a holder's client gives its permit back.
+        clients[1].close().await.expect("close");
+        let four = clients[3]
+            .acquire("s/sem", permit)
+            .await
+            .expect("the closed client's permit");
+        let info = clients[3].describe("s/sem").await.expect("describe").expect("held");
+        assert_eq!(info.permit_limit, 2);
+        assert_eq!(info.holders.iter().map(|h| h.permits).sum::<u32>(), 2);
+        three.release().await.expect("release");
+        four.release().await.expect("release");
     }
 
     pub async fn shared_mode() {

@@ -214,12 +214,14 @@ def test_keyboard_interrupt_withdraws_a_waiting_acquire(new_client, admin, endpo
 
 
 def test_many_threads_take_turns(new_client, name):  # type: ignore[no-untyped-def]
-    client = new_client()
+    # Threads that contend for one lock each use their own client (session):
+    # one session holds a lock at most once (AlreadyHeld), see the next test.
+    clients = [new_client() for _ in range(4)]
     inside = []
     overlaps = []
     tokens = []
 
-    def work() -> None:
+    def work(client: tenure.Client) -> None:
         for _ in range(3):
             with client.lock(name, timeout=30) as lock:
                 inside.append(1)
@@ -229,7 +231,7 @@ def test_many_threads_take_turns(new_client, name):  # type: ignore[no-untyped-d
                 time.sleep(0.01)
                 inside.pop()
 
-    threads = [threading.Thread(target=work) for _ in range(4)]
+    threads = [threading.Thread(target=work, args=(c,)) for c in clients]
     for t in threads:
         t.start()
     for t in threads:
@@ -237,6 +239,23 @@ def test_many_threads_take_turns(new_client, name):  # type: ignore[no-untyped-d
     assert len(tokens) == 12
     assert not overlaps
     assert len(set(tokens)) == 12
+
+
+def test_a_second_thread_on_the_holding_client_gets_already_held(new_client, name):  # type: ignore[no-untyped-def]
+    client = new_client()
+    errors: "list[BaseException]" = []
+
+    def second() -> None:
+        try:
+            client.lock(name, timeout=10)
+        except BaseException as e:  # noqa: BLE001 - the test inspects it
+            errors.append(e)
+
+    with client.try_lock(name):
+        t = threading.Thread(target=second)
+        t.start()
+        t.join(30)
+    assert len(errors) == 1 and isinstance(errors[0], tenure.AlreadyHeld), errors
 
 
 def test_blocking_calls_release_the_gil(new_client, name):  # type: ignore[no-untyped-def]

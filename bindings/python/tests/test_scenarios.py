@@ -231,6 +231,39 @@ def scenario_lock_value(kit: Kit) -> None:
     asyncio.run(main())
 
 
+def scenario_semaphore(kit: Kit) -> None:
+    async def main() -> None:
+        a, b, c, d = [await tenure.AsyncClient.connect(kit.endpoints, ttl=5) for _ in range(4)]
+        one = await a.semaphore("py/sem", 2).try_acquire()
+        two = await b.semaphore("py/sem", 2).try_acquire()
+        assert two.fencing_token > one.fencing_token and two.owner_id != one.owner_id
+        with pytest.raises(tenure.LockHeld):
+            await c.semaphore("py/sem", 2).try_acquire()
+        with pytest.raises(tenure.InvalidArgument):
+            await c.semaphore("py/sem", 3).try_acquire()
+        with pytest.raises(tenure.InvalidArgument):
+            await c.try_lock("py/sem")
+        task = asyncio.ensure_future(c.semaphore("py/sem", 2).acquire(timeout=20))
+        deadline = time.monotonic() + 10
+        while waiters(kit, "py/sem") < 1 and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        assert waiters(kit, "py/sem") == 1
+        await one.release()
+        three = await task
+        assert three.fencing_token > two.fencing_token
+        await b.close()
+        four = await d.semaphore("py/sem", 2).try_acquire()
+        info = admin(kit).describe("py/sem")
+        assert info is not None and info.permit_limit == 2
+        assert sum(h.permits for h in info.holders) == 2
+        await three.release()
+        await four.release()
+        for x in (a, c, d):
+            await x.close()
+
+    asyncio.run(main())
+
+
 def scenario_cancel_withdraws(kit: Kit) -> None:
     async def main() -> None:
         a = await tenure.AsyncClient.connect(kit.endpoints, ttl=5)

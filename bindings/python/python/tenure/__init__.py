@@ -25,8 +25,8 @@ from __future__ import annotations
 import atexit
 
 from . import _native
-from ._async import Acquiring, AsyncClient, AsyncLock, Connecting
-from ._client import Client, Lock
+from ._async import Acquiring, AsyncClient, AsyncLock, AsyncSemaphore, Connecting
+from ._client import Client, Lock, Semaphore
 from ._common import Subscription
 from ._errors import (
     Cancelled,
@@ -67,6 +67,7 @@ __all__ = [
     "Acquiring",
     "AsyncClient",
     "AsyncLock",
+    "AsyncSemaphore",
     "AuditRecord",
     "Cancelled",
     "AlreadyHeld",
@@ -91,6 +92,7 @@ __all__ = [
     "NotHolder",
     "PermissionDenied",
     "ResourceExhausted",
+    "Semaphore",
     "SessionBlacklisted",
     "SessionExpired",
     "SessionInfo",

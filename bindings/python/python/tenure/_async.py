@@ -36,7 +36,7 @@ from ._errors import TenureError
 from ._native import AuditRecord, ClusterStatus, GrantInfo, LockInfo, SessionInfo
 from ._types import LostReason, SessionState
 
-__all__ = ["AsyncClient", "AsyncLock"]
+__all__ = ["AsyncClient", "AsyncLock", "AsyncSemaphore"]
 
 T = TypeVar("T")
 PathLike = Union[str, "os.PathLike[str]"]
@@ -173,6 +173,36 @@ class Connecting:
             await client.__aexit__(exc_type, exc, tb)
 
 
+class AsyncSemaphore:
+    """A counting semaphore, from :meth:`AsyncClient.semaphore`; see
+    :class:`tenure.Semaphore`. Each acquire returns an :class:`Acquiring` (await
+    it, or use it in ``async with``)."""
+
+    __slots__ = ("_native", "name", "permits")
+
+    def __init__(self, native: _native.NativeClient, name: str, permits: int) -> None:
+        self._native = native
+        self.name = name
+        """The semaphore's name (a lock name)."""
+        self.permits = permits
+        """Its number of permits."""
+
+    def acquire(self, count: int = 1, *, timeout: float, value: str = "") -> Acquiring:
+        """Waits up to ``timeout`` seconds for ``count`` permits
+        (:class:`tenure.Timeout` after); cancelling withdraws the wait."""
+        native, name, permits = self._native, self.name, (count, self.permits)
+        return Acquiring(lambda: native.acquire_async(name, timeout, False, 0.0, value, permits))
+
+    def try_acquire(self, count: int = 1, *, value: str = "") -> Acquiring:
+        """Takes ``count`` permits if they are free now (:class:`tenure.LockHeld`
+        otherwise)."""
+        native, name, permits = self._native, self.name, (count, self.permits)
+        return Acquiring(lambda: native.acquire_async(name, None, False, 0.0, value, permits))
+
+    def __repr__(self) -> str:
+        return f"AsyncSemaphore(name={self.name!r}, permits={self.permits})"
+
+
 class AsyncClient:
     """A connection to a tenure cluster, with one session at a time (asyncio API).
 
@@ -301,6 +331,12 @@ class AsyncClient:
             scope.cancel()
             raise
         return await _under_core(work(lock), scope.work_done, scope.outcome_async())
+
+    def semaphore(self, name: str, permits: int) -> AsyncSemaphore:
+        """The counting semaphore ``name`` of ``permits`` permits (1 to
+        1,000,000); see :meth:`tenure.Client.semaphore`. No network until an
+        acquire."""
+        return AsyncSemaphore(self._native, name, permits)
 
     # -- session -----------------------------------------------------------
 

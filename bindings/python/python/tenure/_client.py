@@ -24,7 +24,7 @@ from ._errors import TenureError
 from ._native import AuditRecord, ClusterStatus, GrantInfo, LockInfo, SessionInfo
 from ._types import LostReason, SessionState
 
-__all__ = ["Client", "Lock"]
+__all__ = ["Client", "Lock", "Semaphore"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -72,6 +72,39 @@ class Lock(LockBase):
         except TenureError:
             if exc is None:
                 raise
+
+
+class Semaphore:
+    """A counting semaphore of ``permits`` permits, from :meth:`Client.semaphore`.
+
+    Each grant of permits is a :class:`Lock` (a context manager) with its own
+    owner id and fencing token, granted in FIFO order while the permits held
+    by everyone stay within ``permits``, and given back when released or when
+    the holder's session ends. The number of permits is fixed while anyone
+    holds or waits for the name: another number raises :class:`InvalidArgument`.
+    """
+
+    __slots__ = ("_native", "name", "permits")
+
+    def __init__(self, native: _native.NativeClient, name: str, permits: int) -> None:
+        self._native = native
+        self.name = name
+        """The semaphore's name (a lock name)."""
+        self.permits = permits
+        """Its number of permits."""
+
+    def acquire(self, count: int = 1, *, timeout: float, value: str = "") -> Lock:
+        """Waits up to ``timeout`` seconds for ``count`` permits
+        (:class:`tenure.Timeout` after)."""
+        return Lock(self._native.acquire(self.name, timeout, False, 0.0, value, (count, self.permits)))
+
+    def try_acquire(self, count: int = 1, *, value: str = "") -> Lock:
+        """Takes ``count`` permits if they are free now (:class:`tenure.LockHeld`
+        otherwise)."""
+        return Lock(self._native.acquire(self.name, None, False, 0.0, value, (count, self.permits)))
+
+    def __repr__(self) -> str:
+        return f"Semaphore(name={self.name!r}, permits={self.permits})"
 
 
 class Client:
@@ -203,6 +236,11 @@ class Client:
     ) -> Lock:
         """Tries once for ``name``; raises :class:`tenure.LockHeld` if it is taken."""
         return self.acquire(name, wait=None, shared=shared, lock_delay=lock_delay, value=value)
+
+    def semaphore(self, name: str, permits: int) -> Semaphore:
+        """The counting semaphore ``name`` of ``permits`` permits (1 to
+        1,000,000). No network until an acquire."""
+        return Semaphore(self._native, name, permits)
 
     # -- session -----------------------------------------------------------
 

@@ -6,7 +6,7 @@ low-level layer wrapped by ``tenure.Client``, ``tenure.AsyncClient``,
 states and lost reasons are their stable lower-case names.
 """
 
-from typing import Awaitable, Callable, Final, List, Optional, final
+from typing import Awaitable, Callable, Final, List, Optional, Tuple, final
 
 FENCE_HEADER: Final[str]
 """The header that carries a fence: ``tenure-fence``."""
@@ -85,6 +85,9 @@ class HolderInfo:
     @property
     def value(self) -> str:
         """The value given with the acquire (``""`` if none)."""
+    @property
+    def permits(self) -> int:
+        """Permits held, for a semaphore (0 for a lock)."""
     def __eq__(self, other: object) -> bool: ...
 
 @final
@@ -106,6 +109,9 @@ class WaiterInfo:
     @property
     def value(self) -> str:
         """The value given with the acquire (``""`` if none)."""
+    @property
+    def permits(self) -> int:
+        """Permits asked for, for a semaphore (0 for a lock)."""
     def __eq__(self, other: object) -> bool: ...
 
 @final
@@ -124,6 +130,9 @@ class LockInfo:
     @property
     def delayed_until_ms(self) -> int:
         """No grant before this time (Unix ms); 0 without a lock-delay."""
+    @property
+    def permit_limit(self) -> int:
+        """A semaphore's number of permits; 0 for a lock."""
     def __eq__(self, other: object) -> bool: ...
 
 @final
@@ -371,6 +380,7 @@ class NativeClient:
         shared: bool = False,
         lock_delay: float = 0.0,
         value: str = "",
+        permits: Optional[Tuple[int, int]] = None,
     ) -> NativeLock:
         """Acquires ``name`` (blocking). ``wait`` None tries once."""
     def acquire_async(
@@ -380,6 +390,7 @@ class NativeClient:
         shared: bool = False,
         lock_delay: float = 0.0,
         value: str = "",
+        permits: Optional[Tuple[int, int]] = None,
     ) -> Awaitable[NativeLock]:
         """Acquires ``name``, as an awaitable; cancelling it withdraws the acquire."""
     def close(self) -> None:
@@ -403,6 +414,7 @@ class NativeClient:
         shared: bool = False,
         lock_delay: float = 0.0,
         value: str = "",
+        permits: Optional[Tuple[int, int]] = None,
     ) -> NativeLockScope:
         """Starts the core's ``with_lock`` for Python work."""
     def force_release(self, name: str, owner_id: str, reason: str = "") -> List[GrantInfo]:

@@ -24,6 +24,8 @@ class LockMode(_StrEnum):
     """One holder at a time."""
     SHARED = "shared"
     """Many shared holders, no exclusive one."""
+    PERMITS = "permits"
+    """Permits of a counting semaphore (:meth:`tenure.Client.semaphore`)."""
 
 
 class LostReason(_StrEnum):
