@@ -4,6 +4,7 @@ import tenure from './index.js';
 export const {
   Client,
   Lock,
+  Semaphore,
   Subscription,
   Fence,
   FenceValidator,

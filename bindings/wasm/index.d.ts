@@ -80,13 +80,15 @@ export declare const SessionState: Readonly<{
 }>;
 
 /** Lock mode. */
-export type LockMode = 'exclusive' | 'shared';
+export type LockMode = 'exclusive' | 'shared' | 'permits';
 /** The lock modes by name (the core's `LockMode::ALL`). */
 export declare const LockMode: Readonly<{
   /** One holder at a time. */
   EXCLUSIVE: 'exclusive';
   /** Many shared holders, no exclusive one. */
   SHARED: 'shared';
+  /** Permits of a counting semaphore ({@link Client.semaphore}). */
+  PERMITS: 'permits';
 }>;
 
 /** The header that carries a fence: `'tenure-fence'`. */
@@ -289,6 +291,31 @@ export interface AcquireOptions {
 /** Options of {@link Client.tryLock} (no waiting). */
 export type TryLockOptions = Omit<AcquireOptions, 'timeout'>;
 
+/** Options of {@link Semaphore.acquire}: a lock's options without `shared`, and a count. */
+export interface PermitOptions extends Omit<AcquireOptions, 'shared'> {
+  /** How many permits (default 1, at most the semaphore's). */
+  count?: number;
+}
+
+/**
+ * A counting semaphore, from {@link Client.semaphore}. Each acquire returns a
+ * {@link Lock} with its own owner id and fencing token; grants are FIFO while
+ * the permits held stay within {@link Semaphore.permits}, and go back when
+ * released or when the holder's session ends. The number of permits is fixed
+ * while anyone holds or waits for the name (InvalidArgumentError otherwise).
+ */
+export declare class Semaphore {
+  private constructor();
+  /** The semaphore's name (a lock name). */
+  readonly name: string;
+  /** Its number of permits. */
+  readonly permits: number;
+  /** Waits up to `timeout` ms (required) for `count` permits (default 1); TenureTimeoutError after. */
+  acquire(options: PermitOptions & { timeout: number }): Promise<Lock>;
+  /** Takes `count` permits (default 1) if they are free now; LockHeldError if not. */
+  tryAcquire(options?: Omit<PermitOptions, 'timeout'>): Promise<Lock>;
+}
+
 // ---------------------------------------------------------------------------
 // Records: generated from the core's table by the wasm layer (pkg/tenure_wasm.d.ts), not kept here.
 
@@ -425,6 +452,11 @@ export declare class Client implements AsyncDisposable {
   lock(name: string, options: AcquireOptions & { timeout: number }): Promise<Lock>;
   /** Tries once; LockHeldError if the lock is taken. */
   tryLock(name: string, options?: TryLockOptions): Promise<Lock>;
+  /**
+   * The counting semaphore `name` of `permits` permits (1 to 1,000,000). No
+   * network until an acquire.
+   */
+  semaphore(name: string, permits: number): Semaphore;
   /**
    * The core's `with_lock`: acquires `name` like {@link Client.lock}, runs
    * `work(lock, signal)` with it, and releases it. If the lock is lost during

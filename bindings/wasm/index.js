@@ -220,7 +220,19 @@ function acquireOptions(opts) {
   if (opts.timeout !== undefined && opts.timeout !== null) out.waitMs = opts.timeout;
   if (opts.lockDelayMs !== undefined && opts.lockDelayMs !== null) out.lockDelayMs = opts.lockDelayMs;
   if (opts.value !== undefined && opts.value !== null) out.value = opts.value;
+  if (opts.permitLimit !== undefined) {
+    out.permits = opts.permits;
+    out.permitLimit = opts.permitLimit;
+  }
   return out;
+}
+
+/** A permit count as the wasm layer takes it (u32); the core checks the range. */
+function permitCount(what, value) {
+  if (!Number.isInteger(value) || value < 0 || value > 0xffff_ffff) {
+    throw new InvalidArgumentError(`${what} must be an integer from 1 to 1000000, got ${value}`);
+  }
+  return value;
 }
 
 /** Options of lock() and withLock(): a timeout is required, as in every language. */
@@ -530,6 +542,42 @@ function cancelOn(signal) {
  * client, and again after one expires). Close it when done: close() ends the
  * session and releases its locks.
  */
+/**
+ * A counting semaphore of `permits` permits, from Client.semaphore(); see the
+ * Node binding's Semaphore (the same API). Each acquire returns a Lock with its
+ * own owner id and fencing token.
+ */
+export class Semaphore {
+  #client;
+
+  constructor(key, client, name, permits) {
+    if (key !== INTERNAL) throw new TypeError('use client.semaphore()');
+    this.#client = client;
+    /** The semaphore's name (a lock name). */
+    this.name = name;
+    /** Its number of permits. */
+    this.permits = permitCount('permits', permits);
+    Object.freeze(this);
+  }
+
+  /** Waits up to `timeout` ms (required) for `count` permits (default 1). */
+  async acquire(options) {
+    return this.#client.acquire(this.name, this.#options(waitingOptions('acquire()', options)));
+  }
+
+  /** Takes `count` permits (default 1) if they are free now; LockHeldError if not. */
+  async tryAcquire(options) {
+    const opts = objectArg('options', options);
+    return this.#client.acquire(this.name, this.#options({ ...opts, timeout: undefined }));
+  }
+
+  #options(opts) {
+    if (opts.shared) throw new InvalidArgumentError('a semaphore counts permits; shared is for locks');
+    const permits = permitCount('count', opts.count ?? 1);
+    return { ...opts, permits, permitLimit: this.permits };
+  }
+}
+
 export class Client {
   #native;
   #subs = new Set();
@@ -591,6 +639,11 @@ export class Client {
   async tryLock(name, options) {
     const opts = objectArg('options', options);
     return this.acquire(name, { ...opts, timeout: undefined });
+  }
+
+  /** The counting semaphore `name` of `permits` permits (1 to 1,000,000). No network until an acquire. */
+  semaphore(name, permits) {
+    return new Semaphore(INTERNAL, this, name, permits);
   }
 
   /**

@@ -176,6 +176,29 @@ const scenarios = {
     assert.equal(await admin(kit).describe('js/valued'), null);
   },
 
+  async semaphore(kit) {
+    const [a, b, c, d] = await Promise.all([0, 1, 2, 3].map(() => connect(kit)));
+    const one = await a.semaphore('js/sem', 2).tryAcquire();
+    const two = await b.semaphore('js/sem', 2).tryAcquire();
+    assert.ok(two.fencingToken > one.fencingToken);
+    assert.notEqual(two.ownerId, one.ownerId);
+    await assert.rejects(c.semaphore('js/sem', 2).tryAcquire(), LockHeldError);
+    await assert.rejects(c.semaphore('js/sem', 3).tryAcquire(), InvalidArgumentError);
+    await assert.rejects(c.tryLock('js/sem'), InvalidArgumentError);
+    const waiting = c.semaphore('js/sem', 2).acquire({ timeout: 20_000 });
+    await eventually('third queued', async () => (await waiters(kit, 'js/sem')) === 1);
+    await one.release();
+    const three = await waiting;
+    assert.ok(three.fencingToken > two.fencingToken);
+    await b.close();
+    const four = await d.semaphore('js/sem', 2).tryAcquire();
+    const info = await admin(kit).describe('js/sem');
+    assert.equal(info.permitLimit, 2);
+    assert.equal(info.holders.reduce((n, h) => n + h.permits, 0), 2);
+    await three.release();
+    await four.release();
+  },
+
   async cancel_withdraws(kit) {
     const held = await (await connect(kit)).tryLock('js/cancel');
     const controller = new AbortController();

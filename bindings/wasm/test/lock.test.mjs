@@ -127,6 +127,29 @@ describe('acquire and release', () => {
     }
   });
 
+  it('a semaphore of 2 permits: two holders, a FIFO waiter, a value, and no other size while in use', async () => {
+    const name = uniqueName('sem');
+    const one = await a.semaphore(name, 2).tryAcquire({ value: 'a' });
+    const two = await b.semaphore(name, 2).tryAcquire();
+    try {
+      assert.ok(two.fencingToken > one.fencingToken);
+      await assert.rejects(b.semaphore(name, 2).tryAcquire(), LockHeldError);
+      await assert.rejects(b.semaphore(name, 3).tryAcquire(), InvalidArgumentError);
+      const waiting = b.semaphore(name, 2).acquire({ timeout: 20_000 });
+      await eventually('the waiter to queue', async () => (await a.describe(name))?.waiters.length === 1);
+      const info = await a.describe(name);
+      assert.equal(info.permitLimit, 2);
+      assert.deepEqual(info.holders.map((h) => [h.permits, h.value]), [[1, 'a'], [1, '']]);
+      await one.release();
+      const three = await within(10_000, waiting, 'the waiting acquire');
+      assert.ok(three.fencingToken > two.fencingToken);
+      await three.release();
+    } finally {
+      await one.release();
+      await two.release();
+    }
+  });
+
   it('lock() needs a timeout, as in every binding', async () => {
     await assert.rejects(a.lock(uniqueName('no-timeout')), InvalidArgumentError);
     await assert.rejects(a.tryLock(''), InvalidArgumentError);
