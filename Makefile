@@ -8,7 +8,15 @@
 #   make lint                 rustfmt and clippy on every crate, the bindings included
 #   make msrv                 build the crates with the oldest Rust they claim (CI runs it)
 #   make crates               package and verify the crates users install (cargo publish --dry-run)
+#   make dist                 every release artifact into dist/ (the five below, crates too),
+#                             dist/SHA256SUMS and a size table (tools/dist/all.sh)
 #   make dist-python          Python wheels (x86_64, aarch64) and sdist into dist/python, install-tested
+#   make dist-node            npm packages (tenure + linux x64/arm64 glibc, x64 musl addons) into
+#                             dist/node, install-tested
+#   make dist-jvm             the JVM jar (linux x86-64 + aarch64 natives), sources and javadoc
+#                             jars and POM into dist/jvm, install-tested from a fresh Maven project
+#   make dist-server          static musl server tarballs (x86_64, aarch64) into dist/server,
+#                             smoke-tested (aarch64 under qemu)
 #   make faults DURATION=1h   a long fault-injection soak with a report
 #   make stress DURATION=10m  256 clients on their own connections, no faults
 #   make soak DURATION=1h     both
@@ -71,6 +79,32 @@ crates:
 dist-python:
 	$(CARGO) build --bin tenure --bin tenure-testkit
 	bash bindings/python/dist.sh --test
+
+# npm pack of the main package and each platform package into dist/node (addons
+# linked with zig: glibc 2.17, musl), then the main and x86_64 glibc tarballs
+# installed into a fresh project without cargo on PATH and the binding's tests
+# run from there. TENURE_DIST_CROSS=0 builds only x86_64 glibc.
+.PHONY: dist-node dist-jvm dist-server dist
+dist-node:
+	$(CARGO) build --bin tenure --bin tenure-testkit
+	bash bindings/node/dist.sh --test
+
+# The jar with linux-x86-64 and linux-aarch64 natives (zig, glibc 2.17), the
+# sources and javadoc jars and the POM into dist/jvm, installed into ~/.m2, then
+# the Kotlin tests run from a fresh Maven project against that coordinate.
+dist-jvm:
+	$(CARGO) build --bin tenure --bin tenure-testkit
+	bash bindings/kotlin/dist.sh --test
+
+# Static musl tarballs of the server from HEAD (x86_64, aarch64) with SHA256SUMS,
+# each started as a 1-node cluster (aarch64 under qemu-aarch64-static).
+dist-server:
+	bash tools/dist/server.sh
+
+# Everything above, the crates too, into dist/ with dist/SHA256SUMS.
+dist:
+	$(CARGO) build --bin tenure --bin tenure-testkit
+	bash tools/dist/all.sh
 
 # Optional system packages: libfaketime lets the fault suite skew clocks.
 deps:
