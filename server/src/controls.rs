@@ -56,11 +56,15 @@ pub enum Control {
     /// machine worker hangs at the first one it did not propose itself): the
     /// fault suite's "every node catches up after the faults" must report it.
     RestartedNodeStopsApplying,
+    /// The state machine grants semaphore permits past the semaphore's limit
+    /// (every replica alike): the fault suite's "semaphore holders beyond its
+    /// permits" must report it.
+    SemaphoreOvergrant,
 }
 
 impl Control {
     /// Every control.
-    pub const ALL: [Control; 11] = [
+    pub const ALL: [Control; 12] = [
         Control::InvertWaiterLocks,
         Control::WedgeOnSigusr1,
         Control::LateKill,
@@ -72,6 +76,7 @@ impl Control {
         Control::ZeroMarginAndDrift,
         Control::LeaderRestore,
         Control::RestartedNodeStopsApplying,
+        Control::SemaphoreOvergrant,
     ];
 
     /// The name used in [`ENV`].
@@ -88,6 +93,7 @@ impl Control {
             Control::ZeroMarginAndDrift => "zero-margin-and-drift",
             Control::LeaderRestore => "leader-restore",
             Control::RestartedNodeStopsApplying => "restarted-node-stops-applying",
+            Control::SemaphoreOvergrant => "semaphore-overgrant",
         }
     }
 

@@ -79,3 +79,8 @@ fn every_control_of_the_table_is_tested() {
 async fn negative_control_a_restarted_node_that_stops_applying_is_caught() {
     assert_caught("restarted-node-stops-applying").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn negative_control_a_semaphore_that_overgrants_is_caught() {
+    assert_caught("semaphore-overgrant").await;
+}

@@ -33,6 +33,7 @@ pub struct FinalState {
 pub fn check(events: &[Event], end: &FinalState, ttl_ns: u64) -> Vec<Violation> {
     let mut v: Vec<Violation> = end.lagging.iter().cloned().collect();
     check_beliefs(events, &mut v);
+    check_permits(events, &mut v);
     check_tokens(events, end, &mut v);
     check_durability(events, end, &mut v);
     check_sessions(events, ttl_ns, &mut v);
@@ -49,6 +50,7 @@ fn check_beliefs(events: &[Event], v: &mut Vec<Violation>) {
             belief_end,
             worker,
             token,
+            permits_of: 0,
             ..
         } = e
         {
@@ -81,6 +83,51 @@ fn check_beliefs(events: &[Event], v: &mut Vec<Violation>) {
     }
 }
 
+/// Semaphores: at no instant do more clients believe they hold a permit of a
+/// semaphore than it has permits (each worker hold takes one).
+fn check_permits(events: &[Event], v: &mut Vec<Violation>) {
+    // Per semaphore: its permits and the edges (time, +1 grant / -1 end); an
+    // end at the instant of a grant comes first (as `prev_end > grant` in
+    // check_beliefs).
+    type Edges = Vec<(u64, i32)>;
+    let mut by_name: BTreeMap<&str, (u32, Edges)> = BTreeMap::new();
+    for e in events {
+        if let Event::Hold {
+            lock,
+            grant,
+            belief_end,
+            permits_of,
+            ..
+        } = e
+            && *permits_of > 0
+        {
+            let (limit, edges) = by_name.entry(lock).or_insert((*permits_of, Vec::new()));
+            *limit = (*limit).min(*permits_of);
+            edges.push((*grant, 1));
+            edges.push((*belief_end, -1));
+        }
+    }
+    for (name, (limit, mut edges)) in by_name {
+        edges.sort();
+        let (mut holders, mut worst) = (0i64, (0i64, 0u64));
+        for (at, step) in edges {
+            holders += i64::from(step);
+            if holders > worst.0 {
+                worst = (holders, at);
+            }
+        }
+        if worst.0 > i64::from(limit) {
+            v.push(Violation {
+                check: "semaphore holders beyond its permits",
+                detail: format!(
+                    "{name}: {} clients believed they held one of its {limit} permits at {} ns",
+                    worst.0, worst.1
+                ),
+            });
+        }
+    }
+}
+
 /// G2: no token granted twice; per lock, tokens rise in grant order; the store
 /// accepted no token below one it had accepted.
 fn check_tokens(events: &[Event], end: &FinalState, v: &mut Vec<Violation>) {
@@ -92,6 +139,7 @@ fn check_tokens(events: &[Event], end: &FinalState, v: &mut Vec<Violation>) {
             token,
             lock,
             complete,
+            permits_of,
             ..
         } = e
         {
@@ -101,7 +149,11 @@ fn check_tokens(events: &[Event], end: &FinalState, v: &mut Vec<Violation>) {
                     detail: format!("token {token} ({lock})"),
                 });
             }
-            by_lock.entry(lock).or_default().push((*complete, *token));
+            // Grants of a semaphore overlap, so clients may receive them in
+            // either order; only a lock's grants are serial.
+            if *permits_of == 0 {
+                by_lock.entry(lock).or_default().push((*complete, *token));
+            }
         }
     }
     for (lock, mut grants) in by_lock {
@@ -200,13 +252,17 @@ fn check_durability(events: &[Event], end: &FinalState, v: &mut Vec<Violation>) 
 pub fn check_activity(events: &[Event], workers: usize, clients: usize) -> Vec<Violation> {
     let mut v = Vec::new();
     let mut granted = vec![0u64; workers];
-    let mut grants = 0u64;
+    let (mut grants, mut permits) = (0u64, 0u64);
     for e in events {
         if let Event::Acquire {
-            ok: true, worker, ..
+            ok: true,
+            worker,
+            permits_of,
+            ..
         } = e
         {
             grants += 1;
+            permits += u64::from(*permits_of > 0);
             let process = (*worker as usize) / clients.max(1);
             if let Some(n) = granted.get_mut(process) {
                 *n += 1;
@@ -217,6 +273,14 @@ pub fn check_activity(events: &[Event], workers: usize, clients: usize) -> Vec<V
         v.push(Violation {
             check: "no operations",
             detail: "no lock was granted in the whole run".into(),
+        });
+    }
+    // One acquire in four is of the semaphore: none in a run of dozens means
+    // the semaphore check saw nothing.
+    if grants >= 40 && permits == 0 {
+        v.push(Violation {
+            check: "no operations",
+            detail: format!("no semaphore permit among {grants} grants"),
         });
     }
     for (w, n) in granted.iter().enumerate() {
@@ -283,7 +347,55 @@ mod tests {
             grant,
             belief_end: end,
             lost: None,
+            permits_of: 0,
         }
+    }
+
+    fn permit(worker: u32, token: u64, grant: u64, end: u64) -> Event {
+        match hold(worker, token, grant, end) {
+            Event::Hold {
+                worker,
+                token,
+                session,
+                grant,
+                belief_end,
+                lost,
+                ..
+            } => Event::Hold {
+                worker,
+                lock: "sem".into(),
+                token,
+                session,
+                grant,
+                belief_end,
+                lost,
+                permits_of: 2,
+            },
+            other => other,
+        }
+    }
+
+    #[test]
+    fn more_permit_holders_than_permits_are_caught_and_as_many_are_not() {
+        // Two overlapping holders of a 2-permit semaphore: fine (and no G3
+        // overlap, which is for locks); a third overlapping one is not.
+        let two = vec![
+            permit(1, 1, 0, 100),
+            permit(2, 2, 50, 200),
+            permit(3, 3, 100, 300),
+        ];
+        let mut v = Vec::new();
+        check_permits(&two, &mut v);
+        check_beliefs(&two, &mut v);
+        assert!(v.is_empty(), "{v:?}");
+        let three = vec![
+            permit(1, 1, 0, 100),
+            permit(2, 2, 50, 200),
+            permit(3, 3, 99, 300),
+        ];
+        check_permits(&three, &mut v);
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert_eq!(v[0].check, "semaphore holders beyond its permits");
     }
 
     #[test]
@@ -392,6 +504,7 @@ mod tests {
             token: u64::from(worker) + 1,
             session: 1,
             error: None,
+            permits_of: 0,
         };
         assert_eq!(check_activity(&[], 1, 1).len(), 2);
         // Two processes of two clients each: worker numbers 0-1 and 2-3.

@@ -38,7 +38,7 @@ const EARLY_EXPIRY: &str = "session of a healthy client expired";
 const CATCH_UP_CHECK: &str = super::CATCH_UP_CHECK;
 
 /// Every negative control the suite must catch.
-pub const CASES: [Case; 6] = [
+pub const CASES: [Case; 7] = [
     Case {
         control: "skip-fsync",
         breaks: "G4: the log never fsyncs, so a power loss loses acknowledged entries",
@@ -112,6 +112,17 @@ pub const CASES: [Case; 6] = [
         ttl: Duration::from_secs(2),
         drift: Drift::Off,
         expect: &[CATCH_UP_CHECK],
+    },
+    Case {
+        control: "semaphore-overgrant",
+        breaks: "semaphores: the state machine grants permits past the limit, so more \
+                 workers than the semaphore has permits believe they hold one",
+        faults: &["kill-random"],
+        secs: 10,
+        tries: 2,
+        ttl: Duration::from_secs(2),
+        drift: Drift::Off,
+        expect: &["semaphore holders beyond its permits"],
     },
 ];
 

@@ -49,6 +49,9 @@ pub enum Event {
         token: u64,
         session: u64,
         error: Option<String>,
+        /// The semaphore's number of permits, 0 for a lock.
+        #[serde(default)]
+        permits_of: u32,
     },
     /// A grant held and let go: the client's belief interval [grant, belief_end].
     Hold {
@@ -59,6 +62,9 @@ pub enum Event {
         grant: u64,
         belief_end: u64,
         lost: Option<String>,
+        /// The semaphore's number of permits (each hold takes one), 0 for a lock.
+        #[serde(default)]
+        permits_of: u32,
     },
     /// A fenced write to the store.
     Write {

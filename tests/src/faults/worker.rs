@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use rand::{Rng, SeedableRng};
-use tenure::{Client, ClientOptions, LostReason};
+use tenure::{AcquireOptions, Client, ClientOptions, LostReason};
 use tenure_server::controls::{self, Control};
 
 use super::drift;
@@ -33,6 +33,14 @@ pub struct WorkerConfig {
     /// Random seed.
     pub seed: u64,
 }
+
+/// The semaphore every worker also takes one permit of, now and then (one
+/// acquire in `SEMAPHORE_EVERY`): at most `SEMAPHORE_PERMITS` may believe they
+/// hold a permit at once (checker: "semaphore holders beyond its permits").
+pub const SEMAPHORE: &str = "fault-sem/0";
+/// Its number of permits.
+pub const SEMAPHORE_PERMITS: u32 = 2;
+const SEMAPHORE_EVERY: u32 = 4;
 
 fn emit(e: &Event) {
     if let Ok(line) = serde_json::to_string(e) {
@@ -87,9 +95,18 @@ async fn run_client(cfg: &WorkerConfig, me: u32) -> anyhow::Result<()> {
     let mut store = open_store(&cfg.db)?;
     let stop_at = Instant::now() + cfg.duration;
     while Instant::now() < stop_at {
-        let lock_name = format!("fault/{}", rng.random_range(0..cfg.locks));
+        let semaphore = rng.random_range(0..SEMAPHORE_EVERY) == 0;
+        let (lock_name, permits_of) = if semaphore {
+            (SEMAPHORE.to_owned(), SEMAPHORE_PERMITS)
+        } else {
+            (format!("fault/{}", rng.random_range(0..cfg.locks)), 0)
+        };
+        let mut options = AcquireOptions::wait(Duration::from_secs(2));
+        if semaphore {
+            options = options.permits(1, SEMAPHORE_PERMITS);
+        }
         let invoke = mono_ns();
-        let result = client.lock(&lock_name, Duration::from_secs(2)).await;
+        let result = client.acquire(&lock_name, options).await;
         let complete = mono_ns();
         let lock = match result {
             Ok(l) => l,
@@ -103,6 +120,7 @@ async fn run_client(cfg: &WorkerConfig, me: u32) -> anyhow::Result<()> {
                     token: 0,
                     session: 0,
                     error: Some(e.to_string()),
+                    permits_of,
                 });
                 tokio::time::sleep(Duration::from_millis(rng.random_range(20..100))).await;
                 continue;
@@ -118,6 +136,7 @@ async fn run_client(cfg: &WorkerConfig, me: u32) -> anyhow::Result<()> {
             token,
             session,
             error: None,
+            permits_of,
         });
         let hold_until = Instant::now() + Duration::from_millis(rng.random_range(30..300));
         while Instant::now() < hold_until && lock.is_held() {
@@ -126,6 +145,10 @@ async fn run_client(cfg: &WorkerConfig, me: u32) -> anyhow::Result<()> {
             // between the check and the write (a pause-client fault lands in
             // this window often, and the write then arrives stale).
             tokio::time::sleep(Duration::from_millis(rng.random_range(0..40))).await;
+            if semaphore {
+                // Permits guard a resource of N users; nothing to fence here.
+                continue;
+            }
             let at = mono_ns();
             // SQLite blocks (on its file lock): off the runtime's heartbeats.
             let accepted = matches!(
@@ -156,6 +179,7 @@ async fn run_client(cfg: &WorkerConfig, me: u32) -> anyhow::Result<()> {
             grant: complete,
             belief_end,
             lost: lost.clone(),
+            permits_of,
         });
         if let Some(reason) = lost {
             emit(&Event::SessionLost {
