@@ -521,7 +521,11 @@ mod scenario {
             .acquire("s/sem", permit)
             .await
             .expect("the closed client's permit");
-        let info = clients[3].describe("s/sem").await.expect("describe").expect("held");
+        let info = clients[3]
+            .describe("s/sem")
+            .await
+            .expect("describe")
+            .expect("held");
         assert_eq!(info.permit_limit, 2);
         assert_eq!(info.holders.iter().map(|h| h.permits).sum::<u32>(), 2);
         three.release().await.expect("release");
