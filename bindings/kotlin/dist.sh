@@ -187,7 +187,7 @@ if [[ "$PROFILE" == release ]]; then
         fi
     done < <(grep 'highest:' "$OUT/natives.txt")
 fi
-if [[ "$AARCH64" == 1 ]] && ! readelf -h "$NATIVE/linux-aarch64/libtenure_ffi.so" | grep -q 'Machine:.*AArch64'; then
+if [[ "$AARCH64" == 1 ]] && ! readelf -h "$NATIVE/linux-aarch64/libtenure_ffi.so" | grep 'Machine:.*AArch64' >/dev/null; then
     log "linux-aarch64/libtenure_ffi.so is not an AArch64 ELF"; exit 1
 fi
 
