@@ -97,6 +97,9 @@ class TenureClient private constructor(private val raw: NativeClient) : AutoClos
     /** Tries once for an exclusive lock on [name] ([TenureException.LockHeld] if taken). */
     suspend fun tryLock(name: String): Lock = acquire(name, AcquireOptions.tryOnce())
 
+    /** The counting semaphore [name] of [permits] permits (1 to 1,000,000). No network until an acquire. */
+    fun semaphore(name: String, permits: Int): Semaphore = Semaphore(this, name, permits)
+
     /** [acquire], blocking the calling thread (for Java). */
     @JvmOverloads
     fun acquireBlocking(name: String, options: AcquireOptions = AcquireOptions()): Lock =

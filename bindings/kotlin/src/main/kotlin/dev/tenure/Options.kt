@@ -174,8 +174,8 @@ data class AcquireOptions @JvmOverloads constructor(
             wait = wait?.unsigned("wait"),
             lockDelay = lockDelay.unsigned("lockDelay"),
             value = value,
-            permits = permits.toUInt(),
-            permitLimit = permitLimit.toUInt(),
+            permits = permits.count("permits"),
+            permitLimit = permitLimit.count("permitLimit"),
         )
 
     /** Common options. */
@@ -199,3 +199,7 @@ data class AcquireOptions @JvmOverloads constructor(
  */
 internal fun Duration.unsigned(what: String): Duration =
     if (isNegative) throw TenureException.InvalidArgument("$what must not be negative, got $this") else this
+
+/** A permit count for the core (u32): negative ones are refused here, the range by the core. */
+internal fun Int.count(what: String): UInt =
+    if (this < 0) throw TenureException.InvalidArgument("$what must not be negative, got $this") else toUInt()

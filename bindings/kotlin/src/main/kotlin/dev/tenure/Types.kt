@@ -7,7 +7,7 @@ import dev.tenure.ffi.lostReasonText
 // dev.tenure.core), under their names in this package. Ids, tokens and Unix-millisecond times
 // are the core's u64 as ULong; durations are java.time.Duration.
 
-/** Exclusive (one holder) or shared (many shared holders, no exclusive one). */
+/** Exclusive (one holder), shared (many shared holders, no exclusive one), or permits of a semaphore. */
 typealias LockMode = dev.tenure.core.LockMode
 
 /** Why a lock stopped being held: released, session expired or blacklisted, force-released, client closed. */

@@ -191,6 +191,30 @@ class ScenariosTest {
                 assertEquals(null, kit.admin().describe("kt/valued"))
             }
         },
+        "semaphore" to scenario { kit ->
+            coroutineScope {
+                val (a, b, c, d) = List(4) { kit.client() }
+                val one = a.semaphore("kt/sem", 2).tryAcquire()
+                val two = b.semaphore("kt/sem", 2).tryAcquire()
+                assertTrue(two.fencingToken > one.fencingToken)
+                assertTrue(two.ownerId != one.ownerId)
+                assertFailsWith<TenureException.LockHeld> { c.semaphore("kt/sem", 2).tryAcquire() }
+                assertFailsWith<TenureException.InvalidArgument> { c.semaphore("kt/sem", 3).tryAcquire() }
+                assertFailsWith<TenureException.InvalidArgument> { c.tryLock("kt/sem") }
+                val waiting = async { c.semaphore("kt/sem", 2).acquire(20.seconds) }
+                eventually(what = "third queued") { kit.waiters("kt/sem") == 1 }
+                one.release()
+                val three = waiting.await()
+                assertTrue(three.fencingToken > two.fencingToken)
+                b.close()
+                val four = d.semaphore("kt/sem", 2).tryAcquire()
+                val info = kit.admin().describe("kt/sem")!!
+                assertEquals(2u, info.permitLimit)
+                assertEquals(2u, info.holders.sumOf { it.permits })
+                three.release()
+                four.release()
+            }
+        },
         "cancel_withdraws" to scenario { kit ->
             coroutineScope {
                 val held = kit.client().tryLock("kt/cancel")
