@@ -28,7 +28,7 @@ TENURE := target/debug/tenure
 DURATION ?= 10m
 SEED ?= 1
 
-.PHONY: demo web-demo build stress soak lint msrv crates deps deps-bench test test-rust test-python test-node test-wasm test-kotlin docs bench-smoke bench-bindings-smoke bench faults fuzz
+.PHONY: demo web-demo build stress soak lint msrv crates deps deps-bench test test-rust test-python test-node test-wasm test-kotlin test-server-artifact docs bench-smoke bench-bindings-smoke bench faults fuzz
 
 demo:
 	$(CARGO) build --bin tenure
@@ -142,7 +142,13 @@ bench-smoke: build
 bench-bindings-smoke: build
 	./target/debug/tenure-bench run --smoke --only-bindings --bindings python,node,kotlin --out target/bench-bindings-smoke
 
-test: lint crates test-rust bench-smoke test-python test-node test-wasm test-kotlin bench-bindings-smoke docs
+# The x86_64 server tarball as `make dist-server` makes it (static musl, zig),
+# in the dev profile for time: the static checks and the smoke test of the
+# binary from the tarball (a 1-node cluster, status --ready, a lock, SIGTERM).
+test-server-artifact:
+	bash tools/dist/server.sh --no-aarch64 --profile dev --out target/dist-ci/server
+
+test: lint crates test-rust bench-smoke test-python test-node test-wasm test-kotlin bench-bindings-smoke test-server-artifact docs
 
 deps-bench:
 	@command -v etcd >/dev/null 2>&1 || apt-get install -y -q etcd-server etcd-client >/dev/null || \

@@ -240,31 +240,38 @@ fn regression_lock_delay_at_the_end_of_time() {
 /// Two shared grants of one lock under the same owner id: closing the
 /// session released one and left the other held by a session that no longer
 /// existed (machine/mod.rs, `acquire` now refuses an owner id the lock
-/// already has).
+/// already has). A session's second grant of a lock is now AlreadyHeld
+/// anyway, so the owner id is repeated by another session, and by one
+/// session on a semaphore (whose grants a session may hold several of).
 #[test]
 fn regression_a_repeated_owner_id_cannot_strand_a_lock() {
     use tenure_server::machine::{Batch, Command, Machine, Mode, Outcome, Rejection};
     let mut m = Machine::default();
     let mut events = Vec::new();
-    let acquire = |request| Command::Acquire {
-        session: 1,
+    let acquire = |session, request, name: &str, mode| Command::Acquire {
+        session,
         request,
-        name: "a".into(),
-        mode: Mode::Shared,
+        name: name.into(),
+        mode,
         wait_ms: None,
         lock_delay_ms: 0,
         owner: 0,
         value: String::new(),
     };
+    let open = |open_id| Command::OpenSession {
+        open_id,
+        ttl_ms: 10_000,
+        label: String::new(),
+        principal: "p".into(),
+    };
+    let permits = Mode::Permits { count: 1, limit: 3 };
     let commands = vec![
-        Command::OpenSession {
-            open_id: 1,
-            ttl_ms: 10_000,
-            label: String::new(),
-            principal: "p".into(),
-        },
-        acquire(1),
-        acquire(2),
+        open(1),
+        open(2),
+        acquire(1, 1, "a", Mode::Shared),
+        acquire(2, 1, "a", Mode::Shared),
+        acquire(1, 2, "s", permits),
+        acquire(1, 3, "s", permits),
         Command::CloseSession { session: 1 },
     ];
     let out = m.apply(
@@ -274,8 +281,10 @@ fn regression_a_repeated_owner_id_cannot_strand_a_lock() {
         },
         &mut events,
     );
-    assert_eq!(out[2], Outcome::Rejected(Rejection::LockHeld("a".into())));
+    assert_eq!(out[3], Outcome::Rejected(Rejection::LockHeld("a".into())));
+    assert_eq!(out[5], Outcome::Rejected(Rejection::LockHeld("s".into())));
     assert!(m.lock("a").is_none(), "{:?}", m.lock("a"));
+    assert!(m.lock("s").is_none(), "{:?}", m.lock("s"));
 }
 
 /// A snapshot body whose last token was u64::MAX: the first grant after it

@@ -29,10 +29,16 @@
 # checkout as it is instead (uncommitted changes included).
 #
 #   tools/dist/server.sh [--no-aarch64] [--no-smoke] [--worktree]
+#                        [--profile release|dev] [--out DIR]
 #
 #   --no-aarch64   skip the aarch64 tarball (also TENURE_DIST_AARCH64=0)
 #   --no-smoke     only the ELF checks, no cluster
 #   --worktree     build the working tree, not HEAD (also TENURE_DIST_WORKTREE=1)
+#   --profile P    cargo profile: release (default; what is published) or dev
+#                  (CI: the same static build, packaging, checks and smoke test,
+#                  unoptimised; also TENURE_DIST_PROFILE)
+#   --out DIR      where the tarballs go (default dist/server; CI's dev ones go
+#                  elsewhere so that dist/ only holds release builds)
 #
 # Needs: python3 (3.9+), rustup/cargo, readelf, file, sha256sum. ziglang is
 # installed into target/dist-tools/venv and cargo-zigbuild into
@@ -50,18 +56,36 @@ ZIGLANG_REQ="${TENURE_DIST_ZIGLANG:-ziglang>=0.13,<0.16}"
 AARCH64="${TENURE_DIST_AARCH64:-1}"
 SMOKE=1
 WORKTREE="${TENURE_DIST_WORKTREE:-0}"
-for arg in "$@"; do
-    case "$arg" in
+PROFILE="${TENURE_DIST_PROFILE:-release}"
+while [ $# -gt 0 ]; do
+    case "$1" in
         --no-aarch64) AARCH64=0 ;;
         --no-smoke) SMOKE=0 ;;
         --worktree) WORKTREE=1 ;;
-        *) echo "server.sh: unknown argument $arg" >&2; exit 2 ;;
+        --profile) PROFILE="${2:?--profile needs release or dev}"; shift ;;
+        --out) OUT="$(mkdir -p "${2:?--out needs a directory}" && cd "$2" && pwd)"; shift ;;
+        *) echo "server.sh: unknown argument $1" >&2; exit 2 ;;
     esac
+    shift
 done
+case "$PROFILE" in
+    release) PROFILE_DIR=release ;;
+    dev) PROFILE_DIR=debug ;;
+    *) echo "server.sh: --profile must be release or dev, got $PROFILE" >&2; exit 2 ;;
+esac
 
 say() { printf '== %s\n' "$*"; }
 fail() { printf 'server.sh: %s\n' "$*" >&2; exit 1; }
 elapsed() { echo "$(( $(date +%s) - $1 )) s"; }
+# readelf (binutils) and file come from Debian's packages when missing (as root).
+if ! command -v readelf >/dev/null || ! command -v file >/dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        say "installing binutils and file from Debian's packages"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get install -y -q binutils file >/dev/null 2>&1 ||
+            { apt-get update -q >/dev/null && apt-get install -y -q binutils file >/dev/null; }
+    fi
+fi
 for tool in readelf file sha256sum tar gzip; do
     command -v "$tool" >/dev/null || fail "needs $tool"
 done
@@ -152,6 +176,8 @@ rustup target add "${TARGETS[@]}" >/dev/null
 # profile keeps line tables for backtraces; a release binary does not ship them).
 export CARGO_PROFILE_RELEASE_STRIP=symbols
 export CARGO_PROFILE_RELEASE_DEBUG=false
+export CARGO_PROFILE_DEV_STRIP=symbols
+export CARGO_PROFILE_DEV_DEBUG=false
 # musl targets link statically (+crt-static) by default; said here so that a
 # changed default cannot quietly produce a dynamic binary (the checks would fail).
 export CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_RUSTFLAGS="-C target-feature=+crt-static"
@@ -161,7 +187,7 @@ declare -A BUILD_TIME
 for target in "${TARGETS[@]}"; do
     say "building tenure for $target"
     start=$(date +%s)
-    (cd "$SRC" && CARGO_TARGET_DIR="$REPO/target" nice -n 19 cargo zigbuild --release --locked \
+    (cd "$SRC" && CARGO_TARGET_DIR="$REPO/target" nice -n 19 cargo zigbuild --profile "$PROFILE" --locked \
         -p tenure-cli --bin tenure --target "$target")
     BUILD_TIME[$target]="$(elapsed "$start")"
     say "built $target in ${BUILD_TIME[$target]}"
@@ -248,7 +274,7 @@ for target in "${TARGETS[@]}"; do
     name="tenure-$VERSION-$target"
     dir="$STAGE/$name"
     mkdir -p "$dir/systemd"
-    install -m 0755 "$REPO/target/$target/release/tenure" "$dir/tenure"
+    install -m 0755 "$REPO/target/$target/$PROFILE_DIR/tenure" "$dir/tenure"
     install -m 0644 "$SRC/LICENSE" "$dir/LICENSE"
     install -m 0644 "$SRC/deploy/systemd/tenure.service" "$SRC/deploy/systemd/tenure.env" "$dir/systemd/"
     write_readme "$target" > "$dir/README.md"
@@ -356,6 +382,6 @@ say "dist/server:"
 for target in "${TARGETS[@]}"; do
     printf '   %-52s %9s bytes  (binary %s bytes, built in %s)\n' \
         "tenure-$VERSION-$target.tar.gz" "$(stat -c %s "$OUT/tenure-$VERSION-$target.tar.gz")" \
-        "$(stat -c %s "$REPO/target/$target/release/tenure")" "${BUILD_TIME[$target]}"
+        "$(stat -c %s "$REPO/target/$target/$PROFILE_DIR/tenure")" "${BUILD_TIME[$target]}"
 done
 printf '   %-52s\n' SHA256SUMS
