@@ -267,6 +267,9 @@ impl Client {
 
     async fn acquire_once(&self, name: &str, options: &AcquireOptions) -> Result<Lock> {
         let session = self.session().await?;
+        // A dropped handle or acquire of this name may still be releasing it
+        // in the background: the server would find this session holding it.
+        session.releasing.settled(name).await;
         let request_id = session.next_request_id();
         let wait = options.wait.unwrap_or(Duration::ZERO);
         let req = pb::AcquireRequest {
@@ -288,6 +291,7 @@ impl Client {
         let mut guard = CancelGuard {
             session: Some(session.clone()),
             request_id,
+            name: name.to_owned(),
         };
         let conn = &self.inner.conn;
         let deadline = self.deadline(wait);
@@ -586,6 +590,8 @@ impl Drop for Subscription {
 struct CancelGuard {
     session: Option<Arc<SessionInner>>,
     request_id: u64,
+    /// The lock asked for (a later acquire of it waits for this cleanup).
+    name: String,
 }
 
 impl Drop for CancelGuard {
@@ -594,7 +600,9 @@ impl Drop for CancelGuard {
             return;
         };
         let request_id = self.request_id;
+        let ticket = session.releasing.begin(&self.name);
         session.spawner().clone().spawn(async move {
+            let _ticket = ticket;
             let conn = session.conn.clone();
             let req = pb::CancelAcquireRequest {
                 session_id: session.id,

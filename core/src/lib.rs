@@ -42,6 +42,7 @@ mod fence;
 mod keepalive;
 mod lock;
 mod options;
+mod releasing;
 mod rt;
 mod session;
 mod work;

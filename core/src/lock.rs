@@ -107,10 +107,12 @@ impl Drop for LockInner {
             std::mem::take(&mut self.name),
             self.owner,
         );
+        let ticket = session.releasing.begin(&name);
         self.spawner.spawn(async move {
             if let Err(e) = release_grant(&session, &name, owner).await {
                 tracing::warn!(lock = %name, error = %e, "background release failed");
             }
+            drop(ticket);
         });
     }
 }

@@ -28,6 +28,7 @@ use crate::clock::{BootInstant, Clock};
 use crate::conn::Conn;
 use crate::keepalive::{Link, Reply};
 use crate::lock::LockInner;
+use crate::releasing::Releasing;
 use crate::rt::{self, Instant, Spawner};
 
 /// Health of a session, as the client sees it.
@@ -177,6 +178,8 @@ pub(crate) struct SessionInner {
     jump_threshold: Duration,
     next_request: AtomicU64,
     locks: Mutex<HashMap<u128, Weak<LockInner>>>,
+    /// Background releases in flight (an acquire of their name waits for them).
+    pub(crate) releasing: Arc<Releasing>,
     /// Where the session was opened: closing on drop spawns there even when
     /// the last reference is dropped outside any runtime (a binding's GC thread).
     spawner: Spawner,
@@ -211,6 +214,7 @@ impl SessionInner {
             jump_threshold: margin.max(MIN_JUMP),
             next_request: AtomicU64::new(1),
             locks: Mutex::new(HashMap::new()),
+            releasing: Arc::default(),
             spawner: Spawner::current(),
         })
     }

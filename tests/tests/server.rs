@@ -52,10 +52,14 @@ async fn acquire_release_and_tokens_increase() {
     let cluster = Cluster::start(3);
     cluster.wait_for_leader(LEADER_WAIT).await;
     let client = cluster.client(Duration::from_secs(5)).await;
+    let other = cluster.client(Duration::from_secs(5)).await;
     let a = client.try_lock("jobs/a").await.expect("first acquire");
     assert!(a.is_held());
-    let held = client.try_lock("jobs/a").await.expect_err("held");
+    let held = other.try_lock("jobs/a").await.expect_err("held");
     assert_eq!(held.kind(), tenure::ErrorKind::LockHeld);
+    // Its own holder asking again: at once, and distinct (no reentrancy).
+    let again = client.try_lock("jobs/a").await.expect_err("held by itself");
+    assert_eq!(again.kind(), tenure::ErrorKind::AlreadyHeld);
     a.release().await.expect("release");
     assert!(!a.is_held());
     a.release().await.expect("release is idempotent");
@@ -66,12 +70,13 @@ async fn acquire_release_and_tokens_increase() {
         .acquire("jobs/s", AcquireOptions::try_once().shared())
         .await
         .expect("shared 1");
-    let s2 = client
+    let s2 = other
         .acquire("jobs/s", AcquireOptions::try_once().shared())
         .await
         .expect("shared 2");
     assert_eq!(s1.mode(), LockMode::Shared);
-    let err = client
+    let third = cluster.client(Duration::from_secs(5)).await;
+    let err = third
         .try_lock("jobs/s")
         .await
         .expect_err("exclusive vs shared");
