@@ -68,12 +68,17 @@ function launch(port, args, { server = false } = {}) {
   child.stdout.setEncoding('utf8').on('data', keep);
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 
+  // A lone server's data directory is ours (startServer made it): removed
+  // once the node is down (its preallocated log is 33 MB).
+  const dataDir = server && args.includes('--data-dir') ? args[args.indexOf('--data-dir') + 1] : null;
   const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(timer);
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
   };
 
   const endpoint = `127.0.0.1:${port}`;
