@@ -100,26 +100,14 @@ strip_to() { # mode src dest
     fi
 }
 
-zig_tools() {
-    [[ -n "${ZIG_READY:-}" ]] && return
-    if [[ ! -x "$TOOLS/venv/bin/python" ]]; then
-        python3 -m venv "$TOOLS/venv"
-    fi
-    "$TOOLS/venv/bin/python" -m ziglang version >/dev/null 2>&1 ||
-        "$TOOLS/venv/bin/python" -m pip install --quiet --disable-pip-version-check "ziglang>=0.13"
-    if [[ ! -x "$TOOLS/bin/cargo-zigbuild" ]]; then
-        log "cargo install cargo-zigbuild into $TOOLS"
-        nice -n 19 cargo install --locked cargo-zigbuild --root "$TOOLS"
-    fi
-    # cargo-zigbuild runs `python3 -m ziglang` when there is no zig on PATH.
-    export PATH="$TOOLS/bin:$TOOLS/venv/bin:$PATH"
-    ZIG_READY=1
-}
+# zig_tools TOOLS: zig and cargo-zigbuild on PATH (shared with the other release scripts).
+# shellcheck source=../../tools/dist/zig-tools.sh
+. "$REPO/tools/dist/zig-tools.sh"
 
 # Cross (or glibc-2.17) build with zig as the linker; prints the built library's path.
 zig_build() { # rust-target
     local target="$1"
-    zig_tools
+    zig_tools "$TOOLS"
     if ! rustup target list --installed | grep -qx "$target"; then
         rustup target add "$target" >&2
     fi

@@ -62,8 +62,6 @@ PROFILE="${TENURE_DIST_PROFILE:-release}"
 CROSS="${TENURE_DIST_CROSS:-1}"
 HOST_LINKER=0
 TEST=0
-# zig 0.15 is what this was tested with; cargo-zigbuild follows zig releases.
-ZIGLANG_REQ="${TENURE_DIST_ZIGLANG:-ziglang>=0.13,<0.16}"
 GLIBC_MAX=2.17
 
 while [ $# -gt 0 ]; do
@@ -129,17 +127,9 @@ for spec in "${TARGETS[@]}"; do
     [ "$(echo "$spec" | cut -d'|' -f4)" = gnu-host ] || NEED_ZIG=1
 done
 if [ "$NEED_ZIG" = 1 ]; then
-    if [ ! -x "$TOOLS/venv/bin/python" ]; then
-        "$PYTHON" -m venv "$TOOLS/venv"
-    fi
-    "$TOOLS/venv/bin/python" -m pip install --quiet --disable-pip-version-check "$ZIGLANG_REQ"
-    if [ ! -x "$TOOLS/bin/cargo-zigbuild" ]; then
-        say "installing cargo-zigbuild into $TOOLS"
-        nice -n 19 cargo install --locked cargo-zigbuild --root "$TOOLS"
-    fi
-    # cargo-zigbuild finds zig through the ziglang module of the venv's python.
-    export PATH="$TOOLS/bin:$TOOLS/venv/bin:$PATH"
-    say "zig $(python -m ziglang version), $(cargo-zigbuild --version)"
+    # shellcheck source=../../tools/dist/zig-tools.sh
+    . "$REPO/tools/dist/zig-tools.sh"
+    zig_tools "$TOOLS"
     rustup_targets=()
     for spec in "${TARGETS[@]}"; do
         rustup_targets+=("$(echo "$spec" | cut -d'|' -f1 | cut -d. -f1)")

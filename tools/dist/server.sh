@@ -50,8 +50,6 @@ REPO="$(cd "$HERE/../.." && pwd)"
 PYTHON="${PYTHON:-python3}"
 TOOLS="$REPO/target/dist-tools"
 OUT="$REPO/dist/server"
-# zig 0.15 is what this was tested with; cargo-zigbuild follows zig releases.
-ZIGLANG_REQ="${TENURE_DIST_ZIGLANG:-ziglang>=0.13,<0.16}"
 
 AARCH64="${TENURE_DIST_AARCH64:-1}"
 SMOKE=1
@@ -155,17 +153,9 @@ EOF
 say "tenure $VERSION"
 
 # --- tools -----------------------------------------------------------------
-if [ ! -x "$TOOLS/venv/bin/python" ]; then
-    "$PYTHON" -m venv "$TOOLS/venv"
-fi
-"$TOOLS/venv/bin/python" -m pip install --quiet --disable-pip-version-check "$ZIGLANG_REQ"
-if [ ! -x "$TOOLS/bin/cargo-zigbuild" ]; then
-    say "installing cargo-zigbuild into $TOOLS"
-    nice -n 19 cargo install --locked cargo-zigbuild --root "$TOOLS"
-fi
-# cargo-zigbuild finds zig through the ziglang module of the venv's python.
-export PATH="$TOOLS/bin:$TOOLS/venv/bin:$PATH"
-say "zig $(python -m ziglang version), $(cargo-zigbuild --version)"
+# shellcheck source=zig-tools.sh
+. "$HERE/zig-tools.sh"
+zig_tools "$TOOLS"
 
 TARGETS=(x86_64-unknown-linux-musl)
 [ "$AARCH64" = 0 ] || TARGETS+=(aarch64-unknown-linux-musl)
