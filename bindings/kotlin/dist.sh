@@ -180,6 +180,10 @@ if [[ "$AARCH64" == 1 ]] && ! readelf -h "$NATIVE/linux-aarch64/libtenure_ffi.so
 fi
 
 # --- jar, sources, javadoc, POM: install, and deploy into a file repository ---------------
+# Maven copies resources into target/classes without deleting what an earlier build left
+# there: a native library of an architecture this run does not build (--no-aarch64) would
+# otherwise go into the jar stale.
+rm -rf "$HERE/target/classes/linux-x86-64" "$HERE/target/classes/linux-aarch64"
 MVN=(mvn -B -q -Dstyle.color=never -Dmaven.test.skip=true)
 [[ "$JAVADOC" == 1 ]] || MVN+=(-Ddokka.javadoc.skip=true)
 [[ -n "${TENURE_M2_REPO:-}" ]] && MVN+=("-Dmaven.repo.local=$TENURE_M2_REPO")
