@@ -56,13 +56,7 @@ pub fn lock_info(name: &str, lock: &Lock) -> pb::LockInfo {
             })
             .collect(),
         delayed_until_ms: lock.delayed_until_ms,
-        permit_limit: lock
-            .holders
-            .first()
-            .map(|h| h.mode)
-            .or_else(|| lock.waiters.front().map(|w| w.mode))
-            .and_then(Mode::permit_limit)
-            .unwrap_or(0),
+        permit_limit: lock.permit_limit().flatten().unwrap_or(0),
     }
 }
 

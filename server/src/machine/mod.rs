@@ -175,7 +175,7 @@ impl Lock {
 
     /// What the name is used as while it has holders or waiters: a lock
     /// (None) or a semaphore of that many permits. None also when idle.
-    fn permit_limit(&self) -> Option<Option<u32>> {
+    pub fn permit_limit(&self) -> Option<Option<u32>> {
         let first = self.holders.first().map(|h| h.mode);
         let mode = first.or_else(|| self.waiters.front().map(|w| w.mode))?;
         Some(mode.permit_limit())
