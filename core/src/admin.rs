@@ -40,6 +40,8 @@ macro_rules! admin_records {
                 value: String => text,
                 /// Permits held, for a semaphore (0 for a lock).
                 permits: u32 => count,
+                /// Someone asked this holder to release (`request_release`).
+                release_requested: bool => flag,
             }
             /// A queued acquire.
             WaiterInfo {
@@ -207,6 +209,7 @@ impl From<pb::LockInfo> for LockInfo {
                     granted_at_ms: h.granted_at_ms,
                     value: h.value,
                     permits: h.permits,
+                    release_requested: h.release_requested,
                 })
                 .collect(),
             waiters: l

@@ -397,6 +397,35 @@ impl Client {
         Ok(resp.granted.into_iter().map(GrantInfo::from).collect())
     }
 
+    /// Asks the holders of `name` (only the grant `owner_id`, if given) to
+    /// release it: each holder's client learns it with its next renewal
+    /// ([`Lock::on_revoke_requested`]) and decides. Frees nothing: use
+    /// [`Client::force_release`] for a holder that is gone. Needs `lock`
+    /// permission on the name. Returns the grants asked (empty: nobody held
+    /// it, or not that grant).
+    pub async fn request_release(
+        &self,
+        name: &str,
+        owner_id: Option<&str>,
+        reason: &str,
+    ) -> Result<Vec<GrantInfo>> {
+        validate_lock_name(name)?;
+        // Idempotent on the server (asking twice asks once), so retries
+        // need no id.
+        let req = pb::RequestReleaseRequest {
+            name: name.to_owned(),
+            owner_id: owner_id.unwrap_or_default().to_owned(),
+            reason: reason.to_owned(),
+        };
+        let resp = self
+            .call(|mut stub| {
+                let req = req.clone();
+                async move { stub.request_release(req).await }
+            })
+            .await?;
+        Ok(resp.asked.into_iter().map(GrantInfo::from).collect())
+    }
+
     /// Admin: blacklists a session: it is never renewed again and expires at its
     /// current deadline. Returns the time left until then (leader's view).
     pub async fn blacklist(&self, session_id: u64, reason: &str) -> Result<Duration> {

@@ -17,6 +17,8 @@ use crate::session::{LostReason, SessionInner};
 
 /// A callback run once when a lock is lost (or released).
 pub type LostCallback = Box<dyn FnOnce(LostReason) + Send + 'static>;
+/// A callback run once when someone asks the holder to release.
+pub type RevokeCallback = Box<dyn FnOnce() + Send + 'static>;
 
 pub(crate) struct LockInner {
     pub(crate) name: String,
@@ -26,6 +28,9 @@ pub(crate) struct LockInner {
     pub(crate) session: Arc<SessionInner>,
     lost: watch::Sender<Option<LostReason>>,
     callbacks: Mutex<Vec<LostCallback>>,
+    /// Someone asked the holder to release (`Client::request_release`).
+    revoke_requested: watch::Sender<bool>,
+    revoke_callbacks: Mutex<Vec<RevokeCallback>>,
     /// The server no longer has this grant (released, or the session ended).
     gone_on_server: AtomicBool,
     spawner: Spawner,
@@ -59,6 +64,23 @@ impl LockInner {
 
     fn lost_reason(&self) -> Option<LostReason> {
         *self.lost.borrow()
+    }
+
+    /// Records that someone asked the holder to release (once) and runs the
+    /// on-revoke-requested callbacks. The keepalive reports the request on
+    /// every renewal until the grant ends: only the first counts.
+    pub(crate) fn mark_revoke_requested(&self) {
+        if !self
+            .revoke_requested
+            .send_if_modified(|r| !std::mem::replace(r, true))
+        {
+            return;
+        }
+        tracing::info!(lock = %self.name, token = self.token, "release requested");
+        let callbacks: Vec<RevokeCallback> = std::mem::take(&mut *self.revoke_callbacks.lock());
+        for cb in callbacks {
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(cb));
+        }
     }
 
     async fn release_on_server(&self) -> Result<()> {
@@ -153,6 +175,8 @@ impl Lock {
             session: session.clone(),
             lost: watch::channel(None).0,
             callbacks: Mutex::new(Vec::new()),
+            revoke_requested: watch::channel(false).0,
+            revoke_callbacks: Mutex::new(Vec::new()),
             gone_on_server: AtomicBool::new(false),
             spawner: Spawner::current(),
         });
@@ -261,6 +285,42 @@ impl Lock {
             let callbacks: Vec<LostCallback> = std::mem::take(&mut *self.inner.callbacks.lock());
             for cb in callbacks {
                 cb(reason);
+            }
+        }
+    }
+
+    /// Whether someone asked this holder to release the lock
+    /// ([`crate::Client::request_release`]). Advisory: the lock is still held
+    /// until the holder releases it (or loses it).
+    pub fn is_revoke_requested(&self) -> bool {
+        *self.inner.revoke_requested.borrow()
+    }
+
+    /// Resolves when someone asks this holder to release the lock: the
+    /// request arrives with the next renewal (within a keepalive interval).
+    /// Never resolves once the lock is lost without a request.
+    pub async fn revoke_requested(&self) {
+        let mut rx = self.inner.revoke_requested.subscribe();
+        // Err: the lock handle is gone, so nobody can ask any more.
+        let _ = rx.wait_for(|asked| *asked).await;
+    }
+
+    /// Runs `callback` once when someone asks this holder to release the lock
+    /// (at once if someone already has). The holder decides what to do, for
+    /// example finish its work and `release()`. Callbacks run on the client's
+    /// background task: keep them short.
+    pub fn on_revoke_requested(&self, callback: impl FnOnce() + Send + 'static) {
+        if self.is_revoke_requested() {
+            callback();
+            return;
+        }
+        self.inner.revoke_callbacks.lock().push(Box::new(callback));
+        // Asked between the check and the push: run it now.
+        if self.is_revoke_requested() {
+            let callbacks: Vec<RevokeCallback> =
+                std::mem::take(&mut *self.inner.revoke_callbacks.lock());
+            for cb in callbacks {
+                cb();
             }
         }
     }

@@ -372,6 +372,21 @@ impl SessionInner {
     }
 }
 
+impl SessionInner {
+    /// Tells the holders of grants someone asked to release.
+    fn revoke_requested(&self, owners: &[String]) {
+        for owner in owners {
+            let Ok(owner) = u128::from_str_radix(owner, 16) else {
+                continue;
+            };
+            let lock = self.locks.lock().get(&owner).and_then(Weak::upgrade);
+            if let Some(lock) = lock {
+                lock.mark_revoke_requested();
+            }
+        }
+    }
+}
+
 impl Drop for SessionInner {
     fn drop(&mut self) {
         // Nobody uses the session any more: close it so its locks pass on now.
@@ -493,6 +508,7 @@ async fn heartbeat(weak: Weak<SessionInner>) {
                         return;
                     }
                     s.revoked(&lease.revoked);
+                    s.revoke_requested(&lease.release_requested);
                     failures = 0;
                     next_send = sent_at + interval;
                     continue;

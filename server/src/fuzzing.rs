@@ -797,7 +797,7 @@ fn pick_request(inp: &mut Input<'_>) -> u64 {
 /// enough that commands interact.
 fn command(inp: &mut Input<'_>, m: &Machine, owners: &[OwnerId]) -> Command {
     let session = pick_session(inp, m);
-    match inp.below(14) {
+    match inp.below(15) {
         0 => Command::OpenSession {
             open_id: if inp.flag() {
                 u128::from(inp.byte() % 8)
@@ -864,6 +864,12 @@ fn command(inp: &mut Input<'_>, m: &Machine, owners: &[OwnerId]) -> Command {
         12 => Command::Checkpoint {
             session,
             remaining_ms: inp.number(),
+        },
+        13 => Command::RequestRelease {
+            name: pick_name(inp, m),
+            owner: inp.flag().then(|| pick_owner(inp, m, owners)),
+            principal: inp.text(8),
+            reason: inp.text(8),
         },
         _ => Command::ClearCheckpoint { session },
     }

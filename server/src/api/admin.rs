@@ -42,6 +42,36 @@ pub async fn force_release(
     }
 }
 
+/// `RequestRelease`: asks the holders of a lock (or one grant) to release
+/// it. Needs `lock` permission on the name: anyone who may take the lock may
+/// ask for it, as with Curator's revocable locks.
+pub async fn request_release(
+    calls: &Calls,
+    req: Request<pb::RequestReleaseRequest>,
+) -> Result<Response<pb::RequestReleaseResponse>, Status> {
+    let caller = calls.begin(&req)?;
+    let r = req.into_inner();
+    validate::lock_name(&r.name)?;
+    let owner = match r.owner_id.as_str() {
+        "" => None,
+        id => Some(validate::owner_id(id)?),
+    };
+    validate::text("reason", &r.reason)?;
+    access::require(calls.node(), &caller, Perm::Lock, &r.name)?;
+    let cmd = Command::RequestRelease {
+        name: r.name,
+        owner,
+        principal: caller.name().to_owned(),
+        reason: r.reason,
+    };
+    match calls.propose(cmd).await? {
+        Outcome::ReleaseRequested { asked } => Ok(Response::new(pb::RequestReleaseResponse {
+            asked: asked.iter().map(convert::grant).collect(),
+        })),
+        other => Err(unexpected(other)),
+    }
+}
+
 /// `Blacklist`: the session is never renewed again and expires at its
 /// current deadline, which the answer reports.
 pub async fn blacklist(

@@ -41,6 +41,7 @@ pub fn lock_info(name: &str, lock: &Lock) -> pb::LockInfo {
                 permits: h.mode.permits(),
                 granted_at_ms: h.granted_at_ms,
                 value: h.value.clone(),
+                release_requested: h.release_requested,
             })
             .collect(),
         waiters: lock

@@ -92,6 +92,13 @@ impl Tenure for TenureService {
         admin::force_release(&self.calls, req).await
     }
 
+    async fn request_release(
+        &self,
+        req: Request<pb::RequestReleaseRequest>,
+    ) -> Result<Response<pb::RequestReleaseResponse>, Status> {
+        admin::request_release(&self.calls, req).await
+    }
+
     async fn blacklist(
         &self,
         req: Request<pb::BlacklistRequest>,

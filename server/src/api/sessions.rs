@@ -219,6 +219,7 @@ fn keepalive_response(
         status: pb::LeaseStatus::LeasePermissionDenied as i32,
         ttl_ms: 0,
         revoked: Vec::new(),
+        release_requested: Vec::new(),
     });
     match answer {
         Answer::Leases(leases) => pb::KeepAliveResponse {
@@ -230,6 +231,11 @@ fn keepalive_response(
                     status: l.status as i32,
                     ttl_ms: l.ttl_ms,
                     revoked: l.revoked.into_iter().map(validate::owner_hex).collect(),
+                    release_requested: l
+                        .release_requested
+                        .into_iter()
+                        .map(validate::owner_hex)
+                        .collect(),
                 })
                 .chain(denied_leases)
                 .collect(),
@@ -249,6 +255,7 @@ fn keepalive_response(
                         status: pb::LeaseStatus::LeaseNotLeader as i32,
                         ttl_ms: 0,
                         revoked: Vec::new(),
+                        release_requested: Vec::new(),
                     })
                     .chain(denied_leases)
                     .collect(),

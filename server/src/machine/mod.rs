@@ -102,6 +102,13 @@ impl Session {
         self.revoked.iter().copied()
     }
 
+    /// The held grants of this session (lock name, owner id).
+    pub fn grants(&self) -> impl Iterator<Item = (&str, OwnerId)> {
+        self.held
+            .iter()
+            .map(|(name, owner)| (name.as_str(), *owner))
+    }
+
     /// Time left on the lease at its last checkpoint (ms), unless it was
     /// renewed since.
     pub fn checkpoint_remaining_ms(&self) -> Option<u64> {
@@ -121,6 +128,9 @@ pub struct Holder {
     /// The holder's value (an address, a job id: what Chubby's primary writes
     /// into its lock file); the API allows `validate::MAX_TEXT_BYTES`.
     pub value: String,
+    /// Someone asked this holder to release (`Command::RequestRelease`); its
+    /// session's keepalives report it until the grant ends.
+    pub release_requested: bool,
 }
 
 /// A queued acquire.
@@ -463,7 +473,62 @@ impl Machine {
                 remaining_ms,
             } => self.set_checkpoint(*session, Some(*remaining_ms)),
             Command::ClearCheckpoint { session } => self.set_checkpoint(*session, None),
+            Command::RequestRelease {
+                name,
+                owner,
+                principal,
+                reason,
+            } => self.request_release(name, *owner, principal, reason),
         }
+    }
+
+    /// Owner ids of the session's grants whose release was requested.
+    pub fn release_requests(&self, session: SessionId) -> Vec<OwnerId> {
+        let Some(s) = self.sessions.get(&session) else {
+            return Vec::new();
+        };
+        s.grants()
+            .filter(|(name, owner)| {
+                self.find_holder(name, *owner)
+                    .is_some_and(|h| h.release_requested)
+            })
+            .map(|(_, owner)| owner)
+            .collect()
+    }
+
+    /// Marks the holders of `name` (only `owner`'s grant, if given) as asked
+    /// to release. Changes no grant: the holder decides.
+    fn request_release(
+        &mut self,
+        name: &str,
+        owner: Option<OwnerId>,
+        principal: &str,
+        reason: &str,
+    ) -> Outcome {
+        let Some(lock) = self.locks.get_mut(name) else {
+            return Outcome::ReleaseRequested { asked: Vec::new() };
+        };
+        let mut asked = Vec::new();
+        for h in &mut lock.holders {
+            if owner.is_none_or(|o| o == h.owner) {
+                h.release_requested = true;
+                asked.push(Grant {
+                    name: name.to_owned(),
+                    token: h.token,
+                    owner: h.owner,
+                    mode: h.mode,
+                    session: h.session,
+                });
+            }
+        }
+        let owners: Vec<String> = asked.iter().map(|g| format!("{:032x}", g.owner)).collect();
+        self.audit_record(
+            "request-release",
+            principal,
+            name,
+            format!("owners=[{}] reason={reason}", owners.join(",")),
+        );
+        Outcome::ReleaseRequested { asked }
     }
 
     fn set_checkpoint(&mut self, session: SessionId, remaining_ms: Option<u64>) -> Outcome {
@@ -651,6 +716,7 @@ impl Machine {
             granted_at_ms: self.time_ms,
             lock_delay_ms: w.lock_delay_ms,
             value: w.value.clone(),
+            release_requested: false,
         });
         if let Some(s) = self.sessions.get_mut(&w.session) {
             s.held.insert((name.to_owned(), w.owner));

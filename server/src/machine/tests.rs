@@ -75,6 +75,62 @@ fn waiter_gets_lock_with_higher_token_when_holder_expires() {
 }
 
 #[test]
+fn release_request_marks_the_holder_until_its_grant_ends() {
+    let mut m = Machine::default();
+    let (a, b) = (open(&mut m, 1), open(&mut m, 2));
+    let Outcome::Granted(first) = apply1(&mut m, 1, acquire(a, 1, "x", None)).0 else {
+        panic!("not granted")
+    };
+    assert_eq!(
+        apply1(&mut m, 2, acquire(b, 1, "x", Some(5_000))).0,
+        Outcome::Queued
+    );
+    let ask = |owner| Command::RequestRelease {
+        name: "x".into(),
+        owner,
+        principal: "ops".into(),
+        reason: "deploy".into(),
+    };
+    // Another grant's owner id asks nobody.
+    let Outcome::ReleaseRequested { asked } = apply1(&mut m, 3, ask(Some(7))).0 else {
+        panic!("not asked")
+    };
+    assert!(asked.is_empty() && m.release_requests(a).is_empty());
+    let Outcome::ReleaseRequested { asked } = apply1(&mut m, 4, ask(None)).0 else {
+        panic!("not asked")
+    };
+    assert_eq!(asked, vec![first.clone()]);
+    assert_eq!(m.release_requests(a), vec![first.owner]);
+    assert!(m.release_requests(b).is_empty());
+    assert!(
+        m.audit()
+            .any(|r| r.action == "request-release" && r.principal == "ops")
+    );
+    // The holder releases: the waiter's new grant starts unasked.
+    let release = Command::Release {
+        session: a,
+        request: 2,
+        name: "x".into(),
+        owner: first.owner,
+    };
+    apply1(&mut m, 5, release);
+    assert!(m.release_requests(a).is_empty() && m.release_requests(b).is_empty());
+    let holder = &m.lock("x").expect("held").holders[0];
+    assert!(holder.session == b && !holder.release_requested);
+    // Nobody holds "y": nobody is asked.
+    let nobody = Command::RequestRelease {
+        name: "y".into(),
+        owner: None,
+        principal: "ops".into(),
+        reason: String::new(),
+    };
+    assert_eq!(
+        apply1(&mut m, 6, nobody).0,
+        Outcome::ReleaseRequested { asked: Vec::new() }
+    );
+}
+
+#[test]
 fn second_acquire_by_the_holding_session_is_already_held_and_changes_nothing() {
     let mut m = Machine::default();
     let a = open(&mut m, 1);
@@ -688,6 +744,11 @@ enum Op {
     Retry {
         back: usize,
     },
+    RequestRelease {
+        name: u8,
+        /// Ask only the first holder's grant, not every holder.
+        one: bool,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -703,6 +764,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => s.clone().prop_map(|s| Op::Blacklist { s }),
         2 => (0u64..300).prop_map(|dt| Op::Tick { dt }),
         2 => (0usize..6).prop_map(|back| Op::Retry { back }),
+        1 => (0u8..6, any::<bool>()).prop_map(|(name, one)| Op::RequestRelease { name, one }),
     ]
 }
 
@@ -721,6 +783,15 @@ fn acquire_mode(name: u8, kind: u8) -> (String, Mode) {
             },
         ),
         _ => (format!("s{name}"), Mode::Permits { count: 1, limit: 2 }),
+    }
+}
+
+/// Lock `l0`..`l2` for 0..=2, semaphore `s0`..`s2` for 3..=5.
+fn lock_or_semaphore(name: u8) -> String {
+    if name < 3 {
+        format!("l{name}")
+    } else {
+        format!("s{}", name - 3)
     }
 }
 
@@ -913,6 +984,51 @@ impl Harness {
         }
     }
 
+    /// A release request reaches exactly the holders asked, frees nothing,
+    /// grants nothing, and each holder's session reports it.
+    fn request_release(&mut self, name: &str, one: bool) {
+        let holders = |m: &Machine| -> Vec<(SessionId, OwnerId, u64)> {
+            m.lock(name).map_or(Vec::new(), |l| {
+                l.holders
+                    .iter()
+                    .map(|h| (h.session, h.owner, h.token))
+                    .collect()
+            })
+        };
+        let before = (holders(&self.m), self.m.last_token());
+        let owner = one.then(|| before.0.first().map(|h| h.1)).flatten();
+        let out = self.run(Command::RequestRelease {
+            name: name.to_owned(),
+            owner,
+            principal: "p".into(),
+            reason: String::new(),
+        });
+        assert_eq!(
+            (holders(&self.m), self.m.last_token()),
+            before,
+            "a release request changed the grants"
+        );
+        let Outcome::ReleaseRequested { asked } = out else {
+            panic!("unexpected outcome {out:?}")
+        };
+        let expected: Vec<OwnerId> = before
+            .0
+            .iter()
+            .map(|h| h.1)
+            .filter(|o| owner.is_none_or(|x| x == *o))
+            .collect();
+        let asked_owners: Vec<OwnerId> = asked.iter().map(|g| g.owner).collect();
+        assert_eq!(asked_owners, expected, "asked other grants than named");
+        for (session, owner, _) in &before.0 {
+            if expected.contains(owner) {
+                assert!(
+                    self.m.release_requests(*session).contains(owner),
+                    "session {session} does not report the request"
+                );
+            }
+        }
+    }
+
     fn step(&mut self, op: Op) {
         match op {
             Op::Acquire {
@@ -971,11 +1087,7 @@ impl Harness {
                 }
             }
             Op::ForceRelease { name } => {
-                let name = if name < 3 {
-                    format!("l{name}")
-                } else {
-                    format!("s{}", name - 3)
-                };
+                let name = lock_or_semaphore(name);
                 let owner = self
                     .m
                     .lock(&name)
@@ -1005,6 +1117,7 @@ impl Harness {
                 self.time += dt;
                 self.run(Command::Tick);
             }
+            Op::RequestRelease { name, one } => self.request_release(&lock_or_semaphore(name), one),
             Op::Retry { back } => {
                 // G5: re-applying an earlier request with the same id returns the
                 // recorded outcome and changes nothing.

@@ -137,6 +137,15 @@ pub enum Command {
     /// Forgets the session's checkpoint: it was renewed. Committed before the
     /// renewal is acknowledged.
     ClearCheckpoint { session: SessionId },
+    /// Asks the holders of a lock (or only the grant `owner`) to release it:
+    /// marks the grants, which their sessions' keepalives then report. Frees
+    /// nothing (docs/design.md, "Release requests"); audited.
+    RequestRelease {
+        name: String,
+        owner: Option<OwnerId>,
+        principal: String,
+        reason: String,
+    },
 }
 
 /// A grant as reported to clients.
@@ -211,6 +220,11 @@ pub enum Outcome {
     /// A Checkpoint or ClearCheckpoint took effect.
     Checkpointed,
     Rejected(Rejection),
+    /// A release request reached these grants (none: nobody held the lock,
+    /// or not the grant named).
+    ReleaseRequested {
+        asked: Vec<Grant>,
+    },
 }
 
 /// An audit record of an admin action.

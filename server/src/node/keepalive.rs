@@ -38,6 +38,8 @@ pub struct Lease {
     pub ttl_ms: u64,
     /// Force-released grants of the session (recent ones).
     pub revoked: Vec<u128>,
+    /// Held grants of the session someone asked to release.
+    pub release_requested: Vec<u128>,
 }
 
 /// The answer to one keepalive request.
@@ -224,13 +226,15 @@ fn renew(renewer: &Renewer, pending: &Pending) -> (Vec<Lease>, Vec<Clear>) {
         .iter()
         .enumerate()
         .map(|(index, &session)| {
+            let machine = &shared.machine;
             let lease = |status, ttl_ms, revoked| Lease {
                 session,
                 status,
                 ttl_ms,
                 revoked,
+                release_requested: machine.release_requests(session),
             };
-            let Some(s) = shared.machine.session(session) else {
+            let Some(s) = machine.session(session) else {
                 return lease(LeaseStatus::LeaseExpired, 0, Vec::new());
             };
             let revoked = s.revoked().collect();
