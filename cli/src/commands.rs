@@ -106,6 +106,18 @@ pub enum ClientCmd {
         #[arg(long, default_value = "")]
         reason: String,
     },
+    /// Ask the holders of a lock to release it (they decide; nothing is
+    /// freed). Needs lock permission on the name.
+    RequestRelease {
+        /// Lock name.
+        name: String,
+        /// Ask only this grant (owner id from `tenure describe`).
+        #[arg(long)]
+        owner: Option<String>,
+        /// Why (kept in the audit log).
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
     /// Admin: blacklist a session (never renewed; expires at its deadline).
     Blacklist {
         /// Session id.
@@ -191,6 +203,11 @@ pub struct LockArgs {
     /// (this host's address, a job id; at most 1,024 bytes).
     #[arg(long, default_value = "")]
     pub value: String,
+    /// The signal sent to COMMAND's process group when someone asks for the
+    /// lock (`tenure request-release`), for example TERM or USR1: the lock
+    /// stays held until COMMAND exits. Without it the request is only logged.
+    #[arg(long, value_parser = parse_signal)]
+    pub revoke_signal: Option<nix::sys::signal::Signal>,
     /// How long COMMAND gets between SIGTERM and SIGKILL when the lock is about
     /// to be lost (bounded so that it is dead by the session's local expiry).
     #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
@@ -214,6 +231,18 @@ pub struct SemaphoreArgs {
     /// As for `tenure lock`.
     #[command(flatten)]
     pub lock: LockArgs,
+}
+
+/// A signal by name, with or without the SIG prefix (TERM, SIGUSR1).
+fn parse_signal(name: &str) -> Result<nix::sys::signal::Signal, String> {
+    let upper = name.to_ascii_uppercase();
+    let full = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
+    full.parse()
+        .map_err(|_| format!("{name:?} is not a signal name (TERM, INT, HUP, USR1, ...)"))
 }
 
 fn print<T: Serialize>(
@@ -429,6 +458,28 @@ pub async fn run(cmd: ClientCmd, conn: ConnectArgs) -> anyhow::Result<ExitCode> 
                 out
             })?;
         }
+        ClientCmd::RequestRelease {
+            name,
+            owner,
+            reason,
+        } => {
+            let asked = client
+                .request_release(&name, owner.as_deref(), &reason)
+                .await?;
+            print(json, &asked, |a| {
+                if a.is_empty() {
+                    return format!("nobody holds {name} (or not that grant): nobody asked\n");
+                }
+                a.iter()
+                    .map(|g| {
+                        format!(
+                            "asked session {} (token {}, owner {}) to release {name}\n",
+                            g.session_id, g.token, g.owner_id
+                        )
+                    })
+                    .collect()
+            })?;
+        }
         ClientCmd::Blacklist { session, reason } => {
             let left = client.blacklist(session, &reason).await?;
             let value =
@@ -527,7 +578,7 @@ async fn run_lock(
     if let Some((count, limit)) = permits {
         acquire = acquire.permits(count, limit);
     }
-    acquire = acquire.with_value(args.value);
+    acquire = acquire.with_value(args.value.clone());
     let lock = match client.acquire(&args.name, acquire).await {
         Ok(l) => l,
         Err(e) if e.kind() == ErrorKind::LockHeld || e.kind() == ErrorKind::Timeout => {
@@ -553,7 +604,7 @@ async fn run_lock(
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| anyhow::anyhow!("cannot run {program}: {e}"))?;
-    let code = supervise(&mut child, &lock, &client, args.kill_grace).await?;
+    let code = supervise(&mut child, &lock, &client, &args).await?;
     Ok(code)
 }
 
@@ -577,8 +628,9 @@ async fn supervise(
     child: &mut tokio::process::Child,
     lock: &tenure::Lock,
     client: &Client,
-    kill_grace: Duration,
+    args: &LockArgs,
 ) -> anyhow::Result<ExitCode> {
+    let kill_grace = args.kill_grace;
     use tokio::signal::unix::{SignalKind, signal};
     use tokio::time::{Instant, sleep_until};
     let late = controls::active(Control::LateKill);
@@ -587,6 +639,7 @@ async fn supervise(
         signal(SignalKind::interrupt())?,
         signal(SignalKind::terminate())?,
     );
+    let mut revoke_seen = false;
     let code = loop {
         let stop_at = lock
             .local_expiry()
@@ -620,6 +673,10 @@ async fn supervise(
                 stop_group(child, lock.local_expiry()).await;
                 break EXIT_LOCK_LOST;
             }
+            _ = lock.revoke_requested(), if !revoke_seen => {
+                revoke_seen = true;
+                pass_on_revoke_request(child, lock, args.revoke_signal);
+            }
             _ = interrupt.recv() => {
                 stop_group(child, (Instant::now() + grace).min(lock.local_expiry())).await;
                 break EXIT_INTERRUPTED;
@@ -634,6 +691,28 @@ async fn supervise(
     // session expires there by itself.
     let _ = tokio::time::timeout(Duration::from_secs(2), client.close()).await;
     Ok(ExitCode::from(code))
+}
+
+/// Tells COMMAND that someone asked for the lock: `signal` to its process
+/// group, or only a line on stderr. The lock stays held until it exits.
+fn pass_on_revoke_request(
+    child: &tokio::process::Child,
+    lock: &tenure::Lock,
+    signal: Option<nix::sys::signal::Signal>,
+) {
+    let (Some(signal), Some(pid)) = (signal, child.id()) else {
+        eprintln!(
+            "tenure: someone asked for lock {} (tenure request-release); it stays held until the command exits",
+            lock.name()
+        );
+        return;
+    };
+    eprintln!(
+        "tenure: someone asked for lock {}; sending {signal} to the command",
+        lock.name()
+    );
+    let group = nix::unistd::Pid::from_raw(pid as i32);
+    let _ = nix::sys::signal::killpg(group, signal);
 }
 
 /// SIGTERM to the command's process group now, SIGKILL to it at `kill_at` if

@@ -353,3 +353,74 @@ async fn semaphore_runs_as_many_commands_as_it_has_permits() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[tokio::test]
+async fn request_release_signals_the_holding_command_which_decides_to_exit() {
+    let cluster = Cluster::start(1);
+    cluster.wait_for_leader(LEADER_WAIT).await;
+    let out = tenure(&cluster, &["request-release", "cli/rev"]);
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("nobody asked"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // The command traps USR1, says so, and exits 7: the lock stays held
+    // until then.
+    let holder = Command::new(tenure_bin())
+        .args([
+            "lock",
+            "cli/rev",
+            "--ttl",
+            "2s",
+            "--revoke-signal",
+            "USR1",
+            "--",
+            "sh",
+            "-c",
+            "trap 'echo got-usr1; exit 7' USR1; i=0; while [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done",
+        ])
+        .env("TENURE_ENDPOINTS", cluster.endpoints_csv())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run tenure lock");
+    eventually(Duration::from_secs(10), || async {
+        let described = json(&tenure(&cluster, &["describe", "cli/rev", "--json"]));
+        (!described.is_null()).then_some(())
+    })
+    .await
+    .expect("the command holds the lock");
+    let asked = json(&tenure(
+        &cluster,
+        &["request-release", "cli/rev", "--reason", "deploy", "--json"],
+    ));
+    assert_eq!(asked.as_array().map(Vec::len), Some(1), "{asked}");
+    let out = tokio::task::spawn_blocking(move || holder.wait_with_output())
+        .await
+        .expect("join")
+        .expect("wait");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(7), "{stdout}{stderr}");
+    assert!(stdout.contains("got-usr1"), "{stdout}");
+    assert!(stderr.contains("sending SIGUSR1"), "{stderr}");
+    let described = json(&tenure(&cluster, &["describe", "cli/rev", "--json"]));
+    assert!(described.is_null(), "released on exit: {described}");
+    let audit = json(&tenure(&cluster, &["audit", "--json"]));
+    assert!(
+        audit
+            .as_array()
+            .is_some_and(|a| a.iter().any(|r| r["action"] == "request-release")),
+        "{audit}"
+    );
+    // A bad signal name is refused before anything is held.
+    let out = tenure(
+        &cluster,
+        &["lock", "cli/rev", "--revoke-signal", "NOPE", "--", "true"],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a signal name"));
+}
