@@ -36,6 +36,7 @@ scenarios!(
     already_held,
     lock_value,
     semaphore,
+    revoke_request,
     cancel_withdraws,
     shared_mode,
     lost_after_blacklist,
@@ -530,6 +531,69 @@ mod scenario {
         assert_eq!(info.holders.iter().map(|h| h.permits).sum::<u32>(), 2);
         three.release().await.expect("release");
         four.release().await.expect("release");
+    }
+
+    pub async fn revoke_request() {
+        let cluster = started().await;
+        let holder = client(&cluster, Duration::from_secs(3)).await;
+        let other = client(&cluster, Duration::from_secs(3)).await;
+        let lock = holder.try_lock("s/revoke").await.expect("lock");
+        let (tx, mut calls) = tokio::sync::mpsc::unbounded_channel();
+        lock.on_revoke_requested(move || {
+            let _ = tx.send(());
+        });
+        assert!(!lock.is_revoke_requested());
+        let nobody = other
+            .request_release("s/revoke", Some(&format!("{:032x}", 7)), "not it")
+            .await
+            .expect("request for another grant");
+        assert!(nobody.is_empty(), "{nobody:?}");
+        let asked = other
+            .request_release("s/revoke", None, "deploy")
+            .await
+            .expect("request");
+        assert_eq!(asked.len(), 1);
+        assert_eq!(asked[0].owner_id, lock.owner_id());
+        assert_eq!(asked[0].token, lock.fencing_token());
+        tokio::time::timeout(Duration::from_secs(10), lock.revoke_requested())
+            .await
+            .expect("holder told within a few keepalives");
+        assert!(lock.is_revoke_requested());
+        calls.recv().await.expect("callback ran");
+        // Every renewal repeats the request until the grant ends: over two
+        // more keepalive intervals the callback still ran only once.
+        tokio::time::sleep(Duration::from_millis(2_500)).await;
+        assert!(calls.try_recv().is_err(), "callback ran twice");
+        let info = other
+            .describe("s/revoke")
+            .await
+            .expect("describe")
+            .expect("held");
+        assert!(info.holders[0].release_requested);
+        // Still held: the holder decides.
+        assert!(lock.is_held());
+        let err = other.try_lock("s/revoke").await.expect_err("still held");
+        assert_eq!(err.kind(), ErrorKind::LockHeld, "{err}");
+        let waiter = other.clone();
+        let waiting =
+            tokio::spawn(async move { waiter.lock("s/revoke", Duration::from_secs(20)).await });
+        eventually(Duration::from_secs(10), || async {
+            let info = holder.describe("s/revoke").await.ok()??;
+            (info.waiters.len() == 1).then_some(())
+        })
+        .await
+        .expect("waiter queued");
+        lock.release().await.expect("release");
+        let next = waiting.await.expect("join").expect("waiter gets it");
+        assert!(next.fencing_token() > lock.fencing_token());
+        assert!(!next.is_revoke_requested());
+        let info = holder
+            .describe("s/revoke")
+            .await
+            .expect("describe")
+            .expect("held");
+        assert!(!info.holders[0].release_requested);
+        next.release().await.expect("release");
     }
 
     pub async fn shared_mode() {
