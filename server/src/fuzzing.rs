@@ -797,7 +797,7 @@ fn pick_request(inp: &mut Input<'_>) -> u64 {
 /// enough that commands interact.
 fn command(inp: &mut Input<'_>, m: &Machine, owners: &[OwnerId]) -> Command {
     let session = pick_session(inp, m);
-    match inp.below(15) {
+    match inp.below(16) {
         0 => Command::OpenSession {
             open_id: if inp.flag() {
                 u128::from(inp.byte() % 8)
@@ -870,6 +870,13 @@ fn command(inp: &mut Input<'_>, m: &Machine, owners: &[OwnerId]) -> Command {
             owner: inp.flag().then(|| pick_owner(inp, m, owners)),
             principal: inp.text(8),
             reason: inp.text(8),
+        },
+        14 => Command::SetValue {
+            session,
+            request: pick_request(inp),
+            name: pick_name(inp, m),
+            owner: pick_owner(inp, m, owners),
+            value: inp.text(8),
         },
         _ => Command::ClearCheckpoint { session },
     }

@@ -131,6 +131,32 @@ pub async fn release(
     }
 }
 
+/// `SetValue`: replaces the value of a grant the caller's session holds.
+pub async fn set_value(
+    calls: &Calls,
+    req: Request<pb::SetValueRequest>,
+) -> Result<Response<pb::SetValueResponse>, Status> {
+    let node = calls.node();
+    let caller = calls.begin(&req)?;
+    let r = req.into_inner();
+    let (session, request) = lock_call(r.session_id, r.request_id, &r.name)?;
+    let owner = validate::owner_id(&r.owner_id)?;
+    validate::text("value", &r.value)?;
+    access::require(node, &caller, Perm::Lock, &r.name)?;
+    access::require_owner(node, &caller, session)?;
+    let cmd = Command::SetValue {
+        session,
+        request,
+        name: r.name,
+        owner,
+        value: r.value,
+    };
+    match calls.propose(cmd).await? {
+        Outcome::ValueSet => Ok(Response::new(pb::SetValueResponse {})),
+        other => Err(unexpected(other)),
+    }
+}
+
 /// The session, request id and lock name that an acquire and a release both
 /// carry, validated in that order.
 fn lock_call(

@@ -2,7 +2,7 @@
 //!
 //! [`service`] routes each call to the module of its topic: [`sessions`],
 //! [`locks`], [`reads`], [`admin`] (with [`members`] and [`backup`] for
-//! membership changes and snapshot saves). Each handler starts from
+//! membership changes and snapshot saves), [`watch`] (lock change streams). Each handler starts from
 //! [`calls::Calls`]; [`access`] identifies callers and checks their
 //! permissions.
 
@@ -18,3 +18,4 @@ pub mod reads;
 pub mod service;
 pub mod sessions;
 pub mod validate;
+pub mod watch;

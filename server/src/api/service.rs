@@ -15,6 +15,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::backup::SnapshotStream;
 use super::calls::Calls;
+use super::watch::{self, WatchStream};
 use super::{admin, locks, reads, sessions};
 use crate::node::context::NodeContext;
 
@@ -121,6 +122,21 @@ impl Tenure for TenureService {
     }
 
     type SaveSnapshotStream = SnapshotStream;
+    type WatchStream = WatchStream;
+
+    async fn watch(
+        &self,
+        req: Request<pb::WatchRequest>,
+    ) -> Result<Response<Self::WatchStream>, Status> {
+        watch::watch(&self.calls, req).await
+    }
+
+    async fn set_value(
+        &self,
+        req: Request<pb::SetValueRequest>,
+    ) -> Result<Response<pb::SetValueResponse>, Status> {
+        locks::set_value(&self.calls, req).await
+    }
 
     async fn save_snapshot(
         &self,

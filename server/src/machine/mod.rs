@@ -51,6 +51,42 @@ struct ForceCall<'a> {
     retry_id: u64,
 }
 
+/// The holder or waiter a lock change is about.
+struct Party<'a> {
+    session: SessionId,
+    token: u64,
+    owner: OwnerId,
+    mode: Mode,
+    value: &'a str,
+    request: RequestId,
+}
+
+impl Holder {
+    fn party(&self) -> Party<'_> {
+        Party {
+            session: self.session,
+            token: self.token,
+            owner: self.owner,
+            mode: self.mode,
+            value: &self.value,
+            request: 0,
+        }
+    }
+}
+
+impl Waiter {
+    fn party(&self) -> Party<'_> {
+        Party {
+            session: self.session,
+            token: 0,
+            owner: self.owner,
+            mode: self.mode,
+            value: &self.value,
+            request: self.request,
+        }
+    }
+}
+
 /// Something the node runtime must react to after an apply.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
@@ -64,6 +100,8 @@ pub enum Event {
     SessionOpened { session: SessionId, ttl_ms: u64 },
     /// A session ended (closed or expired).
     SessionEnded { session: SessionId },
+    /// A lock changed (for watches).
+    Lock(LockEvent),
 }
 
 /// A session as stored in the state machine.
@@ -213,6 +251,11 @@ pub struct Machine {
     /// Recent successful force-releases: (`forced_key` of the call, grants
     /// made), oldest first.
     forced: VecDeque<(u64, Vec<Grant>)>,
+    /// The number of lock changes so far: each `LockEvent` takes the next.
+    revision: u64,
+    /// Changes made by the batch being applied, handed out as events at its end.
+    #[serde(skip)]
+    changes: Vec<LockEvent>,
     /// Wait deadlines: (deadline, lock, session, request). Derived from `locks`.
     #[serde(skip)]
     wait_timers: BTreeSet<(u64, String, SessionId, RequestId)>,
@@ -309,11 +352,36 @@ impl Machine {
         self.time_ms = self.clock_after(batch.time_ms);
         self.stamp_ms = batch.time_ms;
         self.fire_timers(events);
-        batch
+        let outcomes = batch
             .commands
             .iter()
             .map(|cmd| self.apply_command(cmd, events))
-            .collect()
+            .collect();
+        events.extend(self.changes.drain(..).map(Event::Lock));
+        outcomes
+    }
+
+    /// The revision of the last lock change (0: none yet).
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
+    /// Records a change of `name` by a holder or waiter (`who`), with the
+    /// next revision.
+    fn note(&mut self, change: Change, name: &str, who: Party<'_>) {
+        self.revision += 1;
+        self.changes.push(LockEvent {
+            revision: self.revision,
+            change,
+            name: name.to_owned(),
+            session: who.session,
+            token: who.token,
+            owner: who.owner,
+            mode: who.mode,
+            value: who.value.to_owned(),
+            request: who.request,
+            at_ms: self.time_ms,
+        });
     }
 
     /// The state machine's clock (Unix ms, monotonic).
@@ -479,7 +547,46 @@ impl Machine {
                 principal,
                 reason,
             } => self.request_release(name, *owner, principal, reason),
+            Command::SetValue {
+                session,
+                request,
+                name,
+                owner,
+                value,
+            } => self.deduped(*session, *request, |m| {
+                m.set_value(*session, name, *owner, value)
+            }),
         }
+    }
+
+    /// Replaces the value of a grant `session` holds.
+    fn set_value(
+        &mut self,
+        session: SessionId,
+        name: &str,
+        owner: OwnerId,
+        value: &str,
+    ) -> Outcome {
+        let not_holder = || {
+            Outcome::Rejected(Rejection::NotHolder {
+                name: name.to_owned(),
+                owner,
+            })
+        };
+        let Some(holder) = self
+            .locks
+            .get_mut(name)
+            .and_then(|l| l.holders.iter_mut().find(|h| h.owner == owner))
+        else {
+            return not_holder();
+        };
+        if holder.session != session {
+            return not_holder();
+        }
+        holder.value = value.to_owned();
+        let holder = holder.clone();
+        self.note(Change::ValueChanged, name, holder.party());
+        Outcome::ValueSet
     }
 
     /// Owner ids of the session's grants whose release was requested.
@@ -509,9 +616,13 @@ impl Machine {
             return Outcome::ReleaseRequested { asked: Vec::new() };
         };
         let mut asked = Vec::new();
+        let mut newly = Vec::new();
         for h in &mut lock.holders {
             if owner.is_none_or(|o| o == h.owner) {
-                h.release_requested = true;
+                if !h.release_requested {
+                    h.release_requested = true;
+                    newly.push(h.clone());
+                }
                 asked.push(Grant {
                     name: name.to_owned(),
                     token: h.token,
@@ -520,6 +631,9 @@ impl Machine {
                     session: h.session,
                 });
             }
+        }
+        for h in &newly {
+            self.note(Change::ReleaseRequested, name, h.party());
         }
         let owners: Vec<String> = asked.iter().map(|g| format!("{:032x}", g.owner)).collect();
         self.audit_record(
@@ -691,12 +805,13 @@ impl Machine {
             Some(ms) => {
                 let deadline_ms = now.saturating_add(ms);
                 waiter.deadline_ms = deadline_ms;
-                lock.waiters.push_back(waiter);
+                lock.waiters.push_back(waiter.clone());
                 self.wait_timers
                     .insert((deadline_ms, name.to_owned(), session, request));
                 if let Some(s) = self.sessions.get_mut(&session) {
                     s.waiting.insert(request, name.to_owned());
                 }
+                self.note(Change::WaiterAdded, name, waiter.party());
                 Outcome::Queued
             }
             None => Outcome::Rejected(Rejection::LockHeld(name.to_owned())),
@@ -721,6 +836,8 @@ impl Machine {
         if let Some(s) = self.sessions.get_mut(&w.session) {
             s.held.insert((name.to_owned(), w.owner));
         }
+        let party = Party { token, ..w.party() };
+        self.note(Change::Granted, name, party);
         Grant {
             name: name.to_owned(),
             token,
@@ -807,6 +924,7 @@ impl Machine {
         {
             self.wait_timers
                 .remove(&(w.deadline_ms, name.clone(), session, request));
+            self.note(Change::WaiterRemoved, &name, w.party());
         }
         Some(name)
     }
@@ -860,7 +978,7 @@ impl Machine {
                 owner,
             });
         }
-        self.remove_holder(name, owner, false);
+        self.remove_holder(name, owner, Change::Released);
         self.promote(name, events);
         Outcome::Released { released: true }
     }
@@ -873,8 +991,10 @@ impl Machine {
             .find(|h| h.owner == owner)
     }
 
-    /// Removes a grant; on expiry it starts the grant's lock-delay.
-    fn remove_holder(&mut self, name: &str, owner: OwnerId, expired: bool) {
+    /// Removes a grant (`change` says why: Released, Expired or
+    /// ForceReleased); on expiry it starts the grant's lock-delay.
+    fn remove_holder(&mut self, name: &str, owner: OwnerId, change: Change) {
+        let expired = change == Change::Expired;
         let now = self.time_ms;
         let Some(lock) = self.locks.get_mut(name) else {
             return;
@@ -899,6 +1019,11 @@ impl Machine {
         if let Some(s) = self.sessions.get_mut(&holder.session) {
             s.held.remove(&(name.to_owned(), owner));
         }
+        #[cfg(test)]
+        if expired && tests::SILENT_EXPIRY.get() {
+            return;
+        }
+        self.note(change, name, holder.party());
     }
 
     fn end_session(&mut self, id: SessionId, expired: bool, events: &mut Vec<Event>) -> Outcome {
@@ -925,6 +1050,7 @@ impl Machine {
             {
                 self.wait_timers
                     .remove(&(w.deadline_ms, name.clone(), id, *request));
+                self.note(Change::WaiterRemoved, name, w.party());
             }
             events.push(Event::Resolved {
                 session: id,
@@ -935,7 +1061,12 @@ impl Machine {
         }
         let mut released = Vec::new();
         for (name, owner) in &session.held {
-            self.remove_holder(name, *owner, expired);
+            let change = if expired {
+                Change::Expired
+            } else {
+                Change::Released
+            };
+            self.remove_holder(name, *owner, change);
             released.push(name.clone());
             affected.insert(name.clone());
         }
@@ -971,7 +1102,7 @@ impl Machine {
                 owner,
             });
         };
-        self.remove_holder(name, owner, false);
+        self.remove_holder(name, owner, Change::ForceReleased);
         if let Some(s) = self.sessions.get_mut(&holder.session) {
             s.revoked.push_back(owner);
             if s.revoked.len() > REVOKED_WINDOW {

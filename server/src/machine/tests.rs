@@ -10,15 +10,22 @@ thread_local! {
     /// Negative control: the machine grants semaphore permits past the limit
     /// (`Lock::admits`), which the property harness must report.
     pub(super) static OVERGRANT_PERMITS: Cell<bool> = const { Cell::new(false) };
+    /// Negative control: the machine records no change when a session's
+    /// grant expires (`Machine::remove_holder`), so a watcher would go on
+    /// believing in the holder; the harness's watch mirror must report it.
+    pub(super) static SILENT_EXPIRY: Cell<bool> = const { Cell::new(false) };
 }
 
 fn batch(time_ms: u64, commands: Vec<Command>) -> Batch {
     Batch { time_ms, commands }
 }
 
+/// Applies one command; its outcome and the runtime's events (the lock
+/// changes for watchers left out: the watch mirror of the harness checks them).
 fn apply1(m: &mut Machine, time_ms: u64, cmd: Command) -> (Outcome, Vec<Event>) {
     let mut events = Vec::new();
     let mut out = m.apply(&batch(time_ms, vec![cmd]), &mut events);
+    events.retain(|e| !matches!(e, Event::Lock(_)));
     (out.remove(0), events)
 }
 
@@ -263,6 +270,30 @@ fn permit_limit_check_reports_a_machine_that_overgrants() {
     let panic = result.expect_err("the overgrant went unnoticed");
     let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
     assert!(message.contains("permits held"), "{message}");
+}
+
+#[test]
+fn watch_mirror_reports_a_machine_that_hides_an_expiry() {
+    // Negative control: with the Expired change not recorded, a watcher would
+    // still believe in the expired holder; the harness's mirror must say so.
+    SILENT_EXPIRY.set(true);
+    let result = std::panic::catch_unwind(|| {
+        let mut h = Harness::new();
+        h.step(Op::Acquire {
+            s: 0,
+            name: 0,
+            kind: 0,
+            wait: None,
+        });
+        h.step(Op::Expire { s: 0 });
+    });
+    SILENT_EXPIRY.set(false);
+    let panic = result.expect_err("the hidden expiry went unnoticed");
+    let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(
+        message.contains("changes not all seen") || message.contains("believes"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -749,6 +780,9 @@ enum Op {
         /// Ask only the first holder's grant, not every holder.
         one: bool,
     },
+    SetValue {
+        s: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -765,6 +799,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (0u64..300).prop_map(|dt| Op::Tick { dt }),
         2 => (0usize..6).prop_map(|back| Op::Retry { back }),
         1 => (0u8..6, any::<bool>()).prop_map(|(name, one)| Op::RequestRelease { name, one }),
+        1 => s.clone().prop_map(|s| Op::SetValue { s }),
     ]
 }
 
@@ -807,6 +842,96 @@ struct Harness {
     tokens: BTreeSet<u64>,
     /// Per lock: order in which acquires were queued, and order of grants.
     queued: BTreeMap<String, Vec<(SessionId, RequestId)>>,
+    /// What a watcher that saw every change believes.
+    mirror: WatchMirror,
+}
+
+/// Holders and waiters per lock, rebuilt from the machine's change events
+/// alone: after every command it must equal the machine's own state, so a
+/// watcher misses nothing (a leader going away included).
+#[derive(Default)]
+struct WatchMirror {
+    revision: u64,
+    /// lock -> owner -> (session, token, value, release requested)
+    holders: BTreeMap<String, BTreeMap<OwnerId, (SessionId, u64, String, bool)>>,
+    /// lock -> (session, request)
+    waiters: BTreeMap<String, BTreeSet<(SessionId, RequestId)>>,
+}
+
+impl WatchMirror {
+    fn apply(&mut self, e: &LockEvent) {
+        assert_eq!(
+            e.revision,
+            self.revision + 1,
+            "revisions skip or repeat: {e:?}"
+        );
+        self.revision = e.revision;
+        let holders = self.holders.entry(e.name.clone()).or_default();
+        let waiters = self.waiters.entry(e.name.clone()).or_default();
+        match e.change {
+            Change::Granted => {
+                waiters.remove(&(e.session, e.request));
+                holders.insert(e.owner, (e.session, e.token, e.value.clone(), false));
+            }
+            Change::Released | Change::Expired | Change::ForceReleased => {
+                holders.remove(&e.owner);
+            }
+            Change::WaiterAdded => {
+                waiters.insert((e.session, e.request));
+            }
+            Change::WaiterRemoved => {
+                waiters.remove(&(e.session, e.request));
+            }
+            Change::ValueChanged => {
+                if let Some(h) = holders.get_mut(&e.owner) {
+                    h.2 = e.value.clone();
+                }
+            }
+            Change::ReleaseRequested => {
+                if let Some(h) = holders.get_mut(&e.owner) {
+                    h.3 = true;
+                }
+            }
+        }
+    }
+
+    fn check(&self, m: &Machine) {
+        assert_eq!(self.revision, m.revision(), "changes not all seen");
+        let held = |name: &String| self.holders.get(name).cloned().unwrap_or_default();
+        for (name, lock) in m.locks() {
+            let actual: BTreeMap<OwnerId, (SessionId, u64, String, bool)> = lock
+                .holders
+                .iter()
+                .map(|h| {
+                    (
+                        h.owner,
+                        (h.session, h.token, h.value.clone(), h.release_requested),
+                    )
+                })
+                .collect();
+            assert_eq!(
+                held(name),
+                actual,
+                "a watcher of {name} believes other holders"
+            );
+            let waiting: BTreeSet<(SessionId, RequestId)> = lock
+                .waiters
+                .iter()
+                .map(|w| (w.session, w.request))
+                .collect();
+            assert_eq!(
+                self.waiters.get(name).cloned().unwrap_or_default(),
+                waiting,
+                "a watcher of {name} believes other waiters"
+            );
+        }
+        for (name, holders) in &self.holders {
+            assert!(
+                holders.is_empty() || m.lock(name).is_some(),
+                "a watcher believes {name} is held after it went idle"
+            );
+        }
+    }
 }
 
 impl Harness {
@@ -821,6 +946,7 @@ impl Harness {
             last_token: 0,
             tokens: BTreeSet::new(),
             queued: BTreeMap::new(),
+            mirror: WatchMirror::default(),
         }
     }
 
@@ -850,6 +976,12 @@ impl Harness {
             .m
             .apply(&batch(self.time, vec![cmd.clone()]), &mut events);
         self.history.push(cmd.clone());
+        for e in &events {
+            if let Event::Lock(change) = e {
+                self.mirror.apply(change);
+            }
+        }
+        self.mirror.check(&self.m);
         let mut grants: Vec<Grant> = events
             .iter()
             .filter_map(|e| match e {
@@ -1118,6 +1250,27 @@ impl Harness {
                 self.run(Command::Tick);
             }
             Op::RequestRelease { name, one } => self.request_release(&lock_or_semaphore(name), one),
+            Op::SetValue { s } => {
+                let session = self.session(s);
+                let held = self
+                    .m
+                    .session(session)
+                    .and_then(|x| x.held.iter().next().cloned());
+                if let Some((name, owner)) = held {
+                    self.next_request += 1;
+                    let value = format!("v{}", self.next_request);
+                    let cmd = Command::SetValue {
+                        session,
+                        request: self.next_request,
+                        name: name.clone(),
+                        owner,
+                        value: value.clone(),
+                    };
+                    assert_eq!(self.run(cmd), Outcome::ValueSet);
+                    let holder = self.m.find_holder(&name, owner).expect("still held");
+                    assert_eq!(holder.value, value);
+                }
+            }
             Op::Retry { back } => {
                 // G5: re-applying an earlier request with the same id returns the
                 // recorded outcome and changes nothing.

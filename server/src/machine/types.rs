@@ -146,6 +146,60 @@ pub enum Command {
         principal: String,
         reason: String,
     },
+    /// Replaces the value of a grant the session holds (an elected leader
+    /// proclaiming its new address); deduplicated by request id.
+    SetValue {
+        session: SessionId,
+        request: RequestId,
+        name: String,
+        owner: OwnerId,
+        value: String,
+    },
+}
+
+/// What happened to a lock, as a watch reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Change {
+    /// A grant was made (to a waiter or at once).
+    Granted,
+    /// The holder released it, or closed its session.
+    Released,
+    /// The holder's session expired (or ended blacklisted).
+    Expired,
+    /// An administrator force-released the grant.
+    ForceReleased,
+    /// An acquire started waiting.
+    WaiterAdded,
+    /// A waiting acquire left the queue without a grant (cancelled, timed
+    /// out, or its session ended or was blacklisted).
+    WaiterRemoved,
+    /// A holder replaced its value (`SetValue`).
+    ValueChanged,
+    /// Someone asked the holder to release (`RequestRelease`).
+    ReleaseRequested,
+}
+
+/// One change of one lock, numbered by the machine's revision counter (one
+/// number per change, the same on every replica).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockEvent {
+    /// The machine's revision after this change.
+    pub revision: u64,
+    pub change: Change,
+    pub name: String,
+    /// The holder's or waiter's session.
+    pub session: SessionId,
+    /// The grant's fencing token (0 for a waiter's change).
+    pub token: u64,
+    pub owner: OwnerId,
+    pub mode: Mode,
+    /// The holder's or waiter's value (the new one for ValueChanged).
+    pub value: String,
+    /// The acquire's request id for waiter changes and grants to a waiter
+    /// (0 otherwise).
+    pub request: RequestId,
+    /// The machine clock at the change (Unix ms).
+    pub at_ms: u64,
 }
 
 /// A grant as reported to clients.
@@ -225,6 +279,8 @@ pub enum Outcome {
     ReleaseRequested {
         asked: Vec<Grant>,
     },
+    /// A SetValue took effect.
+    ValueSet,
 }
 
 /// An audit record of an admin action.

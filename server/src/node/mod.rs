@@ -9,6 +9,7 @@
 //! - [`leader`]: what only a leader does (deadline resets, expiry,
 //!   checkpoints, timers).
 //! - [`leases`]: session deadlines as the leader sees them.
+//! - [`watches`]: recent lock changes, for watchers.
 //!
 //! [`start`] wires them together, in named steps.
 
@@ -19,6 +20,7 @@ pub mod leader;
 pub mod leadership;
 pub mod leases;
 pub mod proposer;
+pub mod watches;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

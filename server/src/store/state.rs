@@ -19,6 +19,7 @@ use tokio::sync::{Notify, oneshot};
 use super::snapshot::{self, Meta, SnapshotError, SnapshotFile};
 use crate::machine::{Event, Machine, Outcome, Rejection, RequestId, SessionId};
 use crate::node::leases::Leases;
+use crate::node::watches::WatchHub;
 use crate::raft::{LogId, Snapshot, SnapshotData, StoredMembership, TypeConfig};
 use crate::steps;
 
@@ -45,6 +46,8 @@ pub struct Shared {
     /// the per-connection session cap.
     openers: HashMap<SessionId, std::net::SocketAddr>,
     opened_by: HashMap<std::net::SocketAddr, usize>,
+    /// Recent lock changes, for watchers.
+    pub watches: WatchHub,
 }
 
 impl Shared {
@@ -57,6 +60,7 @@ impl Shared {
             waits: HashMap::new(),
             openers: HashMap::new(),
             opened_by: HashMap::new(),
+            watches: WatchHub::default(),
         }
     }
 
@@ -103,6 +107,7 @@ impl Shared {
                 self.leases
                     .opened(session, Duration::from_millis(ttl_ms), now)
             }
+            Event::Lock(change) => self.watches.publish(change),
             Event::SessionEnded { session } => {
                 self.leases.ended(session);
                 if let Some(addr) = self.openers.remove(&session)
@@ -468,6 +473,7 @@ impl RaftStateMachine<TypeConfig> for StateStore {
             shared.applied = meta.last_log_id;
             shared.leases.reset_all(&shared.machine, Instant::now());
             shared.settle_waits();
+            shared.watches.reset();
         }
         self.applied.notify_waiters();
         Ok(())
