@@ -397,6 +397,45 @@ impl NativeClient {
         })
     }
 
+    /// Asks the holders of `name` (only the grant `owner_id`, if given) to
+    /// release it; returns the grants asked. Frees nothing.
+    #[pyo3(signature = (name, owner_id=None, reason=String::new()))]
+    fn request_release(
+        &self,
+        py: Python<'_>,
+        name: String,
+        owner_id: Option<String>,
+        reason: String,
+    ) -> PyResult<Vec<GrantInfo>> {
+        let (handle, client) = self.parts()?;
+        let grants = block_on(py, &handle, async move {
+            client
+                .request_release(&name, owner_id.as_deref(), &reason)
+                .await
+        })?
+        .py()?;
+        Ok(grants.into_iter().map(GrantInfo::from).collect())
+    }
+
+    /// `request_release`, as an awaitable.
+    #[pyo3(signature = (name, owner_id=None, reason=String::new()))]
+    fn request_release_async<'py>(
+        &self,
+        py: Python<'py>,
+        name: String,
+        owner_id: Option<String>,
+        reason: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (handle, client) = self.parts()?;
+        to_awaitable(py, &handle, async move {
+            let grants = client
+                .request_release(&name, owner_id.as_deref(), &reason)
+                .await
+                .map_err(to_py)?;
+            Ok(grants.into_iter().map(GrantInfo::from).collect::<Vec<_>>())
+        })
+    }
+
     /// Admin: blacklists a session; returns the seconds until it expires.
     #[pyo3(signature = (session_id, reason=String::new()))]
     fn blacklist(&self, py: Python<'_>, session_id: u64, reason: String) -> PyResult<f64> {

@@ -14,6 +14,17 @@ fn reason_str(r: tenure::LostReason) -> &'static str {
     r.code()
 }
 
+/// The core's `Lock::revoke_requested`, ended by the end of the grant too
+/// (the core's never resolves for a grant that ends unasked, and the pending
+/// future would keep the lock handle alive): whether the holder was asked.
+async fn revoke_requested(lock: &tenure::Lock) -> bool {
+    tokio::select! {
+        biased;
+        () = lock.revoke_requested() => true,
+        _ = lock.lost() => lock.is_revoke_requested(),
+    }
+}
+
 /// A held lock. The grant is released in the background when the object is
 /// garbage-collected without `release()`.
 #[pyclass(frozen, module = "tenure._native")]
@@ -173,7 +184,50 @@ impl NativeLock {
     fn on_lost(&self, callback: Py<PyAny>) -> PyResult<()> {
         let (handle, lock) = self.parts()?;
         let h = handle.clone();
-        lock.on_lost(move |reason| call_soon(&h, callback, reason_str(reason)));
+        lock.on_lost(move |reason| call_soon(&h, callback, (reason_str(reason),)));
+        Ok(())
+    }
+
+    /// Whether someone asked this holder to release the lock (no network;
+    /// advisory: the lock stays held until released).
+    fn is_revoke_requested(&self) -> PyResult<bool> {
+        check(self.pid)?;
+        Ok(self.inner.is_revoke_requested())
+    }
+
+    /// Waits (blocking, GIL released) until someone asks this holder to
+    /// release the lock: True; False if the lock is lost or released unasked,
+    /// or `timeout` seconds pass first.
+    #[pyo3(signature = (timeout=None))]
+    fn wait_revoke_requested(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
+        let timeout = timeout.map(|t| secs("timeout", t)).transpose()?;
+        let (handle, lock) = self.parts()?;
+        block_on(py, &handle, async move {
+            match timeout {
+                Some(t) => tokio::time::timeout(t, revoke_requested(&lock))
+                    .await
+                    .unwrap_or(false),
+                None => revoke_requested(&lock).await,
+            }
+        })
+    }
+
+    /// `wait_revoke_requested` without a timeout, as an awaitable of the bool.
+    fn wait_revoke_requested_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let (handle, lock) = self.parts()?;
+        to_awaitable(
+            py,
+            &handle,
+            async move { Ok(revoke_requested(&lock).await) },
+        )
+    }
+
+    /// Calls `callback()` once, on a background thread, when someone asks this
+    /// holder to release the lock (soon, if someone already has).
+    fn on_revoke_requested(&self, callback: Py<PyAny>) -> PyResult<()> {
+        let (handle, lock) = self.parts()?;
+        let h = handle.clone();
+        lock.on_revoke_requested(move || call_soon(&h, callback, ()));
         Ok(())
     }
 }

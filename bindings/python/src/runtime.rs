@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
+use pyo3::call::PyCallArgs;
 use pyo3::prelude::*;
 use pyo3_async_runtimes::TaskLocals;
 use pyo3_async_runtimes::generic::{ContextExt, Runtime as GenericRuntime};
@@ -217,13 +218,16 @@ where
     pyo3_async_runtimes::generic::future_into_py::<TenureRuntime, F, T>(py, fut)
 }
 
-/// Runs a Python callable on a blocking thread of the runtime (never on a
-/// worker, which must not wait for the GIL), reporting its exception as
-/// unraisable.
-pub(crate) fn call_soon(handle: &Handle, callback: Py<PyAny>, arg: &'static str) {
+/// Runs a Python callable with `args` (a tuple: `()`, `(reason,)`) on a
+/// blocking thread of the runtime (never on a worker, which must not wait for
+/// the GIL), reporting its exception as unraisable.
+pub(crate) fn call_soon<A>(handle: &Handle, callback: Py<PyAny>, args: A)
+where
+    A: for<'py> PyCallArgs<'py> + Send + 'static,
+{
     handle.spawn_blocking(move || {
         Python::attach(|py| {
-            let result = callback.bind(py).call1((arg,));
+            let result = callback.bind(py).call1(args);
             if let Err(e) = result {
                 e.write_unraisable(py, Some(callback.bind(py)));
             }

@@ -211,3 +211,33 @@ def test_async_admin_calls(endpoints: str, name: str) -> None:
                 await admin.force_release(name, "0" * 32, "nobody holds it")
 
     run(main)
+
+
+def test_async_release_request(endpoints: str, name: str) -> None:
+    async def main() -> None:
+        connect = tenure.AsyncClient.connect
+        async with connect(endpoints, ttl=3) as holder, connect(endpoints, ttl=3) as other:
+            lock = await holder.try_lock(name)
+            called = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            lock.on_revoke_requested(lambda: loop.call_soon_threadsafe(called.set))
+            waiting = asyncio.ensure_future(lock.wait_revoke_requested())
+            await asyncio.sleep(0.1)
+            assert not waiting.done() and not lock.revoke_requested
+            assert await other.request_release(name, f"{7:032x}") == []
+            asked = await other.request_release(name, lock.owner_id, "pytest")
+            assert [g.token for g in asked] == [lock.fencing_token]
+            assert await asyncio.wait_for(waiting, 10) is True
+            await asyncio.wait_for(called.wait(), 5)
+            assert lock.revoke_requested and lock.is_held()
+            info = await other.describe(name)
+            assert info is not None and info.holders[0].release_requested
+            await lock.release()
+
+            # A lock released unasked ends the wait with False.
+            again = await holder.try_lock(name)
+            waiting = asyncio.ensure_future(again.wait_revoke_requested())
+            await again.release()
+            assert await asyncio.wait_for(waiting, 10) is False
+
+    run(main)

@@ -1,5 +1,6 @@
 """Losing a lock: blacklisted session, force-release (the server cuts the
-grant off), client close; on_lost callbacks and session-state callbacks."""
+grant off), client close; on_lost callbacks and session-state callbacks;
+release requests (advisory: the lock stays held)."""
 
 from __future__ import annotations
 
@@ -138,3 +139,33 @@ def test_on_lost_callback_may_call_the_blocking_api(new_client, admin, name):  #
     assert isinstance(got, tenure.Lock), got
     assert got.fencing_token > lock.fencing_token
     got.release()
+
+
+def test_release_request_is_advisory(new_client, admin, name):  # type: ignore[no-untyped-def]
+    holder = new_client()
+    lock = holder.try_lock(name)
+    assert lock.wait_revoke_requested(timeout=0.2) is False
+    assert admin.request_release(name, reason="pytest: deploy")[0].owner_id == lock.owner_id
+    assert lock.wait_revoke_requested(timeout=10) is True
+    # Registered after the request: runs soon, once.
+    called: "queue.Queue[None]" = queue.Queue()
+    lock.on_revoke_requested(lambda: called.put(None))
+    called.get(timeout=5)
+    assert lock.is_held() and lock.lost_reason() is None
+    records = admin.audit(50)
+    assert any(r.action == "request-release" and r.target == name for r in records)
+    lock.release()
+    assert lock.wait_revoke_requested() is True  # asked before it ended
+    assert admin.request_release(name) == []
+
+
+def test_wait_revoke_requested_ends_with_the_lock(new_client, name):  # type: ignore[no-untyped-def]
+    client = new_client()
+    lock = client.try_lock(name)
+    done: "queue.Queue[bool]" = queue.Queue()
+    t = threading.Thread(target=lambda: done.put(lock.wait_revoke_requested()))
+    t.start()
+    lock.release()
+    assert done.get(timeout=10) is False
+    t.join(5)
+    assert not lock.revoke_requested

@@ -8,10 +8,12 @@ import asyncio
 import gc
 import json
 import os
+import queue
 import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List
@@ -262,6 +264,47 @@ def scenario_semaphore(kit: Kit) -> None:
             await x.close()
 
     asyncio.run(main())
+
+
+def scenario_revoke_request(kit: Kit) -> None:
+    holder, other = client(kit, ttl=3), client(kit, ttl=3)
+    lock = holder.try_lock("py/revoke")
+    calls: "queue.Queue[None]" = queue.Queue()
+    lock.on_revoke_requested(lambda: calls.put(None))
+    assert not lock.revoke_requested
+    assert other.request_release("py/revoke", f"{7:032x}", "not it") == []
+    asked = other.request_release("py/revoke", reason="deploy")
+    assert [(g.name, g.owner_id, g.token, g.session_id) for g in asked] == [
+        ("py/revoke", lock.owner_id, lock.fencing_token, lock.session_id)
+    ]
+    assert lock.wait_revoke_requested(timeout=10), "holder told within a few keepalives"
+    assert lock.revoke_requested
+    calls.get(timeout=5)
+    # Every renewal repeats the request until the grant ends: over two more
+    # keepalive intervals the callback still ran only once.
+    time.sleep(2.5)
+    assert calls.empty(), "callback ran twice"
+    info = other.describe("py/revoke")
+    assert info is not None and [h.release_requested for h in info.holders] == [True]
+    # Still held: the holder decides.
+    assert lock.is_held()
+    with pytest.raises(tenure.LockHeld):
+        other.try_lock("py/revoke")
+    got: List[tenure.Lock] = []
+    waiting = threading.Thread(target=lambda: got.append(other.lock("py/revoke", timeout=20)))
+    waiting.start()
+    assert wait_until(lambda: waiters(kit, "py/revoke") == 1)
+    lock.release()
+    waiting.join(20)
+    assert len(got) == 1
+    nxt = got[0]
+    assert nxt.fencing_token > lock.fencing_token
+    assert not nxt.revoke_requested
+    info = holder.describe("py/revoke")
+    assert info is not None and [h.release_requested for h in info.holders] == [False]
+    nxt.release()
+    holder.close()
+    other.close()
 
 
 def scenario_cancel_withdraws(kit: Kit) -> None:

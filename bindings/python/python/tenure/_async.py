@@ -63,6 +63,13 @@ class AsyncLock(LockBase):
         session's local expiry at the latest, even without news from the server."""
         return LostReason(await self._native.lost_async())
 
+    async def wait_revoke_requested(self) -> bool:
+        """Resolves with True when someone asks this holder to release the lock
+        (``AsyncClient.request_release``), or with False if the lock is lost
+        or released without a request. The request arrives with a renewal;
+        the lock stays held until :meth:`release`."""
+        return await self._native.wait_revoke_requested_async()
+
     async def run(self, work: Awaitable[T]) -> T:
         """Runs ``work`` while the lock is held and returns its result. If the
         lock is lost first, ``work`` is cancelled and :class:`tenure.LockLost`
@@ -386,6 +393,13 @@ class AsyncClient:
     async def force_release(self, name: str, owner_id: str, reason: str = "") -> List[GrantInfo]:
         """Admin: see :meth:`tenure.Client.force_release`."""
         return await self._native.force_release_async(name, owner_id, reason)
+
+    async def request_release(
+        self, name: str, owner_id: Optional[str] = None, reason: str = ""
+    ) -> List[GrantInfo]:
+        """Asks the holders of ``name`` to release it (advisory); see
+        :meth:`tenure.Client.request_release`."""
+        return await self._native.request_release_async(name, owner_id, reason)
 
     async def blacklist(self, session_id: int, reason: str = "") -> float:
         """Admin: see :meth:`tenure.Client.blacklist`."""

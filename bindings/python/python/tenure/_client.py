@@ -55,6 +55,14 @@ class Lock(LockBase):
         reason = self._native.lost(timeout)
         return None if reason is None else LostReason(reason)
 
+    def wait_revoke_requested(self, timeout: Optional[float] = None) -> bool:
+        """Blocks until someone asks this holder to release the lock
+        (``Client.request_release``) and returns True; returns False if the
+        lock is lost or released without a request, or ``timeout`` seconds
+        pass first. The request arrives with a renewal (within a keepalive
+        interval); the lock stays held until :meth:`release`."""
+        return self._native.wait_revoke_requested(timeout)
+
     def __enter__(self) -> Lock:
         """Returns the lock itself (it is already held)."""
         return self
@@ -293,6 +301,17 @@ class Client:
         holder is told its lock is lost (``FORCE_RELEASED``). Returns the grants
         made. Raises :class:`tenure.NotHolder` if that grant is not current."""
         return self._native.force_release(name, owner_id, reason)
+
+    def request_release(
+        self, name: str, owner_id: Optional[str] = None, reason: str = ""
+    ) -> List[GrantInfo]:
+        """Asks the holders of ``name`` (only the grant ``owner_id``, if given)
+        to release it. Advisory: nothing is freed; each holder learns it with
+        its next renewal (``lock.revoke_requested``, ``on_revoke_requested``)
+        and decides. Use :meth:`force_release` for a holder that is gone.
+        Needs lock permission on ``name``; asking again is harmless. Returns
+        the grants asked (empty: nobody holds it, or not that grant)."""
+        return self._native.request_release(name, owner_id, reason)
 
     def blacklist(self, session_id: int, reason: str = "") -> float:
         """Admin: blacklists a session: it is never renewed again, its holders

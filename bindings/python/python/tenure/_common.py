@@ -131,6 +131,22 @@ class LockBase:
 
         self._native.on_lost(call)
 
+    @property
+    def revoke_requested(self) -> bool:
+        """Whether someone asked this holder to release the lock
+        (``Client.request_release``), judged locally without network: the
+        request arrives with a renewal. Advisory: the lock stays held until
+        this holder releases it (or loses it)."""
+        return self._native.is_revoke_requested()
+
+    def on_revoke_requested(self, callback: Callable[[], object]) -> None:
+        """Calls ``callback()`` once when someone asks this holder to release
+        the lock (soon, if someone already has). Nothing else happens: the
+        holder decides, e.g. finishes its work and releases. It runs on a
+        background thread: keep it short and thread-safe. Its exceptions are
+        reported as unraisable."""
+        self._native.on_revoke_requested(callback)
+
     def __repr__(self) -> str:
         """Name, token, owner id and whether it is held."""
         return (

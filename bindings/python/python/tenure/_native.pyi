@@ -88,6 +88,9 @@ class HolderInfo:
     @property
     def permits(self) -> int:
         """Permits held, for a semaphore (0 for a lock)."""
+    @property
+    def release_requested(self) -> bool:
+        """Someone asked this holder to release (``request_release``)."""
     def __eq__(self, other: object) -> bool: ...
 
 @final
@@ -228,7 +231,7 @@ class AuditRecord:
         """When (Unix ms, leader clock)."""
     @property
     def action(self) -> str:
-        """What: ``force-release`` or ``blacklist``."""
+        """What: ``force-release``, ``request-release`` or ``blacklist``."""
     @property
     def principal(self) -> str:
         """Who did it."""
@@ -242,7 +245,8 @@ class AuditRecord:
 
 @final
 class GrantInfo:
-    """A grant handed out by a force-release (to the next waiter)."""
+    """A grant: one handed to the next waiter by a force-release, or one
+    asked to release by ``request_release``."""
 
     @property
     def name(self) -> str:
@@ -356,6 +360,15 @@ class NativeLock:
         """Resolves with the reason when the lock is lost or released."""
     def on_lost(self, callback: Callable[[str], object]) -> None:
         """Calls ``callback(reason)`` once, on a background thread."""
+    def is_revoke_requested(self) -> bool:
+        """Whether someone asked this holder to release the lock (no network)."""
+    def wait_revoke_requested(self, timeout: Optional[float] = None) -> bool:
+        """Blocks until someone asks this holder to release the lock (True);
+        False if the lock ends unasked or ``timeout`` passes first."""
+    def wait_revoke_requested_async(self) -> Awaitable[bool]:
+        """``wait_revoke_requested`` without a timeout, as an awaitable."""
+    def on_revoke_requested(self, callback: Callable[[], object]) -> None:
+        """Calls ``callback()`` once, on a background thread, when asked to release."""
     def finish(self) -> None:
         """Releases; raises LockLost if the lock was lost before (blocking)."""
     def finish_async(self) -> Awaitable[None]:
@@ -423,6 +436,14 @@ class NativeClient:
         self, name: str, owner_id: str, reason: str = ""
     ) -> Awaitable[List[GrantInfo]]:
         """``force_release``, as an awaitable."""
+    def request_release(
+        self, name: str, owner_id: Optional[str] = None, reason: str = ""
+    ) -> List[GrantInfo]:
+        """Asks the holders of ``name`` (only ``owner_id``, if given) to release it."""
+    def request_release_async(
+        self, name: str, owner_id: Optional[str] = None, reason: str = ""
+    ) -> Awaitable[List[GrantInfo]]:
+        """``request_release``, as an awaitable."""
     def blacklist(self, session_id: int, reason: str = "") -> float:
         """Admin: blacklists a session; returns the seconds until it expires."""
     def blacklist_async(self, session_id: int, reason: str = "") -> Awaitable[float]:
