@@ -7,6 +7,7 @@ use serde::Serialize;
 use tenure_proto::v1 as pb;
 
 use crate::options::LockMode;
+use crate::watch::LockChange;
 
 /// The admin records, as one table: the core's structs below are generated
 /// from it, and so are the bindings' typed forms (`tenure::admin_records!(m)`
@@ -137,6 +138,56 @@ macro_rules! admin_records {
                 /// Details (owner, token, reason).
                 detail: String => text,
             }
+            /// One change of one lock, as a watch reports it.
+            WatchEvent {
+                /// The cluster-wide number of this change.
+                revision: u64 => id,
+                /// What happened.
+                change: LockChange => change,
+                /// Lock name.
+                name: String => text,
+                /// The holder's or waiter's session.
+                session_id: u64 => id,
+                /// The grant's fencing token (0 for a waiter's change).
+                token: u64 => token,
+                /// The grant's (or the waiter's future grant's) owner id.
+                owner_id: String => text,
+                /// Mode.
+                mode: LockMode => mode,
+                /// Permits, for a semaphore (0 for a lock).
+                permits: u32 => count,
+                /// The holder's or waiter's value (the new one for value_changed).
+                value: String => text,
+                /// The acquire's request id, for waiter changes and grants to a waiter.
+                request_id: u64 => id,
+                /// When it happened (Unix ms, leader clock).
+                at_ms: u64 => time,
+            }
+            /// What a watcher gets from one `next`: changes, or the state.
+            WatchBatch {
+                /// Every change up to this revision is delivered (resume from it).
+                revision: u64 => id,
+                /// The watch starts over: `locks` is the state at `revision` and
+                /// replaces what the watcher knew (first, and after falling behind).
+                reset: bool => flag,
+                /// With `reset`: every lock under the prefix with holders or waiters.
+                locks: Vec<LockInfo> => list(LockInfo),
+                /// The changes since the previous batch, in revision order.
+                events: Vec<WatchEvent> => list(WatchEvent),
+            }
+            /// The leader of an election, as observers see it.
+            Leader {
+                /// The election's name.
+                name: String => text,
+                /// The leader's session.
+                session_id: u64 => id,
+                /// The leader's fencing token: a later leader's is greater.
+                token: u64 => token,
+                /// The leadership's owner id.
+                owner_id: String => text,
+                /// The value it campaigned with or last proclaimed.
+                value: String => text,
+            }
             /// A grant handed out by a force-release.
             GrantInfo {
                 /// Lock name.
@@ -180,7 +231,8 @@ macro_rules! core_records {
 
 admin_records!(core_records);
 
-fn mode(m: i32) -> LockMode {
+/// The core's mode of a wire mode (an unknown one reads as exclusive).
+pub(crate) fn lock_mode(m: i32) -> LockMode {
     match pb::LockMode::try_from(m) {
         Ok(pb::LockMode::Shared) => LockMode::Shared,
         Ok(pb::LockMode::Permits) => LockMode::Permits,
@@ -205,7 +257,7 @@ impl From<pb::LockInfo> for LockInfo {
                     session_id: h.session_id,
                     token: h.token,
                     owner_id: h.owner_id,
-                    mode: mode(h.mode),
+                    mode: lock_mode(h.mode),
                     granted_at_ms: h.granted_at_ms,
                     value: h.value,
                     permits: h.permits,
@@ -218,7 +270,7 @@ impl From<pb::LockInfo> for LockInfo {
                 .map(|w| WaiterInfo {
                     session_id: w.session_id,
                     request_id: w.request_id,
-                    mode: mode(w.mode),
+                    mode: lock_mode(w.mode),
                     deadline_ms: w.deadline_ms,
                     value: w.value,
                     permits: w.permits,

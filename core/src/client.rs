@@ -10,11 +10,13 @@ use tokio::sync::watch;
 use crate::admin::{AuditRecord, ClusterStatus, GrantInfo, LockInfo, MemberInfo, SessionInfo};
 use crate::clock::Clock;
 use crate::conn::{Conn, normalize};
+use crate::election::Election;
 use crate::error::{Error, ErrorKind, Result};
 use crate::lock::Lock;
 use crate::options::{AcquireOptions, ClientOptions, LockMode};
 use crate::rt::{self, Instant};
 use crate::session::{LostReason, SessionInner, SessionState};
+use crate::watch::Watcher;
 
 /// Longest lock name, in bytes (the server enforces the same).
 pub const MAX_LOCK_NAME_BYTES: usize = 256;
@@ -424,6 +426,28 @@ impl Client {
             })
             .await?;
         Ok(resp.asked.into_iter().map(GrantInfo::from).collect())
+    }
+
+    /// Watches every lock whose name starts with `prefix` ("" for all; needs
+    /// read permission on the prefix). With `start_revision` 0 the first
+    /// batch is the current state (`reset`); with the revision of a batch
+    /// seen before, the watch resumes after it (or starts over with the state
+    /// if the server no longer has every change since). See [`Watcher`].
+    pub fn watch(&self, prefix: &str, start_revision: u64) -> Result<Watcher> {
+        if !prefix.is_empty() {
+            validate_lock_name(prefix)?;
+        }
+        Ok(self.watch_from(prefix, start_revision))
+    }
+
+    pub(crate) fn watch_from(&self, prefix: &str, start_revision: u64) -> Watcher {
+        Watcher::new(self.inner.conn.clone(), prefix.to_owned(), start_revision)
+    }
+
+    /// The election of `name` (a lock of that name): campaign, observe, see
+    /// [`Election`].
+    pub fn election(&self, name: &str) -> Result<Election> {
+        Election::new(self.clone(), name)
     }
 
     /// Admin: blacklists a session: it is never renewed again and expires at its

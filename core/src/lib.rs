@@ -37,6 +37,7 @@ mod admin;
 mod client;
 mod clock;
 mod conn;
+mod election;
 mod error;
 mod fence;
 mod keepalive;
@@ -45,25 +46,28 @@ mod options;
 mod releasing;
 mod rt;
 mod session;
+mod watch;
 mod work;
 
 pub use admin::{
-    AuditRecord, ClusterStatus, GrantInfo, HolderInfo, LockInfo, MemberInfo, SessionInfo,
-    WaiterInfo,
+    AuditRecord, ClusterStatus, GrantInfo, HolderInfo, Leader, LockInfo, MemberInfo, SessionInfo,
+    WaiterInfo, WatchBatch, WatchEvent,
 };
 pub use client::{
     Client, MAX_LOCK_NAME_BYTES, MAX_LOCK_VALUE_BYTES, MAX_PERMITS, Subscription,
     validate_lock_name, validate_lock_value,
 };
+pub use election::{Election, Observer};
 pub use error::{Error, ErrorKind, Result};
 pub use fence::{FENCE_HEADER, Fence, FenceValidator};
-pub use lock::{Lock, LostCallback};
+pub use lock::{Lock, LostCallback, RevokeCallback};
 pub use options::{
     AcquireOptions, ClientOptions, ENV_CA, ENV_CERT, ENV_ENDPOINTS, ENV_KEY, ENV_SERVER_NAME,
     ENV_TOKEN, LockMode, TlsOptions,
 };
 pub use rt::Instant;
 pub use session::{LostReason, SessionState};
+pub use watch::{LockChange, STALL as WATCH_STALL, Watcher};
 #[cfg(not(target_arch = "wasm32"))]
 pub use work::LockScope;
 pub use work::Work;

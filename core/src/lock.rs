@@ -289,6 +289,40 @@ impl Lock {
         }
     }
 
+    /// Replaces the value kept with this grant (shown by describe, list and
+    /// watches; an elected leader proclaims its new address this way). At
+    /// most 1,024 bytes, no control characters but tab. Fails with `LockLost`
+    /// if the grant is no longer held.
+    pub async fn set_value(&self, value: &str) -> Result<()> {
+        crate::client::validate_lock_value(value)?;
+        if let Some(reason) = self.lost_reason() {
+            return Err(self.lost_error(reason));
+        }
+        let session = &self.inner.session;
+        let conn = &session.conn;
+        let req = pb::SetValueRequest {
+            session_id: session.id,
+            request_id: session.next_request_id(),
+            name: self.inner.name.clone(),
+            owner_id: self.owner_id(),
+            value: value.to_owned(),
+        };
+        let deadline = Instant::now() + conn.options.call_timeout;
+        let result = conn
+            .call(deadline, conn.options.attempt_timeout, |mut stub| {
+                let req = req.clone();
+                async move { stub.set_value(req).await }
+            })
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if matches!(e.kind(), ErrorKind::NotHolder | ErrorKind::SessionExpired) => {
+                Err(self.lost_error(self.lost_reason().unwrap_or(LostReason::SessionExpired)))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// Whether someone asked this holder to release the lock
     /// ([`crate::Client::request_release`]). Advisory: the lock is still held
     /// until the holder releases it (or loses it).

@@ -37,6 +37,8 @@ scenarios!(
     lock_value,
     semaphore,
     revoke_request,
+    watch_prefix,
+    election,
     cancel_withdraws,
     shared_mode,
     lost_after_blacklist,
@@ -99,6 +101,27 @@ async fn started() -> Cluster {
     let cluster = Cluster::start(3);
     cluster.wait_for_leader(LEADER_WAIT).await;
     cluster
+}
+
+/// The next batch of a watcher, within 10 seconds.
+async fn next_batch(watcher: &tenure::Watcher) -> tenure::WatchBatch {
+    tokio::time::timeout(Duration::from_secs(10), watcher.next())
+        .await
+        .expect("a batch within 10 s")
+        .expect("watch")
+}
+
+/// The codes of a batch's changes.
+fn changes(batch: &tenure::WatchBatch) -> Vec<&'static str> {
+    batch.events.iter().map(|e| e.change.code()).collect()
+}
+
+/// The next leader an observer reports, within 10 seconds.
+async fn next_leader(observer: &tenure::Observer) -> Option<tenure::Leader> {
+    tokio::time::timeout(Duration::from_secs(10), observer.next())
+        .await
+        .expect("a leader change within 10 s")
+        .expect("observe")
 }
 
 async fn admin(cluster: &Cluster) -> Client {
@@ -594,6 +617,124 @@ mod scenario {
             .expect("held");
         assert!(!info.holders[0].release_requested);
         next.release().await.expect("release");
+    }
+
+    pub async fn watch_prefix() {
+        let cluster = started().await;
+        let a = client(&cluster, Duration::from_secs(5)).await;
+        let b = client(&cluster, Duration::from_secs(5)).await;
+        let first = a
+            .acquire("w/a", AcquireOptions::try_once().with_value("a1"))
+            .await
+            .expect("w/a");
+        let watcher = a.watch("w/", 0).expect("watch");
+        let reset = next_batch(&watcher).await;
+        assert!(reset.reset && reset.events.is_empty(), "{reset:?}");
+        assert_eq!(reset.locks.len(), 1);
+        assert_eq!(reset.locks[0].holders[0].value, "a1");
+        let waiter = b.clone();
+        let waiting = tokio::spawn(async move {
+            waiter
+                .acquire("w/a", AcquireOptions::wait(Duration::from_secs(20)))
+                .await
+        });
+        let added = next_batch(&watcher).await;
+        assert_eq!(changes(&added), ["waiter_added"]);
+        let resume_at = added.revision;
+        assert!(resume_at > reset.revision);
+        // Not under the prefix: not reported.
+        let other = a.try_lock("x/other").await.expect("x/other");
+        first.release().await.expect("release");
+        let second = waiting.await.expect("join").expect("granted");
+        second.set_value("b2").await.expect("set value");
+        let mut seen = Vec::new();
+        let mut last = resume_at;
+        while seen.len() < 3 {
+            let batch = next_batch(&watcher).await;
+            assert!(!batch.reset);
+            for e in batch.events {
+                assert!(e.revision > last, "revisions must increase");
+                last = e.revision;
+                assert_eq!(e.name, "w/a");
+                seen.push(e);
+            }
+        }
+        let kinds: Vec<&str> = seen.iter().map(|e| e.change.code()).collect();
+        assert_eq!(kinds, ["released", "granted", "value_changed"]);
+        assert_eq!(seen[0].token, first.fencing_token());
+        assert_eq!(seen[1].token, second.fencing_token());
+        assert!(seen[1].request_id > 0 && seen[1].session_id == second.session_id());
+        assert_eq!(seen[2].value, "b2");
+        // A second watcher resumes after the waiter_added batch: no reset.
+        let resumed = b.watch("w/", resume_at).expect("watch");
+        let mut again = Vec::new();
+        while again.len() < 3 {
+            let batch = next_batch(&resumed).await;
+            assert!(!batch.reset, "resumed with a reset: {batch:?}");
+            again.extend(batch.events.iter().map(|e| e.change.code()));
+        }
+        assert_eq!(again, ["released", "granted", "value_changed"]);
+        watcher.close();
+        resumed.close();
+        other.release().await.expect("release");
+        second.release().await.expect("release");
+    }
+
+    pub async fn election() {
+        let cluster = started().await;
+        let a = client(&cluster, Duration::from_secs(3)).await;
+        let b = client(&cluster, Duration::from_secs(3)).await;
+        let watcher_client = client(&cluster, Duration::from_secs(3)).await;
+        let leading = a
+            .election("e/leader")
+            .expect("election")
+            .campaign("n1", Duration::from_secs(5))
+            .await
+            .expect("a leads");
+        let observer = watcher_client
+            .election("e/leader")
+            .expect("election")
+            .observe();
+        let seen = next_leader(&observer).await.expect("a leader");
+        assert_eq!(
+            (seen.value.as_str(), seen.token),
+            ("n1", leading.fencing_token())
+        );
+        let candidate = b.election("e/leader").expect("election");
+        let waiting =
+            tokio::spawn(async move { candidate.campaign("n2", Duration::from_secs(20)).await });
+        eventually(Duration::from_secs(10), || async {
+            let info = watcher_client.describe("e/leader").await.ok()??;
+            (info.waiters.len() == 1).then_some(())
+        })
+        .await
+        .expect("b waits");
+        leading.set_value("n1b").await.expect("proclaim");
+        let seen = next_leader(&observer).await.expect("still a");
+        assert_eq!(
+            (seen.value.as_str(), seen.token),
+            ("n1b", leading.fencing_token())
+        );
+        leading.release().await.expect("resign");
+        assert_eq!(next_leader(&observer).await, None, "the leader going away");
+        let second = waiting.await.expect("join").expect("b leads");
+        let seen = next_leader(&observer).await.expect("b");
+        assert_eq!(seen.value, "n2");
+        assert_eq!(seen.token, second.fencing_token());
+        assert!(seen.token > leading.fencing_token());
+        b.close().await.expect("close");
+        assert_eq!(
+            next_leader(&observer).await,
+            None,
+            "the closed leader going away"
+        );
+        let now = watcher_client
+            .election("e/leader")
+            .expect("election")
+            .leader()
+            .await;
+        assert_eq!(now.expect("leader()"), None);
+        observer.close();
     }
 
     pub async fn shared_mode() {

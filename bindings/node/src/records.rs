@@ -40,7 +40,15 @@ macro_rules! js_record {
         $(#[doc = $fdoc:tt])* $(@$serde:literal)? $field:ident : $ty:ty => mode,
         $($rest:tt)*) => {
         js_record!(@fields $docs $name $r
-            [$($fields)* $(#[doc = $fdoc])* #[napi(ts_type = "'exclusive' | 'shared'")] pub $field: String,]
+            [$($fields)* $(#[doc = $fdoc])* #[napi(ts_type = "'exclusive' | 'shared' | 'permits'")] pub $field: String,]
+            [$($conv)* $field: $r.$field.code().to_owned(),]
+            $($rest)*);
+    };
+    (@fields $docs:tt $name:ident $r:ident [$($fields:tt)*] [$($conv:tt)*]
+        $(#[doc = $fdoc:tt])* $(@$serde:literal)? $field:ident : $ty:ty => change,
+        $($rest:tt)*) => {
+        js_record!(@fields $docs $name $r
+            [$($fields)* $(#[doc = $fdoc])* #[napi(ts_type = "'granted' | 'released' | 'expired' | 'force_released' | 'waiter_added' | 'waiter_removed' | 'value_changed' | 'release_requested'")] pub $field: String,]
             [$($conv)* $field: $r.$field.code().to_owned(),]
             $($rest)*);
     };

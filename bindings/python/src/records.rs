@@ -17,6 +17,7 @@ macro_rules! py_type {
     (flag) => { bool };
     (names) => { Vec<String> };
     (mode) => { String };
+    (change) => { String };
     (duration) => { f64 };
     (opt_id) => { Option<u64> };
     (opt_text) => { Option<String> };
@@ -26,6 +27,9 @@ macro_rules! py_type {
 /// The Python value of a core field of a kind.
 macro_rules! py_value {
     (mode, $v:expr) => {
+        $v.code().to_owned()
+    };
+    (change, $v:expr) => {
         $v.code().to_owned()
     };
     (duration, $v:expr) => {
