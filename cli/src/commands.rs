@@ -74,6 +74,33 @@ pub enum ClientCmd {
     /// Run COMMAND while holding permits of a counting semaphore (at most
     /// PERMITS holders' worth at a time); kill it if they are lost.
     Semaphore(SemaphoreArgs),
+    /// Run COMMAND as the elected leader of NAME: campaign with --value (this
+    /// node's address, say), run COMMAND once elected, resign when it exits;
+    /// kill it if leadership is lost.
+    Elect(ElectArgs),
+    /// Print the leader of election NAME, then every change (`none` when the
+    /// leader goes away), until interrupted or --count changes.
+    Observe {
+        /// Election name.
+        name: String,
+        /// Stop after this many lines (0: never).
+        #[arg(long, default_value_t = 0)]
+        count: u64,
+    },
+    /// Print every change of the locks under PREFIX as it happens, until
+    /// interrupted or --count changes.
+    Watch {
+        /// Lock name prefix ("" for every lock).
+        #[arg(default_value = "")]
+        prefix: String,
+        /// Resume after this revision (from an earlier watch); 0 prints the
+        /// current state first.
+        #[arg(long = "from", default_value_t = 0)]
+        from_revision: u64,
+        /// Stop after this many changes (0: never).
+        #[arg(long, default_value_t = 0)]
+        count: u64,
+    },
     /// Show every node's view of the cluster.
     Status {
         /// Exit with status 1 unless every endpoint answers and knows a
@@ -245,6 +272,30 @@ fn parse_signal(name: &str) -> Result<nix::sys::signal::Signal, String> {
         .map_err(|_| format!("{name:?} is not a signal name (TERM, INT, HUP, USR1, ...)"))
 }
 
+/// Arguments of `tenure elect`: those of `tenure lock` (not --shared), where
+/// --timeout bounds each campaign.
+#[derive(Args)]
+pub struct ElectArgs {
+    /// Campaign again after each --timeout until elected.
+    #[arg(long)]
+    pub forever: bool,
+    /// As for `tenure lock`; --value is what observers see.
+    #[command(flatten)]
+    pub lock: LockArgs,
+}
+
+/// What `run_lock` takes: a lock, permits of a semaphore, or leadership.
+#[derive(Clone, Copy)]
+enum Hold {
+    Lock,
+    /// count, limit
+    Permits(u32, u32),
+    /// Campaign again after a timeout when `forever`.
+    Leadership {
+        forever: bool,
+    },
+}
+
 fn print<T: Serialize>(
     json: bool,
     value: &T,
@@ -324,13 +375,22 @@ fn lock_lines(locks: &[LockInfo]) -> String {
 /// Runs a client subcommand.
 pub async fn run(cmd: ClientCmd, conn: ConnectArgs) -> anyhow::Result<ExitCode> {
     if let ClientCmd::Lock(args) = cmd {
-        return run_lock(args, None, &conn).await;
+        return run_lock(args, Hold::Lock, &conn).await;
     }
     if let ClientCmd::Semaphore(args) = cmd {
         if args.lock.shared {
             anyhow::bail!("--shared is for locks; a semaphore counts permits");
         }
-        return run_lock(args.lock, Some((args.count, args.permits)), &conn).await;
+        return run_lock(args.lock, Hold::Permits(args.count, args.permits), &conn).await;
+    }
+    if let ClientCmd::Elect(args) = cmd {
+        if args.lock.shared {
+            anyhow::bail!("--shared is for locks; an election has one leader");
+        }
+        let hold = Hold::Leadership {
+            forever: args.forever,
+        };
+        return run_lock(args.lock, hold, &conn).await;
     }
     if let ClientCmd::Snapshot(SnapshotCmd::Restore {
         file,
@@ -359,6 +419,7 @@ pub async fn run(cmd: ClientCmd, conn: ConnectArgs) -> anyhow::Result<ExitCode> 
     match cmd {
         ClientCmd::Lock(_)
         | ClientCmd::Semaphore(_)
+        | ClientCmd::Elect(_)
         | ClientCmd::Snapshot(SnapshotCmd::Restore { .. }) => {
             unreachable!("handled above")
         }
@@ -458,6 +519,12 @@ pub async fn run(cmd: ClientCmd, conn: ConnectArgs) -> anyhow::Result<ExitCode> 
                 out
             })?;
         }
+        ClientCmd::Watch {
+            prefix,
+            from_revision,
+            count,
+        } => watch(&client, &prefix, from_revision, count, json).await?,
+        ClientCmd::Observe { name, count } => observe(&client, &name, count, json).await?,
         ClientCmd::RequestRelease {
             name,
             owner,
@@ -557,11 +624,7 @@ async fn save_snapshot(client: &Client, file: &std::path::Path) -> anyhow::Resul
 /// `tenure lock`: acquire, run the command with the fence in its environment,
 /// kill it if the lock is lost, release when it exits.
 /// Runs `tenure lock`, or `tenure semaphore` with `permits` (count, limit).
-async fn run_lock(
-    args: LockArgs,
-    permits: Option<(u32, u32)>,
-    conn: &ConnectArgs,
-) -> anyhow::Result<ExitCode> {
+async fn run_lock(args: LockArgs, hold: Hold, conn: &ConnectArgs) -> anyhow::Result<ExitCode> {
     let options = ClientOptions {
         ttl: args.ttl,
         ..conn.options()
@@ -575,11 +638,12 @@ async fn run_lock(
     if args.shared {
         acquire = acquire.shared();
     }
-    if let Some((count, limit)) = permits {
+    if let Hold::Permits(count, limit) = hold {
         acquire = acquire.permits(count, limit);
     }
     acquire = acquire.with_value(args.value.clone());
-    let lock = match client.acquire(&args.name, acquire).await {
+    let forever = matches!(hold, Hold::Leadership { forever: true });
+    let lock = match acquire_until(&client, &args.name, acquire, forever).await {
         Ok(l) => l,
         Err(e) if e.kind() == ErrorKind::LockHeld || e.kind() == ErrorKind::Timeout => {
             eprintln!("tenure: {e}");
@@ -606,6 +670,94 @@ async fn run_lock(
         .map_err(|e| anyhow::anyhow!("cannot run {program}: {e}"))?;
     let code = supervise(&mut child, &lock, &client, &args).await?;
     Ok(code)
+}
+
+/// Acquires once, or (`forever`) again after each timeout.
+async fn acquire_until(
+    client: &Client,
+    name: &str,
+    options: AcquireOptions,
+    forever: bool,
+) -> tenure::Result<tenure::Lock> {
+    loop {
+        match client.acquire(name, options.clone()).await {
+            Err(e) if forever && e.kind() == ErrorKind::Timeout => continue,
+            other => return other,
+        }
+    }
+}
+
+/// `tenure watch`: one line (or JSON object) per change, the state first.
+async fn watch(
+    client: &Client,
+    prefix: &str,
+    from_revision: u64,
+    count: u64,
+    json: bool,
+) -> anyhow::Result<()> {
+    let watcher = client.watch(prefix, from_revision)?;
+    let mut printed = 0u64;
+    while count == 0 || printed < count {
+        let batch = watcher.next().await?;
+        if batch.reset {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"revision": batch.revision, "reset": true, "locks": batch.locks})
+                );
+            } else {
+                print!(
+                    "state at revision {}:\n{}",
+                    batch.revision,
+                    lock_lines(&batch.locks)
+                );
+            }
+        }
+        for e in batch.events {
+            if json {
+                println!("{}", serde_json::to_string(&e)?);
+            } else {
+                println!(
+                    "{} {} {} session={} token={} owner={}{}{}",
+                    e.revision,
+                    e.change,
+                    e.name,
+                    e.session_id,
+                    e.token,
+                    e.owner_id,
+                    permits_field(e.permits),
+                    value_field(&e.value)
+                );
+            }
+            printed += 1;
+            if count != 0 && printed >= count {
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `tenure observe`: one line (or JSON value) per leader, `none` when it goes.
+async fn observe(client: &Client, name: &str, count: u64, json: bool) -> anyhow::Result<()> {
+    let observer = client.election(name)?.observe();
+    let mut printed = 0u64;
+    while count == 0 || printed < count {
+        let leader = observer.next().await?;
+        match (&leader, json) {
+            (_, true) => println!("{}", serde_json::to_string(&leader)?),
+            (Some(l), false) => println!(
+                "leader session={} token={} owner={}{}",
+                l.session_id,
+                l.token,
+                l.owner_id,
+                value_field(&l.value)
+            ),
+            (None, false) => println!("none"),
+        }
+        printed += 1;
+    }
+    Ok(())
 }
 
 /// The longest SIGTERM-to-SIGKILL grace that a healthy session never triggers:

@@ -424,3 +424,105 @@ async fn request_release_signals_the_holding_command_which_decides_to_exit() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a signal name"));
 }
+
+/// Spawns `tenure ARGS` with piped stdout, and a reader of its lines.
+fn spawn_lines(
+    cluster: &Cluster,
+    args: &[&str],
+) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+    use std::io::BufRead;
+    let mut child = Command::new(tenure_bin())
+        .args(args)
+        .env("TENURE_ENDPOINTS", cluster.endpoints_csv())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("run tenure");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    (child, rx)
+}
+
+fn next_line(lines: &std::sync::mpsc::Receiver<String>) -> String {
+    lines
+        .recv_timeout(Duration::from_secs(15))
+        .expect("a line within 15 s")
+}
+
+#[tokio::test]
+async fn watch_prints_the_state_then_each_change_and_observe_each_leader() {
+    let cluster = Cluster::start(1);
+    cluster.wait_for_leader(LEADER_WAIT).await;
+    let (mut watcher, lines) =
+        spawn_lines(&cluster, &["watch", "cli/w/", "--count", "2", "--json"]);
+    let state: Value = serde_json::from_str(&next_line(&lines)).expect("json");
+    assert_eq!(state["reset"], true, "{state}");
+    let out = tenure(
+        &cluster,
+        &["lock", "cli/w/x", "--value", "v7", "--", "true"],
+    );
+    assert!(out.status.success());
+    let granted: Value = serde_json::from_str(&next_line(&lines)).expect("json");
+    let released: Value = serde_json::from_str(&next_line(&lines)).expect("json");
+    assert_eq!(
+        (&granted["change"], &granted["name"], &granted["value"]),
+        (
+            &Value::from("granted"),
+            &Value::from("cli/w/x"),
+            &Value::from("v7")
+        ),
+        "{granted}"
+    );
+    assert_eq!(released["change"], "released", "{released}");
+    assert!(released["revision"].as_u64() > granted["revision"].as_u64());
+    assert!(
+        watcher.wait().expect("wait").success(),
+        "stops after --count"
+    );
+
+    // Observe: nobody leads, then the elected command's value, then nobody.
+    let (mut observer, lines) = spawn_lines(&cluster, &["observe", "cli/e", "--count", "3"]);
+    assert_eq!(next_line(&lines), "none");
+    let out = tenure(
+        &cluster,
+        &[
+            "elect",
+            "cli/e",
+            "--value",
+            "node-1:8080",
+            "--",
+            "sh",
+            "-c",
+            "echo \"$TENURE_FENCING_TOKEN\"",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let leader = next_line(&lines);
+    assert!(
+        leader.starts_with("leader ")
+            && leader.contains(&format!("token={token} "))
+            && leader.contains("value=\"node-1:8080\""),
+        "{leader}"
+    );
+    assert_eq!(
+        next_line(&lines),
+        "none",
+        "the leader resigned when its command exited"
+    );
+    assert!(observer.wait().expect("wait").success());
+}
