@@ -20,6 +20,15 @@ pub trait LostListener: Send + Sync {
     fn on_lost(&self, reason: LostReason);
 }
 
+/// Told once when someone asks a lock's holder to release it
+/// (`request_release`). Called on a runtime thread of the binding: return
+/// quickly.
+#[uniffi::export(foreign)]
+pub trait RevokeListener: Send + Sync {
+    /// Someone asked this holder to release the lock.
+    fn on_revoke_requested(&self);
+}
+
 /// Told every change of a client's session state. Called on a runtime thread
 /// of the binding: return quickly.
 #[uniffi::export(foreign)]
@@ -127,6 +136,20 @@ impl NativeClient {
         let c = self.inner.clone();
         let grants = call(async move { c.force_release(&name, &owner_id, &reason).await }).await?;
         Ok(grants)
+    }
+
+    /// Asks the holders of `name` (only the grant `owner_id`, if given) to
+    /// release it; each holder learns it with its next renewal and decides.
+    /// Frees nothing (`force_release` is for holders that are gone). Returns
+    /// the grants asked (empty: nobody held it, or not that grant).
+    pub async fn request_release(
+        &self,
+        name: String,
+        owner_id: Option<String>,
+        reason: String,
+    ) -> Result<Vec<GrantInfo>, NativeError> {
+        let c = self.inner.clone();
+        call(async move { c.request_release(&name, owner_id.as_deref(), &reason).await }).await
     }
 
     /// Admin: blacklists a session: it is never renewed again and expires at its

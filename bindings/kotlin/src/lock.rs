@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tenure::{Lock, LockMode, LostReason};
 
-use crate::client::LostListener;
+use crate::client::{LostListener, RevokeListener};
 use crate::errors::NativeError;
 use crate::runtime::{call, spawn};
 
@@ -77,6 +77,27 @@ impl NativeLock {
     /// already is).
     pub fn on_lost(&self, listener: Arc<dyn LostListener>) {
         self.inner.on_lost(move |reason| listener.on_lost(reason));
+    }
+
+    /// Whether someone asked this holder to release the lock (advisory: it is
+    /// still held until released or lost).
+    pub fn is_revoke_requested(&self) -> bool {
+        self.inner.is_revoke_requested()
+    }
+
+    /// Resolves when someone asks this holder to release the lock (within a
+    /// keepalive interval of the request). Never resolves once the lock is
+    /// lost without a request: the caller cancels it.
+    pub async fn revoke_requested(&self) -> Result<(), NativeError> {
+        let l = self.inner.clone();
+        spawn(async move { l.revoke_requested().await }).await
+    }
+
+    /// Calls `listener` once when someone asks this holder to release the
+    /// lock (at once if someone already has).
+    pub fn on_revoke_requested(&self, listener: Arc<dyn RevokeListener>) {
+        self.inner
+            .on_revoke_requested(move || listener.on_revoke_requested());
     }
 
     /// Releases the lock. Idempotent: releasing a released or lost lock is Ok.

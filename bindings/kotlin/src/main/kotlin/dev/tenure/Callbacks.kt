@@ -1,6 +1,7 @@
 package dev.tenure
 
 import dev.tenure.ffi.LostListener
+import dev.tenure.ffi.RevokeListener
 import dev.tenure.ffi.SessionStateListener
 import java.util.concurrent.ExecutorService
 import java.util.concurrent.Executors
@@ -28,6 +29,10 @@ internal object CallbackThread {
 
 internal class LostBridge(private val callback: LostCallback) : LostListener {
     override fun onLost(reason: LostReason) = CallbackThread.run("lost") { callback.onLost(reason) }
+}
+
+internal class RevokeBridge(private val callback: RevokeCallback) : RevokeListener {
+    override fun onRevokeRequested() = CallbackThread.run("revoke requested") { callback.onRevokeRequested() }
 }
 
 internal class SessionStateBridge(private val callback: SessionStateCallback) : SessionStateListener {

@@ -213,6 +213,17 @@ class TenureClient private constructor(private val raw: NativeClient) : AutoClos
         mapErrors { raw.forceRelease(name, ownerId, reason) }
 
     /**
+     * Asks the holders of [name] (only the grant [ownerId], if given) to release it: each
+     * holder's client learns it with its next renewal ([Lock.onRevokeRequested],
+     * [Lock.awaitRevokeRequested], [Lock.revokeRequested]) and decides when to release.
+     * Advisory: frees nothing and grants nothing; for a holder that is gone use [forceRelease].
+     * Needs lock permission on [name]. Returns the grants asked: empty if nobody held [name], or
+     * [ownerId] does not hold it.
+     */
+    suspend fun requestRelease(name: String, ownerId: String? = null, reason: String = ""): List<GrantInfo> =
+        mapErrors { raw.requestRelease(name, ownerId, reason) }
+
+    /**
      * Admin: blacklists a session: it is never renewed again and expires at its current
      * deadline; its holder learns at its next keepalive. Returns the time left until then.
      */
@@ -238,6 +249,11 @@ class TenureClient private constructor(private val raw: NativeClient) : AutoClos
     /** [forceRelease], blocking (for Java). */
     fun forceReleaseBlocking(name: String, ownerId: String, reason: String): List<GrantInfo> =
         runBlocking { forceRelease(name, ownerId, reason) }
+
+    /** [requestRelease], blocking (for Java). */
+    @JvmOverloads
+    fun requestReleaseBlocking(name: String, ownerId: String? = null, reason: String = ""): List<GrantInfo> =
+        runBlocking { requestRelease(name, ownerId, reason) }
 
     /** [blacklist], blocking (for Java). */
     fun blacklistBlocking(sessionId: ULong, reason: String): Duration = runBlocking { blacklist(sessionId, reason) }

@@ -29,7 +29,10 @@ import java.time.Duration
  * A lock that is neither released nor closed is released in the background once the garbage
  * collector frees it. Losing the lock (session expired or blacklisted, force-released) is
  * reported by [isHeld], [lostReason], [awaitLost], [lostFlow] and [onLost]; [run] cancels work
- * when the lock is lost. Thread-safe.
+ * when the lock is lost. Another client may ask the holder to release
+ * ([TenureClient.requestRelease]): [revokeRequested], [awaitRevokeRequested] and
+ * [onRevokeRequested] report it, and the lock stays held until the holder releases it.
+ * Thread-safe.
  */
 class Lock internal constructor(acquired: NativeAcquired) : AutoCloseable {
     // The grant's fixed properties come with the acquire's answer (one FFI call, not six).
@@ -81,6 +84,28 @@ class Lock internal constructor(acquired: NativeAcquired) : AutoCloseable {
      * on the binding's callback thread, never on the caller's.
      */
     fun onLost(callback: LostCallback) = raw.onLost(LostBridge(callback))
+
+    /**
+     * Whether someone asked this holder to release the lock ([TenureClient.requestRelease]),
+     * judged locally: the request arrives with a renewal. Advisory: the lock is still held until
+     * the holder releases it (or loses it).
+     */
+    val revokeRequested: Boolean
+        get() = raw.isRevokeRequested()
+
+    /**
+     * Suspends until someone asks this holder to release the lock (within a keepalive interval of
+     * the request; at once if someone already has). Never returns for a lock lost without a
+     * request: cancel it, or race it with [awaitLost].
+     */
+    suspend fun awaitRevokeRequested() = mapErrors { raw.revokeRequested() }
+
+    /**
+     * Calls [callback] once when someone asks this holder to release the lock (soon, if someone
+     * already has), for example to finish the work at hand and [release]. It runs on the
+     * binding's callback thread, never on the caller's. The lock stays held until released.
+     */
+    fun onRevokeRequested(callback: RevokeCallback) = raw.onRevokeRequested(RevokeBridge(callback))
 
     /** Releases the lock and waits for the server. Idempotent: releasing a released or lost lock succeeds. */
     suspend fun release() = mapErrors { raw.release() }

@@ -19,7 +19,7 @@ typealias SessionState = dev.tenure.core.SessionState
 /** A lock's holders, FIFO waiters and lock-delay, as returned by [TenureClient.describe]. */
 typealias LockInfo = dev.tenure.core.LockInfo
 
-/** A current grant of a lock: session, fencing token, owner id, mode, grant time. */
+/** A current grant of a lock: session, fencing token, owner id, mode, grant time, value, permits, releaseRequested. */
 typealias HolderInfo = dev.tenure.core.HolderInfo
 
 /** A queued acquire: session, request id, mode, deadline. */
@@ -37,7 +37,7 @@ typealias MemberInfo = dev.tenure.core.MemberInfo
 /** An admin action on record, as returned by [TenureClient.audit]. */
 typealias AuditRecord = dev.tenure.core.AuditRecord
 
-/** A grant handed out by [TenureClient.forceRelease]. */
+/** A grant handed out by [TenureClient.forceRelease], or asked to release by [TenureClient.requestRelease]. */
 typealias GrantInfo = dev.tenure.core.GrantInfo
 
 /** The core's text for a lost reason, for example `session expired`. */
@@ -48,6 +48,12 @@ val LostReason.text: String
 fun interface LostCallback {
     /** The lock is no longer held, for [reason]. */
     fun onLost(reason: LostReason)
+}
+
+/** Told once when someone asks a lock's holder to release it (see [Lock.onRevokeRequested]). */
+fun interface RevokeCallback {
+    /** Someone asked this holder to release the lock ([TenureClient.requestRelease]); it is still held. */
+    fun onRevokeRequested()
 }
 
 /** Told every change of a client's session state (see [TenureClient.onSessionState]). */

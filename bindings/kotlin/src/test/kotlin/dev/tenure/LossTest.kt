@@ -22,7 +22,7 @@ import kotlin.time.Duration.Companion.seconds
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.Timeout
 
-/** Losing a lock: blacklist, force-release, session close; callbacks, suspend, flows, run(). */
+/** Losing a lock: blacklist, force-release, session close; callbacks, suspend, flows, run(); release requests. */
 @Timeout(60)
 class LossTest : ClusterTest() {
     private fun short() = ClientOptions(ttl = Duration.ofSeconds(3))
@@ -92,6 +92,32 @@ class LossTest : ClusterTest() {
         // Ending its scope reports the loss (the core's Lock::finish), as in every language.
         assertFailsWith<TenureException.LockLost> { lock.close() }
         Unit
+    }
+
+    @Test
+    fun `a release request reaches only the grant named and frees nothing`() = runBlocking {
+        val admin = admin()
+        val shared = AcquireOptions().shared()
+        val one = client(short()).acquire("kt/revoke", shared)
+        val two = client(short()).acquire("kt/revoke", shared)
+        val asked = admin.requestReleaseBlocking("kt/revoke", two.ownerId, "kotlin test")
+        assertEquals(listOf(two.ownerId), asked.map { it.ownerId })
+        withTimeout(10.seconds) { two.awaitRevokeRequested() }
+        // Registered after the request: runs soon, on the callback thread.
+        val late = CompletableFuture<String>()
+        two.onRevokeRequested { late.complete(Thread.currentThread().name) }
+        assertEquals("tenure-callbacks", late.get(10, TimeUnit.SECONDS))
+        assertFalse(one.revokeRequested)
+        assertTrue(one.isHeld() && two.isHeld())
+        val flags = admin.describe("kt/revoke")!!.holders.associate { it.ownerId to it.releaseRequested }
+        assertEquals(mapOf(one.ownerId to false, two.ownerId to true), flags)
+        assertTrue(admin.audit(50u).any { it.action == "request-release" && it.detail.contains(two.ownerId) })
+        assertFailsWith<TenureException.InvalidArgument> { admin.requestRelease("kt/revoke", "not an owner id") }
+        assertFailsWith<TenureException.InvalidArgument> { admin.requestRelease("") }
+        one.release()
+        two.release()
+        // Nobody holds it: nobody is asked.
+        assertEquals(emptyList(), admin.requestRelease("kt/revoke"))
     }
 
     @Test

@@ -7,12 +7,14 @@ import java.io.PrintWriter
 import java.time.Duration
 import java.util.concurrent.CopyOnWriteArrayList
 import java.util.concurrent.TimeUnit
+import java.util.concurrent.atomic.AtomicInteger
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.async
 import kotlinx.coroutines.awaitCancellation
 import kotlinx.coroutines.coroutineScope
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withTimeout
 import kotlin.test.assertEquals
 import kotlin.test.assertFailsWith
 import kotlin.test.assertFalse
@@ -213,6 +215,38 @@ class ScenariosTest {
                 assertEquals(2u, info.holders.sumOf { it.permits })
                 three.release()
                 four.release()
+            }
+        },
+        "revoke_request" to scenario { kit ->
+            coroutineScope {
+                val holder = kit.client(Duration.ofSeconds(3))
+                val other = kit.client(Duration.ofSeconds(3))
+                val lock = holder.tryLock("kt/revoke")
+                val calls = AtomicInteger()
+                lock.onRevokeRequested { calls.incrementAndGet() }
+                assertFalse(lock.revokeRequested)
+                assertEquals(emptyList(), other.requestRelease("kt/revoke", "7".padStart(32, '0'), "not it"))
+                val asked = other.requestRelease("kt/revoke", reason = "deploy")
+                assertEquals(listOf(lock.ownerId to lock.fencingToken), asked.map { it.ownerId to it.token })
+                withTimeout(10.seconds) { lock.awaitRevokeRequested() }
+                assertTrue(lock.revokeRequested)
+                eventually(what = "the callback ran") { calls.get() > 0 }
+                // Every renewal repeats the request until the grant ends: two more keepalive
+                // intervals later the callback still ran only once.
+                delay(2_500)
+                assertEquals(1, calls.get(), "the callback ran more than once")
+                assertEquals(listOf(true), other.describe("kt/revoke")?.holders?.map { it.releaseRequested })
+                // Still held: the holder decides.
+                assertTrue(lock.isHeld())
+                assertFailsWith<TenureException.LockHeld> { other.tryLock("kt/revoke") }
+                val waiting = async { other.lock("kt/revoke", 20.seconds) }
+                eventually(what = "waiter queued") { kit.waiters("kt/revoke") == 1 }
+                lock.release()
+                val next = waiting.await()
+                assertTrue(next.fencingToken > lock.fencingToken)
+                assertFalse(next.revokeRequested)
+                assertEquals(listOf(false), holder.describe("kt/revoke")?.holders?.map { it.releaseRequested })
+                next.release()
             }
         },
         "cancel_withdraws" to scenario { kit ->
