@@ -283,6 +283,14 @@ export interface PermitOptions extends Omit<AcquireOptions, 'shared'> {
   count?: number;
 }
 
+/** Options of {@link Client.requestRelease}. */
+export interface RequestReleaseOptions {
+  /** Ask only this grant (32 hex digits); absent = every holder of the lock. */
+  ownerId?: string;
+  /** Why, for the audit log. Default empty. */
+  reason?: string;
+}
+
 /**
  * A counting semaphore, from {@link Client.semaphore}. Each acquire returns a
  * {@link Lock} with its own owner id and fencing token; grants are FIFO while
@@ -388,6 +396,25 @@ export declare class Lock implements AsyncDisposable {
    * it already is). Does not keep the process alive.
    */
   onLost(callback: (reason: LostReason) => void): void;
+  /**
+   * Whether someone asked this holder to release the lock
+   * ({@link Client.requestRelease}). Advisory: the lock stays held until the
+   * holder releases it (or loses it).
+   */
+  readonly revokeRequested: boolean;
+  /**
+   * Resolves with `true` when someone asks this holder to release the lock (it
+   * arrives with the next renewal), or with `false` if the lock is lost or
+   * released first without a request. Created on the first call; while pending
+   * it keeps the process alive.
+   */
+  waitRevokeRequested(): Promise<boolean>;
+  /**
+   * Calls `callback()` once when someone asks this holder to release the lock
+   * (soon, if someone already has). Advisory: finish the work and
+   * {@link Lock.release}. Does not keep the process alive.
+   */
+  onRevokeRequested(callback: () => void): void;
   /** Releases the lock. Idempotent: releasing a released or lost lock resolves. */
   release(): Promise<void>;
   /**
@@ -470,6 +497,15 @@ export declare class Client implements AsyncDisposable {
    * if that grant is no longer current.
    */
   forceRelease(name: string, ownerId: string, reason?: string): Promise<GrantInfo[]>;
+  /**
+   * Asks the holders of `name` (only the grant `ownerId`, if given) to release
+   * it: each holder learns it with its next renewal
+   * ({@link Lock.onRevokeRequested}) and decides. Advisory: frees nothing; for
+   * a holder that is gone, use {@link Client.forceRelease}. Needs lock
+   * permission on the name. Resolves with the grants asked (empty: nobody held
+   * it, or not that grant).
+   */
+  requestRelease(name: string, options?: RequestReleaseOptions): Promise<GrantInfo[]>;
   /**
    * Admin: blacklists a session: it is never renewed again and expires at its
    * current deadline. Resolves with the ms left until then.

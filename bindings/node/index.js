@@ -306,6 +306,7 @@ const INTERNAL = Symbol('tenure.internal');
 class Lock {
   #native;
   #lost;
+  #revokeRequested;
   #name;
   #token;
 
@@ -377,6 +378,35 @@ class Lock {
   onLost(callback) {
     if (typeof callback !== 'function') throw new InvalidArgumentError('callback must be a function');
     callSync(() => this.#native.onLost((reason) => callback(reason)));
+  }
+
+  /**
+   * Whether someone asked this holder to release the lock (Client#requestRelease).
+   * Advisory: the lock stays held until the holder releases it (or loses it).
+   */
+  get revokeRequested() {
+    return this.#native.isRevokeRequested();
+  }
+
+  /**
+   * A promise resolving with `true` when someone asks this holder to release
+   * the lock (it arrives with the next renewal), or with `false` if the lock is
+   * lost or released first without a request. It is created on the first call;
+   * while it is pending it keeps the process alive.
+   */
+  waitRevokeRequested() {
+    this.#revokeRequested ??= callAsync(() => this.#native.revokeRequested());
+    return this.#revokeRequested;
+  }
+
+  /**
+   * Calls `callback()` once when someone asks this holder to release the lock
+   * (at once, asynchronously, if someone already has). Advisory: finish the
+   * work and release(). Does not keep the process alive.
+   */
+  onRevokeRequested(callback) {
+    if (typeof callback !== 'function') throw new InvalidArgumentError('callback must be a function');
+    callSync(() => this.#native.onRevokeRequested(() => callback()));
   }
 
   /** Releases the lock. Idempotent: releasing a released or lost lock resolves. */
@@ -609,6 +639,18 @@ class Client {
    */
   async forceRelease(name, ownerId, reason = '') {
     return callAsync(() => this.#native.forceRelease(name, ownerId, reason));
+  }
+
+  /**
+   * Asks the holders of `name` (only the grant `ownerId`, if given) to release
+   * it, for `reason`: each holder learns it with its next renewal
+   * (Lock#onRevokeRequested) and decides. Advisory: frees nothing (for a
+   * holder that is gone, forceRelease). Needs lock permission on the name.
+   * Resolves with the grants asked (empty: nobody held it, or not that grant).
+   */
+  async requestRelease(name, options) {
+    const { ownerId, reason } = objectArg('options', options);
+    return callAsync(() => this.#native.requestRelease(name, ownerId ?? undefined, reason ?? ''));
   }
 
   /**

@@ -34,6 +34,11 @@ export declare class NativeClient {
   lockScope(name: string, options?: NativeAcquireOptions | undefined | null): NativeLockScope
   /** Admin: frees `name` only if `ownerId` still holds it (compare-and-swap). */
   forceRelease(name: string, ownerId: string, reason: string): Promise<Array<GrantInfo>>
+  /**
+   * Asks the holders of `name` (only the grant `ownerId`, if given) to
+   * release it; frees nothing. Returns the grants asked.
+   */
+  requestRelease(name: string, ownerId: string | undefined | null, reason: string): Promise<Array<GrantInfo>>
   /** Admin: blacklists a session; returns the ms left until it expires. */
   blacklist(sessionId: bigint, reason: string): Promise<number>
   /** Reads one lock (null if nobody holds or waits for it). */
@@ -89,6 +94,19 @@ export declare class NativeLock {
   lost(): Promise<string>
   /** Calls `callback` once with the reason when the lock is lost or released. */
   onLost(callback: (reason: string) => void): void
+  /**
+   * Whether someone asked this holder to release (`requestRelease`).
+   * Advisory: the lock stays held until the holder releases it.
+   */
+  isRevokeRequested(): boolean
+  /**
+   * Resolves with true when someone asks this holder to release (the
+   * core's `Lock::revoke_requested`), or with false if the lock is lost or
+   * released first without a request.
+   */
+  revokeRequested(): Promise<boolean>
+  /** Calls `callback` once when someone asks this holder to release. */
+  onRevokeRequested(callback: () => void): void
   /** Releases the lock (idempotent). */
   release(): Promise<void>
   /**
@@ -228,13 +246,29 @@ export interface HolderInfo {
   /** Owner id (32 hex digits). */
   ownerId: string
   /** Mode. */
-  mode: 'exclusive' | 'shared'
+  mode: 'exclusive' | 'shared' | 'permits'
   /** When it was granted (Unix ms, leader clock). */
   grantedAtMs: number
   /** The value given with the acquire ("" if none). */
   value: string
   /** Permits held, for a semaphore (0 for a lock). */
   permits: number
+  /** Someone asked this holder to release (`request_release`). */
+  releaseRequested: boolean
+}
+
+/** The leader of an election, as observers see it. */
+export interface Leader {
+  /** The election's name. */
+  name: string
+  /** The leader's session. */
+  sessionId: number
+  /** The leader's fencing token: a later leader's is greater. */
+  token: bigint
+  /** The leadership's owner id. */
+  ownerId: string
+  /** The value it campaigned with or last proclaimed. */
+  value: string
 }
 
 /** A lock's holders and waiters. */
@@ -361,11 +395,52 @@ export interface WaiterInfo {
   /** Its request id. */
   requestId: number
   /** Mode. */
-  mode: 'exclusive' | 'shared'
+  mode: 'exclusive' | 'shared' | 'permits'
   /** When the wait times out (Unix ms, leader clock). */
   deadlineMs: number
   /** The value given with the acquire ("" if none). */
   value: string
   /** Permits asked for, for a semaphore (0 for a lock). */
   permits: number
+}
+
+/** What a watcher gets from one `next`: changes, or the state. */
+export interface WatchBatch {
+  /** Every change up to this revision is delivered (resume from it). */
+  revision: number
+  /**
+   * The watch starts over: `locks` is the state at `revision` and
+   * replaces what the watcher knew (first, and after falling behind).
+   */
+  reset: boolean
+  /** With `reset`: every lock under the prefix with holders or waiters. */
+  locks: Array<LockInfo>
+  /** The changes since the previous batch, in revision order. */
+  events: Array<WatchEvent>
+}
+
+/** One change of one lock, as a watch reports it. */
+export interface WatchEvent {
+  /** The cluster-wide number of this change. */
+  revision: number
+  /** What happened. */
+  change: 'granted' | 'released' | 'expired' | 'force_released' | 'waiter_added' | 'waiter_removed' | 'value_changed' | 'release_requested'
+  /** Lock name. */
+  name: string
+  /** The holder's or waiter's session. */
+  sessionId: number
+  /** The grant's fencing token (0 for a waiter's change). */
+  token: bigint
+  /** The grant's (or the waiter's future grant's) owner id. */
+  ownerId: string
+  /** Mode. */
+  mode: 'exclusive' | 'shared' | 'permits'
+  /** Permits, for a semaphore (0 for a lock). */
+  permits: number
+  /** The holder's or waiter's value (the new one for value_changed). */
+  value: string
+  /** The acquire's request id, for waiter changes and grants to a waiter. */
+  requestId: number
+  /** When it happened (Unix ms, leader clock). */
+  atMs: number
 }

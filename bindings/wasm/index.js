@@ -365,6 +365,7 @@ const INTERNAL = Symbol('tenure.internal');
 export class Lock {
   #native;
   #lost;
+  #revokeRequested;
   #name;
   #token;
 
@@ -430,6 +431,30 @@ export class Lock {
   onLost(callback) {
     if (typeof callback !== 'function') throw new InvalidArgumentError('callback must be a function');
     this.lost.then((reason) => callback(reason), () => {});
+  }
+
+  /**
+   * Whether someone asked this holder to release the lock (Client#requestRelease).
+   * Advisory: the lock stays held until the holder releases it (or loses it).
+   */
+  get revokeRequested() {
+    return this.#native.isRevokeRequested();
+  }
+
+  /**
+   * A promise resolving with `true` when someone asks this holder to release
+   * the lock (it arrives with the next renewal), or with `false` if the lock is
+   * lost or released first without a request (created on the first call).
+   */
+  waitRevokeRequested() {
+    this.#revokeRequested ??= callAsync(() => this.#native.revokeRequested());
+    return this.#revokeRequested;
+  }
+
+  /** Calls `callback()` once when someone asks this holder to release the lock (soon, if someone already has). */
+  onRevokeRequested(callback) {
+    if (typeof callback !== 'function') throw new InvalidArgumentError('callback must be a function');
+    this.waitRevokeRequested().then((asked) => asked && callback(), () => {});
   }
 
   /** Releases the lock. Idempotent: releasing a released or lost lock resolves. */
@@ -727,6 +752,22 @@ export class Client {
     stringArg('ownerId', ownerId);
     stringArg('reason', reason);
     return callAsync(() => this.#native.forceRelease(name, ownerId, reason));
+  }
+
+  /**
+   * Asks the holders of `name` (only the grant `ownerId`, if given) to release
+   * it, for `reason`: each holder learns it with its next renewal
+   * (Lock#onRevokeRequested) and decides. Advisory: frees nothing (for a
+   * holder that is gone, forceRelease). Needs lock permission on the name.
+   * Resolves with the grants asked (empty: nobody held it, or not that grant).
+   */
+  async requestRelease(name, options) {
+    stringArg('lock name', name);
+    const opts = objectArg('options', options);
+    const ownerId = opts.ownerId ?? undefined;
+    if (ownerId !== undefined) stringArg('ownerId', ownerId);
+    const reason = stringArg('reason', opts.reason ?? '');
+    return callAsync(() => this.#native.requestRelease(name, ownerId, reason));
   }
 
   /** Admin: blacklists a session (never renewed again; expires at its deadline). Resolves with the ms left. */

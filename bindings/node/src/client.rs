@@ -50,6 +50,12 @@ pub(crate) async fn cancelled(mut rx: watch::Receiver<bool>) {
     }
 }
 
+/// The grants an admin call made or asked, as JS records.
+fn grants(result: tenure::Result<Vec<tenure::GrantInfo>>) -> Result<Vec<GrantInfo>> {
+    let grants = result.map_err(to_napi)?;
+    Ok(grants.into_iter().map(GrantInfo::from).collect())
+}
+
 /// A connection to a tenure cluster with one session at a time.
 #[napi]
 pub struct NativeClient {
@@ -162,12 +168,23 @@ impl NativeClient {
         owner_id: String,
         reason: String,
     ) -> Result<Vec<GrantInfo>> {
-        let grants = self
-            .inner
-            .force_release(&name, &owner_id, &reason)
-            .await
-            .map_err(to_napi)?;
-        Ok(grants.into_iter().map(GrantInfo::from).collect())
+        grants(self.inner.force_release(&name, &owner_id, &reason).await)
+    }
+
+    /// Asks the holders of `name` (only the grant `ownerId`, if given) to
+    /// release it; frees nothing. Returns the grants asked.
+    #[napi]
+    pub async fn request_release(
+        &self,
+        name: String,
+        owner_id: Option<String>,
+        reason: String,
+    ) -> Result<Vec<GrantInfo>> {
+        grants(
+            self.inner
+                .request_release(&name, owner_id.as_deref(), &reason)
+                .await,
+        )
     }
 
     /// Admin: blacklists a session; returns the ms left until it expires.

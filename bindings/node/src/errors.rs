@@ -102,6 +102,12 @@ pub(crate) fn u64_of(what: &str, v: &BigInt) -> Result<u64> {
     Ok(value)
 }
 
-/// A weak thread-safe JS callback taking one string (never keeps the loop alive).
-pub(crate) type StringCallback =
-    ThreadsafeFunction<String, Unknown<'static>, String, Status, false, true>;
+/// A weak thread-safe JS callback taking one `T` (never keeps the loop alive);
+/// `()` calls it with no arguments.
+pub(crate) type WeakCallback<T> = ThreadsafeFunction<T, Unknown<'static>, T, Status, false, true>;
+
+/// A weak thread-safe JS callback taking one string.
+pub(crate) type StringCallback = WeakCallback<String>;
+
+/// A weak thread-safe JS callback taking no arguments.
+pub(crate) type VoidCallback = WeakCallback<()>;

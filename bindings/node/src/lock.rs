@@ -5,7 +5,7 @@ use napi::bindgen_prelude::*;
 use napi::threadsafe_function::ThreadsafeFunctionCallMode;
 use napi_derive::napi;
 
-use crate::errors::{StringCallback, millis, num, to_napi};
+use crate::errors::{StringCallback, VoidCallback, millis, num, to_napi};
 
 fn code_of(reason: tenure::LostReason) -> String {
     reason.code().to_owned()
@@ -87,6 +87,34 @@ impl NativeLock {
     ) {
         self.inner.on_lost(move |reason| {
             callback.call(code_of(reason), ThreadsafeFunctionCallMode::NonBlocking);
+        });
+    }
+
+    /// Whether someone asked this holder to release (`requestRelease`).
+    /// Advisory: the lock stays held until the holder releases it.
+    #[napi]
+    pub fn is_revoke_requested(&self) -> bool {
+        self.inner.is_revoke_requested()
+    }
+
+    /// Resolves with true when someone asks this holder to release (the
+    /// core's `Lock::revoke_requested`), or with false if the lock is lost or
+    /// released first without a request.
+    #[napi]
+    pub async fn revoke_requested(&self) -> bool {
+        let lock = &self.inner;
+        tokio::select! {
+            biased;
+            () = lock.revoke_requested() => true,
+            _ = lock.lost() => lock.is_revoke_requested(),
+        }
+    }
+
+    /// Calls `callback` once when someone asks this holder to release.
+    #[napi]
+    pub fn on_revoke_requested(&self, #[napi(ts_arg_type = "() => void")] callback: VoidCallback) {
+        self.inner.on_revoke_requested(move || {
+            callback.call((), ThreadsafeFunctionCallMode::NonBlocking);
         });
     }
 

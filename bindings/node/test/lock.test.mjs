@@ -7,6 +7,7 @@ import {
   Client,
   Fence,
   FENCE_HEADER,
+  InvalidArgumentError,
   LockHeldError,
   LockLostError,
   TenureError,
@@ -200,6 +201,37 @@ describe('helpers', () => {
     // Registered after the loss: called too.
     const late = new Promise((resolve) => lock.onLost(resolve));
     assert.equal(await within(5_000, late, 'late onLost callback'), 'released');
+  });
+
+  it('a release request: the flag, the promise and onRevokeRequested (also late); the lock stays held', async () => {
+    const name = uniqueName('revoke');
+    const c = await Client.connect(cluster.endpoints, { ttlMs: 3_000 });
+    try {
+      const lock = await c.tryLock(name);
+      const called = new Promise((resolve) => lock.onRevokeRequested(() => resolve('called')));
+      assert.equal(lock.revokeRequested, false);
+      assert.equal((await b.requestRelease(name)).length, 1);
+      assert.equal(await within(10_000, lock.waitRevokeRequested(), 'waitRevokeRequested()'), true);
+      assert.equal(lock.revokeRequested, true);
+      assert.equal(await within(5_000, called, 'onRevokeRequested callback'), 'called');
+      // Registered after the request: called too.
+      const late = new Promise((resolve) => lock.onRevokeRequested(() => resolve('late')));
+      assert.equal(await within(5_000, late, 'late onRevokeRequested callback'), 'late');
+      assert.equal(lock.isHeld(), true);
+      await lock.release();
+      await assert.rejects(b.requestRelease(''), InvalidArgumentError);
+      assert.deepEqual(await b.requestRelease(name), [], 'nobody holds it');
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('waitRevokeRequested() resolves false when the lock is released without a request', async () => {
+    const lock = await a.tryLock(uniqueName('unasked'));
+    const told = lock.waitRevokeRequested();
+    await lock.release();
+    assert.equal(await within(5_000, told, 'waitRevokeRequested()'), false);
+    assert.equal(lock.revokeRequested, false);
   });
 
   it('run() rejects with LockLostError and aborts the signal when the lock is lost', async () => {

@@ -24,7 +24,7 @@ import {
   TenureTimeoutError,
   asyncDispose,
 } from 'tenure';
-import { eventually, repoRoot, tenureBin } from './cluster.mjs';
+import { eventually, repoRoot, tenureBin, within } from './cluster.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const holderScript = path.join(here, 'fixtures', 'scenario-holder.mjs');
@@ -197,6 +197,38 @@ const scenarios = {
     assert.equal(info.holders.reduce((n, h) => n + h.permits, 0), 2);
     await three.release();
     await four.release();
+  },
+
+  async revoke_request(kit) {
+    const holding = await connect(kit, { ttlMs: 3_000 });
+    const other = await connect(kit, { ttlMs: 3_000 });
+    const lock = await holding.tryLock('js/revoke');
+    let calls = 0;
+    lock.onRevokeRequested(() => { calls += 1; });
+    assert.equal(lock.revokeRequested, false);
+    const nobody = await other.requestRelease('js/revoke', { ownerId: '7'.padStart(32, '0'), reason: 'not it' });
+    assert.deepEqual(nobody, []);
+    const asked = await other.requestRelease('js/revoke', { reason: 'deploy' });
+    assert.deepEqual(asked.map((g) => [g.ownerId, g.token]), [[lock.ownerId, lock.fencingToken]]);
+    assert.equal(await within(10_000, lock.waitRevokeRequested(), 'the request'), true);
+    assert.equal(lock.revokeRequested, true);
+    await eventually('the callback', () => calls > 0);
+    // Every renewal repeats the request until the grant ends: over two more
+    // keepalive intervals the callback still ran only once.
+    await sleep(2_500);
+    assert.equal(calls, 1, 'callback ran twice');
+    assert.equal((await other.describe('js/revoke')).holders[0].releaseRequested, true);
+    // Still held: the holder decides.
+    assert.ok(lock.isHeld());
+    await assert.rejects(other.tryLock('js/revoke'), LockHeldError);
+    const waiting = other.lock('js/revoke', { timeout: 20_000 });
+    await eventually('waiter queued', async () => (await waiters(kit, 'js/revoke')) === 1);
+    await lock.release();
+    const next = await waiting;
+    assert.ok(next.fencingToken > lock.fencingToken);
+    assert.equal(next.revokeRequested, false);
+    assert.equal((await holding.describe('js/revoke')).holders[0].releaseRequested, false);
+    await next.release();
   },
 
   async cancel_withdraws(kit) {

@@ -15,6 +15,7 @@ import {
   errorClassFor,
   type ClientOptions,
   type Lock,
+  type GrantInfo,
   type LockInfo,
 } from 'tenure';
 
@@ -42,6 +43,12 @@ export async function typed(endpoints: string[]): Promise<bigint> {
   const grants = await lazy.forceRelease('x', lock.ownerId);
   const grantToken: bigint | undefined = grants[0]?.token;
   const next: bigint = (await lazy.status()).nextToken;
+  const asked: GrantInfo[] = await lazy.requestRelease('x', { ownerId: lock.ownerId, reason: 'deploy' });
+  await lazy.requestRelease('x');
+  const askedFlag: boolean | undefined = info?.holders[0]?.releaseRequested;
+  const revoke: boolean = lock.revokeRequested;
+  const told: boolean = await lock.waitRevokeRequested();
+  lock.onRevokeRequested(() => void lock.release());
   const v = new FenceValidator();
   v.check(new Fence('x', 1n));
   v.check({ lock: 'x', token: 2 });
@@ -62,6 +69,7 @@ export async function typed(endpoints: string[]): Promise<bigint> {
   }
   await using scoped = await client.tryLock('z');
   void [scoped, header, reason, again, state, ms, held, n, holderToken, left, grantToken, next, parsed, highest, code, k];
+  void [asked, askedFlag, revoke, told];
   void [FENCE_HEADER, LostReason.RELEASED, SessionState.HEALTHY];
 
   // @ts-expect-error fencing tokens are bigint, never number
@@ -72,6 +80,8 @@ export async function typed(endpoints: string[]): Promise<bigint> {
   await client.tryLock('y', { timeout: 5 });
   // @ts-expect-error the constructor is private
   new Client();
+  // @ts-expect-error requestRelease takes its owner id as an option
+  await lazy.requestRelease('x', lock.ownerId);
   // @ts-expect-error lost reasons are a closed set
   const bad: LostReason = 'gone';
   void [lossy, bad];

@@ -79,6 +79,12 @@ impl Drop for OnDrop {
     }
 }
 
+/// The grants an admin call made or asked, as plain JS records.
+fn grants(result: tenure::Result<Vec<tenure::GrantInfo>>) -> Result<JsValue, JsValue> {
+    let grants = result.map_err(to_js)?;
+    to_value(&grants.into_iter().map(GrantInfo::from).collect::<Vec<_>>())
+}
+
 /// A connection to a tenure cluster with one session at a time.
 #[wasm_bindgen]
 pub struct NativeClient {
@@ -240,12 +246,25 @@ impl NativeClient {
     #[wasm_bindgen(js_name = forceRelease, unchecked_return_type = "Promise<GrantInfo[]>")]
     pub fn force_release(&self, name: String, owner_id: String, reason: String) -> Promise {
         let client = self.inner.clone();
+        promise(async move { grants(client.force_release(&name, &owner_id, &reason).await) })
+    }
+
+    /// Asks the holders of `name` (only the grant `ownerId`, if given) to
+    /// release it; frees nothing. Resolves with the grants asked.
+    #[wasm_bindgen(js_name = requestRelease, unchecked_return_type = "Promise<GrantInfo[]>")]
+    pub fn request_release(
+        &self,
+        name: String,
+        owner_id: Option<String>,
+        reason: String,
+    ) -> Promise {
+        let client = self.inner.clone();
         promise(async move {
-            let grants = client
-                .force_release(&name, &owner_id, &reason)
-                .await
-                .map_err(to_js)?;
-            to_value(&grants.into_iter().map(GrantInfo::from).collect::<Vec<_>>())
+            grants(
+                client
+                    .request_release(&name, owner_id.as_deref(), &reason)
+                    .await,
+            )
         })
     }
 

@@ -75,6 +75,29 @@ impl NativeLock {
         promise(async move { Ok::<_, JsValue>(lock.lost().await.code().to_owned()) })
     }
 
+    /// Whether someone asked this holder to release (`requestRelease`).
+    /// Advisory: the lock stays held until the holder releases it.
+    #[wasm_bindgen(js_name = isRevokeRequested)]
+    pub fn is_revoke_requested(&self) -> bool {
+        self.inner.is_revoke_requested()
+    }
+
+    /// Resolves with true when someone asks this holder to release (the
+    /// core's `Lock::revoke_requested`), or with false if the lock is lost or
+    /// released first without a request.
+    #[wasm_bindgen(js_name = revokeRequested, unchecked_return_type = "Promise<boolean>")]
+    pub fn revoke_requested(&self) -> Promise {
+        let lock = self.inner.clone();
+        promise(async move {
+            let asked = tokio::select! {
+                biased;
+                () = lock.revoke_requested() => true,
+                _ = lock.lost() => lock.is_revoke_requested(),
+            };
+            Ok::<_, JsValue>(asked)
+        })
+    }
+
     /// Releases the lock (idempotent).
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn release(&self) -> Promise {

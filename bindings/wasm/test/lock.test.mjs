@@ -1,7 +1,8 @@
 // The wasm client in Node against a real `tenure dev --web` cluster (gRPC-web
 // over fetch, unary Renew keepalives): acquire and release, tokens, try-lock,
-// contention, timeouts, withLock, disposal, the lost promise, AbortSignal, a
-// session kept alive by Renew alone for more than 3 TTLs, and session state.
+// contention, timeouts, a release request, withLock, disposal, the lost
+// promise, AbortSignal, a session kept alive by Renew alone for more than 3
+// TTLs, and session state.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
@@ -147,6 +148,42 @@ describe('acquire and release', () => {
     } finally {
       await one.release();
       await two.release();
+    }
+  });
+
+  it('a release request reaches the holder by Renew; the lock stays held until it releases', async () => {
+    const name = uniqueName('revoke');
+    const holder = await Client.connect(cluster.endpoints, { ttlMs: 3_000, label: 'wasm-test-revoke' });
+    try {
+      const lock = await holder.tryLock(name);
+      let calls = 0;
+      lock.onRevokeRequested(() => { calls += 1; });
+      assert.equal(lock.revokeRequested, false);
+      assert.deepEqual(await b.requestRelease(name, { ownerId: '7'.padStart(32, '0'), reason: 'not it' }), []);
+      const asked = await b.requestRelease(name, { reason: 'deploy' });
+      assert.deepEqual(asked.map((g) => [g.ownerId, g.token]), [[lock.ownerId, lock.fencingToken]]);
+      assert.equal(await within(10_000, lock.waitRevokeRequested(), 'waitRevokeRequested()'), true);
+      assert.equal(lock.revokeRequested, true);
+      await eventually('the onRevokeRequested callback', () => calls === 1);
+      // Registered after the request: called too.
+      const late = new Promise((resolve) => lock.onRevokeRequested(() => resolve('late')));
+      assert.equal(await within(5_000, late, 'late onRevokeRequested callback'), 'late');
+      assert.equal((await b.describe(name)).holders[0].releaseRequested, true);
+      assert.equal(lock.isHeld(), true);
+      await assert.rejects(b.tryLock(name), LockHeldError);
+      await lock.release();
+      const next = await b.tryLock(name);
+      assert.ok(next.fencingToken > lock.fencingToken);
+      assert.equal((await b.describe(name)).holders[0].releaseRequested, false);
+      await next.release();
+      assert.equal(calls, 1);
+      await assert.rejects(b.requestRelease(name, { ownerId: 7 }), InvalidArgumentError);
+      const unasked = await holder.tryLock(name);
+      const told = unasked.waitRevokeRequested();
+      await unasked.release();
+      assert.equal(await within(5_000, told, 'waitRevokeRequested() of a released lock'), false);
+    } finally {
+      await holder.close();
     }
   });
 

@@ -16,6 +16,7 @@ import {
   errorClassFor,
   type ClientOptions,
   type ClusterStatus,
+  type GrantInfo,
   type Lock,
   type LockInfo,
   type SessionInfo,
@@ -46,6 +47,11 @@ export async function typed(endpoints: string[]): Promise<bigint> {
   const next: bigint = status.nextToken;
   const sessions: SessionInfo[] = await lazy.listSessions();
   const ttl: number | undefined = sessions[0]?.ttlMs;
+  const asked: GrantInfo[] = await lazy.requestRelease('x', { ownerId: lock.ownerId, reason: 'deploy' });
+  const askedFlag: boolean | undefined = info?.holders[0]?.releaseRequested;
+  const revoke: boolean = lock.revokeRequested;
+  const told: boolean = await lock.waitRevokeRequested();
+  lock.onRevokeRequested(() => void lock.release());
   const v = new FenceValidator();
   v.check(new Fence('x', 1n));
   v.check({ lock: 'x', token: '2' });
@@ -55,10 +61,13 @@ export async function typed(endpoints: string[]): Promise<bigint> {
   const isCancel: boolean = new CancelledError() instanceof TenureError;
   const h: string = FENCE_HEADER;
   void [header, reason, again, state, n, s, holderToken, leader, next, ttl, highest, code, cls, isCancel, h];
+  void [asked, askedFlag, revoke, told];
   // @ts-expect-error lock() needs a timeout
   await client.lock('x', {});
   // @ts-expect-error unknown option
   await Client.connect(endpoints, { caFile: '/ca.pem' });
+  // @ts-expect-error requestRelease takes its owner id as an option
+  await lazy.requestRelease('x', lock.ownerId);
   // @ts-expect-error tokens are bigints
   const bad: number = lock.fencingToken;
   void bad;
