@@ -60,11 +60,16 @@ pub enum Control {
     /// (every replica alike): the fault suite's "semaphore holders beyond its
     /// permits" must report it.
     SemaphoreOvergrant,
+    /// A watch resumed from a revision replays changes from well before it
+    /// (changes the watcher has seen already, old grants among them): an
+    /// observer then sees an older leader after a newer one, which the fault
+    /// suite's "observer saw leaders out of token order" must report.
+    WatchReplayOld,
 }
 
 impl Control {
     /// Every control.
-    pub const ALL: [Control; 12] = [
+    pub const ALL: [Control; 13] = [
         Control::InvertWaiterLocks,
         Control::WedgeOnSigusr1,
         Control::LateKill,
@@ -77,6 +82,7 @@ impl Control {
         Control::LeaderRestore,
         Control::RestartedNodeStopsApplying,
         Control::SemaphoreOvergrant,
+        Control::WatchReplayOld,
     ];
 
     /// The name used in [`ENV`].
@@ -94,6 +100,7 @@ impl Control {
             Control::LeaderRestore => "leader-restore",
             Control::RestartedNodeStopsApplying => "restarted-node-stops-applying",
             Control::SemaphoreOvergrant => "semaphore-overgrant",
+            Control::WatchReplayOld => "watch-replay-old",
         }
     }
 

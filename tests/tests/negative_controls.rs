@@ -84,3 +84,8 @@ async fn negative_control_a_restarted_node_that_stops_applying_is_caught() {
 async fn negative_control_a_semaphore_that_overgrants_is_caught() {
     assert_caught("semaphore-overgrant").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn negative_control_a_watch_that_replays_old_changes_is_caught_by_observers() {
+    assert_caught("watch-replay-old").await;
+}

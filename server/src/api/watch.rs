@@ -17,6 +17,7 @@ use super::calls::Calls;
 use super::convert;
 use super::errors::error;
 use super::validate;
+use crate::controls::{self, Control};
 use crate::machine::{Change, LockEvent};
 use crate::node::context::NodeContext;
 use crate::node::watches::HubMsg;
@@ -33,6 +34,8 @@ pub const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 pub const MAX_WATCHERS: usize = 1_024;
 /// Most changes per message.
 const EVENTS_PER_MESSAGE: usize = 256;
+/// How far back the `WatchReplayOld` negative control resumes.
+const REPLAY_OLD_BY: u64 = 200;
 /// Messages buffered ahead of a slow reader (beyond that the hub's queue
 /// fills, and the watcher starts over from the state).
 const MESSAGES_AHEAD: usize = 4;
@@ -72,6 +75,12 @@ fn start(
     start_revision: u64,
 ) -> (pb::WatchResponse, broadcast::Receiver<HubMsg>) {
     let current = shared.machine.revision();
+    // Negative control: resume well before where the watcher stopped.
+    let start_revision = if start_revision > 0 && controls::active(Control::WatchReplayOld) {
+        start_revision.saturating_sub(REPLAY_OLD_BY).max(1)
+    } else {
+        start_revision
+    };
     let replay = (start_revision > 0)
         .then(|| shared.watches.since(start_revision, current))
         .flatten();

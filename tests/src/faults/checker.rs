@@ -34,6 +34,7 @@ pub fn check(events: &[Event], end: &FinalState, ttl_ns: u64) -> Vec<Violation> 
     let mut v: Vec<Violation> = end.lagging.iter().cloned().collect();
     check_beliefs(events, &mut v);
     check_permits(events, &mut v);
+    check_observers(events, &mut v);
     check_tokens(events, end, &mut v);
     check_durability(events, end, &mut v);
     check_sessions(events, ttl_ns, &mut v);
@@ -124,6 +125,39 @@ fn check_permits(events: &[Event], v: &mut Vec<Violation>) {
                     worst.0, worst.1
                 ),
             });
+        }
+    }
+}
+
+/// Elections: each observer sees leaders in fencing-token order (a leader, or
+/// nobody, then only a leader with a token at least as great: the same one
+/// after a proclaim, a later one after a change).
+fn check_observers(events: &[Event], v: &mut Vec<Violation>) {
+    let mut last: BTreeMap<u32, (u64, u64)> = BTreeMap::new(); // worker -> (token, at)
+    for e in events {
+        let Event::Observed {
+            worker, at, token, ..
+        } = e
+        else {
+            continue;
+        };
+        if *token == 0 {
+            continue;
+        }
+        if let Some((seen, seen_at)) = last.get(worker)
+            && token < seen
+        {
+            v.push(Violation {
+                check: "observer saw leaders out of token order",
+                detail: format!(
+                    "worker process {worker} observed leader token {token} at {at} ns after \
+                     leader token {seen} at {seen_at} ns"
+                ),
+            });
+        }
+        let entry = last.entry(*worker).or_insert((*token, *at));
+        if *token >= entry.0 {
+            *entry = (*token, *at);
         }
     }
 }
@@ -281,6 +315,21 @@ pub fn check_activity(events: &[Event], workers: usize, clients: usize) -> Vec<V
         v.push(Violation {
             check: "no operations",
             detail: format!("no semaphore permit among {grants} grants"),
+        });
+    }
+    // Leaders were elected: an observer that reported none watched nothing.
+    let elected = events
+        .iter()
+        .filter(|e| matches!(e, Event::Acquire { ok: true, lock, .. } if lock == super::worker::ELECTION))
+        .count();
+    let observed = events
+        .iter()
+        .filter(|e| matches!(e, Event::Observed { token, .. } if *token > 0))
+        .count();
+    if elected >= 3 && observed == 0 {
+        v.push(Violation {
+            check: "no operations",
+            detail: format!("{elected} leaders elected, none observed"),
         });
     }
     for (w, n) in granted.iter().enumerate() {

@@ -38,7 +38,7 @@ const EARLY_EXPIRY: &str = "session of a healthy client expired";
 const CATCH_UP_CHECK: &str = super::CATCH_UP_CHECK;
 
 /// Every negative control the suite must catch.
-pub const CASES: [Case; 7] = [
+pub const CASES: [Case; 8] = [
     Case {
         control: "skip-fsync",
         breaks: "G4: the log never fsyncs, so a power loss loses acknowledged entries",
@@ -123,6 +123,17 @@ pub const CASES: [Case; 7] = [
         ttl: Duration::from_secs(2),
         drift: Drift::Off,
         expect: &["semaphore holders beyond its permits"],
+    },
+    Case {
+        control: "watch-replay-old",
+        breaks: "watches: a resumed watch replays changes the watcher saw already, so an \
+                 election observer reports an old leader after a newer one",
+        faults: &["kill-leader", "kill-leader"],
+        secs: 12,
+        tries: 2,
+        ttl: Duration::from_secs(2),
+        drift: Drift::Off,
+        expect: &["observer saw leaders out of token order"],
     },
 ];
 

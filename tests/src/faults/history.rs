@@ -102,6 +102,14 @@ pub enum Event {
         session: u64,
         error: Option<String>,
     },
+    /// An election observer's answer: the leader's token (0: nobody leads).
+    Observed {
+        /// The worker process observing.
+        worker: u32,
+        at: u64,
+        token: u64,
+        session: u64,
+    },
     /// A fault, from its start to its end.
     Fault {
         kind: String,

@@ -468,6 +468,8 @@ fn operation_counts(events: &[Event]) -> BTreeMap<String, u64> {
             Event::SessionLost { .. } => "session lost",
             Event::Closed { error: None, .. } => "close",
             Event::Closed { error: Some(_), .. } => "close failed",
+            Event::Observed { token: 0, .. } => "observed no leader",
+            Event::Observed { .. } => "observed a leader",
             Event::Fault { .. } => continue,
         };
         *c.entry(key.into()).or_default() += 1;

@@ -41,6 +41,12 @@ pub const SEMAPHORE: &str = "fault-sem/0";
 /// Its number of permits.
 pub const SEMAPHORE_PERMITS: u32 = 2;
 const SEMAPHORE_EVERY: u32 = 4;
+/// The election every worker also campaigns in, now and then (one acquire in
+/// `ELECTION_EVERY` of those that are not of the semaphore): its leaders are
+/// a lock's holders (the overlap and token checks), and every worker process
+/// observes it (checker: "observer saw leaders out of token order").
+pub const ELECTION: &str = "fault-elect/0";
+const ELECTION_EVERY: u32 = 4;
 
 fn emit(e: &Event) {
     if let Ok(line) = serde_json::to_string(e) {
@@ -54,6 +60,10 @@ fn lost_name(r: LostReason) -> String {
 
 /// Runs every client's loop until `duration` passes; fails if any client failed.
 pub async fn run(cfg: WorkerConfig) -> anyhow::Result<()> {
+    let observer = {
+        let cfg = cfg.clone();
+        tokio::spawn(async move { observe(&cfg).await })
+    };
     let tasks: Vec<_> = (0..cfg.clients.max(1))
         .map(|k| {
             let cfg = cfg.clone();
@@ -63,12 +73,40 @@ pub async fn run(cfg: WorkerConfig) -> anyhow::Result<()> {
     for task in tasks {
         task.await??;
     }
+    observer.await??;
     Ok(())
 }
 
-/// One client's loop: acquire, fenced writes, hold, release.
-async fn run_client(cfg: &WorkerConfig, me: u32) -> anyhow::Result<()> {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(cfg.seed ^ u64::from(me) << 32);
+/// Observes the election for the run's duration with a client of its own,
+/// recording each leader the observer reports (token 0: nobody leads).
+async fn observe(cfg: &WorkerConfig) -> anyhow::Result<()> {
+    let client = connect(&cfg.endpoints, &client_options(cfg, u32::MAX), cfg.duration).await?;
+    let observer = client.election(ELECTION)?.observe();
+    let stop_at = tokio::time::Instant::now() + cfg.duration;
+    loop {
+        match tokio::time::timeout_at(stop_at, observer.next()).await {
+            Err(_) => break,
+            Ok(Ok(leader)) => emit(&Event::Observed {
+                worker: cfg.id,
+                at: mono_ns(),
+                token: leader.as_ref().map_or(0, |l| l.token),
+                session: leader.as_ref().map_or(0, |l| l.session_id),
+            }),
+            // Unreachable for the call timeout (a partition): the observer
+            // resumes from its revision on the next call.
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "observe failed; retrying");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+    observer.close();
+    let _ = client.close().await;
+    Ok(())
+}
+
+/// The client options of client `me` of a worker process.
+fn client_options(cfg: &WorkerConfig, me: u32) -> ClientOptions {
     let options = ClientOptions {
         ttl: cfg.ttl,
         call_timeout: Duration::from_secs(3),
@@ -79,7 +117,7 @@ async fn run_client(cfg: &WorkerConfig, me: u32) -> anyhow::Result<()> {
         endpoints_only: true,
         ..ClientOptions::default()
     };
-    let options = if controls::active(Control::ZeroMarginAndDrift) {
+    if controls::active(Control::ZeroMarginAndDrift) {
         ClientOptions {
             drift: 0.0,
             margin: Duration::ZERO,
@@ -87,7 +125,13 @@ async fn run_client(cfg: &WorkerConfig, me: u32) -> anyhow::Result<()> {
         }
     } else {
         options
-    };
+    }
+}
+
+/// One client's loop: acquire, fenced writes, hold, release.
+async fn run_client(cfg: &WorkerConfig, me: u32) -> anyhow::Result<()> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(cfg.seed ^ u64::from(me) << 32);
+    let options = client_options(cfg, me);
     // This process's clocks may drift (libfaketime); its history is stamped
     // on the real clock, and the local expiry converted to it.
     let rate = drift::process_rate();
@@ -96,8 +140,11 @@ async fn run_client(cfg: &WorkerConfig, me: u32) -> anyhow::Result<()> {
     let stop_at = Instant::now() + cfg.duration;
     while Instant::now() < stop_at {
         let semaphore = rng.random_range(0..SEMAPHORE_EVERY) == 0;
+        let election = !semaphore && rng.random_range(0..ELECTION_EVERY) == 0;
         let (lock_name, permits_of) = if semaphore {
             (SEMAPHORE.to_owned(), SEMAPHORE_PERMITS)
+        } else if election {
+            (ELECTION.to_owned(), 0)
         } else {
             (format!("fault/{}", rng.random_range(0..cfg.locks)), 0)
         };
@@ -106,7 +153,15 @@ async fn run_client(cfg: &WorkerConfig, me: u32) -> anyhow::Result<()> {
             options = options.permits(1, SEMAPHORE_PERMITS);
         }
         let invoke = mono_ns();
-        let result = client.acquire(&lock_name, options).await;
+        let result = if election {
+            let value = format!("worker-{me}");
+            match client.election(ELECTION) {
+                Ok(e) => e.campaign(&value, Duration::from_secs(2)).await,
+                Err(e) => Err(e),
+            }
+        } else {
+            client.acquire(&lock_name, options).await
+        };
         let complete = mono_ns();
         let lock = match result {
             Ok(l) => l,
@@ -138,6 +193,12 @@ async fn run_client(cfg: &WorkerConfig, me: u32) -> anyhow::Result<()> {
             error: None,
             permits_of,
         });
+        if election && rng.random_range(0..2) == 0 {
+            // Proclaim: observers see the same leader (token) with a new value.
+            let _ = lock
+                .set_value(&format!("worker-{me} at {}", mono_ns()))
+                .await;
+        }
         let hold_until = Instant::now() + Duration::from_millis(rng.random_range(30..300));
         while Instant::now() < hold_until && lock.is_held() {
             // Checked: held. Now write with the token; a pause right here is
