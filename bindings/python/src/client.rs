@@ -13,6 +13,7 @@ use crate::errors::{IntoPy, invalid, to_py};
 use crate::lock::NativeLock;
 use crate::records::{AuditRecord, ClusterStatus, GrantInfo, LockInfo, SessionInfo};
 use crate::runtime::{self, block_on, check, forget_in_child, pid, to_awaitable};
+use crate::watch::{NativeElection, NativeWatcher};
 
 /// Seconds (a float) as a Duration, rejecting negative, NaN and huge values.
 pub(crate) fn secs(what: &str, value: f64) -> PyResult<Duration> {
@@ -359,6 +360,22 @@ impl NativeClient {
     fn endpoints(&self) -> PyResult<Vec<String>> {
         let (_, client) = self.parts()?;
         Ok(client.endpoints())
+    }
+
+    /// Watches every lock under `prefix` ("" for all) from `start_revision`
+    /// (0: the current state first). No network until the first `next`.
+    #[pyo3(signature = (prefix=String::new(), start_revision=0))]
+    fn watch(&self, prefix: String, start_revision: u64) -> PyResult<NativeWatcher> {
+        let (handle, client) = self.parts()?;
+        let watcher = client.watch(&prefix, start_revision).py()?;
+        Ok(NativeWatcher::new(watcher, handle))
+    }
+
+    /// The election of `name` (a lock of that name). No network.
+    fn election(&self, name: String) -> PyResult<NativeElection> {
+        let (handle, client) = self.parts()?;
+        let election = client.election(&name).py()?;
+        Ok(NativeElection::new(election, handle))
     }
 
     /// Admin: frees `name` only if `owner_id` still holds it.

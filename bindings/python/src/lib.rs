@@ -12,6 +12,7 @@ mod fence;
 mod lock;
 mod records;
 mod runtime;
+mod watch;
 
 use std::time::Duration;
 
@@ -50,6 +51,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         "LOCK_MODES",
         tenure::LockMode::ALL.map(|m| m.code()).to_vec(),
     )?;
+    m.add(
+        "LOCK_CHANGES",
+        tenure::LockChange::ALL.map(|c| c.code()).to_vec(),
+    )?;
     m.add_function(wrap_pyfunction!(shutdown, m)?)?;
     m.add_class::<client::NativeOptions>()?;
     m.add_class::<client::NativeClient>()?;
@@ -57,6 +62,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::NativeLockScope>()?;
     m.add_class::<lock::NativeWork>()?;
     m.add_class::<lock::NativeLock>()?;
+    m.add_class::<watch::NativeWatcher>()?;
+    m.add_class::<watch::NativeElection>()?;
+    m.add_class::<watch::NativeObserver>()?;
     m.add_class::<fence::Fence>()?;
     m.add_class::<fence::FenceValidator>()?;
     records::add_records(m)?;

@@ -188,6 +188,22 @@ impl NativeLock {
         Ok(())
     }
 
+    /// Replaces the grant's value (blocking): what describe, list and
+    /// watches show; an elected leader proclaims this way. `LockLost` if the
+    /// grant is no longer held.
+    fn set_value(&self, py: Python<'_>, value: String) -> PyResult<()> {
+        let (handle, lock) = self.parts()?;
+        block_on(py, &handle, async move { lock.set_value(&value).await })?.py()
+    }
+
+    /// `set_value`, as an awaitable.
+    fn set_value_async<'py>(&self, py: Python<'py>, value: String) -> PyResult<Bound<'py, PyAny>> {
+        let (handle, lock) = self.parts()?;
+        to_awaitable(py, &handle, async move {
+            lock.set_value(&value).await.map_err(to_py)
+        })
+    }
+
     /// Whether someone asked this holder to release the lock (no network;
     /// advisory: the lock stays held until released).
     fn is_revoke_requested(&self) -> PyResult<bool> {

@@ -138,6 +138,43 @@ pub(crate) fn forget_in_child<T: Clone>(owner: u32, value: &T) {
     }
 }
 
+/// A core object with the runtime it runs on and the process that made it.
+/// [`Owned::parts`] checks the process (fork) and the shutdown before a call;
+/// in a forked child the object is never freed (see [`forget_in_child`]).
+pub(crate) struct Owned<T: Clone> {
+    pid: u32,
+    handle: Handle,
+    inner: T,
+}
+
+impl<T: Clone> Drop for Owned<T> {
+    fn drop(&mut self) {
+        forget_in_child(self.pid, &self.inner);
+    }
+}
+
+impl<T: Clone> Owned<T> {
+    /// `inner`, made in this process on the runtime of `handle`.
+    pub(crate) fn new(inner: T, handle: Handle) -> Self {
+        Owned {
+            pid: pid(),
+            handle,
+            inner,
+        }
+    }
+
+    /// The object itself, for what needs no runtime (names, counters).
+    pub(crate) fn get(&self) -> &T {
+        &self.inner
+    }
+
+    /// The runtime and a clone of the object, after the fork and shutdown checks.
+    pub(crate) fn parts(&self) -> PyResult<(Handle, T)> {
+        check(self.pid)?;
+        Ok((self.handle.clone(), self.inner.clone()))
+    }
+}
+
 /// Closes every live client's session (best effort, within `timeout`), then
 /// stops the runtime, waiting up to `timeout` for its threads. Idempotent.
 pub(crate) fn shutdown(py: Python<'_>, timeout: Duration) {

@@ -1,5 +1,6 @@
 """asyncio API against a real cluster: acquire/release, contention, timeouts,
-cancellation of a waiting acquire, lost(), run(), and the loop never blocked."""
+cancellation of a waiting acquire, lost(), run(), the loop never blocked;
+watches, elections and observers (`async for`, close() ending the iteration)."""
 
 from __future__ import annotations
 
@@ -241,3 +242,104 @@ def test_async_release_request(endpoints: str, name: str) -> None:
             assert await asyncio.wait_for(waiting, 10) is False
 
     run(main)
+
+
+def test_async_watch(endpoints: str, name: str) -> None:
+    async def main() -> None:
+        async with tenure.AsyncClient.connect(endpoints, ttl=3) as client:
+            async with client.watch(f"{name}/") as watcher:
+                assert isinstance(watcher, tenure.AsyncWatcher)
+                first = await watcher.next()
+                assert first.reset and first.locks == []
+                lock = await client.try_lock(f"{name}/a", value="v1")
+                await lock.set_value("v2")
+                seen: List[tenure.WatchEvent] = []
+                async for batch in watcher:
+                    seen.extend(batch.events)
+                    if len(seen) >= 2:
+                        break
+                assert [(e.change, e.value) for e in seen] == [
+                    (tenure.LockChange.GRANTED, "v1"),
+                    (tenure.LockChange.VALUE_CHANGED, "v2"),
+                ]
+                assert watcher.revision == seen[-1].revision
+                # A wait cut short by asyncio loses nothing.
+                with pytest.raises(asyncio.TimeoutError):
+                    await asyncio.wait_for(watcher.next(), 0.3)
+                await lock.release()
+                batch = await asyncio.wait_for(watcher.next(), 10)
+                assert [e.change for e in batch.events] == ["released"]
+            assert watcher.closed
+            with pytest.raises(tenure.Cancelled):
+                await watcher.next()
+            with pytest.raises(tenure.LockLost):
+                await lock.set_value("v3")
+
+    run(main)
+
+
+def test_async_close_ends_a_waiting_iteration(endpoints: str, name: str) -> None:
+    async def main() -> None:
+        async with tenure.AsyncClient.connect(endpoints, ttl=3) as client:
+            watcher = client.watch(name)
+            batches: List[tenure.WatchBatch] = []
+
+            async def iterate() -> None:
+                async for batch in watcher:
+                    batches.append(batch)
+
+            task = asyncio.ensure_future(iterate())
+            assert await until(lambda: asyncio.sleep(0, len(batches) == 1))
+            await asyncio.sleep(0.2)
+            assert not task.done()
+            watcher.close()
+            await asyncio.wait_for(task, 10)  # ended cleanly, no exception
+            assert len(batches) == 1
+
+    run(main)
+
+
+def test_async_election_and_observe(endpoints: str, name: str) -> None:
+    async def main() -> None:
+        connect = tenure.AsyncClient.connect
+        async with connect(endpoints, ttl=3) as a, connect(endpoints, ttl=3) as b:
+            observer = b.election(name).observe()
+            assert isinstance(observer, tenure.AsyncObserver)
+            assert await asyncio.wait_for(observer.next(), 10) is None
+            election = a.election(name)
+            assert isinstance(election, tenure.AsyncElection)
+            async with election.try_campaign("a1") as leading:
+                assert isinstance(leading, tenure.AsyncLock)
+                leader = await asyncio.wait_for(observer.next(), 10)
+                assert leader is not None
+                assert (leader.value, leader.token) == ("a1", leading.fencing_token)
+                assert await b.election(name).leader() == leader
+                # b campaigns and waits; cancelling withdraws the campaign.
+                waiting = asyncio.ensure_future(b.election(name).campaign("b1", timeout=20))
+                assert await until(lambda: _waiters(a, name, 1))
+                waiting.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await waiting
+                assert await until(lambda: _waiters(a, name, 0))
+                await leading.set_value("a2")
+                now = await asyncio.wait_for(observer.next(), 10)
+                assert now is not None and now.value == "a2"
+            # Leaving the block resigned: the observer sees nobody lead.
+            assert await asyncio.wait_for(observer.next(), 10) is None
+            assert await election.leader() is None
+            second = await b.election(name).campaign("b2", timeout=5)
+            leaders: List[tenure.Leader] = []
+            async with observer:
+                async for seen in observer:
+                    assert seen is not None
+                    leaders.append(seen)
+                    observer.close()
+            assert [(l.value, l.token) for l in leaders] == [("b2", second.fencing_token)]
+            await second.release()
+
+    run(main)
+
+
+async def _waiters(client: tenure.AsyncClient, name: str, n: int) -> bool:
+    info = await client.describe(name)
+    return (0 if info is None else len(info.waiters)) == n

@@ -116,6 +116,7 @@ def test_kinds_and_enums_are_the_cores() -> None:
     assert [m.value for m in tenure.LostReason] == _native.LOST_REASONS
     assert [m.value for m in tenure.SessionState] == _native.SESSION_STATES
     assert [m.value for m in tenure.LockMode] == _native.LOCK_MODES
+    assert [m.value for m in tenure.LockChange] == _native.LOCK_CHANGES
 
 
 def test_async_client_constructor_says_what_to_call() -> None:

@@ -307,6 +307,104 @@ def scenario_revoke_request(kit: Kit) -> None:
     other.close()
 
 
+def next_batch(watcher: tenure.Watcher) -> tenure.WatchBatch:
+    """The next batch of a watcher, within 10 seconds."""
+    return watcher.next(timeout=10)
+
+
+def next_leader(observer: tenure.Observer) -> "tenure.Leader | None":
+    """The next leader an observer reports, within 10 seconds."""
+    return observer.next(timeout=10)
+
+
+def scenario_watch_prefix(kit: Kit) -> None:
+    a, b = client(kit), client(kit)
+    first = a.try_lock("py/w/a", value="a1")
+    watcher = a.watch("py/w/", 0)
+    reset = next_batch(watcher)
+    assert reset.reset and reset.events == [], reset
+    assert len(reset.locks) == 1
+    assert reset.locks[0].holders[0].value == "a1"
+    got: List[tenure.Lock] = []
+    waiting = threading.Thread(target=lambda: got.append(b.lock("py/w/a", timeout=20)))
+    waiting.start()
+    added = next_batch(watcher)
+    assert [e.change for e in added.events] == ["waiter_added"]
+    resume_at = added.revision
+    assert resume_at > reset.revision
+    # Not under the prefix: not reported.
+    other = a.try_lock("py/x/other")
+    first.release()
+    waiting.join(20)
+    assert len(got) == 1
+    second = got[0]
+    second.set_value("b2")
+    seen: List[tenure.WatchEvent] = []
+    last = resume_at
+    while len(seen) < 3:
+        batch = next_batch(watcher)
+        assert not batch.reset
+        for e in batch.events:
+            assert e.revision > last, "revisions must increase"
+            last = e.revision
+            assert e.name == "py/w/a"
+            seen.append(e)
+    assert [e.change for e in seen] == ["released", "granted", "value_changed"]
+    assert seen[0].token == first.fencing_token
+    assert seen[1].token == second.fencing_token
+    assert seen[1].request_id > 0 and seen[1].session_id == second.session_id
+    assert seen[2].value == "b2"
+    # A second watcher resumes after the waiter_added batch: no reset.
+    again: List[str] = []
+    with b.watch("py/w/", resume_at) as resumed:
+        for batch in resumed:
+            assert not batch.reset, f"resumed with a reset: {batch!r}"
+            again.extend(e.change for e in batch.events)
+            if len(again) >= 3:
+                break
+    assert again == ["released", "granted", "value_changed"]
+    watcher.close()
+    other.release()
+    second.release()
+    a.close()
+    b.close()
+
+
+def scenario_election(kit: Kit) -> None:
+    a, b, watching = client(kit, ttl=3), client(kit, ttl=3), client(kit, ttl=3)
+    leading = a.election("py/e/leader").campaign("n1", timeout=5)
+    observer = watching.election("py/e/leader").observe()
+    seen = next_leader(observer)
+    assert seen is not None, "a leader"
+    assert (seen.value, seen.token) == ("n1", leading.fencing_token)
+    candidate = b.election("py/e/leader")
+    got: List[tenure.Lock] = []
+    waiting = threading.Thread(target=lambda: got.append(candidate.campaign("n2", timeout=20)))
+    waiting.start()
+    assert wait_until(lambda: waiters(kit, "py/e/leader") == 1), "b waits"
+    leading.set_value("n1b")
+    seen = next_leader(observer)
+    assert seen is not None, "still a"
+    assert (seen.value, seen.token) == ("n1b", leading.fencing_token)
+    leading.release()
+    assert next_leader(observer) is None, "the leader going away"
+    waiting.join(20)
+    assert len(got) == 1, "b leads"
+    second = got[0]
+    seen = next_leader(observer)
+    assert seen is not None, "b"
+    assert seen.value == "n2"
+    assert seen.token == second.fencing_token
+    assert seen.token > leading.fencing_token
+    b.close()
+    assert next_leader(observer) is None, "the closed leader going away"
+    assert watching.election("py/e/leader").leader() is None
+    observer.close()
+    assert list(observer) == []
+    a.close()
+    watching.close()
+
+
 def scenario_cancel_withdraws(kit: Kit) -> None:
     async def main() -> None:
         a = await tenure.AsyncClient.connect(kit.endpoints, ttl=5)

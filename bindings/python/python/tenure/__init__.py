@@ -25,8 +25,17 @@ from __future__ import annotations
 import atexit
 
 from . import _native
-from ._async import Acquiring, AsyncClient, AsyncLock, AsyncSemaphore, Connecting
-from ._client import Client, Lock, Semaphore
+from ._async import (
+    Acquiring,
+    AsyncClient,
+    AsyncElection,
+    AsyncLock,
+    AsyncObserver,
+    AsyncSemaphore,
+    AsyncWatcher,
+    Connecting,
+)
+from ._client import Client, Election, Lock, Observer, Semaphore, Watcher
 from ._common import Subscription
 from ._errors import (
     Cancelled,
@@ -53,12 +62,15 @@ from ._native import (
     FenceValidator,
     GrantInfo,
     HolderInfo,
+    Leader,
     LockInfo,
     MemberInfo,
     SessionInfo,
     WaiterInfo,
+    WatchBatch,
+    WatchEvent,
 )
-from ._types import LockMode, LostReason, SessionState
+from ._types import LockChange, LockMode, LostReason, SessionState
 
 __version__: str = _native.__version__
 """The package version."""
@@ -66,14 +78,18 @@ __version__: str = _native.__version__
 __all__ = [
     "Acquiring",
     "AsyncClient",
+    "AsyncElection",
     "AsyncLock",
+    "AsyncObserver",
     "AsyncSemaphore",
+    "AsyncWatcher",
     "AuditRecord",
     "Cancelled",
     "AlreadyHeld",
     "Client",
     "ClusterStatus",
     "Connecting",
+    "Election",
     "FENCE_HEADER",
     "Fence",
     "FenceValidator",
@@ -82,14 +98,17 @@ __all__ = [
     "HolderInfo",
     "InternalError",
     "InvalidArgument",
+    "Leader",
     "Lock",
     "LockHeld",
     "LockInfo",
+    "LockChange",
     "LockLost",
     "LockMode",
     "LostReason",
     "MemberInfo",
     "NotHolder",
+    "Observer",
     "PermissionDenied",
     "ResourceExhausted",
     "Semaphore",
@@ -102,6 +121,9 @@ __all__ = [
     "Timeout",
     "Unavailable",
     "WaiterInfo",
+    "WatchBatch",
+    "WatchEvent",
+    "Watcher",
     "shutdown",
 ]
 

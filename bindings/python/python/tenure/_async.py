@@ -25,20 +25,26 @@ from typing import (
 
 from . import _native
 from ._common import (
+    ElectionBase,
+    ElectionInfo,
+    EndsWhenClosed,
     Endpoints,
+    FeedBase,
     LockBase,
     Subscription,
+    WatcherInfo,
     endpoints_list,
     native_options,
     state_callback,
 )
 from ._errors import TenureError
-from ._native import AuditRecord, ClusterStatus, GrantInfo, LockInfo, SessionInfo
+from ._native import AuditRecord, ClusterStatus, GrantInfo, Leader, LockInfo, SessionInfo, WatchBatch
 from ._types import LostReason, SessionState
 
-__all__ = ["AsyncClient", "AsyncLock", "AsyncSemaphore"]
+__all__ = ["AsyncClient", "AsyncElection", "AsyncLock", "AsyncObserver", "AsyncSemaphore", "AsyncWatcher"]
 
 T = TypeVar("T")
+F = TypeVar("F", bound="AsyncFeed[Any]")
 PathLike = Union[str, "os.PathLike[str]"]
 
 
@@ -62,6 +68,12 @@ class AsyncLock(LockBase):
         """Resolves when the lock is lost or released, with the reason; at the
         session's local expiry at the latest, even without news from the server."""
         return LostReason(await self._native.lost_async())
+
+    async def set_value(self, value: str) -> None:
+        """Replaces the value kept with this grant (proclaims a leader's new
+        value); see :meth:`tenure.Lock.set_value`. Raises
+        :class:`tenure.LockLost` if the lock is no longer held."""
+        await self._native.set_value_async(value)
 
     async def wait_revoke_requested(self) -> bool:
         """Resolves with True when someone asks this holder to release the lock
@@ -210,6 +222,92 @@ class AsyncSemaphore:
         return f"AsyncSemaphore(name={self.name!r}, permits={self.permits})"
 
 
+class AsyncFeed(FeedBase[T]):
+    """An asyncio stream of items (:class:`AsyncWatcher`,
+    :class:`AsyncObserver`): an async iterator, and an async context manager
+    that closes it. ``close()`` itself is a plain call."""
+
+    __slots__ = ()
+
+    async def next(self) -> T:
+        """The next item. Cancelling the wait (``asyncio.wait_for``) loses
+        nothing: a later ``next`` goes on. Raises :class:`tenure.Cancelled`
+        once closed."""
+        return await self._feed.next_async()
+
+    def __aiter__(self: F) -> F:
+        """``async for`` waits for each item in turn; :meth:`close` ends it."""
+        return self
+
+    async def __anext__(self) -> T:
+        """The next item; StopAsyncIteration once closed."""
+        with EndsWhenClosed(self._feed, StopAsyncIteration):
+            return await self._feed.next_async()
+
+    async def __aenter__(self: F) -> F:
+        """Returns itself."""
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        """Closes it."""
+        self.close()
+
+
+class AsyncWatcher(WatcherInfo, AsyncFeed[WatchBatch]):
+    """The changes of every lock under a prefix, from
+    :meth:`AsyncClient.watch`: ``async for batch in watcher`` or ``await
+    watcher.next()``. See :class:`tenure.Watcher` for batches, resets and
+    resuming."""
+
+    __slots__ = ("_native",)
+
+    def __init__(self, native: _native.NativeWatcher) -> None:
+        super().__init__(native)
+        self._native = native
+
+
+class AsyncObserver(ElectionInfo, AsyncFeed[Optional[Leader]]):
+    """The leaders of an election, from :meth:`AsyncElection.observe`:
+    ``async for leader in observer`` or ``await observer.next()``. First the
+    current leader (None if nobody leads), then the leader after every change,
+    None when it goes away."""
+
+    __slots__ = ("_native",)
+
+    def __init__(self, native: _native.NativeObserver) -> None:
+        super().__init__(native)
+        self._native = native
+
+
+class AsyncElection(ElectionBase):
+    """Leader election on the lock ``name``, from :meth:`AsyncClient.election`;
+    see :class:`tenure.Election`. The leadership is an :class:`AsyncLock`."""
+
+    __slots__ = ()
+
+    def campaign(self, value: str, timeout: float) -> Acquiring:
+        """Waits (FIFO, up to ``timeout`` seconds) to lead with ``value``.
+        Returns an awaitable of the leadership (:class:`AsyncLock`) that is
+        also an async context manager (resigns on exit). Cancelling it
+        withdraws the campaign. :class:`tenure.Timeout` if not elected in time."""
+        native = self._native
+        return Acquiring(lambda: native.campaign_async(value, timeout))
+
+    def try_campaign(self, value: str) -> Acquiring:
+        """Leads at once if nobody does (:class:`tenure.LockHeld` otherwise)."""
+        native = self._native
+        return Acquiring(lambda: native.campaign_async(value, None))
+
+    async def leader(self) -> Optional[Leader]:
+        """The current leader, or None."""
+        return await self._native.leader_async()
+
+    def observe(self) -> AsyncObserver:
+        """The leader changes, starting with the current leader. No network
+        until the first ``next``."""
+        return AsyncObserver(self._native.observe())
+
+
 class AsyncClient:
     """A connection to a tenure cluster, with one session at a time (asyncio API).
 
@@ -344,6 +442,18 @@ class AsyncClient:
         1,000,000); see :meth:`tenure.Client.semaphore`. No network until an
         acquire."""
         return AsyncSemaphore(self._native, name, permits)
+
+    # -- watches and elections ---------------------------------------------
+
+    def watch(self, prefix: str = "", start_revision: int = 0) -> AsyncWatcher:
+        """Watches every lock whose name starts with ``prefix``; see
+        :meth:`tenure.Client.watch`. A plain call (no network until the first
+        ``next``); use the result with ``async for`` or ``async with``."""
+        return AsyncWatcher(self._native.watch(prefix, start_revision))
+
+    def election(self, name: str) -> AsyncElection:
+        """The election ``name``; see :class:`AsyncElection`. No network."""
+        return AsyncElection(self._native.election(name))
 
     # -- session -----------------------------------------------------------
 

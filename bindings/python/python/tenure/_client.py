@@ -9,24 +9,31 @@ from __future__ import annotations
 
 import os
 from types import TracebackType
-from typing import Callable, List, Optional, Type, Union
+from typing import Any, Callable, List, Optional, Type, TypeVar, Union
 
 from . import _native
 from ._common import (
+    ElectionBase,
+    ElectionInfo,
+    EndsWhenClosed,
     Endpoints,
+    FeedBase,
     LockBase,
     Subscription,
+    WatcherInfo,
     endpoints_list,
     native_options,
     state_callback,
 )
 from ._errors import TenureError
-from ._native import AuditRecord, ClusterStatus, GrantInfo, LockInfo, SessionInfo
+from ._native import AuditRecord, ClusterStatus, GrantInfo, Leader, LockInfo, SessionInfo, WatchBatch
 from ._types import LostReason, SessionState
 
-__all__ = ["Client", "Lock", "Semaphore"]
+__all__ = ["Client", "Election", "Lock", "Observer", "Semaphore", "Watcher"]
 
 PathLike = Union[str, "os.PathLike[str]"]
+T = TypeVar("T")
+F = TypeVar("F", bound="Feed[Any]")
 
 
 class Lock(LockBase):
@@ -54,6 +61,14 @@ class Lock(LockBase):
         at the latest, even without news from the server."""
         reason = self._native.lost(timeout)
         return None if reason is None else LostReason(reason)
+
+    def set_value(self, value: str) -> None:
+        """Replaces the value kept with this grant (shown by ``describe``,
+        ``list_locks`` and watches as ``value_changed``); an elected leader
+        proclaims a new value (its new address) this way. At most 1,024 bytes,
+        no control characters but tab. Raises :class:`tenure.LockLost` if the
+        lock is no longer held."""
+        self._native.set_value(value)
 
     def wait_revoke_requested(self, timeout: Optional[float] = None) -> bool:
         """Blocks until someone asks this holder to release the lock
@@ -113,6 +128,108 @@ class Semaphore:
 
     def __repr__(self) -> str:
         return f"Semaphore(name={self.name!r}, permits={self.permits})"
+
+
+class Feed(FeedBase[T]):
+    """A blocking stream of items (:class:`Watcher`, :class:`Observer`): an
+    iterator that waits for each item, and a context manager that closes it."""
+
+    __slots__ = ()
+
+    def next(self, timeout: Optional[float] = None) -> T:
+        """Waits for the next item (GIL released; Ctrl-C interrupts it).
+
+        Raises:
+            Timeout: ``timeout`` seconds passed first. Nothing is lost: a
+                later ``next`` goes on where this one stopped.
+            Cancelled: The feed is closed.
+        """
+        return self._feed.next(timeout)
+
+    def __iter__(self: F) -> F:
+        """Iterating waits for each item in turn; :meth:`close` (from another
+        thread, or the loop's body) ends the iteration."""
+        return self
+
+    def __next__(self) -> T:
+        """The next item; StopIteration once closed."""
+        with EndsWhenClosed(self._feed, StopIteration):
+            return self._feed.next(None)
+
+    def __enter__(self: F) -> F:
+        """Returns itself."""
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Closes it."""
+        self.close()
+
+
+class Watcher(WatcherInfo, Feed[WatchBatch]):
+    """The changes of every lock under a name prefix, from :meth:`Client.watch`
+    (blocking API): ``for batch in watcher:`` or :meth:`next`.
+
+    Each :class:`tenure.WatchBatch` has the changes since the previous batch
+    (``events``, in increasing ``revision`` order), or, with ``reset`` set,
+    the state itself (``locks``), which replaces what the watcher knew: first
+    (from revision 0) and whenever the server no longer has every change since
+    the watcher's revision. Reconnects and leader changes are handled inside,
+    resuming from :attr:`revision`. Close it (or leave its ``with`` block) to
+    end the iteration.
+    """
+
+    __slots__ = ("_native",)
+
+    def __init__(self, native: _native.NativeWatcher) -> None:
+        super().__init__(native)
+        self._native = native
+
+
+class Observer(ElectionInfo, Feed[Optional[Leader]]):
+    """The leaders of an election, from :meth:`Election.observe` (blocking
+    API): ``for leader in observer:`` or :meth:`next`. First the current
+    leader (None if nobody leads), then the leader after every change: a new
+    leader, a new value (``set_value``), or None when the leader goes away
+    (resigned, expired, force-released, client closed)."""
+
+    __slots__ = ("_native",)
+
+    def __init__(self, native: _native.NativeObserver) -> None:
+        super().__init__(native)
+        self._native = native
+
+
+class Election(ElectionBase):
+    """Leader election on the lock ``name``, from :meth:`Client.election`
+    (blocking API). The leader is the lock's holder; its leadership is a
+    :class:`Lock` (fencing token, ``lost()``, ``on_lost``): proclaim a new
+    value with ``lock.set_value``, resign with ``lock.release()`` (or by
+    leaving its ``with`` block)."""
+
+    __slots__ = ()
+
+    def campaign(self, value: str, timeout: float) -> Lock:
+        """Waits (FIFO, up to ``timeout`` seconds) to lead, with ``value`` (for
+        example this node's address) shown to observers.
+
+        Raises:
+            Timeout: Not elected in time.
+            AlreadyHeld: This client leads already.
+        """
+        return Lock(self._native.campaign(value, timeout))
+
+    def try_campaign(self, value: str) -> Lock:
+        """Leads at once if nobody does; raises :class:`tenure.LockHeld` otherwise."""
+        return Lock(self._native.campaign(value, None))
+
+    def leader(self) -> Optional[Leader]:
+        """The current leader, or None (a linearizable read on the leader node)."""
+        return self._native.leader()
+
+    def observe(self) -> Observer:
+        """The leader changes, starting with the current leader (see
+        :class:`Observer`). No network until the first ``next``."""
+        return Observer(self._native.observe())
 
 
 class Client:
@@ -249,6 +366,22 @@ class Client:
         """The counting semaphore ``name`` of ``permits`` permits (1 to
         1,000,000). No network until an acquire."""
         return Semaphore(self._native, name, permits)
+
+    # -- watches and elections ---------------------------------------------
+
+    def watch(self, prefix: str = "", start_revision: int = 0) -> Watcher:
+        """Watches every lock whose name starts with ``prefix`` (``""``: all;
+        needs read permission on it). With ``start_revision`` 0 the first
+        batch is the current state (``reset``); with the :attr:`Watcher.revision`
+        of an earlier watcher, it resumes after it (or starts over with a
+        reset if the server no longer has every change since). No network
+        until the first ``next``; needs no session."""
+        return Watcher(self._native.watch(prefix, start_revision))
+
+    def election(self, name: str) -> Election:
+        """The election ``name`` (a lock of that name); see :class:`Election`.
+        No network."""
+        return Election(self._native.election(name))
 
     # -- session -----------------------------------------------------------
 

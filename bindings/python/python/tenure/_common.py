@@ -1,14 +1,28 @@
 """Helpers shared by the sync and asyncio APIs (argument conversion, the
-properties common to both lock handles)."""
+properties common to both lock handles, watchers, observers and elections)."""
 
 from __future__ import annotations
 
 import os
-from typing import Callable, Optional, Sequence, Union
+from typing import (
+    Awaitable,
+    Callable,
+    Generic,
+    Optional,
+    Protocol,
+    Sequence,
+    Type,
+    TypeVar,
+    Union,
+)
 
 from . import _native
-from ._native import Fence
+from ._errors import Cancelled
+from ._native import Fence, NativeElection, NativeObserver, NativeWatcher
 from ._types import LockMode, LostReason, SessionState
+
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 __all__: list[str] = []
 
@@ -192,3 +206,114 @@ def state_callback(callback: Callable[[SessionState], object]) -> Callable[[str]
         callback(SessionState(state))
 
     return call
+
+
+class NativeFeed(Protocol[T_co]):
+    """What a native watcher and observer have in common."""
+
+    def next(self, timeout: Optional[float] = None) -> T_co:
+        """The next item (blocking); Timeout, or Cancelled once closed."""
+
+    def next_async(self) -> Awaitable[T_co]:
+        """The next item, as an awaitable."""
+
+    def close(self) -> None:
+        """Ends a waiting ``next`` and every later one."""
+
+    def closed(self) -> bool:
+        """Whether ``close`` was called."""
+
+
+class EndsWhenClosed:
+    """A ``with`` block around a feed's ``next`` that turns the
+    :class:`tenure.Cancelled` of a closed feed into ``stop``
+    (``StopIteration`` or ``StopAsyncIteration``): closing ends iteration."""
+
+    __slots__ = ("_feed", "_stop")
+
+    def __init__(self, feed: NativeFeed[object], stop: Type[Exception]) -> None:
+        self._feed = feed
+        self._stop = stop
+
+    def __enter__(self) -> None:
+        """Nothing to do."""
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        """Raises ``stop`` in place of the Cancelled of a closed feed."""
+        if isinstance(exc, Cancelled) and self._feed.closed():
+            raise self._stop from None
+
+
+class FeedBase(Generic[T]):
+    """What watchers and observers have in common, blocking and asyncio:
+    ``close()`` (from any thread; ends a waiting ``next`` and the iteration)
+    and ``closed``."""
+
+    __slots__ = ("_feed",)
+
+    def __init__(self, feed: NativeFeed[T]) -> None:
+        self._feed = feed
+
+    def close(self) -> None:
+        """Stops it: a waiting ``next`` (on any thread or task) and every later
+        one raise :class:`tenure.Cancelled`, and iteration ends. Idempotent;
+        no network."""
+        self._feed.close()
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._feed.closed()
+
+
+class WatcherInfo:
+    """The properties of a watcher (blocking and asyncio)."""
+
+    __slots__ = ()
+    _native: NativeWatcher
+
+    def __repr__(self) -> str:
+        """Prefix, revision and whether it is closed."""
+        return (
+            f"<{type(self).__name__} prefix={self.prefix!r} revision={self.revision} "
+            f"closed={self._native.closed()}>"
+        )
+
+    @property
+    def prefix(self) -> str:
+        """The name prefix watched (``""``: every lock)."""
+        return self._native.prefix
+
+    @property
+    def revision(self) -> int:
+        """The revision of the last batch returned (or the start revision):
+        pass it as ``start_revision`` to resume in a new watcher."""
+        return self._native.revision
+
+
+class ElectionInfo:
+    """The name of an election, for the elections and their observers
+    (blocking and asyncio)."""
+
+    __slots__ = ()
+    _native: Union[NativeElection, NativeObserver]
+
+    @property
+    def name(self) -> str:
+        """The election's name (a lock of that name: ``describe`` shows the
+        leader as its holder, the candidates as its waiters)."""
+        return self._native.name
+
+    def __repr__(self) -> str:
+        """The election's name."""
+        return f"<{type(self).__name__} name={self.name!r}>"
+
+
+class ElectionBase(ElectionInfo):
+    """What the blocking and asyncio elections have in common."""
+
+    __slots__ = ("_native",)
+    _native: NativeElection
+
+    def __init__(self, native: NativeElection) -> None:
+        self._native = native

@@ -22,6 +22,8 @@ SESSION_STATES: Final[List[str]]
 """The core's session states (``SessionState::ALL``)."""
 LOCK_MODES: Final[List[str]]
 """The core's lock modes (``LockMode::ALL``)."""
+LOCK_CHANGES: Final[List[str]]
+"""The core's lock changes of a watch (``LockChange::ALL``), e.g. ``"granted"``."""
 
 def shutdown(timeout: float = 1.0) -> None:
     """Closes every live client's session (best effort, within ``timeout``
@@ -263,6 +265,88 @@ class GrantInfo:
     def __eq__(self, other: object) -> bool: ...
 
 @final
+class WatchEvent:
+    """One change of one lock, as a watch reports it."""
+
+    @property
+    def revision(self) -> int:
+        """The cluster-wide number of this change."""
+    @property
+    def change(self) -> str:
+        """What happened: a :class:`tenure.LockChange` value (``"granted"``,
+        ``"released"``, ``"expired"``, ``"force_released"``,
+        ``"waiter_added"``, ``"waiter_removed"``, ``"value_changed"``,
+        ``"release_requested"``)."""
+    @property
+    def name(self) -> str:
+        """Lock name."""
+    @property
+    def session_id(self) -> int:
+        """The holder's or waiter's session."""
+    @property
+    def token(self) -> int:
+        """The grant's fencing token (0 for a waiter's change)."""
+    @property
+    def owner_id(self) -> str:
+        """The grant's (or the waiter's future grant's) owner id."""
+    @property
+    def mode(self) -> str:
+        """``"exclusive"``, ``"shared"`` or ``"permits"``."""
+    @property
+    def permits(self) -> int:
+        """Permits, for a semaphore (0 for a lock)."""
+    @property
+    def value(self) -> str:
+        """The holder's or waiter's value (the new one for ``value_changed``)."""
+    @property
+    def request_id(self) -> int:
+        """The acquire's request id, for waiter changes and grants to a waiter."""
+    @property
+    def at_ms(self) -> int:
+        """When it happened (Unix ms, leader clock)."""
+    def __eq__(self, other: object) -> bool: ...
+
+@final
+class WatchBatch:
+    """What a watcher gets from one ``next``: changes, or the state."""
+
+    @property
+    def revision(self) -> int:
+        """Every change up to this revision is delivered (resume from it)."""
+    @property
+    def reset(self) -> bool:
+        """The watch starts over: ``locks`` is the state at ``revision`` and
+        replaces what the watcher knew (first, and after falling behind)."""
+    @property
+    def locks(self) -> List[LockInfo]:
+        """With ``reset``: every lock under the prefix with holders or waiters."""
+    @property
+    def events(self) -> List[WatchEvent]:
+        """The changes since the previous batch, in revision order."""
+    def __eq__(self, other: object) -> bool: ...
+
+@final
+class Leader:
+    """The leader of an election, as observers see it."""
+
+    @property
+    def name(self) -> str:
+        """The election's name."""
+    @property
+    def session_id(self) -> int:
+        """The leader's session."""
+    @property
+    def token(self) -> int:
+        """The leader's fencing token: a later leader's is greater."""
+    @property
+    def owner_id(self) -> str:
+        """The leadership's owner id."""
+    @property
+    def value(self) -> str:
+        """The value it campaigned with or last proclaimed."""
+    def __eq__(self, other: object) -> bool: ...
+
+@final
 class NativeOptions:
     """Checked client options; None keeps the core default. With ``use_env``
     (the default) connecting reads unset settings from ``TENURE_*``."""
@@ -360,6 +444,10 @@ class NativeLock:
         """Resolves with the reason when the lock is lost or released."""
     def on_lost(self, callback: Callable[[str], object]) -> None:
         """Calls ``callback(reason)`` once, on a background thread."""
+    def set_value(self, value: str) -> None:
+        """Replaces the grant's value (blocking); LockLost if no longer held."""
+    def set_value_async(self, value: str) -> Awaitable[None]:
+        """``set_value``, as an awaitable."""
     def is_revoke_requested(self) -> bool:
         """Whether someone asked this holder to release the lock (no network)."""
     def wait_revoke_requested(self, timeout: Optional[float] = None) -> bool:
@@ -375,6 +463,62 @@ class NativeLock:
         """``finish``, as an awaitable."""
     def run_async(self, work: NativeWork) -> Awaitable[None]:
         """Resolves when ``work`` is done; raises LockLost if the lock is lost first."""
+
+@final
+class NativeWatcher:
+    """A watch of every lock under a prefix (the core's ``Watcher``)."""
+
+    @property
+    def prefix(self) -> str:
+        """The prefix watched."""
+    @property
+    def revision(self) -> int:
+        """The revision of the last batch returned (or the start revision)."""
+    def next(self, timeout: Optional[float] = None) -> WatchBatch:
+        """The next batch (blocking); Timeout after ``timeout``, Cancelled once closed."""
+    def next_async(self) -> Awaitable[WatchBatch]:
+        """The next batch, as an awaitable."""
+    def close(self) -> None:
+        """Stops the watcher (idempotent)."""
+    def closed(self) -> bool:
+        """Whether ``close`` was called."""
+
+@final
+class NativeObserver:
+    """Leader changes of an election (the core's ``Observer``)."""
+
+    @property
+    def name(self) -> str:
+        """The election's name."""
+    def next(self, timeout: Optional[float] = None) -> Optional[Leader]:
+        """The next leader, None when there is none (blocking); Timeout after
+        ``timeout``, Cancelled once closed."""
+    def next_async(self) -> Awaitable[Optional[Leader]]:
+        """The next leader, as an awaitable."""
+    def close(self) -> None:
+        """Stops observing (idempotent)."""
+    def closed(self) -> bool:
+        """Whether ``close`` was called."""
+
+@final
+class NativeElection:
+    """An election: a lock of its name whose holder leads (the core's ``Election``)."""
+
+    @property
+    def name(self) -> str:
+        """The election's name."""
+    def campaign(self, value: str, timeout: Optional[float] = None) -> NativeLock:
+        """Leads with ``value`` (blocking): waits up to ``timeout``, or tries once (None)."""
+    def campaign_async(
+        self, value: str, timeout: Optional[float] = None
+    ) -> Awaitable[NativeLock]:
+        """``campaign``, as an awaitable; cancelling it withdraws the campaign."""
+    def leader(self) -> Optional[Leader]:
+        """The current leader, or None (blocking)."""
+    def leader_async(self) -> Awaitable[Optional[Leader]]:
+        """``leader``, as an awaitable."""
+    def observe(self) -> NativeObserver:
+        """The leader changes, starting with the current leader."""
 
 @final
 class NativeClient:
@@ -430,6 +574,10 @@ class NativeClient:
         permits: Optional[Tuple[int, int]] = None,
     ) -> NativeLockScope:
         """Starts the core's ``with_lock`` for Python work."""
+    def watch(self, prefix: str = "", start_revision: int = 0) -> NativeWatcher:
+        """Watches every lock under ``prefix`` from ``start_revision`` (no network yet)."""
+    def election(self, name: str) -> NativeElection:
+        """The election ``name`` (no network)."""
     def force_release(self, name: str, owner_id: str, reason: str = "") -> List[GrantInfo]:
         """Admin: frees ``name`` only if ``owner_id`` still holds it."""
     def force_release_async(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["LockMode", "LostReason", "SessionState"]
+__all__ = ["LockChange", "LockMode", "LostReason", "SessionState"]
 
 
 class _StrEnum(str, enum.Enum):
@@ -26,6 +26,29 @@ class LockMode(_StrEnum):
     """Many shared holders, no exclusive one."""
     PERMITS = "permits"
     """Permits of a counting semaphore (:meth:`tenure.Client.semaphore`)."""
+
+
+class LockChange(_StrEnum):
+    """What happened to a lock, as a watch reports it (``WatchEvent.change``,
+    a str that compares equal to these members)."""
+
+    GRANTED = "granted"
+    """A grant was made (at once, or to a waiter: then ``request_id`` is set)."""
+    RELEASED = "released"
+    """The holder released it, or closed its session."""
+    EXPIRED = "expired"
+    """The holder's session expired."""
+    FORCE_RELEASED = "force_released"
+    """An administrator force-released the grant."""
+    WAITER_ADDED = "waiter_added"
+    """An acquire started waiting."""
+    WAITER_REMOVED = "waiter_removed"
+    """A waiting acquire left the queue without a grant (cancelled, timed out,
+    or its session ended)."""
+    VALUE_CHANGED = "value_changed"
+    """The holder replaced its value (``Lock.set_value``)."""
+    RELEASE_REQUESTED = "release_requested"
+    """Someone asked the holder to release (``request_release``)."""
 
 
 class LostReason(_StrEnum):
