@@ -103,7 +103,7 @@ fn validate_permits(options: &AcquireOptions) -> Result<()> {
     Ok(())
 }
 
-fn millis(d: Duration) -> u64 {
+pub(crate) fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
@@ -150,12 +150,17 @@ impl Client {
         &self.inner.conn.options
     }
 
-    fn deadline(&self, extra: Duration) -> Instant {
+    /// The connection the client's calls go through.
+    pub(crate) fn inner_conn(&self) -> Arc<crate::conn::Conn> {
+        self.inner.conn.clone()
+    }
+
+    pub(crate) fn deadline(&self, extra: Duration) -> Instant {
         Instant::now() + self.options().call_timeout + extra
     }
 
     /// The live session, opening a fresh one if there is none or it ended.
-    async fn session(&self) -> Result<Arc<SessionInner>> {
+    pub(crate) async fn session(&self) -> Result<Arc<SessionInner>> {
         let mut current = self.inner.session.lock().await;
         if let Some(s) = current.as_ref() {
             if s.is_alive() {

@@ -33,6 +33,7 @@
 #[cfg(feature = "uniffi")]
 uniffi::setup_scaffolding!("tenure");
 
+mod acquire_all;
 mod admin;
 mod client;
 mod clock;
@@ -49,6 +50,7 @@ mod session;
 mod watch;
 mod work;
 
+pub use acquire_all::MAX_ACQUIRE_ALL;
 pub use admin::{
     AuditRecord, ClusterStatus, GrantInfo, HolderInfo, Leader, LockInfo, MemberInfo, SessionInfo,
     WaiterInfo, WatchBatch, WatchEvent,

@@ -200,10 +200,16 @@ impl Watcher {
     /// After `close`, fails with `Cancelled`.
     pub async fn next(&self) -> Result<WatchBatch> {
         let mut closed = self.inner.closed.subscribe();
-        tokio::select! {
+        let batch = tokio::select! {
             batch = self.next_batch() => batch,
             _ = closed.wait_for(|c| *c) => Err(Error::new(ErrorKind::Cancelled, "the watcher was closed")),
+        };
+        if self.is_closed() {
+            // `close` could not take the stream while this call read it: end
+            // the server's stream now (the read above has let go of it).
+            self.inner.stream.lock().await.take();
         }
+        batch
     }
 
     /// Stops the watcher: a waiting `next` and every later one fail with

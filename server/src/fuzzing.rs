@@ -797,7 +797,7 @@ fn pick_request(inp: &mut Input<'_>) -> u64 {
 /// enough that commands interact.
 fn command(inp: &mut Input<'_>, m: &Machine, owners: &[OwnerId]) -> Command {
     let session = pick_session(inp, m);
-    match inp.below(16) {
+    match inp.below(17) {
         0 => Command::OpenSession {
             open_id: if inp.flag() {
                 u128::from(inp.byte() % 8)
@@ -871,6 +871,23 @@ fn command(inp: &mut Input<'_>, m: &Machine, owners: &[OwnerId]) -> Command {
             principal: inp.text(8),
             reason: inp.text(8),
         },
+        15 => {
+            let names: Vec<String> = (0..inp.below(4)).map(|_| pick_name(inp, m)).collect();
+            let owners = names.iter().map(|_| pick_owner(inp, m, owners)).collect();
+            Command::AcquireAll {
+                session,
+                request: pick_request(inp),
+                names,
+                mode: if inp.flag() {
+                    Mode::Shared
+                } else {
+                    Mode::Exclusive
+                },
+                lock_delay_ms: inp.number() % 100,
+                owners,
+                value: inp.text(8),
+            }
+        }
         14 => Command::SetValue {
             session,
             request: pick_request(inp),
@@ -1000,7 +1017,9 @@ fn granted_tokens(out: &[Outcome], events: &[Event]) -> Vec<u64> {
     for o in out {
         match o {
             Outcome::Granted(g) => tokens.push(g.token),
-            Outcome::ForceReleased { granted } => tokens.extend(granted.iter().map(|g| g.token)),
+            Outcome::ForceReleased { granted } | Outcome::GrantedAll(granted) => {
+                tokens.extend(granted.iter().map(|g| g.token))
+            }
             _ => {}
         }
     }

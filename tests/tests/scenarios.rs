@@ -39,6 +39,7 @@ scenarios!(
     revoke_request,
     watch_prefix,
     election,
+    acquire_all,
     cancel_withdraws,
     shared_mode,
     lost_after_blacklist,
@@ -735,6 +736,60 @@ mod scenario {
             .await;
         assert_eq!(now.expect("leader()"), None);
         observer.close();
+    }
+
+    pub async fn acquire_all() {
+        let cluster = started().await;
+        let a = client(&cluster, Duration::from_secs(5)).await;
+        let b = client(&cluster, Duration::from_secs(5)).await;
+        let both = a
+            .acquire_all(&["m/a", "m/b"], AcquireOptions::try_once())
+            .await
+            .expect("both");
+        assert_eq!(both.len(), 2);
+        assert_ne!(both[0].owner_id(), both[1].owner_id());
+        assert!(both[1].fencing_token() > both[0].fencing_token());
+        for lock in &both {
+            lock.release().await.expect("release");
+        }
+        let held = b.try_lock("m/b").await.expect("m/b");
+        let err = a
+            .acquire_all(&["m/c", "m/b"], AcquireOptions::try_once())
+            .await
+            .expect_err("m/b is held");
+        assert_eq!(err.kind(), ErrorKind::LockHeld, "{err}");
+        assert!(
+            a.describe("m/c").await.expect("describe").is_none(),
+            "m/c stays free"
+        );
+        let waiter = a.clone();
+        let waiting = tokio::spawn(async move {
+            waiter
+                .acquire_all(
+                    &["m/c", "m/b"],
+                    AcquireOptions::wait(Duration::from_secs(20)),
+                )
+                .await
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        held.release().await.expect("release");
+        let got = waiting
+            .await
+            .expect("join")
+            .expect("both after the release");
+        assert_eq!(
+            got.iter().map(|l| l.name()).collect::<Vec<_>>(),
+            ["m/c", "m/b"]
+        );
+        assert!(got[1].fencing_token() > held.fencing_token());
+        let err = a
+            .acquire_all(&["m/d", "m/d"], AcquireOptions::try_once())
+            .await
+            .expect_err("twice");
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
+        for lock in &got {
+            lock.release().await.expect("release");
+        }
     }
 
     pub async fn shared_mode() {

@@ -538,6 +538,79 @@ async fn bad_input_gets_typed_errors_and_changes_nothing() {
         .await
         .expect_err("nobody holds it");
     assert_eq!(kind_of(&err), ErrorKind::NotHolder);
+    let all = |request_id, names: Vec<String>, mode: pb::LockMode| pb::AcquireAllRequest {
+        session_id: session,
+        request_id,
+        names,
+        mode: mode as i32,
+        lock_delay_ms: 0,
+        value: String::new(),
+    };
+    for (what, req) in [
+        ("no names", all(20, Vec::new(), pb::LockMode::Exclusive)),
+        (
+            "a name twice",
+            all(21, vec!["ok".into(), "ok".into()], pb::LockMode::Exclusive),
+        ),
+        (
+            "65 names",
+            all(
+                22,
+                (0..65).map(|i| format!("n{i}")).collect(),
+                pb::LockMode::Exclusive,
+            ),
+        ),
+        ("permits", all(23, vec!["ok".into()], pb::LockMode::Permits)),
+        (
+            "a bad name",
+            all(24, vec!["ok".into(), "a\nb".into()], pb::LockMode::Shared),
+        ),
+    ] {
+        let err = stub.acquire_all(req).await.expect_err(what);
+        assert_eq!(kind_of(&err), ErrorKind::InvalidArgument, "{what}: {err:?}");
+    }
+    for (what, req) in [
+        (
+            "a value over 1,024 bytes",
+            pb::SetValueRequest {
+                session_id: session,
+                request_id: 25,
+                name: "ok".into(),
+                owner_id: "0".repeat(32),
+                value: "v".repeat(1_025),
+            },
+        ),
+        (
+            "a bad owner id",
+            pb::SetValueRequest {
+                session_id: session,
+                request_id: 26,
+                name: "ok".into(),
+                owner_id: "zz".into(),
+                value: String::new(),
+            },
+        ),
+    ] {
+        let err = stub.set_value(req).await.expect_err(what);
+        assert_eq!(kind_of(&err), ErrorKind::InvalidArgument, "{what}: {err:?}");
+    }
+    let err = stub
+        .watch(pb::WatchRequest {
+            prefix: "a\nb".into(),
+            start_revision: 0,
+        })
+        .await
+        .expect_err("a bad prefix");
+    assert_eq!(kind_of(&err), ErrorKind::InvalidArgument);
+    let err = stub
+        .request_release(pb::RequestReleaseRequest {
+            name: "ok".into(),
+            owner_id: "zz".into(),
+            reason: String::new(),
+        })
+        .await
+        .expect_err("a bad owner id");
+    assert_eq!(kind_of(&err), ErrorKind::InvalidArgument);
 
     let after = stub
         .status(pb::StatusRequest {})

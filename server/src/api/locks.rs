@@ -83,6 +83,73 @@ pub async fn acquire(
     }
 }
 
+/// Most names in one `AcquireAll`.
+pub const MAX_ACQUIRE_ALL: usize = 64;
+
+/// `AcquireAll`: grants every name at once, or none.
+pub async fn acquire_all(
+    calls: &Calls,
+    req: Request<pb::AcquireAllRequest>,
+) -> Result<Response<pb::AcquireAllResponse>, Status> {
+    let node = calls.node();
+    let caller = calls.begin(&req)?;
+    let r = req.into_inner();
+    let session = validate::session_id(r.session_id)?;
+    let request = validate::request_id("request_id", r.request_id)?;
+    if r.names.is_empty() || r.names.len() > MAX_ACQUIRE_ALL {
+        return Err(invalid(format!(
+            "names must list 1 to {MAX_ACQUIRE_ALL} locks, got {}",
+            r.names.len()
+        )));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for name in &r.names {
+        validate::lock_name(name)?;
+        if !seen.insert(name.as_str()) {
+            return Err(invalid(format!("lock {name:?} is named twice")));
+        }
+    }
+    let mode = match lock_mode(r.mode, 0, 0)? {
+        Mode::Permits { .. } => {
+            return Err(invalid("acquire-all takes locks, not semaphore permits"));
+        }
+        mode => mode,
+    };
+    let lock_delay_ms = validate::millis(
+        "lock_delay_ms",
+        r.lock_delay_ms,
+        Duration::ZERO,
+        MAX_LOCK_DELAY,
+    )?;
+    validate::text("value", &r.value)?;
+    for name in &r.names {
+        access::require(node, &caller, Perm::Lock, name)?;
+    }
+    access::require_owner(node, &caller, session)?;
+    // Each name counts against the limits until the call returns.
+    let _slots = r
+        .names
+        .iter()
+        .map(|name| check_acquire_limits(node, &caller, session, name, false))
+        .collect::<Result<Vec<_>, Status>>()?;
+    let owners = r.names.iter().map(|_| rand::random()).collect();
+    let cmd = Command::AcquireAll {
+        session,
+        request,
+        names: r.names,
+        mode,
+        lock_delay_ms,
+        owners,
+        value: r.value,
+    };
+    match calls.propose(cmd).await? {
+        Outcome::GrantedAll(grants) => Ok(Response::new(pb::AcquireAllResponse {
+            grants: grants.iter().map(convert::grant).collect(),
+        })),
+        other => Err(unexpected(other)),
+    }
+}
+
 /// `CancelAcquire`: withdraws a waiting acquire (or leaves a tombstone for one
 /// not seen yet); answers the grant if it was granted first.
 pub async fn cancel_acquire(

@@ -131,6 +131,13 @@ impl Tenure for TenureService {
         watch::watch(&self.calls, req).await
     }
 
+    async fn acquire_all(
+        &self,
+        req: Request<pb::AcquireAllRequest>,
+    ) -> Result<Response<pb::AcquireAllResponse>, Status> {
+        locks::acquire_all(&self.calls, req).await
+    }
+
     async fn set_value(
         &self,
         req: Request<pb::SetValueRequest>,

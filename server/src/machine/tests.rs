@@ -14,6 +14,9 @@ thread_local! {
     /// grant expires (`Machine::remove_holder`), so a watcher would go on
     /// believing in the holder; the harness's watch mirror must report it.
     pub(super) static SILENT_EXPIRY: Cell<bool> = const { Cell::new(false) };
+    /// Negative control: an acquire-all grants the names that are free and
+    /// skips the others (partial holding); the harness must report it.
+    pub(super) static PARTIAL_ACQUIRE_ALL: Cell<bool> = const { Cell::new(false) };
 }
 
 fn batch(time_ms: u64, commands: Vec<Command>) -> Batch {
@@ -294,6 +297,78 @@ fn watch_mirror_reports_a_machine_that_hides_an_expiry() {
         message.contains("changes not all seen") || message.contains("believes"),
         "{message}"
     );
+}
+
+#[test]
+fn acquire_all_check_reports_a_machine_that_grants_part() {
+    // Negative control: with partial grants, the harness must notice that an
+    // acquire-all of a held and a free lock did not get every name.
+    PARTIAL_ACQUIRE_ALL.set(true);
+    let result = std::panic::catch_unwind(|| {
+        let mut h = Harness::new();
+        h.step(Op::Acquire {
+            s: 0,
+            name: 0,
+            kind: 0,
+            wait: None,
+        });
+        h.step(Op::AcquireAll {
+            s: 1,
+            names: 0b011,
+            shared: false,
+        });
+    });
+    PARTIAL_ACQUIRE_ALL.set(false);
+    let panic = result.expect_err("the partial grant went unnoticed");
+    let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(message.contains("not every name granted"), "{message}");
+}
+
+#[test]
+fn acquire_all_grants_every_name_or_none() {
+    let mut m = Machine::default();
+    let (a, b) = (open(&mut m, 1), open(&mut m, 2));
+    apply1(&mut m, 1, acquire(a, 1, "y", None));
+    let all = |session, request, names: &[&str]| Command::AcquireAll {
+        session,
+        request,
+        names: names.iter().map(|n| n.to_string()).collect(),
+        mode: Mode::Exclusive,
+        lock_delay_ms: 0,
+        owners: (0..names.len() as u128)
+            .map(|i| 1_000 + request as u128 * 10 + i)
+            .collect(),
+        value: "both".into(),
+    };
+    let before = format!("{:?}", m.locks());
+    assert_eq!(
+        apply1(&mut m, 2, all(b, 1, &["x", "y"])).0,
+        Outcome::Rejected(Rejection::LockHeld("y".into()))
+    );
+    assert_eq!(
+        before,
+        format!("{:?}", m.locks()),
+        "nothing held after a refusal"
+    );
+    let Outcome::GrantedAll(grants) = apply1(&mut m, 3, all(b, 2, &["x", "z"])).0 else {
+        panic!("not granted")
+    };
+    assert_eq!(
+        grants.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(),
+        ["x", "z"]
+    );
+    assert!(grants[1].token == grants[0].token + 1);
+    assert_eq!(m.lock("z").expect("held").holders[0].value, "both");
+    // A repeated name, or a name the session holds, grants nothing.
+    assert!(matches!(
+        apply1(&mut m, 4, all(a, 2, &["q", "q"])).0,
+        Outcome::Rejected(_)
+    ));
+    assert_eq!(
+        apply1(&mut m, 5, all(a, 3, &["q", "y"])).0,
+        Outcome::Rejected(Rejection::AlreadyHeld("y".into()))
+    );
+    assert!(m.lock("q").is_none());
 }
 
 #[test]
@@ -783,6 +858,12 @@ enum Op {
     SetValue {
         s: usize,
     },
+    AcquireAll {
+        s: usize,
+        /// Bit i: lock `li` is among the names.
+        names: u8,
+        shared: bool,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -800,6 +881,8 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (0usize..6).prop_map(|back| Op::Retry { back }),
         1 => (0u8..6, any::<bool>()).prop_map(|(name, one)| Op::RequestRelease { name, one }),
         1 => s.clone().prop_map(|s| Op::SetValue { s }),
+        2 => (s.clone(), 1u8..8, any::<bool>())
+            .prop_map(|(s, names, shared)| Op::AcquireAll { s, names, shared }),
     ]
 }
 
@@ -1013,8 +1096,10 @@ impl Harness {
             })
             .collect();
         for o in &out {
-            if let Outcome::Granted(g) = o {
-                grants.push(g.clone());
+            match o {
+                Outcome::Granted(g) => grants.push(g.clone()),
+                Outcome::GrantedAll(all) => grants.extend(all.iter().cloned()),
+                _ => {}
             }
         }
         if let (
@@ -1161,6 +1246,50 @@ impl Harness {
         }
     }
 
+    /// All or nothing: either every name is granted to the session, or no
+    /// lock changed at all.
+    fn acquire_all(&mut self, s: usize, names: u8, shared: bool) {
+        let session = self.session(s);
+        self.next_request += 1;
+        let request = self.next_request;
+        let names: Vec<String> = (0..3)
+            .filter(|i| names & (1 << i) != 0)
+            .map(|i| format!("l{i}"))
+            .collect();
+        let owners: Vec<OwnerId> = (0..names.len())
+            .map(|i| (request as u128) << 8 | i as u128)
+            .collect();
+        let before = format!("{:?}", (self.m.locks(), self.m.last_token()));
+        let out = self.run(Command::AcquireAll {
+            session,
+            request,
+            names: names.clone(),
+            mode: if shared {
+                Mode::Shared
+            } else {
+                Mode::Exclusive
+            },
+            lock_delay_ms: 0,
+            owners,
+            value: String::new(),
+        });
+        match out {
+            Outcome::GrantedAll(grants) => {
+                let granted: Vec<&str> = grants.iter().map(|g| g.name.as_str()).collect();
+                assert_eq!(granted, names, "not every name granted");
+                for w in grants.windows(2) {
+                    assert!(w[1].token > w[0].token, "tokens not in name order");
+                }
+            }
+            Outcome::Rejected(_) => assert_eq!(
+                before,
+                format!("{:?}", (self.m.locks(), self.m.last_token())),
+                "a refused acquire-all changed state (partial holding)"
+            ),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
     fn step(&mut self, op: Op) {
         match op {
             Op::Acquire {
@@ -1250,6 +1379,7 @@ impl Harness {
                 self.run(Command::Tick);
             }
             Op::RequestRelease { name, one } => self.request_release(&lock_or_semaphore(name), one),
+            Op::AcquireAll { s, names, shared } => self.acquire_all(s, names, shared),
             Op::SetValue { s } => {
                 let session = self.session(s);
                 let held = self

@@ -146,6 +146,20 @@ pub enum Command {
         principal: String,
         reason: String,
     },
+    /// Acquires every name at once or none (one try, no queueing): each gets
+    /// its own grant, owner id and token, in the order given. Deduplicated by
+    /// request id.
+    AcquireAll {
+        session: SessionId,
+        request: RequestId,
+        names: Vec<String>,
+        /// Exclusive or Shared (the API refuses Permits).
+        mode: Mode,
+        lock_delay_ms: u64,
+        /// One per name.
+        owners: Vec<OwnerId>,
+        value: String,
+    },
     /// Replaces the value of a grant the session holds (an elected leader
     /// proclaiming its new address); deduplicated by request id.
     SetValue {
@@ -281,6 +295,8 @@ pub enum Outcome {
     },
     /// A SetValue took effect.
     ValueSet,
+    /// Every name of an AcquireAll was granted (in its order).
+    GrantedAll(Vec<Grant>),
 }
 
 /// An audit record of an admin action.
