@@ -226,6 +226,10 @@ pub struct LockArgs {
     /// Take the lock in shared mode.
     #[arg(long)]
     pub shared: bool,
+    /// Also hold this lock (repeat for more): every lock is taken at once or
+    /// none (`acquire_all`), and COMMAND is stopped if any is lost.
+    #[arg(long = "and", value_name = "NAME")]
+    pub also: Vec<String>,
     /// A small value stored with the grant, shown by `describe` and `locks`
     /// (this host's address, a job id; at most 1,024 bytes).
     #[arg(long, default_value = "")]
@@ -643,7 +647,20 @@ async fn run_lock(args: LockArgs, hold: Hold, conn: &ConnectArgs) -> anyhow::Res
     }
     acquire = acquire.with_value(args.value.clone());
     let forever = matches!(hold, Hold::Leadership { forever: true });
-    let lock = match acquire_until(&client, &args.name, acquire, forever).await {
+    let taken = if args.also.is_empty() {
+        acquire_until(&client, &args.name, acquire, forever)
+            .await
+            .map(|l| vec![l])
+    } else {
+        if !matches!(hold, Hold::Lock) {
+            anyhow::bail!("--and is for locks only");
+        }
+        let names: Vec<&str> = std::iter::once(args.name.as_str())
+            .chain(args.also.iter().map(String::as_str))
+            .collect();
+        client.acquire_all(&names, acquire).await
+    };
+    let locks = match taken {
         Ok(l) => l,
         Err(e) if e.kind() == ErrorKind::LockHeld || e.kind() == ErrorKind::Timeout => {
             eprintln!("tenure: {e}");
@@ -651,7 +668,9 @@ async fn run_lock(args: LockArgs, hold: Hold, conn: &ConnectArgs) -> anyhow::Res
         }
         Err(e) => return Err(e.into()),
     };
+    let lock = &locks[0];
     let fence = lock.fence();
+    let fences: Vec<String> = locks.iter().map(|l| l.fence().header_value()).collect();
     let (program, rest) = args
         .command
         .split_first()
@@ -663,12 +682,14 @@ async fn run_lock(args: LockArgs, hold: Hold, conn: &ConnectArgs) -> anyhow::Res
         .env("TENURE_FENCING_TOKEN", lock.fencing_token().to_string())
         .env("TENURE_OWNER_ID", lock.owner_id())
         .env("TENURE_SESSION_ID", lock.session_id().to_string())
+        // Every lock held (with --and), comma-separated LOCK=TOKEN.
+        .env("TENURE_FENCES", fences.join(","))
         // Its own process group, so that stopping it stops its children too.
         .process_group(0)
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| anyhow::anyhow!("cannot run {program}: {e}"))?;
-    let code = supervise(&mut child, &lock, &client, &args).await?;
+    let code = supervise(&mut child, &locks, &client, &args).await?;
     Ok(code)
 }
 
@@ -778,10 +799,14 @@ fn bounded_grace(wanted: Duration, options: &ClientOptions) -> Duration {
 /// stops it the same way.
 async fn supervise(
     child: &mut tokio::process::Child,
-    lock: &tenure::Lock,
+    locks: &[tenure::Lock],
     client: &Client,
     args: &LockArgs,
 ) -> anyhow::Result<ExitCode> {
+    // One session holds them all: the first one's expiry is every one's.
+    let Some(lock) = locks.first() else {
+        anyhow::bail!("no lock held");
+    };
     let kill_grace = args.kill_grace;
     use tokio::signal::unix::{SignalKind, signal};
     use tokio::time::{Instant, sleep_until};
@@ -800,12 +825,14 @@ async fn supervise(
         tokio::select! {
             status = child.wait() => {
                 let status = status?;
-                lock.release().await?;
+                for lock in locks {
+                    lock.release().await?;
+                }
                 client.close().await?;
                 return Ok(ExitCode::from(status.code().map_or(1, |c| c.clamp(0, 255) as u8)));
             }
-            reason = lock.lost() => {
-                eprintln!("tenure: lock {} lost ({reason}); stopping the command", lock.name());
+            (name, reason) = first_lost(locks) => {
+                eprintln!("tenure: lock {name} lost ({reason}); stopping the command");
                 let kill_at = if late {
                     Instant::now() + kill_grace
                 } else {
@@ -825,9 +852,9 @@ async fn supervise(
                 stop_group(child, lock.local_expiry()).await;
                 break EXIT_LOCK_LOST;
             }
-            _ = lock.revoke_requested(), if !revoke_seen => {
+            asked = first_revoke_requested(locks), if !revoke_seen => {
                 revoke_seen = true;
-                pass_on_revoke_request(child, lock, args.revoke_signal);
+                pass_on_revoke_request(child, asked, args.revoke_signal);
             }
             _ = interrupt.recv() => {
                 stop_group(child, (Instant::now() + grace).min(lock.local_expiry())).await;
@@ -843,6 +870,25 @@ async fn supervise(
     // session expires there by itself.
     let _ = tokio::time::timeout(Duration::from_secs(2), client.close()).await;
     Ok(ExitCode::from(code))
+}
+
+/// The first of `locks` to be lost, and why.
+async fn first_lost(locks: &[tenure::Lock]) -> (String, tenure::LostReason) {
+    let losses = locks
+        .iter()
+        .map(|l| Box::pin(async move { (l.name().to_owned(), l.lost().await) }));
+    futures::future::select_all(losses).await.0
+}
+
+/// The first of `locks` whose holder is asked to release.
+async fn first_revoke_requested(locks: &[tenure::Lock]) -> &tenure::Lock {
+    let asks = locks.iter().map(|l| {
+        Box::pin(async move {
+            l.revoke_requested().await;
+            l
+        })
+    });
+    futures::future::select_all(asks).await.0
 }
 
 /// Tells COMMAND that someone asked for the lock: `signal` to its process

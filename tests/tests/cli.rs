@@ -526,3 +526,56 @@ async fn watch_prints_the_state_then_each_change_and_observe_each_leader() {
     );
     assert!(observer.wait().expect("wait").success());
 }
+
+#[tokio::test]
+async fn lock_with_and_takes_every_lock_or_none() {
+    let cluster = Cluster::start(1);
+    cluster.wait_for_leader(LEADER_WAIT).await;
+    let out = tenure(
+        &cluster,
+        &[
+            "lock",
+            "cli/m1",
+            "--and",
+            "cli/m2",
+            "--",
+            "sh",
+            "-c",
+            "echo \"$TENURE_FENCES\"",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let fences = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let parts: Vec<(&str, u64)> = fences
+        .split(',')
+        .filter_map(|f| f.split_once('='))
+        .map(|(n, t)| (n, t.parse().expect("token")))
+        .collect();
+    assert_eq!(parts.len(), 2, "{fences}");
+    assert_eq!((parts[0].0, parts[1].0), ("cli/m1", "cli/m2"));
+    assert!(parts[1].1 > parts[0].1, "{fences}");
+    // cli/m2 held elsewhere: one try of both fails and leaves cli/m1 free.
+    let inner =
+        "$T lock cli/m1 --and cli/m2 --timeout 0 -- true; echo both=$?; $T describe cli/m1 --json";
+    let out = Command::new(tenure_bin())
+        .args(["lock", "cli/m2", "--", "sh", "-c", inner])
+        .env("T", tenure_bin())
+        .env("TENURE_ENDPOINTS", cluster.endpoints_csv())
+        .output()
+        .expect("run tenure");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("both=1"), "{stdout}");
+    assert!(
+        stdout.trim_end().ends_with("null"),
+        "cli/m1 must stay free: {stdout}"
+    );
+}
