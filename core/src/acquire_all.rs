@@ -41,6 +41,20 @@ impl Client {
                 "acquire_all takes locks, not semaphore permits",
             ));
         }
+        let started = Instant::now();
+        let result = self.acquire_all_waiting(names, &options).await;
+        for name in names {
+            self.count_acquire(name, started, result.as_ref().err());
+        }
+        result
+    }
+
+    async fn acquire_all_waiting(
+        &self,
+        names: &[&str],
+        options: &AcquireOptions,
+    ) -> Result<Vec<Lock>> {
+        let options = options.clone();
         let deadline = options.wait.map(|w| Instant::now() + w);
         let mut backoff = FIRST_BACKOFF;
         loop {

@@ -188,6 +188,24 @@ macro_rules! admin_records {
                 /// The value it campaigned with or last proclaimed.
                 value: String => text,
             }
+            /// A client's counters for one lock-name prefix (`Client::metrics`).
+            PrefixMetrics {
+                /// The prefix: a name's first segment with its slash ("" for
+                /// names without one, "other" past 256 prefixes).
+                prefix: String => text,
+                /// Acquires granted.
+                acquired: u64 => id,
+                /// Acquires that failed (held, timed out, cancelled, ...).
+                acquire_failed: u64 => id,
+                /// Grants released by their holder.
+                released: u64 => id,
+                /// Grants lost (expired, blacklisted, force-released, closed).
+                lost: u64 => id,
+                /// Total time granted acquires waited (ms).
+                acquire_wait_ms_total: u64 => id,
+                /// Total time grants were held until released or lost (ms).
+                hold_ms_total: u64 => id,
+            }
             /// A grant handed out by a force-release.
             GrantInfo {
                 /// Lock name.

@@ -263,13 +263,37 @@ impl Client {
         validate_lock_name(name)?;
         validate_lock_value(&options.value)?;
         validate_permits(&options)?;
-        match self.acquire_once(name, &options).await {
+        let started = Instant::now();
+        let result = match self.acquire_once(name, &options).await {
             // The session ended before anything was granted: once more, fresh.
             Err(e) if e.kind() == ErrorKind::SessionExpired => {
                 self.acquire_once(name, &options).await
             }
             other => other,
-        }
+        };
+        self.count_acquire(name, started, result.as_ref().err());
+        result
+    }
+
+    /// Counts an acquire of `name` that started at `started` (metrics).
+    pub(crate) fn count_acquire(&self, name: &str, started: Instant, failed: Option<&Error>) {
+        let waited = Instant::now().saturating_duration_since(started);
+        let failed = failed.map(|e| e.kind().code());
+        self.inner.conn.metrics.acquired(name, waited, failed);
+    }
+
+    /// This client's counters per lock-name prefix (the first segment and
+    /// its slash): acquires granted and failed, releases, losses, total wait
+    /// and hold time.
+    pub fn metrics(&self) -> Vec<crate::admin::PrefixMetrics> {
+        self.inner.conn.metrics.snapshot()
+    }
+
+    /// The same counters, with wait and hold time histograms, in the
+    /// Prometheus text format (metrics `tenure_client_*`), for an
+    /// application's own `/metrics` page.
+    pub fn metrics_text(&self) -> String {
+        self.inner.conn.metrics.prometheus()
     }
 
     async fn acquire_once(&self, name: &str, options: &AcquireOptions) -> Result<Lock> {

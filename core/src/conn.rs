@@ -51,6 +51,8 @@ pub(crate) struct Conn {
     /// give up at once instead of waiting out their own timeouts.
     suspicions: watch::Sender<u64>,
     pub(crate) options: ClientOptions,
+    /// Counters of this client's acquires and grants.
+    pub(crate) metrics: crate::metrics::ClientMetrics,
 }
 
 /// Where calls go next.
@@ -116,6 +118,7 @@ impl Conn {
             }),
             suspicions: watch::channel(0).0,
             options,
+            metrics: Default::default(),
         })
     }
 

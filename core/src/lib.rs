@@ -43,6 +43,7 @@ mod error;
 mod fence;
 mod keepalive;
 mod lock;
+mod metrics;
 mod options;
 mod releasing;
 mod rt;
@@ -52,8 +53,8 @@ mod work;
 
 pub use acquire_all::MAX_ACQUIRE_ALL;
 pub use admin::{
-    AuditRecord, ClusterStatus, GrantInfo, HolderInfo, Leader, LockInfo, MemberInfo, SessionInfo,
-    WaiterInfo, WatchBatch, WatchEvent,
+    AuditRecord, ClusterStatus, GrantInfo, HolderInfo, Leader, LockInfo, MemberInfo, PrefixMetrics,
+    SessionInfo, WaiterInfo, WatchBatch, WatchEvent,
 };
 pub use client::{
     Client, MAX_LOCK_NAME_BYTES, MAX_LOCK_VALUE_BYTES, MAX_PERMITS, Subscription,

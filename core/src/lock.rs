@@ -33,6 +33,8 @@ pub(crate) struct LockInner {
     revoke_callbacks: Mutex<Vec<RevokeCallback>>,
     /// The server no longer has this grant (released, or the session ended).
     gone_on_server: AtomicBool,
+    /// When the grant arrived (for the hold-time metric).
+    granted_at: Instant,
     spawner: Spawner,
 }
 
@@ -52,6 +54,8 @@ impl LockInner {
         if reason != LostReason::Released {
             tracing::warn!(lock = %self.name, token = self.token, %reason, "lock lost");
         }
+        let held = Instant::now().saturating_duration_since(self.granted_at);
+        self.session.conn.metrics.ended(&self.name, held, reason);
         if reason == LostReason::ForceReleased {
             self.gone_on_server.store(true, Ordering::Relaxed);
         }
@@ -178,6 +182,7 @@ impl Lock {
             revoke_requested: watch::channel(false).0,
             revoke_callbacks: Mutex::new(Vec::new()),
             gone_on_server: AtomicBool::new(false),
+            granted_at: Instant::now(),
             spawner: Spawner::current(),
         });
         session.register(owner, Arc::downgrade(&inner));

@@ -114,3 +114,46 @@ async fn run_cancels_work_when_the_lock_is_force_released() {
     assert!(out > 0);
     assert!(c.describe("run/y").await.expect("describe").is_none());
 }
+
+#[tokio::test]
+async fn client_metrics_count_acquires_releases_and_losses_per_prefix() {
+    let cluster = Cluster::start(1);
+    cluster.wait_for_leader(LEADER_WAIT).await;
+    let a = client(&cluster, Duration::from_secs(5)).await;
+    let b = client(&cluster, Duration::from_secs(5)).await;
+    let first = a.try_lock("metrics/x").await.expect("x");
+    let err = b.try_lock("metrics/x").await.expect_err("held");
+    assert_eq!(err.kind(), ErrorKind::LockHeld);
+    first.release().await.expect("release");
+    let second = b.try_lock("metrics/x").await.expect("x again");
+    a.force_release("metrics/x", &second.owner_id(), "test")
+        .await
+        .expect("force-release");
+    tokio::time::timeout(Duration::from_secs(10), second.lost())
+        .await
+        .expect("lost within 10 s");
+    let of = |c: &Client| {
+        c.metrics()
+            .into_iter()
+            .find(|p| p.prefix == "metrics/")
+            .expect("the prefix is counted")
+    };
+    let (ma, mb) = (of(&a), of(&b));
+    assert_eq!(
+        (ma.acquired, ma.acquire_failed, ma.released, ma.lost),
+        (1, 0, 1, 0)
+    );
+    assert_eq!(
+        (mb.acquired, mb.acquire_failed, mb.released, mb.lost),
+        (1, 1, 0, 1)
+    );
+    let text = b.metrics_text();
+    for line in [
+        "tenure_client_acquires_total{prefix=\"metrics/\",result=\"ok\"} 1",
+        "tenure_client_acquires_total{prefix=\"metrics/\",result=\"LOCK_HELD\"} 1",
+        "tenure_client_locks_lost_total{prefix=\"metrics/\",reason=\"force_released\"} 1",
+        "tenure_client_hold_seconds_count{prefix=\"metrics/\"} 1",
+    ] {
+        assert!(text.contains(line), "missing {line} in\n{text}");
+    }
+}
