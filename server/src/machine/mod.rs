@@ -830,9 +830,7 @@ impl Machine {
         if self.sessions.get(&w.session).is_some_and(|s| s.blacklisted) {
             return Some(Outcome::Rejected(Rejection::SessionBlacklisted(w.session)));
         }
-        let Some(lock) = self.locks.get(name) else {
-            return None;
-        };
+        let lock = self.locks.get(name)?;
         if let Some(Some(limit)) = lock.permit_limit() {
             return Some(Outcome::Rejected(Rejection::Mismatch {
                 name: name.to_owned(),

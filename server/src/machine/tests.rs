@@ -929,14 +929,17 @@ struct Harness {
     mirror: WatchMirror,
 }
 
+/// A grant as a watcher believes it: session, token, value, release requested.
+type Believed = (SessionId, u64, String, bool);
+
 /// Holders and waiters per lock, rebuilt from the machine's change events
 /// alone: after every command it must equal the machine's own state, so a
 /// watcher misses nothing (a leader going away included).
 #[derive(Default)]
 struct WatchMirror {
     revision: u64,
-    /// lock -> owner -> (session, token, value, release requested)
-    holders: BTreeMap<String, BTreeMap<OwnerId, (SessionId, u64, String, bool)>>,
+    /// lock -> owner -> what a watcher believes of the grant
+    holders: BTreeMap<String, BTreeMap<OwnerId, Believed>>,
     /// lock -> (session, request)
     waiters: BTreeMap<String, BTreeSet<(SessionId, RequestId)>>,
 }
@@ -982,7 +985,7 @@ impl WatchMirror {
         assert_eq!(self.revision, m.revision(), "changes not all seen");
         let held = |name: &String| self.holders.get(name).cloned().unwrap_or_default();
         for (name, lock) in m.locks() {
-            let actual: BTreeMap<OwnerId, (SessionId, u64, String, bool)> = lock
+            let actual: BTreeMap<OwnerId, Believed> = lock
                 .holders
                 .iter()
                 .map(|h| {
