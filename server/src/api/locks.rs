@@ -45,12 +45,7 @@ pub async fn acquire(
     } else {
         None
     };
-    let lock_delay_ms = validate::millis(
-        "lock_delay_ms",
-        r.lock_delay_ms,
-        Duration::ZERO,
-        MAX_LOCK_DELAY,
-    )?;
+    let lock_delay_ms = lock_delay(r.lock_delay_ms)?;
     validate::text("value", &r.value)?;
     access::require(node, &caller, Perm::Lock, &r.name)?;
     access::require_owner(node, &caller, session)?;
@@ -115,12 +110,7 @@ pub async fn acquire_all(
         }
         mode => mode,
     };
-    let lock_delay_ms = validate::millis(
-        "lock_delay_ms",
-        r.lock_delay_ms,
-        Duration::ZERO,
-        MAX_LOCK_DELAY,
-    )?;
+    let lock_delay_ms = lock_delay(r.lock_delay_ms)?;
     validate::text("value", &r.value)?;
     for name in &r.names {
         access::require(node, &caller, Perm::Lock, name)?;
@@ -222,6 +212,11 @@ pub async fn set_value(
         Outcome::ValueSet => Ok(Response::new(pb::SetValueResponse {})),
         other => Err(unexpected(other)),
     }
+}
+
+/// A grant's lock-delay, within bounds.
+fn lock_delay(ms: u64) -> Result<u64, Status> {
+    validate::millis("lock_delay_ms", ms, Duration::ZERO, MAX_LOCK_DELAY)
 }
 
 /// The session, request id and lock name that an acquire and a release both

@@ -19,6 +19,20 @@ thread_local! {
     pub(super) static PARTIAL_ACQUIRE_ALL: Cell<bool> = const { Cell::new(false) };
 }
 
+/// Runs `steps` with the negative control `flag` switched on, and returns the
+/// message of the panic the harness raised (failing if it raised none).
+fn caught(
+    flag: &'static std::thread::LocalKey<Cell<bool>>,
+    what: &str,
+    steps: impl FnOnce() + std::panic::UnwindSafe,
+) -> String {
+    flag.set(true);
+    let result = std::panic::catch_unwind(steps);
+    flag.set(false);
+    let panic = result.expect_err(what);
+    panic.downcast_ref::<String>().cloned().unwrap_or_default()
+}
+
 fn batch(time_ms: u64, commands: Vec<Command>) -> Batch {
     Batch { time_ms, commands }
 }
@@ -257,8 +271,7 @@ fn semaphore_of_another_size_or_a_lock_of_its_name_is_a_mismatch_and_changes_not
 fn permit_limit_check_reports_a_machine_that_overgrants() {
     // Negative control: with admits() broken for permits, the property
     // harness's invariant check must fire on a history that fills a semaphore.
-    OVERGRANT_PERMITS.set(true);
-    let result = std::panic::catch_unwind(|| {
+    let message = caught(&OVERGRANT_PERMITS, "the overgrant went unnoticed", || {
         let mut h = Harness::new();
         for s in 0..3 {
             h.step(Op::Acquire {
@@ -269,9 +282,6 @@ fn permit_limit_check_reports_a_machine_that_overgrants() {
             });
         }
     });
-    OVERGRANT_PERMITS.set(false);
-    let panic = result.expect_err("the overgrant went unnoticed");
-    let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
     assert!(message.contains("permits held"), "{message}");
 }
 
@@ -279,8 +289,7 @@ fn permit_limit_check_reports_a_machine_that_overgrants() {
 fn watch_mirror_reports_a_machine_that_hides_an_expiry() {
     // Negative control: with the Expired change not recorded, a watcher would
     // still believe in the expired holder; the harness's mirror must say so.
-    SILENT_EXPIRY.set(true);
-    let result = std::panic::catch_unwind(|| {
+    let message = caught(&SILENT_EXPIRY, "the hidden expiry went unnoticed", || {
         let mut h = Harness::new();
         h.step(Op::Acquire {
             s: 0,
@@ -290,9 +299,6 @@ fn watch_mirror_reports_a_machine_that_hides_an_expiry() {
         });
         h.step(Op::Expire { s: 0 });
     });
-    SILENT_EXPIRY.set(false);
-    let panic = result.expect_err("the hidden expiry went unnoticed");
-    let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
     assert!(
         message.contains("changes not all seen") || message.contains("believes"),
         "{message}"
@@ -303,24 +309,24 @@ fn watch_mirror_reports_a_machine_that_hides_an_expiry() {
 fn acquire_all_check_reports_a_machine_that_grants_part() {
     // Negative control: with partial grants, the harness must notice that an
     // acquire-all of a held and a free lock did not get every name.
-    PARTIAL_ACQUIRE_ALL.set(true);
-    let result = std::panic::catch_unwind(|| {
-        let mut h = Harness::new();
-        h.step(Op::Acquire {
-            s: 0,
-            name: 0,
-            kind: 0,
-            wait: None,
-        });
-        h.step(Op::AcquireAll {
-            s: 1,
-            names: 0b011,
-            shared: false,
-        });
-    });
-    PARTIAL_ACQUIRE_ALL.set(false);
-    let panic = result.expect_err("the partial grant went unnoticed");
-    let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    let message = caught(
+        &PARTIAL_ACQUIRE_ALL,
+        "the partial grant went unnoticed",
+        || {
+            let mut h = Harness::new();
+            h.step(Op::Acquire {
+                s: 0,
+                name: 0,
+                kind: 0,
+                wait: None,
+            });
+            h.step(Op::AcquireAll {
+                s: 1,
+                names: 0b011,
+                shared: false,
+            });
+        },
+    );
     assert!(message.contains("not every name granted"), "{message}");
 }
 
