@@ -381,6 +381,15 @@ class Lock {
   }
 
   /**
+   * Replaces the value kept with this grant (shown by describe, listLocks and
+   * watches as `value_changed`): how an elected leader proclaims a new value.
+   * LockLostError if the lock is no longer held.
+   */
+  async setValue(value) {
+    await callAsync(() => this.#native.setValue(value));
+  }
+
+  /**
    * Whether someone asked this holder to release the lock (Client#requestRelease).
    * Advisory: the lock stays held until the holder releases it (or loses it).
    */
@@ -437,6 +446,160 @@ class Lock {
   /** A short description for logs. */
   toString() {
     return `Lock(${this.#name}, token=${this.#token})`;
+  }
+}
+
+/**
+ * Runs a native acquire, `start(token)`, and wraps its lock. `token` is a
+ * CancelToken fired when `signal` aborts (none without a signal): the waiting
+ * acquire is withdrawn from the server's queue and the promise rejects with
+ * CancelledError (`cause`: the signal's reason).
+ */
+async function acquireLock(what, signal, start) {
+  if (signal !== undefined && signal !== null && !(signal instanceof AbortSignal)) {
+    throw new InvalidArgumentError('signal must be an AbortSignal');
+  }
+  const aborted = () => new CancelledError(`${what} was aborted`, { cause: signal.reason });
+  if (signal?.aborted) throw aborted();
+  let token;
+  let onAbort;
+  if (signal) {
+    token = new native.CancelToken();
+    onAbort = () => token.cancel();
+    signal.addEventListener('abort', onAbort, { once: true });
+  }
+  try {
+    return new Lock(INTERNAL, await start(token));
+  } catch (e) {
+    const err = fromNative(e);
+    if (err instanceof CancelledError && signal?.aborted) throw aborted();
+    throw err;
+  } finally {
+    if (signal) signal.removeEventListener('abort', onAbort);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Watches and elections
+
+/**
+ * What Watcher and Observer share: next() waits for the next item, close()
+ * ends them. `for await` ends once closed, and closes when the loop is left
+ * early (break, return, throw); an error of next() ends the loop unclosed.
+ */
+class Feed {
+  #native;
+
+  constructor(nativeFeed) {
+    this.#native = nativeFeed;
+  }
+
+  /** The next item; CancelledError once closed. */
+  async next() {
+    return (await callAsync(() => this.#native.next())) ?? null;
+  }
+
+  /** Ends it: a pending next() (which then no longer keeps the process alive) and every later one reject with CancelledError. */
+  close() {
+    this.#native.close();
+  }
+
+  [Symbol.asyncIterator]() {
+    const done = { value: undefined, done: true };
+    return {
+      next: () => this.next().then(
+        (value) => ({ value, done: false }),
+        (e) => { if (e instanceof CancelledError) return done; throw e; },
+      ),
+      return: async () => { this.close(); return done; },
+      [Symbol.asyncIterator]() { return this; },
+    };
+  }
+
+  /** Closes it: `using watcher = client.watch(...)`. */
+  [dispose]() {
+    this.close();
+  }
+
+  /** Closes it: `await using watcher = client.watch(...)`. */
+  async [asyncDispose]() {
+    this.close();
+  }
+}
+
+/**
+ * The changes of every lock under a prefix, from Client#watch: batches of
+ * events in revision order, or a reset with the state. Reconnects and leader
+ * changes are handled inside the core, resuming from `revision`.
+ */
+class Watcher extends Feed {
+  #native;
+
+  constructor(key, nativeWatcher) {
+    if (key !== INTERNAL) throw new TypeError('Watcher is created by Client#watch');
+    super(nativeWatcher);
+    this.#native = nativeWatcher;
+  }
+
+  /** The prefix watched. */
+  get prefix() {
+    return this.#native.prefix;
+  }
+
+  /** The revision of the last batch returned (or the start one): resume from it with `watch(prefix, { startRevision })`. */
+  get revision() {
+    return this.#native.revision;
+  }
+}
+
+/** The leaders of an election, from Election#observe: the current one first, then after every change (null: nobody leads). */
+class Observer extends Feed {
+  constructor(key, nativeObserver) {
+    if (key !== INTERNAL) throw new TypeError('Observer is created by Election#observe');
+    super(nativeObserver);
+  }
+}
+
+/**
+ * Leader election on the lock `name`, from Client#election: the leader is the
+ * lock's holder, and the leadership a Lock (fencing token, lost, onLost):
+ * proclaim with lock.setValue(), resign with lock.release().
+ */
+class Election {
+  #native;
+
+  constructor(key, nativeElection) {
+    if (key !== INTERNAL) throw new TypeError('use client.election()');
+    this.#native = nativeElection;
+    /** The election's name (a lock name). */
+    this.name = nativeElection.name;
+    Object.freeze(this);
+  }
+
+  /**
+   * Waits up to `timeout` ms (required; FIFO) to lead with `value` (shown to
+   * observers, e.g. this node's address); resolves with the leadership.
+   * TenureTimeoutError if not elected in time; `signal` withdraws the campaign.
+   */
+  async campaign(value, options) {
+    const opts = waitingOptions('campaign()', options);
+    return acquireLock(`campaign for ${JSON.stringify(this.name)}`, opts.signal, (token) =>
+      this.#native.campaign(value, opts.timeout, token));
+  }
+
+  /** Leads at once if nobody does; LockHeldError otherwise. */
+  async tryCampaign(value) {
+    return acquireLock('tryCampaign', undefined, () => this.#native.campaign(value));
+  }
+
+  /** The current leader, or null (a linearizable read on the leader node). */
+  async leader() {
+    return (await callAsync(() => this.#native.leader())) ?? null;
+  }
+
+  /** The leader changes, starting with the current leader. No network until the first next(). */
+  observe() {
+    return new Observer(INTERNAL, this.#native.observe());
   }
 }
 
@@ -543,30 +706,8 @@ class Client {
   async acquire(name, options) {
     const opts = objectArg('options', options);
     const nativeOpts = acquireOptions(opts);
-    const signal = opts.signal;
-    if (signal !== undefined && signal !== null && !(signal instanceof AbortSignal)) {
-      throw new InvalidArgumentError('signal must be an AbortSignal');
-    }
-    const aborted = () =>
-      new CancelledError(`acquire of ${JSON.stringify(name)} was aborted`, { cause: signal.reason });
-    if (signal?.aborted) throw aborted();
-    let token;
-    let onAbort;
-    if (signal) {
-      token = new native.CancelToken();
-      onAbort = () => token.cancel();
-      signal.addEventListener('abort', onAbort, { once: true });
-    }
-    try {
-      const nativeLock = await this.#native.acquire(name, nativeOpts, token);
-      return new Lock(INTERNAL, nativeLock);
-    } catch (e) {
-      const err = fromNative(e);
-      if (err instanceof CancelledError && signal?.aborted) throw aborted();
-      throw err;
-    } finally {
-      if (signal) signal.removeEventListener('abort', onAbort);
-    }
+    return acquireLock(`acquire of ${JSON.stringify(name)}`, opts.signal, (token) =>
+      this.#native.acquire(name, nativeOpts, token));
   }
 
   /**
@@ -586,6 +727,23 @@ class Client {
   /** The counting semaphore `name` of `permits` permits (1 to 1,000,000). No network until an acquire. */
   semaphore(name, permits) {
     return new Semaphore(INTERNAL, this, name, permits);
+  }
+
+  /**
+   * Watches every lock whose name starts with `prefix` ('' for all; needs read
+   * permission on it). From `startRevision` 0 (the default) the first batch is
+   * the state (`reset`); from the revision of a batch seen before, the changes
+   * after it (or a reset, if the server no longer has them all). No network
+   * until the first next(); needs no session.
+   */
+  watch(prefix = '', options) {
+    const start = toBigInt('startRevision', objectArg('options', options).startRevision ?? 0);
+    return new Watcher(INTERNAL, callSync(() => this.#native.watch(prefix, start)));
+  }
+
+  /** The election `name` (a lock of that name): campaign, leader, observe. No network. */
+  election(name) {
+    return new Election(INTERNAL, callSync(() => this.#native.election(name)));
   }
 
   /**
@@ -708,6 +866,9 @@ module.exports = {
   Lock,
   Semaphore,
   Subscription,
+  Watcher,
+  Election,
+  Observer,
   Fence,
   FenceValidator,
   FENCE_HEADER,

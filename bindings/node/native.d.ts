@@ -39,6 +39,13 @@ export declare class NativeClient {
    * release it; frees nothing. Returns the grants asked.
    */
   requestRelease(name: string, ownerId: string | undefined | null, reason: string): Promise<Array<GrantInfo>>
+  /**
+   * Watches every lock whose name starts with `prefix` ("" for all) from
+   * `startRevision` (0: the state first). No network until `next()`.
+   */
+  watch(prefix: string, startRevision: bigint): NativeWatcher
+  /** The election `name` (a lock of that name). No network. */
+  election(name: string): NativeElection
   /** Admin: blacklists a session; returns the ms left until it expires. */
   blacklist(sessionId: bigint, reason: string): Promise<number>
   /** Reads one lock (null if nobody holds or waits for it). */
@@ -55,6 +62,26 @@ export declare class NativeClient {
   endpoints(): Array<string>
   /** Closes the session (its locks pass on at once, and are marked lost). */
   close(): Promise<void>
+}
+
+/** The election of one name: the leader is the lock's holder. */
+export declare class NativeElection {
+  /** The election's name (the lock's). */
+  get name(): string
+  /**
+   * Campaigns with `value`: with `waitMs` waits (FIFO) up to that long to
+   * lead (TIMEOUT after), without leads at once or fails with LOCK_HELD.
+   * Resolves with the leadership, a lock. If `cancel` fires first, the
+   * campaign is withdrawn and the promise rejects with CANCELLED.
+   */
+  campaign(value: string, waitMs?: number | undefined | null, cancel?: CancelToken | undefined | null): Promise<NativeLock>
+  /** The current leader, or null (a linearizable read on the leader node). */
+  leader(): Promise<Leader | null>
+  /**
+   * The leaders: first the current one, then after every change. No
+   * network until `next()`.
+   */
+  observe(): NativeObserver
 }
 
 /** The storage side of fencing: rejects tokens lower than the highest seen. */
@@ -95,6 +122,11 @@ export declare class NativeLock {
   /** Calls `callback` once with the reason when the lock is lost or released. */
   onLost(callback: (reason: string) => void): void
   /**
+   * Replaces the value kept with this grant (an elected leader proclaims
+   * its new value this way); rejects with LOCK_LOST if no longer held.
+   */
+  setValue(value: string): Promise<void>
+  /**
    * Whether someone asked this holder to release (`requestRelease`).
    * Advisory: the lock stays held until the holder releases it.
    */
@@ -133,10 +165,39 @@ export declare class NativeLockScope {
   cancel(): void
 }
 
+/** An election's leaders, one per `next()`. */
+export declare class NativeObserver {
+  /** The next leader (null: nobody leads); rejects with CANCELLED once closed. */
+  next(): Promise<Leader | null>
+  /**
+   * Stops observing: a pending `next` and every later one reject with
+   * CANCELLED (idempotent).
+   */
+  close(): void
+}
+
 /** A session-state subscription; `cancel()` ends it. */
 export declare class NativeSubscription {
   /** Ends the subscription (idempotent). */
   cancel(): void
+}
+
+/**
+ * The changes of every lock under a prefix: `next()` resolves with the next
+ * batch (reconnects and resumes happen inside the core).
+ */
+export declare class NativeWatcher {
+  /** The prefix watched. */
+  get prefix(): string
+  /** The revision of the last batch returned (or the start revision). */
+  get revision(): number
+  /** The next batch; rejects with CANCELLED once closed. */
+  next(): Promise<WatchBatch>
+  /**
+   * Ends the watch: a pending `next` and every later one reject with
+   * CANCELLED, and the core drops the server's stream (idempotent).
+   */
+  close(): void
 }
 
 /** A signal that JS work under a lock has ended (the core's `Work`). */
@@ -357,6 +418,27 @@ export interface NativeClientOptions {
 
 /** Parses a header value made by `fenceHeaderValue`. */
 export declare function parseFence(value: string): FenceData
+
+/** A client's counters for one lock-name prefix (`Client::metrics`). */
+export interface PrefixMetrics {
+  /**
+   * The prefix: a name's first segment with its slash ("" for
+   * names without one, "other" past 256 prefixes).
+   */
+  prefix: string
+  /** Acquires granted. */
+  acquired: number
+  /** Acquires that failed (held, timed out, cancelled, ...). */
+  acquireFailed: number
+  /** Grants released by their holder. */
+  released: number
+  /** Grants lost (expired, blacklisted, force-released, closed). */
+  lost: number
+  /** Total time granted acquires waited (ms). */
+  acquireWaitMsTotal: number
+  /** Total time grants were held until released or lost (ms). */
+  holdMsTotal: number
+}
 
 /** A session as the server knows it. */
 export interface SessionInfo {

@@ -37,7 +37,10 @@ import type {
   NativeClientOptions,
   SessionInfo,
   FenceData,
+  Leader,
   WaiterInfo,
+  WatchBatch,
+  WatchEvent,
 } from './pkg/tenure_wasm.js';
 
 /** Why a lock stopped being held. */
@@ -327,7 +330,80 @@ export declare class Semaphore {
 // ---------------------------------------------------------------------------
 // Records: generated from the core's table by the wasm layer (pkg/tenure_wasm.d.ts), not kept here.
 
-export type { AuditRecord, ClusterStatus, FenceData, GrantInfo, HolderInfo, LockInfo, MemberInfo, SessionInfo, WaiterInfo };
+export type { AuditRecord, ClusterStatus, FenceData, GrantInfo, HolderInfo, Leader, LockInfo, MemberInfo, SessionInfo, WaiterInfo, WatchBatch, WatchEvent };
+
+/** What happened to a lock, in a {@link WatchEvent}. */
+export type LockChange = WatchEvent['change'];
+
+// ---------------------------------------------------------------------------
+// Watches and elections (the Node binding's API; see README.md)
+
+/**
+ * What {@link Watcher} and {@link Observer} share: `next()` waits for the next
+ * item (CancelledError once closed); `for await` ends when closed, and closes
+ * when the loop is left early; `using`/`await using` close.
+ */
+export interface Feed<T> extends AsyncIterable<T>, AsyncDisposable, Disposable {
+  next(): Promise<T>;
+  /** A pending `next()` and every later one reject with CancelledError; the stream's `fetch` is aborted. */
+  close(): void;
+  [Symbol.asyncIterator](): AsyncIterator<T, undefined>;
+}
+
+/**
+ * The changes of every lock under a prefix, from {@link Client.watch}, as one
+ * server-streaming gRPC-web call: batches of `events` in revision order, or
+ * with `reset` the state (`locks`), first and whenever the server's bounded
+ * backlog no longer has every change since {@link Watcher.revision}.
+ * Reconnects and failovers resume from {@link Watcher.revision}.
+ */
+export declare class Watcher {
+  private constructor();
+  /** The prefix watched. */
+  readonly prefix: string;
+  /** The revision of the last batch returned (or the start one): `startRevision` to resume from. */
+  readonly revision: number;
+}
+export interface Watcher extends Feed<WatchBatch> {}
+
+/**
+ * The leaders of an election, from {@link Election.observe}: the current one
+ * (null if nobody leads), then one after every change, `null` when the leader
+ * goes away (resigned, expired, force-released, client closed).
+ */
+export declare class Observer {
+  private constructor();
+}
+export interface Observer extends Feed<Leader | null> {}
+
+/** Options of {@link Client.watch}. */
+export interface WatchOptions {
+  /** 0 (default): the state first; a batch's revision: the changes after it (bigint, safe integer or decimal string). */
+  startRevision?: number | bigint | string;
+}
+
+/**
+ * Leader election on the lock `name`, from {@link Client.election}. The
+ * leadership is a {@link Lock}: token, `lost`; `setValue` proclaims,
+ * `release()` resigns.
+ */
+export declare class Election {
+  private constructor();
+  /** The election's name (a lock name). */
+  readonly name: string;
+  /**
+   * Waits up to `timeout` ms (required; FIFO) to lead with `value`;
+   * TenureTimeoutError after, AlreadyHeldError if this client leads;
+   * `signal` withdraws the campaign (CancelledError).
+   */
+  campaign(value: string, options: { timeout: number; signal?: AbortSignal }): Promise<Lock>;
+  /** Leads at once if nobody does; LockHeldError otherwise. */
+  tryCampaign(value: string): Promise<Lock>;
+  /** The current leader, or null. */
+  leader(): Promise<Leader | null>;
+  /** The leader changes, starting with the current leader; no network until the first `next()`. */
+  observe(): Observer;
+}
 
 // ---------------------------------------------------------------------------
 // Fencing
@@ -408,6 +484,11 @@ export declare class Lock implements AsyncDisposable {
   /** Calls `callback(reason)` once when the lock is lost or released (soon, if it already is). */
   onLost(callback: (reason: LostReason) => void): void;
   /**
+   * Replaces the value kept with this grant (shown by describe and watches as
+   * `value_changed`; a leader proclaims this way). LockLostError if no longer held.
+   */
+  setValue(value: string): Promise<void>;
+  /**
    * Whether someone asked this holder to release the lock
    * ({@link Client.requestRelease}). Advisory: the lock stays held until the
    * holder releases it (or loses it).
@@ -483,6 +564,13 @@ export declare class Client implements AsyncDisposable {
    * network until an acquire.
    */
   semaphore(name: string, permits: number): Semaphore;
+  /**
+   * Watches every lock whose name starts with `prefix` (`''`: all; read
+   * permission needed): see {@link Watcher}. No network until `next()`.
+   */
+  watch(prefix?: string, options?: WatchOptions): Watcher;
+  /** The election `name` (a lock of that name): see {@link Election}. No network. */
+  election(name: string): Election;
   /**
    * The core's `with_lock`: acquires `name` like {@link Client.lock}, runs
    * `work(lock, signal)` with it, and releases it. If the lock is lost during

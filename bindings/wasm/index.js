@@ -434,6 +434,16 @@ export class Lock {
   }
 
   /**
+   * Replaces the value kept with this grant (shown by describe, listLocks and
+   * watches as `value_changed`): how an elected leader proclaims a new value.
+   * LockLostError if the lock is no longer held.
+   */
+  async setValue(value) {
+    stringArg('value', value);
+    await callAsync(() => this.#native.setValue(value));
+  }
+
+  /**
    * Whether someone asked this holder to release the lock (Client#requestRelease).
    * Advisory: the lock stays held until the holder releases it (or loses it).
    */
@@ -561,6 +571,146 @@ function cancelOn(signal) {
 }
 
 /**
+ * Runs a native acquire, `start(token)`, and wraps its lock: when `signal`
+ * aborts, the token withdraws the waiting acquire from the server's queue and
+ * the promise rejects with CancelledError (`cause`: the signal's reason).
+ */
+async function acquireLock(what, signal, start) {
+  const aborted = () => new CancelledError(`${what} was aborted`, { cause: signal.reason });
+  if (signal?.aborted) throw aborted();
+  const cancel = cancelOn(signal);
+  try {
+    return new Lock(INTERNAL, await start(cancel.token));
+  } catch (e) {
+    const err = fromNative(e);
+    if (err instanceof CancelledError && signal?.aborted) throw aborted();
+    throw err;
+  } finally {
+    cancel.off();
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Watches and elections (the Node binding's API). A watch is one
+// server-streaming gRPC-web call at a time, its `fetch` response read as it
+// arrives; close() aborts it once no next() reads it.
+
+/**
+ * Watcher and Observer: next() waits for the next item, close() ends them.
+ * `for await` ends once closed, and closes when the loop is left early
+ * (break, return, throw); an error of next() ends the loop unclosed.
+ */
+class Feed {
+  #native;
+
+  constructor(nativeFeed) {
+    this.#native = nativeFeed;
+  }
+
+  /** The next item; CancelledError once closed. */
+  async next() {
+    return (await callAsync(() => this.#native.next())) ?? null;
+  }
+
+  /** Ends it: a pending next() and every later one reject with CancelledError. */
+  close() {
+    this.#native.close();
+  }
+
+  [Symbol.asyncIterator]() {
+    const ended = { value: undefined, done: true };
+    const step = (value) => ({ value, done: false });
+    const stop = (e) => {
+      if (e instanceof CancelledError) return ended;
+      throw e;
+    };
+    return {
+      next: () => this.next().then(step, stop),
+      return: async () => (this.close(), ended),
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  }
+
+  /** Closes it (`using`). */
+  [dispose]() {
+    this.close();
+  }
+
+  /** Closes it (`await using`). */
+  async [asyncDispose]() {
+    this.close();
+  }
+}
+
+/** The changes of every lock under a prefix, from Client#watch (batches, or a reset with the state). */
+export class Watcher extends Feed {
+  #native;
+
+  constructor(key, nativeWatcher) {
+    if (key !== INTERNAL) throw new TypeError('Watcher is created by Client#watch');
+    super(nativeWatcher);
+    this.#native = nativeWatcher;
+  }
+
+  /** The prefix watched. */
+  get prefix() {
+    return this.#native.prefix;
+  }
+
+  /** The revision of the last batch returned (or the start one), to resume from. */
+  get revision() {
+    return this.#native.revision;
+  }
+}
+
+/** An election's leaders, from Election#observe: the current one, then one per change (null: nobody leads). */
+export class Observer extends Feed {
+  constructor(key, nativeObserver) {
+    if (key !== INTERNAL) throw new TypeError('Observer is created by Election#observe');
+    super(nativeObserver);
+  }
+}
+
+/** Leader election on the lock `name`, from Client#election; the leadership is a Lock. */
+export class Election {
+  #native;
+
+  constructor(key, nativeElection) {
+    if (key !== INTERNAL) throw new TypeError('use client.election()');
+    this.#native = nativeElection;
+    /** The election's name (a lock name). */
+    this.name = nativeElection.name;
+    Object.freeze(this);
+  }
+
+  /** Waits up to `timeout` ms (required; FIFO) to lead with `value`; `signal` withdraws it. */
+  async campaign(value, options) {
+    const { timeout, signal } = waitingOptions('campaign()', options);
+    stringArg('value', value);
+    return acquireLock(`campaign for ${JSON.stringify(this.name)}`, signalArg(signal), (token) =>
+      this.#native.campaign(value, timeout, token));
+  }
+
+  /** Leads at once if nobody does; LockHeldError otherwise. */
+  async tryCampaign(value) {
+    stringArg('value', value);
+    return acquireLock('tryCampaign', undefined, (token) => this.#native.campaign(value, undefined, token));
+  }
+
+  /** The current leader, or null. */
+  async leader() {
+    return (await callAsync(() => this.#native.leader())) ?? null;
+  }
+
+  /** The leader changes, starting with the current leader. No network until the first next(). */
+  observe() {
+    return new Observer(INTERNAL, this.#native.observe());
+  }
+}
+
+/**
  * A connection to a tenure cluster over gRPC-web (the nodes must serve it:
  * `tenure server --web-origin ORIGIN`, or `tenure dev --web`). It holds one
  * session at a time (opened by connect(), or by the first acquire of a lazy
@@ -638,21 +788,8 @@ export class Client {
     stringArg('lock name', name);
     const opts = objectArg('options', options);
     const nativeOpts = acquireOptions(opts);
-    const signal = signalArg(opts.signal);
-    const aborted = () =>
-      new CancelledError(`acquire of ${JSON.stringify(name)} was aborted`, { cause: signal.reason });
-    if (signal?.aborted) throw aborted();
-    const cancel = cancelOn(signal);
-    try {
-      const nativeLock = await this.#native.acquire(name, nativeOpts, cancel.token);
-      return new Lock(INTERNAL, nativeLock);
-    } catch (e) {
-      const err = fromNative(e);
-      if (err instanceof CancelledError && signal?.aborted) throw aborted();
-      throw err;
-    } finally {
-      cancel.off();
-    }
+    return acquireLock(`acquire of ${JSON.stringify(name)}`, signalArg(opts.signal), (token) =>
+      this.#native.acquire(name, nativeOpts, token));
   }
 
   /** Waits up to `timeout` ms (required) for the lock (exclusive, or shared with `shared: true`). */
@@ -669,6 +806,22 @@ export class Client {
   /** The counting semaphore `name` of `permits` permits (1 to 1,000,000). No network until an acquire. */
   semaphore(name, permits) {
     return new Semaphore(INTERNAL, this, name, permits);
+  }
+
+  /**
+   * Watches every lock whose name starts with `prefix` ('' for all), from
+   * `startRevision` (0, the default: the state first). See Watcher.
+   */
+  watch(prefix = '', options) {
+    stringArg('prefix', prefix);
+    const start = toBigInt('startRevision', objectArg('options', options).startRevision ?? 0);
+    return new Watcher(INTERNAL, callSync(() => this.#native.watch(prefix, start)));
+  }
+
+  /** The election `name` (a lock of that name): campaign, leader, observe. No network. */
+  election(name) {
+    stringArg('election name', name);
+    return new Election(INTERNAL, callSync(() => this.#native.election(name)));
   }
 
   /**

@@ -70,6 +70,6 @@ if [[ ! -x "$CHROMIUM" ]]; then
 fi
 
 echo "== node --test (Node, Deno, then Chromium: page and Worker)"
-node --test --test-concurrency=1 test/lock.test.mjs test/admin.test.mjs test/errors.test.mjs test/gc.test.mjs test/deno.test.mjs test/browser.test.mjs
+node --test --test-concurrency=1 test/lock.test.mjs test/watch.test.mjs test/admin.test.mjs test/errors.test.mjs test/gc.test.mjs test/deno.test.mjs test/browser.test.mjs
 
 echo "== bindings/wasm/test.sh passed in $(( $(date +%s) - start )) s"

@@ -1,6 +1,7 @@
 //! `NativeClient`: the core's client, its session-state subscription, the
 //! core's lock scope (`with_lock`), and the cancel token of a waiting acquire.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use napi::bindgen_prelude::*;
@@ -8,10 +9,12 @@ use napi::threadsafe_function::ThreadsafeFunctionCallMode;
 use napi_derive::napi;
 use tokio::sync::watch;
 
+use crate::election::NativeElection;
 use crate::errors::{StringCallback, millis, num, to_napi, u64_of};
 use crate::lock::NativeLock;
 use crate::options::{NativeAcquireOptions, NativeClientOptions, acquire_options, client_options};
 use crate::records::{AuditRecord, ClusterStatus, GrantInfo, LockInfo, SessionInfo};
+use crate::watch::NativeWatcher;
 
 fn code_of(state: tenure::SessionState) -> String {
     state.code().to_owned()
@@ -44,10 +47,37 @@ impl CancelToken {
 }
 
 /// Resolves when `rx` is cancelled; never if its token is dropped uncancelled.
-pub(crate) async fn cancelled(mut rx: watch::Receiver<bool>) {
+async fn cancelled(mut rx: watch::Receiver<bool>) {
     if rx.wait_for(|c| *c).await.is_err() {
         std::future::pending::<()>().await;
     }
+}
+
+/// Runs the acquire `work` as a JS promise of its lock, unless `cancel`
+/// fires first: then `work` is dropped, which makes the core withdraw a
+/// waiting acquire from the server's queue (its CancelGuard), and the
+/// promise rejects with CANCELLED (`what` was aborted).
+pub(crate) fn acquire_promise<'env>(
+    env: &'env Env,
+    what: String,
+    cancel: Option<&CancelToken>,
+    work: impl Future<Output = tenure::Result<tenure::Lock>> + Send + 'static,
+) -> Result<PromiseRaw<'env, NativeLock>> {
+    let cancel = cancel.map(|c| c.tx.subscribe());
+    env.spawn_future(async move {
+        let lock = match cancel {
+            None => work.await,
+            Some(rx) => tokio::select! {
+                _ = cancelled(rx) => Err(tenure::Error::new(
+                    tenure::ErrorKind::Cancelled,
+                    format!("{what} was aborted"),
+                )),
+                r = work => r,
+            },
+        }
+        .map_err(to_napi)?;
+        Ok(NativeLock::new(lock))
+    })
 }
 
 /// The grants an admin call made or asked, as JS records.
@@ -101,22 +131,9 @@ impl NativeClient {
     ) -> Result<PromiseRaw<'env, NativeLock>> {
         let options = acquire_options(options)?;
         let client = self.inner.clone();
-        let cancel = cancel.map(|c| c.tx.subscribe());
-        env.spawn_future(async move {
-            let acquire = client.acquire(&name, options);
-            let lock = match cancel {
-                None => acquire.await,
-                Some(rx) => tokio::select! {
-                    // Dropping `acquire` here withdraws it on the server (core CancelGuard).
-                    _ = cancelled(rx) => Err(tenure::Error::new(
-                        tenure::ErrorKind::Cancelled,
-                        format!("acquire of {name:?} was aborted"),
-                    )),
-                    r = acquire => r,
-                },
-            }
-            .map_err(to_napi)?;
-            Ok(NativeLock::new(lock))
+        let what = format!("acquire of {name:?}");
+        acquire_promise(env, what, cancel, async move {
+            client.acquire(&name, options).await
         })
     }
 
@@ -185,6 +202,22 @@ impl NativeClient {
                 .request_release(&name, owner_id.as_deref(), &reason)
                 .await,
         )
+    }
+
+    /// Watches every lock whose name starts with `prefix` ("" for all) from
+    /// `startRevision` (0: the state first). No network until `next()`.
+    #[napi]
+    pub fn watch(&self, prefix: String, start_revision: BigInt) -> Result<NativeWatcher> {
+        let start = u64_of("startRevision", &start_revision)?;
+        let watcher = self.inner.watch(&prefix, start).map_err(to_napi)?;
+        Ok(NativeWatcher::new(watcher))
+    }
+
+    /// The election `name` (a lock of that name). No network.
+    #[napi]
+    pub fn election(&self, name: String) -> Result<NativeElection> {
+        let election = self.inner.election(&name).map_err(to_napi)?;
+        Ok(NativeElection::new(election))
     }
 
     /// Admin: blacklists a session; returns the ms left until it expires.

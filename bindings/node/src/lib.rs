@@ -1,10 +1,11 @@
 //! # tenure-node: the native layer of the Node.js binding
 //!
 //! A thin napi-rs layer over the Rust client core (crate `tenure`), a module
-//! per concept: errors, options, records, fence, client, lock. It converts
-//! types, maps errors and bridges async; every piece of lock logic (sessions,
-//! heartbeats, client-side expiry, retries, fencing, run-under-lock, the env
-//! policy, what a scope exit reports) stays in the core.
+//! per concept: errors, options, records, fence, client, lock, watch,
+//! election. It converts types, maps errors and bridges async; every piece of
+//! lock logic (sessions, heartbeats, client-side expiry, retries, fencing,
+//! run-under-lock, the env policy, what a scope exit reports, watch resumes,
+//! who leads) stays in the core.
 //!
 //! The JavaScript wrapper (`index.js`) is the public API; this layer is not meant
 //! to be used directly. Conventions it relies on:
@@ -21,8 +22,10 @@
 #![deny(missing_docs)]
 
 pub mod client;
+pub mod election;
 pub mod errors;
 pub mod fence;
 pub mod lock;
 pub mod options;
 pub mod records;
+pub mod watch;

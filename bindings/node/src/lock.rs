@@ -90,6 +90,13 @@ impl NativeLock {
         });
     }
 
+    /// Replaces the value kept with this grant (an elected leader proclaims
+    /// its new value this way); rejects with LOCK_LOST if no longer held.
+    #[napi]
+    pub async fn set_value(&self, value: String) -> Result<()> {
+        self.inner.set_value(&value).await.map_err(to_napi)
+    }
+
     /// Whether someone asked this holder to release (`requestRelease`).
     /// Advisory: the lock stays held until the holder releases it.
     #[napi]

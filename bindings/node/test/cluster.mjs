@@ -119,6 +119,31 @@ function launch(port, nodes) {
 }
 
 /**
+ * A test file's cluster and clients: `start` (a test hook) starts a cluster
+ * with `startCluster()` and connects one client per name of `labels`
+ * (`{ a: 'label-a' }` gives `fixture.a`, connected with that label); `stop`
+ * closes them and stops the cluster. For `before(fixture.start)` and
+ * `after(fixture.stop)`; the Node and wasm bindings pass their own
+ * `startCluster` and `Client`.
+ */
+export function clientsFixture(startCluster, Client, labels) {
+  const fixture = {
+    cluster: null,
+    async start() {
+      fixture.cluster = await startCluster();
+      for (const [key, label] of Object.entries(labels)) {
+        fixture[key] = await Client.connect(fixture.cluster.endpoints, { label });
+      }
+    },
+    async stop() {
+      for (const key of Object.keys(labels)) await fixture[key]?.close().catch(() => {});
+      await fixture.cluster?.stop();
+    },
+  };
+  return fixture;
+}
+
+/**
  * Polls `check` (sync or async) until it returns a truthy value, or throws
  * after `timeoutMs` with `what` in the message. For waiting on effects the
  * cluster applies asynchronously; never used to assert speed.

@@ -1,5 +1,6 @@
 // The binding never keeps the process alive by itself: a script that connects,
-// locks, releases and closes exits on its own.
+// locks, releases and closes exits on its own, and so does one whose watch and
+// observer are closed while a next() is pending.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -39,17 +40,18 @@ function run(scenario, limitMs = 15_000) {
 }
 
 describe('process exit', () => {
-  for (const [scenario, reason] of [
-    ['release-close', 'released'],
-    ['close-only', 'client_closed'],
-    ['with-lock', 'released'],
-    ['no-close', 'none'],
+  for (const [scenario, line] of [
+    ['release-close', 'lost: released'],
+    ['close-only', 'lost: client_closed'],
+    ['with-lock', 'lost: released'],
+    ['no-close', 'lost: none'],
+    ['watch-close', 'next: CANCELLED CANCELLED'],
   ]) {
     it(`exits on its own after: ${scenario}`, async () => {
       const r = await run(scenario);
       assert.equal(r.hung, false, `the process did not exit on its own:\n${r.out}`);
       assert.equal(r.code, 0, r.out);
-      assert.match(r.out, new RegExp(`^lost: ${reason}$`, 'm'));
+      assert.match(r.out, new RegExp(`^${line}$`, 'm'));
       assert.match(r.out, /^done$/m);
     });
   }

@@ -231,6 +231,83 @@ const scenarios = {
     await next.release();
   },
 
+  async watch_prefix(kit) {
+    const a = await connect(kit);
+    const b = await connect(kit);
+    const first = await a.tryLock('js/w/a', { value: 'a1' });
+    const watcher = a.watch('js/w/');
+    const reset = await watcher.next();
+    assert.ok(reset.reset);
+    assert.deepEqual(reset.events, []);
+    assert.deepEqual(reset.locks.map((l) => [l.name, l.holders[0].value]), [['js/w/a', 'a1']]);
+    const waiting = b.lock('js/w/a', { timeout: 20_000 });
+    const added = await watcher.next();
+    assert.deepEqual(added.events.map((e) => e.change), ['waiter_added']);
+    const resumeAt = added.revision;
+    assert.ok(resumeAt > reset.revision);
+    // Not under the prefix: not reported.
+    const other = await a.tryLock('js/x/other');
+    await first.release();
+    const second = await waiting;
+    await second.setValue('b2');
+    const seen = [];
+    let last = resumeAt;
+    for await (const batch of watcher) {
+      assert.equal(batch.reset, false);
+      for (const e of batch.events) {
+        assert.ok(e.revision > last, 'revisions must increase');
+        last = e.revision;
+        assert.equal(e.name, 'js/w/a');
+        seen.push(e);
+      }
+      if (seen.length >= 3) break;
+    }
+    assert.deepEqual(seen.map((e) => e.change), ['released', 'granted', 'value_changed']);
+    assert.equal(seen[0].token, first.fencingToken);
+    assert.equal(seen[1].token, second.fencingToken);
+    assert.ok(seen[1].requestId > 0);
+    assert.equal(seen[1].sessionId, second.sessionId);
+    assert.equal(seen[2].value, 'b2');
+    // A second watcher resumes after the waiter_added batch: no reset.
+    const resumed = b.watch('js/w/', { startRevision: resumeAt });
+    const again = [];
+    while (again.length < 3) {
+      const batch = await resumed.next();
+      assert.equal(batch.reset, false, 'resumed with a reset');
+      again.push(...batch.events.map((e) => e.change));
+    }
+    assert.deepEqual(again, ['released', 'granted', 'value_changed']);
+    resumed.close();
+    await other.release();
+    await second.release();
+  },
+
+  async election(kit) {
+    const a = await connect(kit, { ttlMs: 3_000 });
+    const b = await connect(kit, { ttlMs: 3_000 });
+    const watching = await connect(kit, { ttlMs: 3_000 });
+    const leading = await a.election('js/e/leader').campaign('n1', { timeout: 5_000 });
+    const observer = watching.election('js/e/leader').observe();
+    let seen = await observer.next();
+    assert.deepEqual([seen.value, seen.token], ['n1', leading.fencingToken]);
+    const waiting = b.election('js/e/leader').campaign('n2', { timeout: 20_000 });
+    await eventually('b waits', async () => (await waiters(kit, 'js/e/leader')) === 1);
+    await leading.setValue('n1b');
+    seen = await observer.next();
+    assert.deepEqual([seen.value, seen.token], ['n1b', leading.fencingToken]);
+    await leading.release();
+    assert.equal(await observer.next(), null, 'the leader going away');
+    const second = await waiting;
+    seen = await observer.next();
+    assert.equal(seen.value, 'n2');
+    assert.equal(seen.token, second.fencingToken);
+    assert.ok(seen.token > leading.fencingToken);
+    await b.close();
+    assert.equal(await observer.next(), null, 'the closed leader going away');
+    assert.equal(await watching.election('js/e/leader').leader(), null);
+    observer.close();
+  },
+
   async cancel_withdraws(kit) {
     const held = await (await connect(kit)).tryLock('js/cancel');
     const controller = new AbortController();

@@ -16,7 +16,10 @@ import {
   type ClientOptions,
   type Lock,
   type GrantInfo,
+  type Leader,
+  type LockChange,
   type LockInfo,
+  type WatchBatch,
 } from 'tenure';
 
 export async function typed(endpoints: string[]): Promise<bigint> {
@@ -67,6 +70,33 @@ export async function typed(endpoints: string[]): Promise<bigint> {
       void c;
     }
   }
+  await lock.setValue('10.0.0.2:80');
+  const watcher = client.watch('jobs/', { startRevision: 7n });
+  const batch: WatchBatch = await watcher.next();
+  const rev: number = watcher.revision + batch.revision;
+  const change: LockChange | undefined = batch.events[0]?.change;
+  const eventToken: bigint | undefined = batch.events[0]?.token;
+  const stateNames: string[] = batch.reset ? batch.locks.map((l) => l.name) : [];
+  for await (const b of client.watch()) void b.events;
+  watcher.close();
+  {
+    using scopedWatch = client.watch('x/', { startRevision: 0 });
+    void scopedWatch;
+  }
+  const election = client.election('leader');
+  const leadership: Lock = await election.campaign('me:80', { timeout: 1_000, signal: AbortSignal.timeout(2_000) });
+  await leadership.setValue('me:81');
+  const other: Lock = await election.tryCampaign('me:80');
+  const current: Leader | null = await election.leader();
+  const leaderToken: bigint | undefined = current?.token;
+  const observer = election.observe();
+  for await (const leader of observer) {
+    const value: string | undefined = leader?.value;
+    void value;
+  }
+  const nextLeader: Leader | null = await observer.next();
+  await observer[Symbol.asyncDispose]();
+  void [rev, change, eventToken, stateNames, other, leaderToken, nextLeader];
   await using scoped = await client.tryLock('z');
   void [scoped, header, reason, again, state, ms, held, n, holderToken, left, grantToken, next, parsed, highest, code, k];
   void [asked, askedFlag, revoke, told];
@@ -82,9 +112,15 @@ export async function typed(endpoints: string[]): Promise<bigint> {
   new Client();
   // @ts-expect-error requestRelease takes its owner id as an option
   await lazy.requestRelease('x', lock.ownerId);
+  // @ts-expect-error a campaign needs a timeout
+  await election.campaign('me:80');
+  // @ts-expect-error an observer's leader may be null
+  const sure: Leader = await observer.next();
+  // @ts-expect-error lock changes are a closed set
+  const badChange: LockChange = 'moved';
   // @ts-expect-error lost reasons are a closed set
   const bad: LostReason = 'gone';
-  void [lossy, bad];
+  void [lossy, bad, sure, badChange];
   await client.close();
   return token;
 }

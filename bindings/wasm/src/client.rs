@@ -11,10 +11,12 @@ use tokio::sync::watch;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
+use crate::election::NativeElection;
 use crate::errors::{error, millis, num, promise, promise_void, to_js, to_value};
 use crate::lock::NativeLock;
 use crate::options::{acquire_options, client_options};
 use crate::records::{AuditRecord, ClusterStatus, GrantInfo, LockInfo, SessionInfo};
+use crate::watch::NativeWatcher;
 
 /// A one-shot cancel signal for a waiting acquire or a `withLock`. The
 /// wrapper cancels it when the caller's AbortSignal fires; the call's Rust
@@ -42,6 +44,13 @@ impl CancelToken {
     }
 }
 
+impl CancelToken {
+    /// What a call given this token waits on.
+    pub(crate) fn subscribe(&self) -> watch::Receiver<bool> {
+        self.tx.subscribe()
+    }
+}
+
 /// Resolves when `rx` is cancelled; never if its token is dropped uncancelled.
 async fn cancelled(mut rx: watch::Receiver<bool>) {
     if rx.wait_for(|c| *c).await.is_err() {
@@ -50,7 +59,7 @@ async fn cancelled(mut rx: watch::Receiver<bool>) {
 }
 
 /// Runs `work` unless `cancel` fires first (then CANCELLED, `work` dropped).
-async fn unless_cancelled<T>(
+pub(crate) async fn unless_cancelled<T>(
     what: String,
     cancel: watch::Receiver<bool>,
     work: impl Future<Output = Result<T, JsValue>>,
@@ -266,6 +275,19 @@ impl NativeClient {
                     .await,
             )
         })
+    }
+
+    /// Watches every lock whose name starts with `prefix` ("" for all) from
+    /// `startRevision` (0: the state first). No network until `next()`.
+    pub fn watch(&self, prefix: String, start_revision: u64) -> Result<NativeWatcher, JsValue> {
+        let watcher = self.inner.watch(&prefix, start_revision).map_err(to_js)?;
+        Ok(NativeWatcher::new(watcher))
+    }
+
+    /// The election `name` (a lock of that name). No network.
+    pub fn election(&self, name: String) -> Result<NativeElection, JsValue> {
+        let election = self.inner.election(&name).map_err(to_js)?;
+        Ok(NativeElection::new(election))
     }
 
     /// Admin: blacklists a session; resolves with the ms left until it expires.

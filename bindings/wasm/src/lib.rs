@@ -2,12 +2,14 @@
 //!
 //! A thin wasm-bindgen layer over the Rust client core (crate `tenure`), a
 //! module per concept like the Node binding: errors, options, records, fence,
-//! client, lock. It converts types, maps errors and bridges promises; every
-//! piece of lock logic (sessions, heartbeats, client-side expiry with the
-//! safety margin, retries, fencing, with-lock, what a scope exit reports)
-//! stays in the core, which on `wasm32-unknown-unknown` speaks gRPC-web over
-//! the host's `fetch`, renews with unary `Renew` calls and runs its timers on
-//! the host's `setTimeout`.
+//! client, lock, watch, election. It converts types, maps errors and bridges
+//! promises; every piece of lock logic (sessions, heartbeats, client-side
+//! expiry with the safety margin, retries, fencing, with-lock, what a scope
+//! exit reports, watch resumes, who leads) stays in the core, which on
+//! `wasm32-unknown-unknown` speaks gRPC-web over the host's `fetch` (a watch
+//! is a server-streaming call: its response body is read as it arrives),
+//! renews with unary `Renew` calls and runs its timers on the host's
+//! `setTimeout`.
 //!
 //! The JavaScript layer (`index.js`) is the public API; this layer is not
 //! meant to be used directly. Conventions it relies on:
@@ -28,11 +30,13 @@
 #![cfg(target_arch = "wasm32")]
 
 pub mod client;
+pub mod election;
 pub mod errors;
 pub mod fence;
 pub mod lock;
 pub mod options;
 pub mod records;
+pub mod watch;
 
 /// Runs when the module is instantiated: Rust panics go to `console.error`
 /// with their message (a panic is a bug; without the hook the host sees only

@@ -75,6 +75,14 @@ impl NativeLock {
         promise(async move { Ok::<_, JsValue>(lock.lost().await.code().to_owned()) })
     }
 
+    /// Replaces the value kept with this grant (an elected leader proclaims
+    /// its new value this way); rejects with LOCK_LOST if no longer held.
+    #[wasm_bindgen(js_name = setValue, unchecked_return_type = "Promise<void>")]
+    pub fn set_value(&self, value: String) -> Promise {
+        let lock = self.inner.clone();
+        promise_void(async move { lock.set_value(&value).await.map_err(to_js) })
+    }
+
     /// Whether someone asked this holder to release (`requestRelease`).
     /// Advisory: the lock stays held until the holder releases it.
     #[wasm_bindgen(js_name = isRevokeRequested)]

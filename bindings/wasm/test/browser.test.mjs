@@ -5,8 +5,10 @@
 // table), releases it, loses it to a blacklist from the CLI (the page reports
 // the loss; screenshot in test-results/), re-checks its session on
 // visibilitychange, freeze and resume, knows its lock is gone at once after a
-// pause longer than its TTL, runs the client in a module Worker, and
-// (negative control) cannot reach a node that does not allow its origin.
+// pause longer than its TTL, runs the client in a module Worker, watches and
+// observes an election from the page (server streaming over the browser's
+// fetch), and (negative control) cannot reach a node that does not allow its
+// origin.
 //
 // Environment: CHROMIUM (default /usr/bin/chromium).
 import assert from 'node:assert/strict';
@@ -220,6 +222,52 @@ describe('the web demo in Chromium', () => {
     const text = await page.textContent('#worker-result');
     assert.equal(await page.getAttribute('#worker-result', 'data-outcome'), 'ok', text);
     assert.match(text, /^worker held .+\/worker with token \d+; released$/);
+  });
+
+  it('watches and observes from the page: a server-streaming call over the browser\'s fetch', async () => {
+    const prefix = `${uniqueName('web/watch')}/`;
+    const probe = await page.evaluate(async ({ endpoints, prefix }) => {
+      const { Client } = await import('/tenure-wasm/index.js');
+      const client = await Client.connect(endpoints, { label: 'web watch' });
+      try {
+        const watcher = client.watch(prefix);
+        const reset = await watcher.next();
+        const observer = client.election(`${prefix}leader`).observe();
+        const nobody = await observer.next();
+        const leading = await client.election(`${prefix}leader`).tryCampaign('page');
+        const granted = await watcher.next();
+        const leader = await observer.next();
+        await leading.release();
+        const gone = await observer.next();
+        const changes = [];
+        for await (const batch of watcher) {
+          changes.push(...batch.events.map((e) => e.change));
+          break;
+        }
+        observer.close();
+        const closed = await watcher.next().then(() => 'open', (e) => e.code);
+        return {
+          reset: reset.reset,
+          nobody,
+          granted: granted.events.map((e) => [e.change, e.token === leading.fencingToken]),
+          leader: leader.value,
+          gone,
+          changes,
+          closed,
+        };
+      } finally {
+        await client.close();
+      }
+    }, { endpoints: cluster.endpoints, prefix });
+    assert.deepEqual(probe, {
+      reset: true,
+      nobody: null,
+      granted: [['granted', true]],
+      leader: 'page',
+      gone: null,
+      changes: ['released'],
+      closed: 'CANCELLED',
+    });
   });
 
   it('over TLS (HTTP/2, the browser\'s TLS) with a bearer token: refused without it, scoped by the access file', async () => {

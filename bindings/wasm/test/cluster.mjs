@@ -1,7 +1,8 @@
 // Test fixture: real tenure clusters in subprocesses on free ports, serving
 // gRPC-web (or not, for the negative controls). The port search, `eventually`,
-// `within` and the unique names are the Node binding's (bindings/node/test/
-// cluster.mjs); this file adds the flags and a single `tenure server` node.
+// `within`, the unique names and the clients fixture are the Node binding's
+// (bindings/node/test/cluster.mjs); this file adds the flags and a single
+// `tenure server` node.
 // Binary: $TENURE_BIN or <repo>/target/debug/tenure.
 import { spawn, execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -9,9 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
-import { eventually, freePortRange, repoRoot, tenureBin, uniqueName, within } from '../../node/test/cluster.mjs';
+import { clientsFixture, eventually, freePortRange, repoRoot, tenureBin, uniqueName, within } from '../../node/test/cluster.mjs';
 
-export { eventually, repoRoot, tenureBin, uniqueName, within };
+export { clientsFixture, eventually, repoRoot, tenureBin, uniqueName, within };
 
 /**
  * Starts `tenure dev --nodes <nodes> --web` (without --web when `web` is

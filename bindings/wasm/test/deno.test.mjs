@@ -35,10 +35,10 @@ async function runDeno(args) {
   return stdout;
 }
 
-it('runs under Deno: lock, contention, Renew for > 3 TTLs, withLock, fences', async () => {
+it('runs under Deno: lock, contention, Renew for > 3 TTLs, withLock, fences, a watch', async () => {
   const stdout = await runDeno([path.join(here, 'deno', 'smoke.mjs'), cluster.endpoints]);
   assert.match(stdout, /deno smoke test passed/);
-  assert.equal((stdout.match(/^ok - /gm) ?? []).length, 7, stdout);
+  assert.equal((stdout.match(/^ok - /gm) ?? []).length, 8, stdout);
 });
 
 it('runs under Deno over TLS (HTTP/2, the cluster CA trusted with --cert)', async () => {

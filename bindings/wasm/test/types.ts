@@ -18,8 +18,12 @@ import {
   type ClusterStatus,
   type GrantInfo,
   type Lock,
+  type Leader,
+  type LockChange,
   type LockInfo,
   type SessionInfo,
+  type WatchBatch,
+  Watcher,
 } from '../index.js';
 
 export async function typed(endpoints: string[]): Promise<bigint> {
@@ -62,6 +66,30 @@ export async function typed(endpoints: string[]): Promise<bigint> {
   const h: string = FENCE_HEADER;
   void [header, reason, again, state, n, s, holderToken, leader, next, ttl, highest, code, cls, isCancel, h];
   void [asked, askedFlag, revoke, told];
+  await lock.setValue('10.0.0.2:80');
+  const watcher: Watcher = client.watch('jobs/', { startRevision: 3n });
+  const batch: WatchBatch = await watcher.next();
+  const rev: number = watcher.revision + batch.revision;
+  const change: LockChange | undefined = batch.events[0]?.change;
+  const eventToken: bigint | undefined = batch.events[0]?.token;
+  for await (const b of client.watch()) void b.locks;
+  await watcher[Symbol.asyncDispose]();
+  const election = client.election('leader');
+  const leadership: Lock = await election.campaign('me:80', { timeout: 1_000, signal: AbortSignal.timeout(2_000) });
+  const other: Lock = await election.tryCampaign('me:80');
+  const current: Leader | null = await election.leader();
+  const observer = election.observe();
+  for await (const l of observer) void l?.value;
+  const seen: Leader | null = await observer.next();
+  observer.close();
+  void [rev, change, eventToken, leadership, other, current, seen];
+  // @ts-expect-error a campaign needs a timeout
+  await election.campaign('me:80', {});
+  // @ts-expect-error the leader may be null
+  const sure: Leader = await observer.next();
+  // @ts-expect-error lock changes are a closed set
+  const badChange: LockChange = 'moved';
+  void [sure, badChange];
   // @ts-expect-error lock() needs a timeout
   await client.lock('x', {});
   // @ts-expect-error unknown option

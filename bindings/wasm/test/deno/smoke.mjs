@@ -1,7 +1,8 @@
 // The wasm client under Deno (run by test/deno.test.mjs with the endpoints of
 // a `tenure dev --web` cluster as the argument): connect, lock, contention
 // (LockHeldError), bigint tokens, withLock, a 1.5 s session kept by Renew for
-// 5 s (Deno's timers), FenceValidator, close. Exits non-zero on any failure.
+// 5 s (Deno's timers), FenceValidator, a watch, close. Exits non-zero on any
+// failure.
 import {
   Client,
   FenceValidator,
@@ -45,6 +46,16 @@ try {
     stale = e;
   }
   check(stale instanceof LockLostError, 'FenceValidator rejects the stale token');
+  const watcher = b.watch(`${name}/`);
+  const reset = await watcher.next();
+  const watched = await a.tryLock(`${name}/w`);
+  const granted = await watcher.next();
+  watcher.close();
+  await watched.release();
+  check(
+    reset.reset && granted.events[0]?.change === 'granted' && granted.events[0].token === watched.fencingToken,
+    'a watch streams the state, then the grant (server streaming over Deno\'s fetch)',
+  );
 } finally {
   await a.close();
   await b.close();
