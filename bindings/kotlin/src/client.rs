@@ -8,9 +8,11 @@ use tenure::{
     LostReason, SessionInfo, SessionState,
 };
 
+use crate::election::NativeElection;
 use crate::errors::NativeError;
-use crate::lock::NativeAcquired;
+use crate::lock::{NativeAcquired, acquired};
 use crate::runtime::{call, entered, spawn};
+use crate::watch::NativeWatcher;
 
 /// Told once when a lock is lost or released. Called on a runtime thread of the
 /// binding: return quickly.
@@ -95,8 +97,7 @@ impl NativeClient {
         options: AcquireOptions,
     ) -> Result<NativeAcquired, NativeError> {
         let c = self.inner.clone();
-        let lock = call(async move { c.acquire(&name, options).await }).await?;
-        Ok(NativeAcquired::new(lock))
+        acquired(async move { c.acquire(&name, options).await }).await
     }
 
     /// The current session's id, if one is open.
@@ -150,6 +151,25 @@ impl NativeClient {
     ) -> Result<Vec<GrantInfo>, NativeError> {
         let c = self.inner.clone();
         call(async move { c.request_release(&name, owner_id.as_deref(), &reason).await }).await
+    }
+
+    /// Watches every lock under `prefix` ("" for all): from `start_revision`
+    /// 0 the first batch is the current state (a reset); from a batch's
+    /// revision, the changes after it (or a reset if the server no longer has
+    /// them). No network until the first `next()`.
+    pub fn watch(
+        &self,
+        prefix: String,
+        start_revision: u64,
+    ) -> Result<Arc<NativeWatcher>, NativeError> {
+        let watcher = self.inner.watch(&prefix, start_revision)?;
+        Ok(Arc::new(NativeWatcher::new(watcher)))
+    }
+
+    /// The election of `name` (a lock of that name). No network.
+    pub fn election(&self, name: String) -> Result<Arc<NativeElection>, NativeError> {
+        let election = self.inner.election(&name)?;
+        Ok(Arc::new(NativeElection::new(election)))
     }
 
     /// Admin: blacklists a session: it is never renewed again and expires at its
@@ -239,8 +259,7 @@ impl NativeLockScope {
     /// The granted lock (the acquire's error if none).
     pub async fn lock(&self) -> Result<NativeAcquired, NativeError> {
         let scope = self.inner.clone();
-        let lock = call(async move { scope.lock().await }).await?;
-        Ok(NativeAcquired::new(lock))
+        acquired(async move { scope.lock().await }).await
     }
 
     /// Tells the core the work has ended.

@@ -1,9 +1,10 @@
 //! # tenure-ffi: the uniffi layer of the tenure client core for Kotlin/JVM
 //!
 //! This crate only converts types, maps errors and bridges async, a module per
-//! concept (runtime, errors, options, fence, client, lock): every lock,
-//! session, retry, fencing, env and scope rule lives in the `tenure` core
-//! crate, whose records and enums (`LockInfo`, `LostReason`, `Fence`, ...)
+//! concept (runtime, errors, options, fence, client, lock, watch, election):
+//! every lock, session, retry, fencing, env, scope, watch and election rule
+//! lives in the `tenure` core crate, whose records and enums (`LockInfo`,
+//! `LostReason`, `Fence`, `WatchBatch`, `Leader`, `LockChange`, ...)
 //! derive their uniffi form there (feature `uniffi`, Kotlin package
 //! `dev.tenure.core`). The Kotlin sources generated from this crate (package
 //! `dev.tenure.ffi`) are the raw layer; the idiomatic Kotlin API (package
@@ -15,10 +16,12 @@
 #![deny(missing_docs)]
 
 mod client;
+mod election;
 mod errors;
 mod fence;
 mod lock;
 mod options;
 mod runtime;
+mod watch;
 
 uniffi::setup_scaffolding!();

@@ -1,6 +1,7 @@
 //! `NativeLock`: a held lock (the core's handle), and the work signal that
 //! runs Kotlin work under the core's `Lock::run`.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,6 +10,15 @@ use tenure::{Lock, LockMode, LostReason};
 use crate::client::{LostListener, RevokeListener};
 use crate::errors::NativeError;
 use crate::runtime::{call, spawn};
+
+/// Runs a core call that grants a lock (acquire, campaign) on the runtime and
+/// returns its answer.
+pub(crate) async fn acquired<F>(grant: F) -> Result<NativeAcquired, NativeError>
+where
+    F: Future<Output = tenure::Result<Lock>> + Send + 'static,
+{
+    Ok(NativeAcquired::new(call(grant).await?))
+}
 
 /// What `acquire` returns: the lock and its fixed properties, in one answer.
 /// Every call from the JVM allocates JNA structures for its status; reading the
@@ -98,6 +108,14 @@ impl NativeLock {
     pub fn on_revoke_requested(&self, listener: Arc<dyn RevokeListener>) {
         self.inner
             .on_revoke_requested(move || listener.on_revoke_requested());
+    }
+
+    /// Replaces the value kept with this grant (shown by describe, watches and
+    /// an election's observers: a leader proclaims). `LockLost` if it is no
+    /// longer held.
+    pub async fn set_value(&self, value: String) -> Result<(), NativeError> {
+        let l = self.inner.clone();
+        call(async move { l.set_value(&value).await }).await
     }
 
     /// Releases the lock. Idempotent: releasing a released or lost lock is Ok.

@@ -136,6 +136,25 @@ class TenureClient private constructor(private val raw: NativeClient) : AutoClos
     suspend fun <T> withLock(name: String, timeout: kotlin.time.Duration, block: suspend (Lock) -> T): T =
         withLock(name, timeout.toJavaDuration(), block)
 
+    // ------------------------------------------------------------------ watches and elections
+
+    /**
+     * Watches every lock whose name starts with [prefix] ("" for all; needs read permission on
+     * the prefix). From [startRevision] 0 the first batch is the current state (a reset); from
+     * the [WatchBatch.revision] of a batch seen before (or a [Watcher.revision]), the changes
+     * after it, or a reset if the server no longer has them all. No network until the first
+     * [Watcher.next]. Close the watcher when done (`use {}`), or collect [Watcher.asFlow].
+     */
+    @JvmOverloads
+    fun watch(prefix: String = "", startRevision: ULong = 0u): Watcher =
+        Watcher(mapErrors { raw.watch(prefix, startRevision) })
+
+    /**
+     * The election of [name] (a lock of that name): [Election.campaign], [Election.leader],
+     * [Election.observe]. No network.
+     */
+    fun election(name: String): Election = Election(mapErrors { raw.election(name) })
+
     // ------------------------------------------------------------------ session
 
     /** The current session's id, or null if none is open. */

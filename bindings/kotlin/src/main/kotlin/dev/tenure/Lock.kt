@@ -32,7 +32,8 @@ import java.time.Duration
  * when the lock is lost. Another client may ask the holder to release
  * ([TenureClient.requestRelease]): [revokeRequested], [awaitRevokeRequested] and
  * [onRevokeRequested] report it, and the lock stays held until the holder releases it.
- * Thread-safe.
+ * [setValue] replaces the value kept with the grant (an elected leader's proclaim: the
+ * leadership from [Election.campaign] is a Lock). Thread-safe.
  */
 class Lock internal constructor(acquired: NativeAcquired) : AutoCloseable {
     // The grant's fixed properties come with the acquire's answer (one FFI call, not six).
@@ -106,6 +107,17 @@ class Lock internal constructor(acquired: NativeAcquired) : AutoCloseable {
      * binding's callback thread, never on the caller's. The lock stays held until released.
      */
     fun onRevokeRequested(callback: RevokeCallback) = raw.onRevokeRequested(RevokeBridge(callback))
+
+    /**
+     * Replaces the value kept with this grant (at most 1,024 bytes, no control characters but
+     * tab): shown by [TenureClient.describe], watches (a VALUE_CHANGED change) and an election's
+     * observers, so a leader proclaims a new value this way. Throws [TenureException.LockLost] if
+     * the lock is no longer held, [TenureException.InvalidArgument] for a bad value.
+     */
+    suspend fun setValue(value: String) = mapErrors { raw.setValue(value) }
+
+    /** [setValue], blocking the calling thread (for Java). */
+    fun setValueBlocking(value: String) = runBlocking { setValue(value) }
 
     /** Releases the lock and waits for the server. Idempotent: releasing a released or lost lock succeeds. */
     suspend fun release() = mapErrors { raw.release() }

@@ -1,6 +1,7 @@
 package dev.tenure
 
 import dev.tenure.ffi.NativeSubscription
+import dev.tenure.ffi.lockChangeCode
 import dev.tenure.ffi.lostReasonText
 
 // The plain records and enums of the core (generated from the core's own types into package
@@ -39,6 +40,41 @@ typealias AuditRecord = dev.tenure.core.AuditRecord
 
 /** A grant handed out by [TenureClient.forceRelease], or asked to release by [TenureClient.requestRelease]. */
 typealias GrantInfo = dev.tenure.core.GrantInfo
+
+/**
+ * What one [Watcher.next] returns: the changes since the previous batch ([events], in increasing
+ * revisions), or with [reset] the state at [revision] ([locks], replacing what the watcher knew).
+ * Every change up to [revision] is delivered: resume a watch from it.
+ */
+typealias WatchBatch = dev.tenure.core.WatchBatch
+
+/**
+ * One change of one lock in a [WatchBatch]: its revision (cluster-wide, increasing), the
+ * [LockChange], the lock's name, the holder's or waiter's session, token (0 for a waiter),
+ * owner id, mode, permits, value (the new one for VALUE_CHANGED), the acquire's request id (for
+ * waiter changes and grants to a waiter) and the time (Unix ms, leader clock).
+ */
+typealias WatchEvent = dev.tenure.core.WatchEvent
+
+/**
+ * What happened to a lock: GRANTED, RELEASED (or its session closed), EXPIRED, FORCE_RELEASED,
+ * WAITER_ADDED, WAITER_REMOVED (cancelled, timed out, or its session ended), VALUE_CHANGED,
+ * RELEASE_REQUESTED. [code] is the name every binding uses (`granted`, `waiter_added`, ...).
+ */
+typealias LockChange = dev.tenure.core.LockChange
+
+/**
+ * The leader of an election ([Election.leader], [Observer.next]): the election's name, the
+ * leader's session, fencing token (a later leader's is greater), owner id and value.
+ */
+typealias Leader = dev.tenure.core.Leader
+
+/**
+ * The stable name of a lock change shared by every binding: `granted`, `released`, `expired`,
+ * `force_released`, `waiter_added`, `waiter_removed`, `value_changed`, `release_requested`.
+ */
+val LockChange.code: String
+    get() = lockChangeCode(this)
 
 /** The core's text for a lost reason, for example `session expired`. */
 val LostReason.text: String

@@ -20,6 +20,7 @@ import kotlin.test.assertFailsWith
 import kotlin.test.assertFalse
 import kotlin.test.assertNotEquals
 import kotlin.test.assertNotNull
+import kotlin.test.assertNull
 import kotlin.test.assertTrue
 import kotlin.test.fail
 import kotlin.time.Duration.Companion.seconds
@@ -249,6 +250,85 @@ class ScenariosTest {
                 next.release()
             }
         },
+        "watch_prefix" to scenario { kit ->
+            coroutineScope {
+                val a = kit.client()
+                val b = kit.client()
+                val first = a.acquire("kt/w/a", AcquireOptions().withValue("a1"))
+                a.watch("kt/w/").use { watcher ->
+                    val reset = watcher.nextSoon()
+                    assertTrue(reset.reset && reset.events.isEmpty(), "$reset")
+                    assertEquals(listOf("kt/w/a"), reset.locks.map { it.name })
+                    assertEquals("a1", reset.locks[0].holders[0].value)
+                    val waiting = async { b.acquire("kt/w/a", AcquireOptions.wait(20.seconds)) }
+                    val added = watcher.nextSoon()
+                    assertEquals(listOf("waiter_added"), added.events.map { it.change.code })
+                    val resumeAt = added.revision
+                    assertTrue(resumeAt > reset.revision)
+                    // Not under the prefix: not reported.
+                    val other = a.tryLock("kt/x/other")
+                    first.release()
+                    val second = waiting.await()
+                    second.setValue("b2")
+                    val seen = mutableListOf<WatchEvent>()
+                    var last = resumeAt
+                    while (seen.size < 3) {
+                        val batch = watcher.nextSoon()
+                        assertFalse(batch.reset, "$batch")
+                        for (e in batch.events) {
+                            assertTrue(e.revision > last, "revisions must increase")
+                            last = e.revision
+                            assertEquals("kt/w/a", e.name)
+                            seen += e
+                        }
+                    }
+                    assertEquals(listOf(LockChange.RELEASED, LockChange.GRANTED, LockChange.VALUE_CHANGED), seen.map { it.change })
+                    assertEquals(first.fencingToken, seen[0].token)
+                    assertEquals(second.fencingToken, seen[1].token)
+                    assertTrue(seen[1].requestId > 0u && seen[1].sessionId == second.sessionId, "${seen[1]}")
+                    assertEquals("b2", seen[2].value)
+                    assertTrue(watcher.revision >= last)
+                    // A second watcher resumes after the waiter_added batch: no reset.
+                    b.watch("kt/w/", resumeAt).use { resumed ->
+                        val again = mutableListOf<String>()
+                        while (again.size < 3) {
+                            val batch = resumed.nextSoon()
+                            assertFalse(batch.reset, "resumed with a reset: $batch")
+                            again += batch.events.map { it.change.code }
+                        }
+                        assertEquals(listOf("released", "granted", "value_changed"), again)
+                    }
+                    other.release()
+                    second.release()
+                }
+            }
+        },
+        "election" to scenario { kit ->
+            coroutineScope {
+                val (a, b, watching) = List(3) { kit.client(Duration.ofSeconds(3)) }
+                val leading = a.election("kt/e/leader").campaign("n1", 5.seconds)
+                watching.election("kt/e/leader").observe().use { observer ->
+                    val seen = assertNotNull(observer.nextSoon(), "a leader")
+                    assertEquals("n1" to leading.fencingToken, seen.value to seen.token)
+                    assertEquals(seen, watching.election("kt/e/leader").leader())
+                    val waiting = async { b.election("kt/e/leader").campaign("n2", 20.seconds) }
+                    eventually(what = "b waits") { kit.waiters("kt/e/leader") == 1 }
+                    leading.setValue("n1b") // proclaim
+                    val proclaimed = assertNotNull(observer.nextSoon(), "still a")
+                    assertEquals("n1b" to leading.fencingToken, proclaimed.value to proclaimed.token)
+                    leading.release() // resign
+                    assertNull(observer.nextSoon(), "the leader going away")
+                    val second = waiting.await()
+                    val next = assertNotNull(observer.nextSoon(), "b")
+                    assertEquals("n2", next.value)
+                    assertEquals(second.fencingToken, next.token)
+                    assertTrue(next.token > leading.fencingToken)
+                    b.close()
+                    assertNull(observer.nextSoon(), "the closed leader going away")
+                    assertNull(watching.election("kt/e/leader").leader())
+                }
+            }
+        },
         "cancel_withdraws" to scenario { kit ->
             coroutineScope {
                 val held = kit.client().tryLock("kt/cancel")
@@ -417,6 +497,10 @@ class ScenariosTest {
             assertTrue("InvalidArgument" in optedErr, optedErr)
         },
     )
+
+    private suspend fun Watcher.nextSoon(): WatchBatch = withTimeout(15.seconds) { next() }
+
+    private suspend fun Observer.nextSoon(): Leader? = withTimeout(15.seconds) { next() }
 
     /** Scenarios that stop or kill nodes get a cluster of their own. */
     private val ownCluster = setOf("jeopardy_then_expired", "leader_killed_lock_held", "retried_request_applies_once")
