@@ -184,6 +184,34 @@ impl NativeClient {
         check(self.pid)?;
         Ok((self.handle.clone(), self.inner.as_ref().clone()))
     }
+
+    /// The core's `acquire_all` of `names` as a future of lock handles (for
+    /// the blocking and the asyncio call), with the runtime to run it on.
+    /// Dropping the future (Ctrl-C, a cancelled awaitable) is the core's
+    /// cancel: what the server may have granted is released in the background.
+    fn acquiring_all(
+        &self,
+        names: Vec<String>,
+        wait: Option<f64>,
+        shared: bool,
+        lock_delay: f64,
+        value: String,
+    ) -> PyResult<(
+        Handle,
+        impl Future<Output = PyResult<Vec<NativeLock>>> + Send + 'static,
+    )> {
+        let options = acquire_options(wait, shared, lock_delay, value, None)?;
+        let (handle, client) = self.parts()?;
+        let h = handle.clone();
+        Ok((handle, async move {
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            let locks = client.acquire_all(&names, options).await.map_err(to_py)?;
+            Ok(locks
+                .into_iter()
+                .map(|lock| NativeLock::new(lock, h.clone()))
+                .collect())
+        }))
+    }
 }
 
 #[pymethods]
@@ -273,6 +301,39 @@ impl NativeClient {
             let lock = client.acquire(&name, options).await.map_err(to_py)?;
             Ok(NativeLock::new(lock, h))
         })
+    }
+
+    /// Acquires every lock of `names` at once or none (blocking, GIL
+    /// released): one lock per name, in the order given. `wait` None tries
+    /// once (`LockHeld`); otherwise retries until the wait runs out (`Timeout`).
+    #[pyo3(signature = (names, wait=None, shared=false, lock_delay=0.0, value=String::new()))]
+    fn acquire_all(
+        &self,
+        py: Python<'_>,
+        names: Vec<String>,
+        wait: Option<f64>,
+        shared: bool,
+        lock_delay: f64,
+        value: String,
+    ) -> PyResult<Vec<NativeLock>> {
+        let (handle, acquiring) = self.acquiring_all(names, wait, shared, lock_delay, value)?;
+        block_on(py, &handle, acquiring)?
+    }
+
+    /// `acquire_all`, as an awaitable; cancelling it releases (in the
+    /// background) whatever the call may have been granted.
+    #[pyo3(signature = (names, wait=None, shared=false, lock_delay=0.0, value=String::new()))]
+    fn acquire_all_async<'py>(
+        &self,
+        py: Python<'py>,
+        names: Vec<String>,
+        wait: Option<f64>,
+        shared: bool,
+        lock_delay: f64,
+        value: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (handle, acquiring) = self.acquiring_all(names, wait, shared, lock_delay, value)?;
+        to_awaitable(py, &handle, acquiring)
     }
 
     /// Closes the session (its locks pass on at once; they report `client_closed`).

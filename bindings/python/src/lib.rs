@@ -34,6 +34,7 @@ fn shutdown(py: Python<'_>, timeout: f64) -> PyResult<()> {
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("FENCE_HEADER", tenure::FENCE_HEADER)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("MAX_ACQUIRE_ALL", tenure::MAX_ACQUIRE_ALL)?;
     // The core's lists: the Python classes and enums are checked against them.
     m.add(
         "ERROR_CODES",

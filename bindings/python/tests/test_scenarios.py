@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List
 
@@ -403,6 +404,35 @@ def scenario_election(kit: Kit) -> None:
     assert list(observer) == []
     a.close()
     watching.close()
+
+
+def scenario_acquire_all(kit: Kit) -> None:
+    a, b = client(kit), client(kit)
+    both = a.acquire_all(["py/m/a", "py/m/b"])
+    assert [lock.name for lock in both] == ["py/m/a", "py/m/b"]
+    assert both[0].owner_id != both[1].owner_id
+    assert both[1].fencing_token > both[0].fencing_token
+    both.release()
+    held = b.try_lock("py/m/b")
+    with pytest.raises(tenure.LockHeld):
+        a.acquire_all(["py/m/c", "py/m/b"])
+    assert a.describe("py/m/c") is None, "m/c stays free"
+    with ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(a.acquire_all, ["py/m/c", "py/m/b"], 20)
+        time.sleep(0.3)
+        assert not waiting.done()
+        assert a.describe("py/m/c") is None, "m/c stays free while waiting"
+        held.release()
+        got = waiting.result(30)
+    assert [lock.name for lock in got] == ["py/m/c", "py/m/b"]
+    assert got[1].fencing_token > held.fencing_token
+    with pytest.raises(tenure.InvalidArgument):
+        a.acquire_all(["py/m/d", "py/m/d"])
+    with got:
+        pass
+    assert a.describe("py/m/c") is None and a.describe("py/m/b") is None
+    a.close()
+    b.close()
 
 
 def scenario_cancel_withdraws(kit: Kit) -> None:

@@ -27,15 +27,17 @@ import atexit
 from . import _native
 from ._async import (
     Acquiring,
+    AcquiringAll,
     AsyncClient,
     AsyncElection,
     AsyncLock,
+    AsyncLocks,
     AsyncObserver,
     AsyncSemaphore,
     AsyncWatcher,
     Connecting,
 )
-from ._client import Client, Election, Lock, Observer, Semaphore, Watcher
+from ._client import Client, Election, Lock, Locks, Observer, Semaphore, Watcher
 from ._common import Subscription
 from ._errors import (
     Cancelled,
@@ -56,6 +58,7 @@ from ._errors import (
 )
 from ._native import (
     FENCE_HEADER,
+    MAX_ACQUIRE_ALL,
     AuditRecord,
     ClusterStatus,
     Fence,
@@ -77,9 +80,11 @@ __version__: str = _native.__version__
 
 __all__ = [
     "Acquiring",
+    "AcquiringAll",
     "AsyncClient",
     "AsyncElection",
     "AsyncLock",
+    "AsyncLocks",
     "AsyncObserver",
     "AsyncSemaphore",
     "AsyncWatcher",
@@ -105,7 +110,9 @@ __all__ = [
     "LockChange",
     "LockLost",
     "LockMode",
+    "Locks",
     "LostReason",
+    "MAX_ACQUIRE_ALL",
     "MemberInfo",
     "NotHolder",
     "Observer",

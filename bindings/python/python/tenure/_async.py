@@ -13,11 +13,15 @@ import os
 from types import TracebackType
 from typing import (
     Any,
+    AsyncContextManager,
     Awaitable,
     Callable,
     Generator,
+    Generic,
+    Iterable,
     List,
     Optional,
+    Sequence,
     Type,
     TypeVar,
     Union,
@@ -34,6 +38,7 @@ from ._common import (
     Subscription,
     WatcherInfo,
     endpoints_list,
+    lock_names,
     native_options,
     state_callback,
 )
@@ -41,7 +46,7 @@ from ._errors import TenureError
 from ._native import AuditRecord, ClusterStatus, GrantInfo, Leader, LockInfo, SessionInfo, WatchBatch
 from ._types import LostReason, SessionState
 
-__all__ = ["AsyncClient", "AsyncElection", "AsyncLock", "AsyncObserver", "AsyncSemaphore", "AsyncWatcher"]
+__all__ = ["AsyncClient", "AsyncElection", "AsyncLock", "AsyncLocks", "AsyncObserver", "AsyncSemaphore", "AsyncWatcher"]
 
 T = TypeVar("T")
 F = TypeVar("F", bound="AsyncFeed[Any]")
@@ -127,69 +132,102 @@ async def _under_core(work: Awaitable[T], done: Callable[[], None], outcome: Awa
     return await task
 
 
-class Acquiring:
+S = TypeVar("S", bound=AsyncContextManager[Any])
+"""What a :class:`Pending` call gives: an async context manager (a lock, the
+locks of ``acquire_all``, a client)."""
+
+
+class Pending(Generic[S]):
+    """A call not started yet: ``await`` it for its result, or use it in
+    ``async with`` to get the result for the block and end it (release,
+    close) after the block. Nothing starts until then."""
+
+    __slots__ = ("_start", "_value")
+
+    def __init__(self, start: Callable[[], Awaitable[S]]) -> None:
+        self._start = start
+        self._value: Optional[S] = None
+
+    def __await__(self) -> Generator[Any, None, S]:
+        """Makes the call and returns its result."""
+        return self._start().__await__()
+
+    async def __aenter__(self) -> S:
+        """Makes the call for the block."""
+        self._value = await self._start()
+        return self._value
+
+    async def __aexit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        """Ends the result as its own ``__aexit__`` does."""
+        value, self._value = self._value, None
+        if value is not None:
+            await value.__aexit__(exc_type, exc, tb)
+
+
+class Acquiring(Pending[AsyncLock]):
     """A pending acquire: ``await`` it for the :class:`AsyncLock`, or use it in
     ``async with`` to hold the lock for the block. Nothing starts until then."""
 
-    __slots__ = ("_start", "_lock")
+    __slots__ = ()
 
     def __init__(self, start: Callable[[], Awaitable[_native.NativeLock]]) -> None:
-        self._start = start
-        self._lock: Optional[AsyncLock] = None
+        async def acquire() -> AsyncLock:
+            return AsyncLock(await start())
 
-    async def _acquire(self) -> AsyncLock:
-        return AsyncLock(await self._start())
-
-    def __await__(self) -> Generator[Any, None, AsyncLock]:
-        """Acquires the lock and returns it."""
-        return self._acquire().__await__()
-
-    async def __aenter__(self) -> AsyncLock:
-        """Acquires the lock for the block."""
-        self._lock = await self._acquire()
-        return self._lock
-
-    async def __aexit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
-        """Releases the lock (see :class:`AsyncLock`)."""
-        lock, self._lock = self._lock, None
-        if lock is not None:
-            await lock.__aexit__(exc_type, exc, tb)
+        super().__init__(acquire)
 
 
-class Connecting:
+class AsyncLocks(List[AsyncLock]):
+    """The locks of :meth:`AsyncClient.acquire_all`: a list with one
+    :class:`AsyncLock` per name, in the order named (each with its own
+    fencing token and owner id), and an async context manager that releases
+    every one; see :class:`tenure.Locks`."""
+
+    __slots__ = ()
+
+    async def release(self) -> None:
+        """Releases every lock (at once; idempotent)."""
+        await _each(lock.release() for lock in self)
+
+    async def __aenter__(self) -> AsyncLocks:
+        """Returns the list itself (the locks are already held)."""
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        """Releases every lock as :meth:`AsyncLock.__aexit__` does, then
+        raises the first error (LockLost if one was lost during the block),
+        unless the block raised an exception of its own."""
+        await _each(lock.__aexit__(*exc_info) for lock in self)
+
+
+async def _each(calls: Iterable[Awaitable[None]]) -> None:
+    """Runs every call to its end, together, then raises the first error
+    among them (in the order of the calls)."""
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+
+
+class AcquiringAll(Pending[AsyncLocks]):
+    """A pending :meth:`AsyncClient.acquire_all`: ``await`` it for the
+    :class:`AsyncLocks`, or use it in ``async with`` to hold every lock for
+    the block. Cancelling it leaves nothing held: what the server may have
+    granted is released in the background."""
+
+    __slots__ = ()
+
+
+class Connecting(Pending["AsyncClient"]):
     """A pending connect: ``await`` it for the :class:`AsyncClient`, or use it
     in ``async with`` to close the client after the block."""
 
-    __slots__ = ("_start", "_client")
-
-    def __init__(self, start: Callable[[], Awaitable[AsyncClient]]) -> None:
-        self._start = start
-        self._client: Optional[AsyncClient] = None
-
-    def __await__(self) -> Generator[Any, None, AsyncClient]:
-        """Connects and returns the client."""
-        return self._start().__await__()
-
-    async def __aenter__(self) -> AsyncClient:
-        """Connects for the block."""
-        self._client = await self._start()
-        return self._client
-
-    async def __aexit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
-        """Closes the client."""
-        client, self._client = self._client, None
-        if client is not None:
-            await client.__aexit__(exc_type, exc, tb)
+    __slots__ = ()
 
 
 class AsyncSemaphore:
@@ -413,6 +451,30 @@ class AsyncClient:
     ) -> Acquiring:
         """Tries once for ``name`` (:class:`tenure.LockHeld` if it is taken)."""
         return self.acquire(name, wait=None, shared=shared, lock_delay=lock_delay, value=value)
+
+    def acquire_all(
+        self,
+        names: Sequence[str],
+        timeout: Optional[float] = None,
+        *,
+        shared: bool = False,
+        lock_delay: float = 0.0,
+        value: str = "",
+    ) -> AcquiringAll:
+        """Acquires every lock of ``names`` at once, or none of them; see
+        :meth:`tenure.Client.acquire_all` (waiting is a retry with backoff, not
+        a place in the FIFO queues). Returns an awaitable of the
+        :class:`AsyncLocks` (one :class:`AsyncLock` per name, in the order
+        given) that is also an async context manager releasing every one.
+        Cancelling it leaves nothing held: what the server may have granted
+        is released in the background."""
+        native, listed = self._native, lock_names(names)
+
+        async def acquire() -> AsyncLocks:
+            natives = await native.acquire_all_async(listed, timeout, shared, lock_delay, value)
+            return AsyncLocks(AsyncLock(n) for n in natives)
+
+        return AcquiringAll(acquire)
 
     async def with_lock(
         self,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from types import TracebackType
-from typing import Any, Callable, List, Optional, Type, TypeVar, Union
+from typing import Any, Callable, List, Optional, Sequence, Type, TypeVar, Union
 
 from . import _native
 from ._common import (
@@ -22,6 +22,7 @@ from ._common import (
     Subscription,
     WatcherInfo,
     endpoints_list,
+    lock_names,
     native_options,
     state_callback,
 )
@@ -29,7 +30,7 @@ from ._errors import TenureError
 from ._native import AuditRecord, ClusterStatus, GrantInfo, Leader, LockInfo, SessionInfo, WatchBatch
 from ._types import LostReason, SessionState
 
-__all__ = ["Client", "Election", "Lock", "Observer", "Semaphore", "Watcher"]
+__all__ = ["Client", "Election", "Lock", "Locks", "Observer", "Semaphore", "Watcher"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 T = TypeVar("T")
@@ -95,6 +96,43 @@ class Lock(LockBase):
         except TenureError:
             if exc is None:
                 raise
+
+
+class Locks(List[Lock]):
+    """The locks of :meth:`Client.acquire_all`: a list with one :class:`Lock`
+    per name, in the order named, each with its own fencing token and owner
+    id; also a context manager that releases every one.
+
+    Leaving ``with client.acquire_all([...]) as locks:`` releases them all;
+    if any was lost while the block ran, every one is still released and
+    :class:`tenure.LockLost` (the first such error) is raised, unless the
+    block raised an exception of its own. Each lock can also be released on
+    its own; one garbage-collected unreleased is released in the background.
+    """
+
+    __slots__ = ()
+
+    def release(self) -> None:
+        """Releases every lock (idempotent, like :meth:`Lock.release`)."""
+        for lock in self:
+            lock.release()
+
+    def __enter__(self) -> Locks:
+        """Returns the list itself (the locks are already held)."""
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        """Releases every lock as :meth:`Lock.__exit__` does, then raises
+        the first error (LockLost if one was lost during the block), unless
+        the block raised an exception of its own."""
+        first: Optional[TenureError] = None
+        for lock in self:
+            try:
+                lock.__exit__(*exc_info)
+            except TenureError as e:
+                first = first or e
+        if first is not None:
+            raise first
 
 
 class Semaphore:
@@ -366,6 +404,47 @@ class Client:
         """The counting semaphore ``name`` of ``permits`` permits (1 to
         1,000,000). No network until an acquire."""
         return Semaphore(self._native, name, permits)
+
+    def acquire_all(
+        self,
+        names: Sequence[str],
+        timeout: Optional[float] = None,
+        *,
+        shared: bool = False,
+        lock_delay: float = 0.0,
+        value: str = "",
+    ) -> Locks:
+        """Acquires every lock of ``names`` at once, or none of them.
+
+        The server grants the whole set in one step, so the caller never holds
+        some of the locks while it waits for the others, and callers naming
+        overlapping sets in different orders cannot deadlock. The result is a
+        :class:`Locks`: a list with one :class:`Lock` per name, in the order
+        given, each with its own fencing token and owner id; release each, or
+        use it as a context manager (``with client.acquire_all([...]) as
+        locks:``) to release every one at the end.
+
+        Args:
+            names: 1 to ``tenure.MAX_ACQUIRE_ALL`` (64) distinct lock names.
+            timeout: Seconds to keep trying; None tries once.
+                Waiting is a retry with backoff, **not** a place in the locks'
+                FIFO queues: single acquires of these names (``lock``,
+                ``acquire``) can get them first, again and again.
+            shared: Shared mode for every name instead of exclusive.
+            lock_delay: As in :meth:`acquire`, for each grant.
+            value: As in :meth:`acquire`, stored with each grant.
+
+        Raises:
+            LockHeld: ``timeout`` is None and one of them is taken (the message
+                names the first); none of them is held.
+            Timeout: They were never all free at once within ``timeout``.
+            InvalidArgument: No name, more than 64, a name twice, or a name
+                in use as a semaphore.
+            AlreadyHeld: This client holds one of them already.
+            TypeError: ``names`` is one str, not a sequence of them.
+        """
+        natives = self._native.acquire_all(lock_names(names), timeout, shared, lock_delay, value)
+        return Locks(Lock(n) for n in natives)
 
     # -- watches and elections ---------------------------------------------
 

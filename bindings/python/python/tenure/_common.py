@@ -8,6 +8,7 @@ from typing import (
     Awaitable,
     Callable,
     Generic,
+    List,
     Optional,
     Protocol,
     Sequence,
@@ -80,6 +81,16 @@ def native_options(
         server_name=server_name,
         use_env=use_env,
     )
+
+
+def lock_names(names: Sequence[str]) -> List[str]:
+    """The names of an ``acquire_all``, as a list. One str is refused: it
+    would pass for a sequence of one-letter names."""
+    if isinstance(names, str):
+        raise TypeError(
+            "acquire_all takes a sequence of lock names, not one str: acquire_all([name, ...])"
+        )
+    return list(names)
 
 
 class LockBase:

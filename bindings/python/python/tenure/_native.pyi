@@ -14,6 +14,9 @@ FENCE_HEADER: Final[str]
 __version__: Final[str]
 """The version of the native module."""
 
+MAX_ACQUIRE_ALL: Final[int]
+"""The most names in one ``acquire_all`` (the core's ``MAX_ACQUIRE_ALL``: 64)."""
+
 ERROR_CODES: Final[List[str]]
 """The core's error kinds (``ErrorKind::ALL``), e.g. ``"LOCK_HELD"``."""
 LOST_REASONS: Final[List[str]]
@@ -550,6 +553,27 @@ class NativeClient:
         permits: Optional[Tuple[int, int]] = None,
     ) -> Awaitable[NativeLock]:
         """Acquires ``name``, as an awaitable; cancelling it withdraws the acquire."""
+    def acquire_all(
+        self,
+        names: List[str],
+        wait: Optional[float] = None,
+        shared: bool = False,
+        lock_delay: float = 0.0,
+        value: str = "",
+    ) -> List[NativeLock]:
+        """Acquires every lock of ``names`` at once or none (blocking): one
+        lock per name, in order. ``wait`` None tries once (``LockHeld``);
+        otherwise retries with backoff until it runs out (``Timeout``)."""
+    def acquire_all_async(
+        self,
+        names: List[str],
+        wait: Optional[float] = None,
+        shared: bool = False,
+        lock_delay: float = 0.0,
+        value: str = "",
+    ) -> Awaitable[List[NativeLock]]:
+        """``acquire_all``, as an awaitable; cancelling it releases (in the
+        background) whatever the call may have been granted."""
     def close(self) -> None:
         """Closes the session."""
     def close_async(self) -> Awaitable[None]:
