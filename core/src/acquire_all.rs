@@ -23,6 +23,8 @@ use crate::session::SessionInner;
 
 /// Most names in one `acquire_all` (the server's limit).
 pub const MAX_ACQUIRE_ALL: usize = 64;
+/// The longest wait (the server's bound on an acquire's wait).
+pub const MAX_WAIT: Duration = Duration::from_secs(3_600);
 /// Backoff between tries while waiting: from the first to the most, doubling.
 const FIRST_BACKOFF: Duration = Duration::from_millis(10);
 const MAX_BACKOFF: Duration = Duration::from_millis(500);
@@ -36,6 +38,11 @@ impl Client {
     pub async fn acquire_all(&self, names: &[&str], options: AcquireOptions) -> Result<Vec<Lock>> {
         validate_names(names)?;
         validate_lock_value(&options.value)?;
+        if options.wait.is_some_and(|w| w > MAX_WAIT) {
+            return Err(Error::invalid(format!(
+                "acquire_all waits at most {MAX_WAIT:?}, as an acquire does"
+            )));
+        }
         if options.mode == LockMode::Permits {
             return Err(Error::invalid(
                 "acquire_all takes locks, not semaphore permits",
@@ -57,8 +64,14 @@ impl Client {
         let options = options.clone();
         let deadline = options.wait.map(|w| Instant::now() + w);
         let mut backoff = FIRST_BACKOFF;
+        let mut fresh_session = false;
         loop {
             match self.acquire_all_once(names, &options).await {
+                // The session ended before anything was granted: go on with
+                // a fresh one (once: a second end is the caller's to see).
+                Err(e) if e.kind() == ErrorKind::SessionExpired && !fresh_session => {
+                    fresh_session = true;
+                }
                 Err(e) if e.kind() == ErrorKind::LockHeld => {
                     let Some(deadline) = deadline else {
                         return Err(e);
@@ -73,10 +86,6 @@ impl Client {
                     let jittered = backoff.mul_f64(rand::rng().random_range(0.5..1.0));
                     rt::sleep(jittered.min(deadline - now)).await;
                     backoff = (backoff * 2).min(MAX_BACKOFF);
-                }
-                // The session ended before anything was granted: a fresh one.
-                Err(e) if e.kind() == ErrorKind::SessionExpired => {
-                    return self.acquire_all_once(names, &options).await;
                 }
                 other => return other,
             }
