@@ -122,6 +122,9 @@ const LockMode = codeEnum(native.lockModes());
 /** The header that carries a fence: `tenure-fence`. */
 const FENCE_HEADER = native.FENCE_HEADER;
 
+/** Most names in one Client#acquireAll (the server's limit). */
+const MAX_ACQUIRE_ALL = native.MAX_ACQUIRE_ALL;
+
 // ---------------------------------------------------------------------------
 // Option conversion
 
@@ -450,12 +453,13 @@ class Lock {
 }
 
 /**
- * Runs a native acquire, `start(token)`, and wraps its lock. `token` is a
- * CancelToken fired when `signal` aborts (none without a signal): the waiting
- * acquire is withdrawn from the server's queue and the promise rejects with
- * CancelledError (`cause`: the signal's reason).
+ * Runs a native acquire, `start(token)`, and wraps its lock (`wrap`: what it
+ * got, e.g. an acquireAll's locks). `token` is a CancelToken fired when
+ * `signal` aborts (none without a signal): a waiting acquire is withdrawn
+ * from the server's queue (what an acquireAll try got is released) and the
+ * promise rejects with CancelledError (`cause`: the signal's reason).
  */
-async function acquireLock(what, signal, start) {
+async function acquireLock(what, signal, start, wrap = (nativeLock) => new Lock(INTERNAL, nativeLock)) {
   if (signal !== undefined && signal !== null && !(signal instanceof AbortSignal)) {
     throw new InvalidArgumentError('signal must be an AbortSignal');
   }
@@ -469,7 +473,7 @@ async function acquireLock(what, signal, start) {
     signal.addEventListener('abort', onAbort, { once: true });
   }
   try {
-    return new Lock(INTERNAL, await start(token));
+    return wrap(await start(token));
   } catch (e) {
     const err = fromNative(e);
     if (err instanceof CancelledError && signal?.aborted) throw aborted();
@@ -724,6 +728,30 @@ class Client {
     return this.acquire(name, { ...opts, timeout: undefined });
   }
 
+  /**
+   * Acquires every lock of `names` (1 to MAX_ACQUIRE_ALL distinct names) at
+   * once, or none: resolves with one Lock per name, in the order given, each
+   * with its own fencing token and owner id. Without `timeout`, one try
+   * (LockHeldError naming the first that is taken); with it, tries again with
+   * backoff until the timeout (TenureTimeoutError): a retry, not a place in
+   * the locks' FIFO queues. `shared`, `value` and `lockDelayMs` apply to every
+   * grant. `signal` aborts it (CancelledError); what the try may have got is
+   * released.
+   */
+  async acquireAll(names, options) {
+    if (!Array.isArray(names)) throw new InvalidArgumentError('names must be an array of lock names');
+    const opts = objectArg('options', options);
+    const nativeOpts = acquireOptions(opts);
+    return acquireLock(`acquireAll of ${JSON.stringify(names)}`, opts.signal, (token) =>
+      this.#native.acquireAll(names, nativeOpts, token), (locks) => locks.map((l) => new Lock(INTERNAL, l)));
+  }
+
+  /** acquireAll() with one try: LockHeldError if any of the locks is taken. */
+  async tryAcquireAll(names, options) {
+    const opts = objectArg('options', options);
+    return this.acquireAll(names, { ...opts, timeout: undefined });
+  }
+
   /** The counting semaphore `name` of `permits` permits (1 to 1,000,000). No network until an acquire. */
   semaphore(name, permits) {
     return new Semaphore(INTERNAL, this, name, permits);
@@ -845,6 +873,20 @@ class Client {
     return callAsync(() => this.#native.audit(limit));
   }
 
+  /**
+   * This client's counters per lock-name prefix (a name's first segment with
+   * its slash): acquires granted and failed, releases, losses, total wait
+   * and hold time. No network.
+   */
+  metrics() {
+    return this.#native.metrics();
+  }
+
+  /** The same counters, with wait and hold histograms, in the Prometheus text format (`tenure_client_*`). */
+  metricsText() {
+    return this.#native.metricsText();
+  }
+
   /** The endpoints this client was given. */
   get endpoints() {
     return this.#native.endpoints();
@@ -872,6 +914,7 @@ module.exports = {
   Fence,
   FenceValidator,
   FENCE_HEADER,
+  MAX_ACQUIRE_ALL,
   LostReason,
   SessionState,
   LockMode,

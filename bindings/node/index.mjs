@@ -12,6 +12,7 @@ export const {
   Fence,
   FenceValidator,
   FENCE_HEADER,
+  MAX_ACQUIRE_ALL,
   LostReason,
   SessionState,
   ErrorCode,

@@ -18,6 +18,18 @@ export declare class NativeClient {
    * withdrawn and the promise rejects with CANCELLED.
    */
   acquire(name: string, options?: NativeAcquireOptions | undefined | null, cancel?: CancelToken | undefined | null): Promise<NativeLock>
+  /**
+   * Acquires every lock of `names` at once, or none (one grant per name,
+   * in the order given). With `waitMs` retries with backoff up to that
+   * long (TIMEOUT after; not a place in the queues); without, one try
+   * (LOCK_HELD naming the first taken). If `cancel` fires first, what the
+   * try may have got is released and the promise rejects with CANCELLED.
+   */
+  acquireAll(names: Array<string>, options?: NativeAcquireOptions | undefined | null, cancel?: CancelToken | undefined | null): Promise<NativeLock[]>
+  /** This client's counters per lock-name prefix (no network). */
+  metrics(): Array<PrefixMetrics>
+  /** The same counters with histograms, in the Prometheus text format. */
+  metricsText(): string
   /** The current session's id, or null if none is open. */
   sessionId(): Promise<number | null>
   /** The session state: `healthy`, `jeopardy` or `expired` (no session). */
@@ -351,6 +363,9 @@ export declare function lockModes(): Array<string>
 
 /** The core's lost reasons (`LostReason::ALL`), as their codes. */
 export declare function lostReasons(): Array<string>
+
+/** Most names in one `acquireAll` (the server's limit). */
+export declare const MAX_ACQUIRE_ALL: number
 
 /** A cluster member. */
 export interface MemberInfo {

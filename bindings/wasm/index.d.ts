@@ -35,6 +35,7 @@ import type {
   LockInfo,
   MemberInfo,
   NativeClientOptions,
+  PrefixMetrics,
   SessionInfo,
   FenceData,
   Leader,
@@ -96,6 +97,9 @@ export declare const LockMode: Readonly<{
 
 /** The header that carries a fence: `'tenure-fence'`. */
 export declare const FENCE_HEADER: string;
+
+/** Most names in one {@link Client.acquireAll} (the server's limit, 64). */
+export declare const MAX_ACQUIRE_ALL: number;
 
 /**
  * `Symbol.asyncDispose`, or where it is missing (Node 20, older browsers) the
@@ -294,6 +298,22 @@ export interface AcquireOptions {
 /** Options of {@link Client.tryLock} (no waiting). */
 export type TryLockOptions = Omit<AcquireOptions, 'timeout'>;
 
+/**
+ * Options of {@link Client.acquireAll}: a lock's options, for every grant
+ * (`shared`, `lockDelayMs` and `value` apply to each name), but waiting is a
+ * retry of the whole set, not a place in the locks' FIFO queues.
+ */
+export interface AcquireAllOptions extends Omit<AcquireOptions, 'timeout' | 'signal'> {
+  /**
+   * Try again, with jittered backoff, up to this many ms (TenureTimeoutError
+   * after); absent = one try (LockHeldError if any name is taken). Single
+   * acquires of the names may get them first meanwhile.
+   */
+  timeout?: number;
+  /** Aborts it: rejects with CancelledError, and what a try in flight got is released. */
+  signal?: AbortSignal;
+}
+
 /** Options of {@link Semaphore.acquire}: a lock's options without `shared`, and a count. */
 export interface PermitOptions extends Omit<AcquireOptions, 'shared'> {
   /** How many permits (default 1, at most the semaphore's). */
@@ -330,7 +350,7 @@ export declare class Semaphore {
 // ---------------------------------------------------------------------------
 // Records: generated from the core's table by the wasm layer (pkg/tenure_wasm.d.ts), not kept here.
 
-export type { AuditRecord, ClusterStatus, FenceData, GrantInfo, HolderInfo, Leader, LockInfo, MemberInfo, SessionInfo, WaiterInfo, WatchBatch, WatchEvent };
+export type { AuditRecord, ClusterStatus, FenceData, GrantInfo, HolderInfo, Leader, LockInfo, MemberInfo, PrefixMetrics, SessionInfo, WaiterInfo, WatchBatch, WatchEvent };
 
 /** What happened to a lock, in a {@link WatchEvent}. */
 export type LockChange = WatchEvent['change'];
@@ -560,6 +580,23 @@ export declare class Client implements AsyncDisposable {
   /** Tries once; LockHeldError if the lock is taken. */
   tryLock(name: string, options?: TryLockOptions): Promise<Lock>;
   /**
+   * Acquires every lock of `names` at once, or none: one {@link Lock} per
+   * name, in the order given, each with its own fencing token and owner id.
+   * Nobody holds some of the locks while waiting for the others, so callers
+   * asking for overlapping sets in any order cannot deadlock. Without
+   * `timeout`, one try: LockHeldError naming the first lock that is taken
+   * (AlreadyHeldError if this client holds one). With it, tries again with
+   * backoff until the timeout (TenureTimeoutError): a retry, not a place in
+   * the FIFO queues, so single acquires of the names can get them first.
+   * Exclusive, or shared with `shared: true` (not semaphore permits).
+   * InvalidArgumentError for no names, more than {@link MAX_ACQUIRE_ALL}, a
+   * name given twice or a bad name. `signal` aborts it with CancelledError,
+   * and what a try in flight got is released.
+   */
+  acquireAll(names: string[], options?: AcquireAllOptions): Promise<Lock[]>;
+  /** {@link Client.acquireAll} with one try: LockHeldError if any of the locks is taken. */
+  tryAcquireAll(names: string[], options?: Omit<AcquireAllOptions, 'timeout'>): Promise<Lock[]>;
+  /**
    * The counting semaphore `name` of `permits` permits (1 to 1,000,000). No
    * network until an acquire.
    */
@@ -633,6 +670,21 @@ export declare class Client implements AsyncDisposable {
   status(): Promise<ClusterStatus>;
   /** The most recent admin actions, oldest first (at most `limit`, default 100). */
   audit(limit?: number): Promise<AuditRecord[]>;
+  /**
+   * This client's counters per lock-name prefix (a name's first segment with
+   * its slash: `'jobs/'` for `'jobs/nightly'`; `''` for a name without one;
+   * `'other'` past 256 prefixes): acquires granted and failed, grants
+   * released and lost, total wait and hold time. Synchronous, no network.
+   */
+  metrics(): PrefixMetrics[];
+  /**
+   * The same counters in the Prometheus text format (version 0.0.4):
+   * `tenure_client_acquires_total` (by prefix and result: `ok` or the error
+   * code), `tenure_client_locks_lost_total` (by prefix and reason), and the
+   * histograms `tenure_client_acquire_wait_seconds` and
+   * `tenure_client_hold_seconds`.
+   */
+  metricsText(): string;
   /** The endpoints this client was given. */
   readonly endpoints: string[];
   /** Closes the session: its locks pass on at once and are marked lost (`client_closed`). */

@@ -171,6 +171,9 @@ export const LockMode = codeEnum(native.lockModes());
 /** The header that carries a fence: `tenure-fence`. */
 export const FENCE_HEADER = native.fenceHeader();
 
+/** Most names in one Client#acquireAll (the server's limit). */
+export const MAX_ACQUIRE_ALL = native.maxAcquireAll();
+
 // ---------------------------------------------------------------------------
 // Argument checks (the wasm glue does not check types: a number passed as a
 // string would be converted, so the wrapper checks before calling it)
@@ -571,16 +574,18 @@ function cancelOn(signal) {
 }
 
 /**
- * Runs a native acquire, `start(token)`, and wraps its lock: when `signal`
- * aborts, the token withdraws the waiting acquire from the server's queue and
- * the promise rejects with CancelledError (`cause`: the signal's reason).
+ * Runs a native acquire, `start(token)`, and wraps its lock (`wrap`: what it
+ * got, e.g. an acquireAll's locks): when `signal` aborts, the token withdraws
+ * the waiting acquire from the server's queue (what an acquireAll try got is
+ * released) and the promise rejects with CancelledError (`cause`: the
+ * signal's reason).
  */
-async function acquireLock(what, signal, start) {
+async function acquireLock(what, signal, start, wrap = (nativeLock) => new Lock(INTERNAL, nativeLock)) {
   const aborted = () => new CancelledError(`${what} was aborted`, { cause: signal.reason });
   if (signal?.aborted) throw aborted();
   const cancel = cancelOn(signal);
   try {
-    return new Lock(INTERNAL, await start(cancel.token));
+    return wrap(await start(cancel.token));
   } catch (e) {
     const err = fromNative(e);
     if (err instanceof CancelledError && signal?.aborted) throw aborted();
@@ -803,6 +808,32 @@ export class Client {
     return this.acquire(name, { ...opts, timeout: undefined });
   }
 
+  /**
+   * Acquires every lock of `names` (1 to MAX_ACQUIRE_ALL distinct names) at
+   * once, or none: resolves with one Lock per name, in the order given, each
+   * with its own fencing token and owner id. Without `timeout`, one try
+   * (LockHeldError naming the first that is taken); with it, tries again with
+   * backoff until the timeout (TenureTimeoutError): a retry, not a place in
+   * the locks' FIFO queues. `shared`, `value` and `lockDelayMs` apply to every
+   * grant. `signal` aborts it (CancelledError); what the try may have got is
+   * released.
+   */
+  async acquireAll(names, options) {
+    if (!Array.isArray(names)) throw new InvalidArgumentError('names must be an array of lock names');
+    names.forEach((name) => stringArg('lock name', name));
+    const opts = objectArg('options', options);
+    const nativeOpts = acquireOptions(opts);
+    const wrap = (locks) => locks.map((l) => new Lock(INTERNAL, l));
+    return acquireLock(`acquireAll of ${JSON.stringify(names)}`, signalArg(opts.signal), (token) =>
+      this.#native.acquireAll(names, nativeOpts, token), wrap);
+  }
+
+  /** acquireAll() with one try: LockHeldError if any of the locks is taken. */
+  async tryAcquireAll(names, options) {
+    const opts = objectArg('options', options);
+    return this.acquireAll(names, { ...opts, timeout: undefined });
+  }
+
   /** The counting semaphore `name` of `permits` permits (1 to 1,000,000). No network until an acquire. */
   semaphore(name, permits) {
     return new Semaphore(INTERNAL, this, name, permits);
@@ -958,6 +989,20 @@ export class Client {
       throw new InvalidArgumentError('limit must be a non-negative integer');
     }
     return callAsync(() => this.#native.audit(limit));
+  }
+
+  /**
+   * This client's counters per lock-name prefix (a name's first segment with
+   * its slash): acquires granted and failed, releases, losses, total wait
+   * and hold time. No network.
+   */
+  metrics() {
+    return callSync(() => this.#native.metrics());
+  }
+
+  /** The same counters, with wait and hold histograms, in the Prometheus text format (`tenure_client_*`). */
+  metricsText() {
+    return this.#native.metricsText();
   }
 
   /** The endpoints this client was given. */

@@ -13,7 +13,7 @@ use crate::election::NativeElection;
 use crate::errors::{StringCallback, millis, num, to_napi, u64_of};
 use crate::lock::NativeLock;
 use crate::options::{NativeAcquireOptions, NativeClientOptions, acquire_options, client_options};
-use crate::records::{AuditRecord, ClusterStatus, GrantInfo, LockInfo, SessionInfo};
+use crate::records::{AuditRecord, ClusterStatus, GrantInfo, LockInfo, PrefixMetrics, SessionInfo};
 use crate::watch::NativeWatcher;
 
 fn code_of(state: tenure::SessionState) -> String {
@@ -53,19 +53,25 @@ async fn cancelled(mut rx: watch::Receiver<bool>) {
     }
 }
 
-/// Runs the acquire `work` as a JS promise of its lock, unless `cancel`
-/// fires first: then `work` is dropped, which makes the core withdraw a
-/// waiting acquire from the server's queue (its CancelGuard), and the
-/// promise rejects with CANCELLED (`what` was aborted).
-pub(crate) fn acquire_promise<'env>(
+/// Runs the acquire `work` as a JS promise of what `wrap` makes of its
+/// lock(s), unless `cancel` fires first: then `work` is dropped, which makes
+/// the core withdraw a waiting acquire from the server's queue (its
+/// CancelGuard) or release what an `acquire_all` try got (its ReleaseGuard),
+/// and the promise rejects with CANCELLED (`what` was aborted).
+pub(crate) fn acquire_promise<'env, T, R>(
     env: &'env Env,
     what: String,
     cancel: Option<&CancelToken>,
-    work: impl Future<Output = tenure::Result<tenure::Lock>> + Send + 'static,
-) -> Result<PromiseRaw<'env, NativeLock>> {
+    work: impl Future<Output = tenure::Result<T>> + Send + 'static,
+    wrap: fn(T) -> R,
+) -> Result<PromiseRaw<'env, R>>
+where
+    T: Send + 'static,
+    R: ToNapiValue + Send + 'static,
+{
     let cancel = cancel.map(|c| c.tx.subscribe());
     env.spawn_future(async move {
-        let lock = match cancel {
+        let got = match cancel {
             None => work.await,
             Some(rx) => tokio::select! {
                 _ = cancelled(rx) => Err(tenure::Error::new(
@@ -76,8 +82,17 @@ pub(crate) fn acquire_promise<'env>(
             },
         }
         .map_err(to_napi)?;
-        Ok(NativeLock::new(lock))
+        Ok(wrap(got))
     })
+}
+
+/// Most names in one `acquireAll` (the server's limit).
+#[napi]
+pub const MAX_ACQUIRE_ALL: u32 = tenure::MAX_ACQUIRE_ALL as u32;
+
+/// One JS lock per grant, in the order of the names.
+fn native_locks(locks: Vec<tenure::Lock>) -> Vec<NativeLock> {
+    locks.into_iter().map(NativeLock::new).collect()
 }
 
 /// The grants an admin call made or asked, as JS records.
@@ -132,9 +147,47 @@ impl NativeClient {
         let options = acquire_options(options)?;
         let client = self.inner.clone();
         let what = format!("acquire of {name:?}");
-        acquire_promise(env, what, cancel, async move {
-            client.acquire(&name, options).await
-        })
+        let work = async move { client.acquire(&name, options).await };
+        acquire_promise(env, what, cancel, work, NativeLock::new)
+    }
+
+    /// Acquires every lock of `names` at once, or none (one grant per name,
+    /// in the order given). With `waitMs` retries with backoff up to that
+    /// long (TIMEOUT after; not a place in the queues); without, one try
+    /// (LOCK_HELD naming the first taken). If `cancel` fires first, what the
+    /// try may have got is released and the promise rejects with CANCELLED.
+    #[napi(ts_return_type = "Promise<NativeLock[]>")]
+    pub fn acquire_all<'env>(
+        &self,
+        env: &'env Env,
+        names: Vec<String>,
+        options: Option<NativeAcquireOptions>,
+        cancel: Option<&CancelToken>,
+    ) -> Result<PromiseRaw<'env, Vec<NativeLock>>> {
+        let options = acquire_options(options)?;
+        let client = self.inner.clone();
+        let what = format!("acquireAll of {names:?}");
+        let work = async move {
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            client.acquire_all(&names, options).await
+        };
+        acquire_promise(env, what, cancel, work, native_locks)
+    }
+
+    /// This client's counters per lock-name prefix (no network).
+    #[napi]
+    pub fn metrics(&self) -> Vec<PrefixMetrics> {
+        self.inner
+            .metrics()
+            .into_iter()
+            .map(PrefixMetrics::from)
+            .collect()
+    }
+
+    /// The same counters with histograms, in the Prometheus text format.
+    #[napi]
+    pub fn metrics_text(&self) -> String {
+        self.inner.metrics_text()
     }
 
     /// The current session's id, or null if none is open.

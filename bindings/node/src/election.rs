@@ -44,12 +44,13 @@ impl NativeElection {
         let wait = wait_ms.map(|ms| duration("timeout", ms)).transpose()?;
         let election = self.inner.clone();
         let what = format!("campaign for {:?}", self.inner.name());
-        acquire_promise(env, what, cancel, async move {
+        let work = async move {
             match wait {
                 Some(wait) => election.campaign(&value, wait).await,
                 None => election.try_campaign(&value).await,
             }
-        })
+        };
+        acquire_promise(env, what, cancel, work, NativeLock::new)
     }
 
     /// The current leader, or null (a linearizable read on the leader node).

@@ -1,5 +1,7 @@
 // Acquire, release, contention, timeouts, try-lock, shared mode, tokens,
-// withLock, disposal, lost notifications and session state, against a real cluster.
+// withLock, disposal, lost notifications and session state, against a real
+// cluster; acquireAll (aborts included) and client metrics from
+// client-suites.mjs, which the wasm binding's tests run too.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
@@ -14,6 +16,8 @@ import {
   TenureTimeoutError,
   asyncDispose,
 } from 'tenure';
+import * as tenure from 'tenure';
+import { acquireAllSuite, metricsSuite } from './client-suites.mjs';
 import { eventually, startCluster, uniqueName, within } from './cluster.mjs';
 
 let cluster;
@@ -153,6 +157,9 @@ describe('acquire and release', () => {
     }
   });
 });
+
+acquireAllSuite(tenure, () => ({ endpoints: cluster.endpoints, a, b }));
+metricsSuite(tenure, () => ({ endpoints: cluster.endpoints }));
 
 describe('helpers', () => {
   it('withLock runs the work under the lock and releases it', async () => {

@@ -308,6 +308,27 @@ const scenarios = {
     observer.close();
   },
 
+  async acquire_all(kit) {
+    const a = await connect(kit);
+    const b = await connect(kit);
+    const both = await a.tryAcquireAll(['js/m/a', 'js/m/b']);
+    assert.deepEqual(both.map((l) => l.name), ['js/m/a', 'js/m/b']);
+    assert.notEqual(both[0].ownerId, both[1].ownerId);
+    assert.ok(both[1].fencingToken > both[0].fencingToken);
+    for (const lock of both) await lock.release();
+    const held = await b.tryLock('js/m/b');
+    await assert.rejects(a.acquireAll(['js/m/c', 'js/m/b']), (e) => e instanceof LockHeldError && e.message.includes('js/m/b'));
+    assert.equal(await a.describe('js/m/c'), null, 'js/m/c stays free');
+    const waiting = a.acquireAll(['js/m/c', 'js/m/b'], { timeout: 20_000 });
+    await sleep(300);
+    await held.release();
+    const got = await waiting;
+    assert.deepEqual(got.map((l) => l.name), ['js/m/c', 'js/m/b']);
+    assert.ok(got[1].fencingToken > held.fencingToken);
+    await assert.rejects(a.tryAcquireAll(['js/m/d', 'js/m/d']), InvalidArgumentError);
+    for (const lock of got) await lock.release();
+  },
+
   async cancel_withdraws(kit) {
     const held = await (await connect(kit)).tryLock('js/cancel');
     const controller = new AbortController();

@@ -7,6 +7,7 @@ import {
   Fence,
   FenceValidator,
   FENCE_HEADER,
+  MAX_ACQUIRE_ALL,
   LockHeldError,
   LostReason,
   SessionState,
@@ -19,6 +20,7 @@ import {
   type Leader,
   type LockChange,
   type LockInfo,
+  type PrefixMetrics,
   type WatchBatch,
 } from 'tenure';
 
@@ -97,6 +99,14 @@ export async function typed(endpoints: string[]): Promise<bigint> {
   const nextLeader: Leader | null = await observer.next();
   await observer[Symbol.asyncDispose]();
   void [rev, change, eventToken, stateNames, other, leaderToken, nextLeader];
+  const all: Lock[] = await client.acquireAll(['a/1', 'a/2'], {
+    timeout: 1_000, shared: true, value: 'v', lockDelayMs: 0, signal: AbortSignal.timeout(2_000),
+  });
+  const tried: Lock[] = await client.tryAcquireAll(['a/1'], { value: 'v' });
+  const counters: PrefixMetrics[] = client.metrics();
+  const acquired: number | undefined = counters[0]?.acquireWaitMsTotal;
+  const prometheus: string = client.metricsText();
+  void [all, tried, acquired, prometheus, MAX_ACQUIRE_ALL + 1];
   await using scoped = await client.tryLock('z');
   void [scoped, header, reason, again, state, ms, held, n, holderToken, left, grantToken, next, parsed, highest, code, k];
   void [asked, askedFlag, revoke, told];
@@ -112,6 +122,12 @@ export async function typed(endpoints: string[]): Promise<bigint> {
   new Client();
   // @ts-expect-error requestRelease takes its owner id as an option
   await lazy.requestRelease('x', lock.ownerId);
+  // @ts-expect-error acquireAll takes an array of names
+  await client.acquireAll('a/1');
+  // @ts-expect-error tryAcquireAll takes no timeout
+  await client.tryAcquireAll(['a/1'], { timeout: 5 });
+  // @ts-expect-error metrics are synchronous
+  await client.metrics().then(() => 0);
   // @ts-expect-error a campaign needs a timeout
   await election.campaign('me:80');
   // @ts-expect-error an observer's leader may be null

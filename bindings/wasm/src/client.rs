@@ -6,7 +6,7 @@ use std::future::Future;
 use std::rc::Rc;
 
 use futures::future::AbortHandle;
-use js_sys::{Function, Promise};
+use js_sys::{Array, Function, Promise};
 use tokio::sync::watch;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -15,7 +15,7 @@ use crate::election::NativeElection;
 use crate::errors::{error, millis, num, promise, promise_void, to_js, to_value};
 use crate::lock::NativeLock;
 use crate::options::{acquire_options, client_options};
-use crate::records::{AuditRecord, ClusterStatus, GrantInfo, LockInfo, SessionInfo};
+use crate::records::{AuditRecord, ClusterStatus, GrantInfo, LockInfo, PrefixMetrics, SessionInfo};
 use crate::watch::NativeWatcher;
 
 /// A one-shot cancel signal for a waiting acquire or a `withLock`. The
@@ -75,6 +75,36 @@ pub(crate) async fn unless_cancelled<T>(
     }
 }
 
+/// Runs the core's acquire `work` as a JS promise of what `wrap` makes of
+/// its lock(s), unless `cancel` fires first: then `work` is dropped, which
+/// makes the core withdraw a waiting acquire from the server's queue (or
+/// release what an `acquire_all` try got), and the promise rejects with
+/// CANCELLED (`what` was aborted).
+pub(crate) fn acquire_promise<T, R>(
+    what: String,
+    cancel: &CancelToken,
+    work: impl Future<Output = tenure::Result<T>> + 'static,
+    wrap: fn(T) -> R,
+) -> Promise
+where
+    T: 'static,
+    R: Into<JsValue> + 'static,
+{
+    let cancel = cancel.subscribe();
+    promise(async move {
+        let got = unless_cancelled(what, cancel, async { work.await.map_err(to_js) }).await?;
+        Ok(wrap(got))
+    })
+}
+
+/// One JS lock per grant, in the order of the names.
+fn lock_array(locks: Vec<tenure::Lock>) -> Array {
+    locks
+        .into_iter()
+        .map(|lock| JsValue::from(NativeLock::new(lock)))
+        .collect()
+}
+
 /// Calls a JS function when dropped, unless disarmed: tells the wrapper that
 /// the core dropped the work future (the lock was lost, or the call cancelled).
 struct OnDrop(Option<Function>);
@@ -92,6 +122,12 @@ impl Drop for OnDrop {
 fn grants(result: tenure::Result<Vec<tenure::GrantInfo>>) -> Result<JsValue, JsValue> {
     let grants = result.map_err(to_js)?;
     to_value(&grants.into_iter().map(GrantInfo::from).collect::<Vec<_>>())
+}
+
+/// Most names in one `acquireAll` (the server's limit).
+#[wasm_bindgen(js_name = maxAcquireAll)]
+pub fn max_acquire_all() -> u32 {
+    u32::try_from(tenure::MAX_ACQUIRE_ALL).unwrap_or(u32::MAX)
 }
 
 /// A connection to a tenure cluster with one session at a time.
@@ -138,15 +174,49 @@ impl NativeClient {
     ) -> Result<Promise, JsValue> {
         let options = acquire_options(options)?;
         let client = self.inner.clone();
-        let cancel = cancel.tx.subscribe();
-        Ok(promise(async move {
-            let what = format!("acquire of {name:?}");
-            let lock = unless_cancelled(what, cancel, async {
-                client.acquire(&name, options).await.map_err(to_js)
-            })
-            .await?;
-            Ok(NativeLock::new(lock))
-        }))
+        let what = format!("acquire of {name:?}");
+        let work = async move { client.acquire(&name, options).await };
+        Ok(acquire_promise(what, cancel, work, NativeLock::new))
+    }
+
+    /// Acquires every lock of `names` at once, or none (one grant per name,
+    /// in the order given). With `waitMs` retries with backoff up to that
+    /// long (TIMEOUT after; not a place in the queues); without, one try
+    /// (LOCK_HELD naming the first taken). If `cancel` fires first, what the
+    /// try may have got is released and the promise rejects with CANCELLED.
+    #[wasm_bindgen(js_name = acquireAll, unchecked_return_type = "Promise<NativeLock[]>")]
+    pub fn acquire_all(
+        &self,
+        names: Vec<String>,
+        #[wasm_bindgen(unchecked_param_type = "NativeAcquireOptions | undefined")] options: JsValue,
+        cancel: &CancelToken,
+    ) -> Result<Promise, JsValue> {
+        let options = acquire_options(options)?;
+        let client = self.inner.clone();
+        let what = format!("acquireAll of {names:?}");
+        let work = async move {
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            client.acquire_all(&names, options).await
+        };
+        Ok(acquire_promise(what, cancel, work, lock_array))
+    }
+
+    /// This client's counters per lock-name prefix (no network).
+    #[wasm_bindgen(unchecked_return_type = "PrefixMetrics[]")]
+    pub fn metrics(&self) -> Result<JsValue, JsValue> {
+        let metrics = self.inner.metrics();
+        to_value(
+            &metrics
+                .into_iter()
+                .map(PrefixMetrics::from)
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    /// The same counters with histograms, in the Prometheus text format.
+    #[wasm_bindgen(js_name = metricsText)]
+    pub fn metrics_text(&self) -> String {
+        self.inner.metrics_text()
     }
 
     /// The core's `with_lock` with JS work: acquires `name`, calls

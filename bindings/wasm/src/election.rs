@@ -4,7 +4,7 @@
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 
-use crate::client::{CancelToken, unless_cancelled};
+use crate::client::{CancelToken, acquire_promise};
 use crate::errors::{opt_duration, promise, to_js, to_value};
 use crate::lock::NativeLock;
 use crate::records::Leader;
@@ -42,19 +42,14 @@ impl NativeElection {
     ) -> Result<Promise, JsValue> {
         let wait = opt_duration("timeout", wait_ms)?;
         let election = self.inner.clone();
-        let cancel = cancel.subscribe();
-        Ok(promise(async move {
-            let what = format!("campaign for {:?}", election.name());
-            let lock = unless_cancelled(what, cancel, async {
-                match wait {
-                    Some(wait) => election.campaign(&value, wait).await,
-                    None => election.try_campaign(&value).await,
-                }
-                .map_err(to_js)
-            })
-            .await?;
-            Ok(NativeLock::new(lock))
-        }))
+        let what = format!("campaign for {:?}", election.name());
+        let work = async move {
+            match wait {
+                Some(wait) => election.campaign(&value, wait).await,
+                None => election.try_campaign(&value).await,
+            }
+        };
+        Ok(acquire_promise(what, cancel, work, NativeLock::new))
     }
 
     /// The current leader, or null (a linearizable read on the leader node).

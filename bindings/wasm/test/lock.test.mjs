@@ -1,7 +1,8 @@
 // The wasm client in Node against a real `tenure dev --web` cluster (gRPC-web
 // over fetch, unary Renew keepalives): acquire and release, tokens, try-lock,
-// contention, timeouts, a release request, withLock, disposal, the lost
-// promise, AbortSignal, a session kept alive by Renew alone for more than 3
+// contention, timeouts, a release request, acquireAll (aborts included) and
+// client metrics (the Node binding's test/client-suites.mjs), withLock,
+// disposal, the lost promise, AbortSignal, a session kept alive by Renew alone for more than 3
 // TTLs, and session state.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -18,6 +19,8 @@ import {
   TenureTimeoutError,
   asyncDispose,
 } from '../index.js';
+import * as tenure from '../index.js';
+import { acquireAllSuite, metricsSuite } from '../../node/test/client-suites.mjs';
 import { eventually, startCluster, uniqueName, within } from './cluster.mjs';
 
 let cluster;
@@ -193,6 +196,10 @@ describe('acquire and release', () => {
     await assert.rejects(a.tryLock(42), InvalidArgumentError);
   });
 });
+
+// The Node binding's suites of the same API, run on this package.
+acquireAllSuite(tenure, () => ({ endpoints: cluster.endpoints, a, b }));
+metricsSuite(tenure, () => ({ endpoints: cluster.endpoints }));
 
 describe('withLock, disposal, lost', () => {
   it('withLock runs the work under the lock and releases it', async () => {

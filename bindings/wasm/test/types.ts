@@ -8,6 +8,7 @@ import {
   Fence,
   FenceValidator,
   FENCE_HEADER,
+  MAX_ACQUIRE_ALL,
   LockHeldError,
   LostReason,
   SessionState,
@@ -21,6 +22,7 @@ import {
   type Leader,
   type LockChange,
   type LockInfo,
+  type PrefixMetrics,
   type SessionInfo,
   type WatchBatch,
   Watcher,
@@ -83,6 +85,18 @@ export async function typed(endpoints: string[]): Promise<bigint> {
   const seen: Leader | null = await observer.next();
   observer.close();
   void [rev, change, eventToken, leadership, other, current, seen];
+  const all: Lock[] = await client.acquireAll(['a/1', 'a/2'], {
+    timeout: 1_000, shared: true, value: 'v', lockDelayMs: 0, signal: AbortSignal.timeout(2_000),
+  });
+  const tried: Lock[] = await client.tryAcquireAll(['a/1'], { value: 'v' });
+  const counters: PrefixMetrics[] = client.metrics();
+  const waited: number | undefined = counters[0]?.acquireWaitMsTotal;
+  const prometheus: string = client.metricsText();
+  void [all, tried, waited, prometheus, MAX_ACQUIRE_ALL + 1];
+  // @ts-expect-error acquireAll takes an array of names
+  await client.acquireAll('a/1');
+  // @ts-expect-error tryAcquireAll takes no timeout
+  await client.tryAcquireAll(['a/1'], { timeout: 5 });
   // @ts-expect-error a campaign needs a timeout
   await election.campaign('me:80', {});
   // @ts-expect-error the leader may be null
