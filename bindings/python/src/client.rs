@@ -11,7 +11,7 @@ use tokio::runtime::Handle;
 
 use crate::errors::{IntoPy, invalid, to_py};
 use crate::lock::NativeLock;
-use crate::records::{AuditRecord, ClusterStatus, GrantInfo, LockInfo, SessionInfo};
+use crate::records::{AuditRecord, ClusterStatus, GrantInfo, LockInfo, PrefixMetrics, SessionInfo};
 use crate::runtime::{self, block_on, check, forget_in_child, pid, to_awaitable};
 use crate::watch::{NativeElection, NativeWatcher};
 
@@ -421,6 +421,19 @@ impl NativeClient {
     fn endpoints(&self) -> PyResult<Vec<String>> {
         let (_, client) = self.parts()?;
         Ok(client.endpoints())
+    }
+
+    /// This client's counters per lock-name prefix (local, no network).
+    fn metrics(&self) -> PyResult<Vec<PrefixMetrics>> {
+        let (_, client) = self.parts()?;
+        Ok(client.metrics().into_iter().map(PrefixMetrics::from).collect())
+    }
+
+    /// The same counters with wait and hold histograms, in the Prometheus
+    /// text format (local, no network).
+    fn metrics_text(&self) -> PyResult<String> {
+        let (_, client) = self.parts()?;
+        Ok(client.metrics_text())
     }
 
     /// Watches every lock under `prefix` ("" for all) from `start_revision`

@@ -43,7 +43,7 @@ from ._common import (
     state_callback,
 )
 from ._errors import TenureError
-from ._native import AuditRecord, ClusterStatus, GrantInfo, Leader, LockInfo, SessionInfo, WatchBatch
+from ._native import AuditRecord, ClusterStatus, GrantInfo, Leader, LockInfo, PrefixMetrics, SessionInfo, WatchBatch
 from ._types import LostReason, SessionState
 
 __all__ = ["AsyncClient", "AsyncElection", "AsyncLock", "AsyncLocks", "AsyncObserver", "AsyncSemaphore", "AsyncWatcher"]
@@ -538,6 +538,18 @@ class AsyncClient:
     def endpoints(self) -> List[str]:
         """The endpoints given at connect time."""
         return self._native.endpoints()
+
+    def metrics(self) -> List[PrefixMetrics]:
+        """This client's counters per lock-name prefix; see
+        :meth:`tenure.Client.metrics`. A plain call (no ``await``): local, no
+        network."""
+        return self._native.metrics()
+
+    def metrics_text(self) -> str:
+        """This client's counters with wait and hold histograms, in the
+        Prometheus text format; see :meth:`tenure.Client.metrics_text`. A
+        plain call (no ``await``): local, no network."""
+        return self._native.metrics_text()
 
     async def close(self) -> None:
         """Closes the session: its locks pass on at once and report ``CLIENT_CLOSED``."""

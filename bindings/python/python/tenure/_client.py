@@ -27,7 +27,7 @@ from ._common import (
     state_callback,
 )
 from ._errors import TenureError
-from ._native import AuditRecord, ClusterStatus, GrantInfo, Leader, LockInfo, SessionInfo, WatchBatch
+from ._native import AuditRecord, ClusterStatus, GrantInfo, Leader, LockInfo, PrefixMetrics, SessionInfo, WatchBatch
 from ._types import LostReason, SessionState
 
 __all__ = ["Client", "Election", "Lock", "Locks", "Observer", "Semaphore", "Watcher"]
@@ -482,6 +482,28 @@ class Client:
     def endpoints(self) -> List[str]:
         """The endpoints given at connect time."""
         return self._native.endpoints()
+
+    def metrics(self) -> List[PrefixMetrics]:
+        """This client's counters per lock-name prefix, one
+        :class:`PrefixMetrics` each: acquires granted and failed, releases,
+        losses, total wait and hold time (ms). A name's prefix is its first
+        segment with the slash (``"jobs/"`` for ``"jobs/nightly"``), ``""``
+        for a name without one; past 256 prefixes new ones count as
+        ``"other"``. Counted since the client was made, across sessions.
+        Local, no network (on :class:`AsyncClient` too: no ``await``)."""
+        return self._native.metrics()
+
+    def metrics_text(self) -> str:
+        """The same counters, with wait and hold time histograms, in the
+        Prometheus text format (version 0.0.4) for an application's own
+        ``/metrics`` page: ``tenure_client_acquires_total{prefix,result}``
+        (``result`` is ``ok`` or the error's code, e.g. ``LOCK_HELD``),
+        ``tenure_client_locks_lost_total{prefix,reason}`` (a
+        :class:`LostReason` value, e.g. ``force_released``), and the
+        histograms ``tenure_client_acquire_wait_seconds`` (granted acquires)
+        and ``tenure_client_hold_seconds`` (grants released or lost). Local, no network (on
+        :class:`AsyncClient` too: no ``await``)."""
+        return self._native.metrics_text()
 
     def close(self) -> None:
         """Closes the session: its locks pass on at once and report

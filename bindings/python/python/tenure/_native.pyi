@@ -249,6 +249,35 @@ class AuditRecord:
     def __eq__(self, other: object) -> bool: ...
 
 @final
+class PrefixMetrics:
+    """A client's counters for one lock-name prefix (``Client.metrics()``)."""
+
+    @property
+    def prefix(self) -> str:
+        """The prefix: a name's first segment with its slash (``"jobs/"`` for
+        ``"jobs/nightly"``), ``""`` for names without one, ``"other"`` past
+        256 prefixes."""
+    @property
+    def acquired(self) -> int:
+        """Acquires granted."""
+    @property
+    def acquire_failed(self) -> int:
+        """Acquires that failed (held, timed out, cancelled, ...)."""
+    @property
+    def released(self) -> int:
+        """Grants released by their holder."""
+    @property
+    def lost(self) -> int:
+        """Grants lost (expired, blacklisted, force-released, closed)."""
+    @property
+    def acquire_wait_ms_total(self) -> int:
+        """Total time granted acquires waited (ms)."""
+    @property
+    def hold_ms_total(self) -> int:
+        """Total time grants were held until released or lost (ms)."""
+    def __eq__(self, other: object) -> bool: ...
+
+@final
 class GrantInfo:
     """A grant: one handed to the next waiter by a force-release, or one
     asked to release by ``request_release``."""
@@ -588,6 +617,11 @@ class NativeClient:
         """Calls ``callback(state)`` for every change of the session state."""
     def endpoints(self) -> List[str]:
         """The endpoints given at connect time."""
+    def metrics(self) -> List[PrefixMetrics]:
+        """This client's counters per lock-name prefix (local, no network)."""
+    def metrics_text(self) -> str:
+        """The same counters with wait and hold histograms, in the Prometheus
+        text format (local, no network)."""
     def lock_scope(
         self,
         name: str,
