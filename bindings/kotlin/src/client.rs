@@ -5,12 +5,12 @@ use std::time::Duration;
 
 use tenure::{
     AcquireOptions, AuditRecord, Client, ClientOptions, ClusterStatus, GrantInfo, LockInfo,
-    LostReason, SessionInfo, SessionState,
+    LostReason, PrefixMetrics, SessionInfo, SessionState,
 };
 
 use crate::election::NativeElection;
 use crate::errors::NativeError;
-use crate::lock::{NativeAcquired, acquired};
+use crate::lock::{NativeAcquired, acquired, acquired_all};
 use crate::runtime::{call, entered, spawn};
 use crate::watch::NativeWatcher;
 
@@ -98,6 +98,38 @@ impl NativeClient {
     ) -> Result<NativeAcquired, NativeError> {
         let c = self.inner.clone();
         acquired(async move { c.acquire(&name, options).await }).await
+    }
+
+    /// Acquires every lock of `names` at once, or none (the core's
+    /// `acquire_all`): one grant per name, in the order given. Without
+    /// `options.wait`, one try (`LockHeld` naming the first taken); with it,
+    /// tries again with backoff until the wait runs out (`Timeout`): a retry,
+    /// not a place in the FIFO queues. Dropping the future releases in the
+    /// background whatever a try in flight may have got.
+    pub async fn acquire_all(
+        &self,
+        names: Vec<String>,
+        options: AcquireOptions,
+    ) -> Result<Vec<NativeAcquired>, NativeError> {
+        let c = self.inner.clone();
+        acquired_all(async move {
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            c.acquire_all(&names, options).await
+        })
+        .await
+    }
+
+    /// This client's counters per lock-name prefix (the first segment with
+    /// its slash): acquires granted and failed, releases, losses, total wait
+    /// and hold time. No network.
+    pub fn metrics(&self) -> Vec<PrefixMetrics> {
+        self.inner.metrics()
+    }
+
+    /// The same counters, with wait and hold time histograms, in the
+    /// Prometheus text format (`tenure_client_*`). No network.
+    pub fn metrics_text(&self) -> String {
+        self.inner.metrics_text()
     }
 
     /// The current session's id, if one is open.

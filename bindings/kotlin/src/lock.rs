@@ -20,6 +20,15 @@ where
     Ok(NativeAcquired::new(call(grant).await?))
 }
 
+/// [`acquired`] for a call that grants several locks at once (`acquire_all`).
+pub(crate) async fn acquired_all<F>(grants: F) -> Result<Vec<NativeAcquired>, NativeError>
+where
+    F: Future<Output = tenure::Result<Vec<Lock>>> + Send + 'static,
+{
+    let locks = call(grants).await?;
+    Ok(locks.into_iter().map(NativeAcquired::new).collect())
+}
+
 /// What `acquire` returns: the lock and its fixed properties, in one answer.
 /// Every call from the JVM allocates JNA structures for its status; reading the
 /// five properties through five calls cost more than the rest of an acquire.

@@ -23,3 +23,9 @@ pub fn validate_client_options(options: ClientOptions) -> Result<(), NativeError
 pub fn validate_lock_name(name: String) -> Result<(), NativeError> {
     Ok(tenure::validate_lock_name(&name)?)
 }
+
+/// Most names in one `acquire_all` (the server's limit, `tenure::MAX_ACQUIRE_ALL`).
+#[uniffi::export]
+pub fn max_acquire_all() -> u32 {
+    u32::try_from(tenure::MAX_ACQUIRE_ALL).unwrap_or(u32::MAX)
+}

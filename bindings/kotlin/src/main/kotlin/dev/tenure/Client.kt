@@ -11,6 +11,7 @@ import java.util.concurrent.atomic.AtomicBoolean
 import kotlin.time.toJavaDuration
 import dev.tenure.ffi.connect as ffiConnect
 import dev.tenure.ffi.connectLazy as ffiConnectLazy
+import dev.tenure.ffi.maxAcquireAll
 
 /**
  * A connection to a tenure cluster and its session. Everything hard (heartbeats, client-side
@@ -70,6 +71,10 @@ class TenureClient private constructor(private val raw: NativeClient) : AutoClos
         fun connectLazy(endpoints: List<String>, options: ClientOptions = ClientOptions()): TenureClient =
             TenureClient(mapErrors { ffiConnectLazy(endpoints, options.toNative()) })
 
+        /** Most names in one [acquireAll] (the server's limit, 64; the core's `MAX_ACQUIRE_ALL`). */
+        @JvmField
+        val MAX_ACQUIRE_ALL: Int = maxAcquireAll().toInt()
+
         /** [connectLazy] for `host:port[,host:port...]`. */
         @JvmStatic
         @JvmOverloads
@@ -97,6 +102,37 @@ class TenureClient private constructor(private val raw: NativeClient) : AutoClos
     /** Tries once for an exclusive lock on [name] ([TenureException.LockHeld] if taken). */
     suspend fun tryLock(name: String): Lock = acquire(name, AcquireOptions.tryOnce())
 
+    /**
+     * Acquires every lock of [names] at once, or none of them: the server grants the whole set
+     * in one step, so the caller never holds some of the locks while it waits for the others,
+     * and callers naming overlapping sets in different orders cannot deadlock. Returns one [Lock]
+     * per name, in the order given, each with its own fencing token and owner id, as [Locks]
+     * (`use {}` releases them all).
+     *
+     * [options] as for [acquire], applied to every name: [LockMode.EXCLUSIVE] or
+     * [LockMode.SHARED] (not [LockMode.PERMITS]), [AcquireOptions.value] and
+     * [AcquireOptions.lockDelay] for each grant. Without [AcquireOptions.wait], one try:
+     * [TenureException.LockHeld] naming the first lock that is taken, and none is held. With it,
+     * tries again with jittered backoff until the wait runs out ([TenureException.Timeout]).
+     * Waiting is a retry of the whole set, **not** a place in the locks' FIFO queues: single
+     * acquires ([lock], [acquire]) of these names can get them first, again and again.
+     *
+     * [TenureException.InvalidArgument] for no names, more than [MAX_ACQUIRE_ALL], a name given
+     * twice, a bad name, permits, or a wait over an hour (as for [acquire]); [TenureException.AlreadyHeld] if this client holds one of
+     * them. Cancelling the coroutine ends the wait, and whatever a try in flight may have got is
+     * released in the background: nothing stays held.
+     */
+    suspend fun acquireAll(names: List<String>, options: AcquireOptions = AcquireOptions()): Locks =
+        Locks(mapErrors { raw.acquireAll(names, options.toNative()) }.map(::Lock))
+
+    /** [acquireAll] of exclusive locks, trying again for up to [timeout] ([TenureException.Timeout] after). */
+    suspend fun acquireAll(names: List<String>, timeout: Duration): Locks =
+        acquireAll(names, AcquireOptions.wait(timeout))
+
+    /** [acquireAll] of exclusive locks, trying again for up to [timeout] ([TenureException.Timeout] after). */
+    suspend fun acquireAll(names: List<String>, timeout: kotlin.time.Duration): Locks =
+        acquireAll(names, timeout.toJavaDuration())
+
     /** The counting semaphore [name] of [permits] permits (1 to 1,000,000). No network until an acquire. */
     fun semaphore(name: String, permits: Int): Semaphore = Semaphore(this, name, permits)
 
@@ -110,6 +146,14 @@ class TenureClient private constructor(private val raw: NativeClient) : AutoClos
 
     /** [tryLock], blocking the calling thread (for Java). */
     fun tryLockBlocking(name: String): Lock = runBlocking { tryLock(name) }
+
+    /** [acquireAll], blocking the calling thread (for Java). */
+    @JvmOverloads
+    fun acquireAllBlocking(names: List<String>, options: AcquireOptions = AcquireOptions()): Locks =
+        runBlocking { acquireAll(names, options) }
+
+    /** [acquireAll] waiting up to [timeout], blocking the calling thread (for Java). */
+    fun acquireAllBlocking(names: List<String>, timeout: Duration): Locks = runBlocking { acquireAll(names, timeout) }
 
     /**
      * The core's `with_lock`: acquires [name] with [options], runs [block] with the lock, and
@@ -202,6 +246,29 @@ class TenureClient private constructor(private val raw: NativeClient) : AutoClos
     /** The endpoints this client was given. */
     val endpoints: List<String>
         get() = raw.endpoints()
+
+    // ------------------------------------------------------------------ metrics
+
+    /**
+     * This client's counters, one [PrefixMetrics] per lock-name prefix: a name's first segment
+     * with its slash (`jobs/` for `jobs/nightly`, `""` for a name without one, `other` past 256
+     * prefixes). Counted: acquires granted ([PrefixMetrics.acquired], their total wait) and
+     * failed ([PrefixMetrics.acquireFailed]: held, timed out, ...), grants released by this
+     * client ([PrefixMetrics.released]) and lost ([PrefixMetrics.lost]: expired, blacklisted,
+     * force-released, closed), with their total hold time. An [acquireAll] counts once per name.
+     * Local, no network; since the client was made.
+     */
+    fun metrics(): List<PrefixMetrics> = raw.metrics()
+
+    /**
+     * The same counters in the Prometheus text format (version 0.0.4), for an application's own
+     * `/metrics` page: `tenure_client_acquires_total{prefix,result}` (`ok` or the error code,
+     * e.g. `LOCK_HELD`), `tenure_client_locks_lost_total{prefix,reason}` (e.g.
+     * `force_released`), and the histograms `tenure_client_acquire_wait_seconds` (granted
+     * acquires) and `tenure_client_hold_seconds` (grants ended: released or lost). Local, no
+     * network.
+     */
+    fun metricsText(): String = raw.metricsText()
 
     // ------------------------------------------------------------------ admin and reads
 

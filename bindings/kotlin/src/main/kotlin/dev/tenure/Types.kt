@@ -70,6 +70,13 @@ typealias LockChange = dev.tenure.core.LockChange
 typealias Leader = dev.tenure.core.Leader
 
 /**
+ * A client's counters for one lock-name prefix ([TenureClient.metrics]): the [prefix] (a name's
+ * first segment with its slash), acquires [acquired] and [acquireFailed], grants [released] and
+ * [lost], and the total time granted acquires waited and grants were held, in ms.
+ */
+typealias PrefixMetrics = dev.tenure.core.PrefixMetrics
+
+/**
  * The stable name of a lock change shared by every binding: `granted`, `released`, `expired`,
  * `force_released`, `waiter_added`, `waiter_removed`, `value_changed`, `release_requested`.
  */

@@ -148,6 +148,30 @@ class ScenariosTest {
             }
             b.tryLock("kt/try").release()
         },
+        "acquire_all" to scenario { kit ->
+            coroutineScope {
+                val a = kit.client()
+                val b = kit.client()
+                val both = a.acquireAll(listOf("kt/all/a", "kt/all/b"))
+                assertEquals(listOf("kt/all/a", "kt/all/b"), both.map { it.name })
+                assertNotEquals(both[0].ownerId, both[1].ownerId)
+                assertTrue(both[1].fencingToken > both[0].fencingToken)
+                both.release()
+                val held = b.tryLock("kt/all/b")
+                val err = assertFailsWith<TenureException.LockHeld> { a.acquireAll(listOf("kt/all/c", "kt/all/b")) }
+                assertTrue("kt/all/b" in err.message.orEmpty(), "names the lock taken: ${err.message}")
+                assertNull(kit.admin().describe("kt/all/c"), "kt/all/c stays free")
+                val waiting = async { a.acquireAll(listOf("kt/all/c", "kt/all/b"), 20.seconds) }
+                delay(300)
+                held.release()
+                waiting.await().use { got ->
+                    assertEquals(listOf("kt/all/c", "kt/all/b"), got.map { it.name })
+                    assertTrue(got[1].fencingToken > held.fencingToken)
+                }
+                assertFailsWith<TenureException.InvalidArgument> { a.acquireAll(listOf("kt/all/d", "kt/all/d")) }
+                for (name in listOf("kt/all/a", "kt/all/b", "kt/all/c", "kt/all/d")) assertNull(kit.admin().describe(name), name)
+            }
+        },
         "already_held" to scenario { kit ->
             coroutineScope {
                 val a = kit.client()
