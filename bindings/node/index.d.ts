@@ -611,9 +611,10 @@ export declare class Client implements AsyncDisposable {
    * Nobody holds some of the locks while waiting for the others, so callers
    * asking for overlapping sets in any order cannot deadlock. Without
    * `timeout`, one try: LockHeldError naming the first lock that is taken
-   * (AlreadyHeldError if this client holds one). With it, tries again with
-   * backoff until the timeout (TenureTimeoutError): a retry, not a place in
-   * the FIFO queues, so single acquires of the names can get them first.
+   * (AlreadyHeldError if this client holds one). With it, waits in every
+   * name's FIFO queue at once, holding none, until it gets them all or the
+   * timeout runs out (TenureTimeoutError); callers naming the same locks in
+   * any order cannot deadlock.
    * Exclusive, or shared with `shared: true` (not semaphore permits).
    * InvalidArgumentError for no names, more than {@link MAX_ACQUIRE_ALL}, a
    * name given twice or a bad name. `signal` aborts it with CancelledError,

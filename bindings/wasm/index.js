@@ -812,9 +812,9 @@ export class Client {
    * Acquires every lock of `names` (1 to MAX_ACQUIRE_ALL distinct names) at
    * once, or none: resolves with one Lock per name, in the order given, each
    * with its own fencing token and owner id. Without `timeout`, one try
-   * (LockHeldError naming the first that is taken); with it, tries again with
-   * backoff until the timeout (TenureTimeoutError): a retry, not a place in
-   * the locks' FIFO queues. `shared`, `value` and `lockDelayMs` apply to every
+   * (LockHeldError naming the first that is taken); with it, waits in every
+   * name's FIFO queue at once, holding none, until it gets them all or the
+   * timeout runs out (TenureTimeoutError). `shared`, `value` and `lockDelayMs` apply to every
    * grant. `signal` aborts it (CancelledError); what the try may have got is
    * released.
    */

@@ -263,7 +263,7 @@ impl Client {
         validate_lock_name(name)?;
         validate_lock_value(&options.value)?;
         validate_permits(&options)?;
-        let started = Instant::now();
+        let mut counted = self.counting(&[name], Instant::now());
         let result = match self.acquire_once(name, &options).await {
             // The session ended before anything was granted: once more, fresh.
             Err(e) if e.kind() == ErrorKind::SessionExpired => {
@@ -271,15 +271,19 @@ impl Client {
             }
             other => other,
         };
-        self.count_acquire(name, started, result.as_ref().err());
+        counted.done(result.as_ref().err());
         result
     }
 
-    /// Counts an acquire of `name` that started at `started` (metrics).
-    pub(crate) fn count_acquire(&self, name: &str, started: Instant, failed: Option<&Error>) {
-        let waited = Instant::now().saturating_duration_since(started);
-        let failed = failed.map(|e| e.kind().code());
-        self.inner.conn.metrics.acquired(name, waited, failed);
+    /// Counts an acquire of `names` that starts at `started` in the metrics:
+    /// when it ends, or as cancelled if its future is dropped first.
+    pub(crate) fn counting(&self, names: &[&str], started: Instant) -> Counting {
+        Counting {
+            conn: self.inner.conn.clone(),
+            names: names.iter().map(|n| (*n).to_owned()).collect(),
+            started,
+            counted: false,
+        }
     }
 
     /// This client's counters per lock-name prefix (the first segment and
@@ -657,6 +661,38 @@ impl Client {
     }
 }
 
+/// One acquire's entry in the metrics, made once (see `Client::counting`).
+pub(crate) struct Counting {
+    conn: Arc<Conn>,
+    names: Vec<String>,
+    started: Instant,
+    counted: bool,
+}
+
+impl Counting {
+    /// The acquire ended: granted, or failed with `failed`.
+    pub(crate) fn done(&mut self, failed: Option<&Error>) {
+        self.count(failed.map(|e| e.kind().code()));
+    }
+
+    fn count(&mut self, failed: Option<&'static str>) {
+        if std::mem::replace(&mut self.counted, true) {
+            return;
+        }
+        let waited = Instant::now().saturating_duration_since(self.started);
+        for name in &self.names {
+            self.conn.metrics.acquired(name, waited, failed);
+        }
+    }
+}
+
+impl Drop for Counting {
+    fn drop(&mut self) {
+        // The future was dropped before the acquire ended.
+        self.count(Some(ErrorKind::Cancelled.code()));
+    }
+}
+
 /// A running callback registration; dropping it cancels the registration.
 #[derive(Debug)]
 pub struct Subscription(rt::Task);
@@ -699,7 +735,7 @@ impl Drop for CancelGuard {
                 )
                 .await;
             if let Ok(pb::CancelAcquireResponse { grant: Some(grant) }) = result
-                && let Ok(lock) = Lock::new(grant, session)
+                && let Ok(lock) = Lock::untracked(grant, session)
             {
                 let _ = lock.release().await;
             }

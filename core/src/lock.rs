@@ -33,8 +33,9 @@ pub(crate) struct LockInner {
     revoke_callbacks: Mutex<Vec<RevokeCallback>>,
     /// The server no longer has this grant (released, or the session ended).
     gone_on_server: AtomicBool,
-    /// When the grant arrived (for the hold-time metric).
-    granted_at: Instant,
+    /// When the grant arrived (for the hold-time metric); None for a grant
+    /// that is only released in the background (not counted).
+    granted_at: Option<Instant>,
     spawner: Spawner,
 }
 
@@ -44,6 +45,11 @@ impl LockInner {
         let first = self.lost.send_if_modified(|l| {
             let first = l.is_none();
             if first {
+                // Counted before anyone waiting in `lost()` wakes up.
+                if let Some(granted_at) = self.granted_at {
+                    let held = Instant::now().saturating_duration_since(granted_at);
+                    self.session.conn.metrics.ended(&self.name, held, reason);
+                }
                 *l = Some(reason);
             }
             first
@@ -54,8 +60,6 @@ impl LockInner {
         if reason != LostReason::Released {
             tracing::warn!(lock = %self.name, token = self.token, %reason, "lock lost");
         }
-        let held = Instant::now().saturating_duration_since(self.granted_at);
-        self.session.conn.metrics.ended(&self.name, held, reason);
         if reason == LostReason::ForceReleased {
             self.gone_on_server.store(true, Ordering::Relaxed);
         }
@@ -163,6 +167,16 @@ impl std::fmt::Debug for Lock {
 
 impl Lock {
     pub(crate) fn new(grant: pb::Grant, session: Arc<SessionInner>) -> Result<Lock> {
+        Lock::with_metrics(grant, session, true)
+    }
+
+    /// A handle for a grant the caller never saw (a cancelled acquire's),
+    /// made only to release it: it is not counted in the metrics.
+    pub(crate) fn untracked(grant: pb::Grant, session: Arc<SessionInner>) -> Result<Lock> {
+        Lock::with_metrics(grant, session, false)
+    }
+
+    fn with_metrics(grant: pb::Grant, session: Arc<SessionInner>, tracked: bool) -> Result<Lock> {
         let owner = u128::from_str_radix(&grant.owner_id, 16).map_err(|_| {
             Error::internal(format!("server sent a bad owner id {:?}", grant.owner_id))
         })?;
@@ -182,7 +196,7 @@ impl Lock {
             revoke_requested: watch::channel(false).0,
             revoke_callbacks: Mutex::new(Vec::new()),
             gone_on_server: AtomicBool::new(false),
-            granted_at: Instant::now(),
+            granted_at: tracked.then(Instant::now),
             spawner: Spawner::current(),
         });
         session.register(owner, Arc::downgrade(&inner));

@@ -883,6 +883,7 @@ fn command(inp: &mut Input<'_>, m: &Machine, owners: &[OwnerId]) -> Command {
                 } else {
                     Mode::Exclusive
                 },
+                wait_ms: inp.flag().then(|| inp.number() % 1_000),
                 lock_delay_ms: inp.number() % 100,
                 owners,
                 value: inp.text(8),

@@ -157,3 +157,91 @@ async fn client_metrics_count_acquires_releases_and_losses_per_prefix() {
         assert!(text.contains(line), "missing {line} in\n{text}");
     }
 }
+
+/// Polls `name` until its queue holds `waiters` entries (10 s at most).
+async fn until_waiters(c: &Client, name: &str, waiters: usize) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = c.describe(name).await.expect("describe");
+        if now.as_ref().map_or(0, |l| l.waiters.len()) == waiters {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{name}: {now:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn acquire_all_waits_in_fifo_order_and_a_dropped_or_timed_out_wait_leaves_nothing() {
+    let cluster = Cluster::start(1);
+    cluster.wait_for_leader(LEADER_WAIT).await;
+    let a = client(&cluster, Duration::from_secs(5)).await;
+    let b = client(&cluster, Duration::from_secs(5)).await;
+    let c = client(&cluster, Duration::from_secs(5)).await;
+    let held = a.try_lock("q/b").await.expect("q/b");
+    let waiter = b.clone();
+    let all = tokio::spawn(async move {
+        waiter
+            .acquire_all(
+                &["q/c", "q/b"],
+                AcquireOptions::wait(Duration::from_secs(20)),
+            )
+            .await
+    });
+    // b waits in both queues, holding neither; a try of q/c does not overtake
+    // it, and a waiting acquire of q/c queues behind it.
+    until_waiters(&a, "q/c", 1).await;
+    let free = a.describe("q/c").await.expect("describe").expect("queued");
+    assert!(free.holders.is_empty(), "nothing held while waiting");
+    let err = c.try_lock("q/c").await.expect_err("b is first in line");
+    assert_eq!(err.kind(), ErrorKind::LockHeld);
+    let next = c.clone();
+    let single = tokio::spawn(async move {
+        next.acquire("q/c", AcquireOptions::wait(Duration::from_secs(20)))
+            .await
+    });
+    until_waiters(&a, "q/c", 2).await;
+    held.release().await.expect("release");
+    let both = all.await.expect("join").expect("b gets both");
+    assert!(both[0].fencing_token() > held.fencing_token());
+    assert!(!single.is_finished(), "c waits behind b");
+    for lock in &both {
+        lock.release().await.expect("release");
+    }
+    let c_lock = single.await.expect("join").expect("c gets q/c next");
+    assert!(c_lock.fencing_token() > both[1].fencing_token());
+    c_lock.release().await.expect("release");
+
+    // A wait that runs out, and a wait dropped by its caller, leave no entry.
+    let held = a.try_lock("q/b").await.expect("q/b again");
+    let err = b
+        .acquire_all(
+            &["q/c", "q/b"],
+            AcquireOptions::wait(Duration::from_millis(300)),
+        )
+        .await
+        .expect_err("q/b stays held");
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    until_waiters(&a, "q/b", 0).await;
+    let waiter = b.clone();
+    let dropped = tokio::spawn(async move {
+        waiter
+            .acquire_all(
+                &["q/c", "q/b"],
+                AcquireOptions::wait(Duration::from_secs(20)),
+            )
+            .await
+    });
+    until_waiters(&a, "q/b", 1).await;
+    dropped.abort();
+    until_waiters(&a, "q/b", 0).await;
+    assert!(a.describe("q/c").await.expect("describe").is_none());
+    held.release().await.expect("release");
+    let counted = b
+        .metrics()
+        .into_iter()
+        .find(|p| p.prefix == "q/")
+        .expect("counted");
+    // Two names per call: one granted, one timed out, one dropped.
+    assert_eq!((counted.acquired, counted.acquire_failed), (2, 4));
+}

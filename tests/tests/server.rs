@@ -545,9 +545,17 @@ async fn bad_input_gets_typed_errors_and_changes_nothing() {
         mode: mode as i32,
         lock_delay_ms: 0,
         value: String::new(),
+        wait: false,
+        wait_timeout_ms: 0,
+    };
+    let too_long = pb::AcquireAllRequest {
+        wait: true,
+        wait_timeout_ms: 3_600_001,
+        ..all(27, vec!["ok".into()], pb::LockMode::Exclusive)
     };
     for (what, req) in [
         ("no names", all(20, Vec::new(), pb::LockMode::Exclusive)),
+        ("a wait over an hour", too_long),
         (
             "a name twice",
             all(21, vec!["ok".into(), "ok".into()], pb::LockMode::Exclusive),

@@ -152,8 +152,8 @@ impl NativeClient {
     }
 
     /// Acquires every lock of `names` at once, or none (one grant per name,
-    /// in the order given). With `waitMs` retries with backoff up to that
-    /// long (TIMEOUT after; not a place in the queues); without, one try
+    /// in the order given). With `waitMs` waits in every name's FIFO queue at
+    /// once up to that long (TIMEOUT after), holding none; without, one try
     /// (LOCK_HELD naming the first taken). If `cancel` fires first, what the
     /// try may have got is released and the promise rejects with CANCELLED.
     #[napi(ts_return_type = "Promise<NativeLock[]>")]

@@ -426,7 +426,11 @@ impl NativeClient {
     /// This client's counters per lock-name prefix (local, no network).
     fn metrics(&self) -> PyResult<Vec<PrefixMetrics>> {
         let (_, client) = self.parts()?;
-        Ok(client.metrics().into_iter().map(PrefixMetrics::from).collect())
+        Ok(client
+            .metrics()
+            .into_iter()
+            .map(PrefixMetrics::from)
+            .collect())
     }
 
     /// The same counters with wait and hold histograms, in the Prometheus

@@ -125,7 +125,7 @@ def test_async_await_and_async_with(endpoints: str, name: str) -> None:
             assert [lock.name for lock in locks] == names
             with pytest.raises(tenure.LockHeld):
                 await b.acquire_all(list(reversed(names)))
-            # b waits (a retry, not a queue place) until a lets go of all.
+            # b waits in both queues (holding neither) until a lets go of all.
             waiting = asyncio.ensure_future(b.acquire_all(names[1:], timeout=20))
             await asyncio.sleep(0.3)
             assert not waiting.done()

@@ -180,8 +180,8 @@ impl NativeClient {
     }
 
     /// Acquires every lock of `names` at once, or none (one grant per name,
-    /// in the order given). With `waitMs` retries with backoff up to that
-    /// long (TIMEOUT after; not a place in the queues); without, one try
+    /// in the order given). With `waitMs` waits in every name's FIFO queue at
+    /// once up to that long (TIMEOUT after), holding none; without, one try
     /// (LOCK_HELD naming the first taken). If `cancel` fires first, what the
     /// try may have got is released and the promise rejects with CANCELLED.
     #[wasm_bindgen(js_name = acquireAll, unchecked_return_type = "Promise<NativeLock[]>")]

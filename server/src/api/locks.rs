@@ -35,16 +35,7 @@ pub async fn acquire(
     let r = req.into_inner();
     let (session, request) = lock_call(r.session_id, r.request_id, &r.name)?;
     let mode = lock_mode(r.mode, r.permits, r.permit_limit)?;
-    let wait_ms = if r.wait {
-        Some(validate::millis(
-            "wait_timeout_ms",
-            r.wait_timeout_ms,
-            Duration::ZERO,
-            MAX_WAIT,
-        )?)
-    } else {
-        None
-    };
+    let wait_ms = wait_ms(r.wait, r.wait_timeout_ms)?;
     let lock_delay_ms = lock_delay(r.lock_delay_ms)?;
     validate::text("value", &r.value)?;
     access::require(node, &caller, Perm::Lock, &r.name)?;
@@ -110,6 +101,7 @@ pub async fn acquire_all(
         }
         mode => mode,
     };
+    let wait_ms = wait_ms(r.wait, r.wait_timeout_ms)?;
     let lock_delay_ms = lock_delay(r.lock_delay_ms)?;
     validate::text("value", &r.value)?;
     for name in &r.names {
@@ -117,10 +109,10 @@ pub async fn acquire_all(
     }
     access::require_owner(node, &caller, session)?;
     // Each name counts against the limits until the call returns.
-    let _slots = r
+    let mut slots = r
         .names
         .iter()
-        .map(|name| check_acquire_limits(node, &caller, session, name, false))
+        .map(|name| check_acquire_limits(node, &caller, session, name, wait_ms.is_some()))
         .collect::<Result<Vec<_>, Status>>()?;
     let owners = r.names.iter().map(|_| rand::random()).collect();
     let cmd = Command::AcquireAll {
@@ -128,16 +120,34 @@ pub async fn acquire_all(
         request,
         names: r.names,
         mode,
+        wait_ms,
         lock_delay_ms,
         owners,
         value: r.value,
     };
-    match calls.propose(cmd).await? {
+    let mut outcome = calls.propose(cmd).await?;
+    if outcome == Outcome::Queued {
+        slots.iter_mut().for_each(AcquireSlot::applied);
+        let wait = Duration::from_millis(wait_ms.unwrap_or(0));
+        outcome = await_queued(node, session, request, wait).await?;
+    }
+    match outcome {
         Outcome::GrantedAll(grants) => Ok(Response::new(pb::AcquireAllResponse {
             grants: grants.iter().map(convert::grant).collect(),
         })),
+        Outcome::Rejected(Rejection::Cancelled(name)) if wait_ms.is_some() => {
+            Err(rejected(&Rejection::TimedOut(name)))
+        }
         other => Err(unexpected(other)),
     }
+}
+
+/// An acquire's wait: None to try once, else within bounds.
+fn wait_ms(wait: bool, timeout_ms: u64) -> Result<Option<u64>, Status> {
+    if !wait {
+        return Ok(None);
+    }
+    validate::millis("wait_timeout_ms", timeout_ms, Duration::ZERO, MAX_WAIT).map(Some)
 }
 
 /// `CancelAcquire`: withdraws a waiting acquire (or leaves a tombstone for one
@@ -159,6 +169,9 @@ pub async fn cancel_acquire(
         Outcome::Rejected(
             Rejection::Cancelled(_) | Rejection::TimedOut(_) | Rejection::LockHeld(_),
         ) => Ok(Response::new(pb::CancelAcquireResponse { grant: None })),
+        // An acquire-all granted before the cancel: its caller learns the
+        // grants by sending the same AcquireAll again (its recorded answer).
+        Outcome::GrantedAll(_) => Ok(Response::new(pb::CancelAcquireResponse { grant: None })),
         other => Err(unexpected(other)),
     }
 }

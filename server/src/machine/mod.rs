@@ -182,6 +182,10 @@ pub struct Waiter {
     pub lock_delay_ms: u64,
     /// The value the holder gives with its acquire (shown once granted).
     pub value: String,
+    /// For an acquire-all: every (name, owner id) of the request, in order,
+    /// this entry's own among them; each name's queue holds one entry.
+    /// Empty for a single acquire.
+    pub group: Vec<(String, OwnerId)>,
 }
 
 /// One lock: holders, FIFO waiters and an optional lock-delay.
@@ -491,6 +495,7 @@ impl Machine {
                     deadline_ms: m.time_ms,
                     lock_delay_ms: *lock_delay_ms,
                     value: value.clone(),
+                    group: Vec::new(),
                 };
                 m.acquire(name, *wait_ms, waiter)
             }),
@@ -561,6 +566,7 @@ impl Machine {
                 request,
                 names,
                 mode,
+                wait_ms,
                 lock_delay_ms,
                 owners,
                 value,
@@ -573,8 +579,9 @@ impl Machine {
                     deadline_ms: m.time_ms,
                     lock_delay_ms: *lock_delay_ms,
                     value: value.clone(),
+                    group: names.iter().cloned().zip(owners.iter().copied()).collect(),
                 };
-                m.acquire_all(names, owners, waiter)
+                m.acquire_all(names.len(), *wait_ms, waiter, events)
             }),
         }
     }
@@ -770,84 +777,6 @@ impl Machine {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    /// Grants every name to `w` (with the owner id of its position) if each
-    /// could be granted at once by itself; otherwise grants none (LockHeld
-    /// names the first that could not). No queueing, so no deadlock: the
-    /// caller holds all or nothing.
-    fn acquire_all(&mut self, names: &[String], owners: &[OwnerId], w: Waiter) -> Outcome {
-        let unique: BTreeSet<&String> = names.iter().collect();
-        if names.is_empty() || unique.len() != names.len() || owners.len() != names.len() {
-            // The API refuses these; a log entry that carries one grants nothing.
-            return Outcome::Rejected(Rejection::LockHeld(
-                names.first().cloned().unwrap_or_default(),
-            ));
-        }
-        for (name, &owner) in names.iter().zip(owners) {
-            // Negative control: grant what is free and skip the rest (partial
-            // holding), which the property harness must report.
-            #[cfg(test)]
-            if tests::PARTIAL_ACQUIRE_ALL.get() {
-                break;
-            }
-            if let Some(refused) = self.refuse_grant(name, &Waiter { owner, ..w.clone() }) {
-                return refused;
-            }
-        }
-        #[cfg(test)]
-        if tests::PARTIAL_ACQUIRE_ALL.get() {
-            let grants = names
-                .iter()
-                .zip(owners)
-                .filter(|(name, owner)| {
-                    self.refuse_grant(
-                        name,
-                        &Waiter {
-                            owner: **owner,
-                            ..w.clone()
-                        },
-                    )
-                    .is_none()
-                })
-                .map(|(name, &owner)| (name.clone(), owner))
-                .collect::<Vec<_>>()
-                .into_iter()
-                .map(|(name, owner)| self.grant(&name, &Waiter { owner, ..w.clone() }))
-                .collect();
-            return Outcome::GrantedAll(grants);
-        }
-        let grants = names
-            .iter()
-            .zip(owners)
-            .map(|(name, &owner)| self.grant(name, &Waiter { owner, ..w.clone() }))
-            .collect();
-        Outcome::GrantedAll(grants)
-    }
-
-    /// Why `w` could not be granted `name` at once, if it could not (what
-    /// `acquire` checks before granting, without changing anything).
-    fn refuse_grant(&self, name: &str, w: &Waiter) -> Option<Outcome> {
-        if self.sessions.get(&w.session).is_some_and(|s| s.blacklisted) {
-            return Some(Outcome::Rejected(Rejection::SessionBlacklisted(w.session)));
-        }
-        let lock = self.locks.get(name)?;
-        if let Some(Some(limit)) = lock.permit_limit() {
-            return Some(Outcome::Rejected(Rejection::Mismatch {
-                name: name.to_owned(),
-                is: format!("a semaphore of {limit} permits"),
-                asked: "a lock".to_owned(),
-            }));
-        }
-        if lock.holders.iter().any(|h| h.session == w.session) {
-            return Some(Outcome::Rejected(Rejection::AlreadyHeld(name.to_owned())));
-        }
-        let owner_taken = lock.holders.iter().any(|h| h.owner == w.owner)
-            || lock.waiters.iter().any(|x| x.owner == w.owner);
-        let free =
-            lock.waiters.is_empty() && lock.delayed_until_ms <= self.time_ms && lock.admits(w.mode);
-        (owner_taken || !free).then(|| Outcome::Rejected(Rejection::LockHeld(name.to_owned())))
-    }
-
     /// Grants `name` to `waiter` at once, queues it for `wait_ms`, or
     /// rejects it. `waiter.deadline_ms` is set here.
     fn acquire(&mut self, name: &str, wait_ms: Option<u64>, mut waiter: Waiter) -> Outcome {
@@ -945,9 +874,28 @@ impl Machine {
     }
 
     /// Grants waiters at the head of the queue while they are compatible (FIFO,
-    /// no barging), then drops the lock entry if it became idle.
+    /// no barging), then drops the lock entry if it became idle. An
+    /// acquire-all granted here may make its other names grantable: they are
+    /// promoted in turn from a work list (not by recursion, so a long chain
+    /// of shared acquire-alls cannot exhaust the stack while applying).
     fn promote(&mut self, name: &str, events: &mut Vec<Event>) -> Vec<Grant> {
         let mut granted = Vec::new();
+        let mut pending = vec![name.to_owned()];
+        while let Some(next) = pending.pop() {
+            self.promote_one(&next, events, &mut granted, &mut pending);
+        }
+        granted
+    }
+
+    /// `promote` for one queue; the names of acquire-alls it grants go to
+    /// `pending`.
+    fn promote_one(
+        &mut self,
+        name: &str,
+        events: &mut Vec<Event>,
+        granted: &mut Vec<Grant>,
+        pending: &mut Vec<String>,
+    ) {
         loop {
             let now = self.time_ms;
             let Some(lock) = self.locks.get_mut(name) else {
@@ -961,6 +909,17 @@ impl Machine {
             };
             if !lock.admits(head.mode) {
                 break;
+            }
+            if !head.group.is_empty() {
+                // An acquire-all at the head: granted when it heads every one
+                // of its queues at once, else it holds this queue (FIFO).
+                let head = head.clone();
+                let Some(grants) = self.grant_group(&head, events) else {
+                    break;
+                };
+                granted.extend(grants);
+                pending.extend(head.group.into_iter().map(|(n, _)| n).filter(|n| n != name));
+                continue;
             }
             let Some(w) = lock.waiters.pop_front() else {
                 break;
@@ -977,7 +936,6 @@ impl Machine {
             granted.push(grant);
         }
         self.drop_if_idle(name);
-        granted
     }
 
     fn drop_if_idle(&mut self, name: &str) {
@@ -1009,21 +967,57 @@ impl Machine {
         });
     }
 
-    /// Removes a queued acquire from its lock's queue; returns its lock name.
-    fn unqueue(&mut self, session: SessionId, request: RequestId) -> Option<String> {
-        let name = self.sessions.get_mut(&session)?.waiting.remove(&request)?;
-        if let Some(lock) = self.locks.get_mut(&name)
-            && let Some(pos) = lock
-                .waiters
-                .iter()
-                .position(|w| w.session == session && w.request == request)
-            && let Some(w) = lock.waiters.remove(pos)
-        {
-            self.wait_timers
-                .remove(&(w.deadline_ms, name.clone(), session, request));
-            self.note(Change::WaiterRemoved, &name, w.party());
+    /// Removes a queued acquire from its queue (every queue, for an
+    /// acquire-all); returns the names, the one the session recorded first,
+    /// or none if the request was not queued.
+    fn unqueue(&mut self, session: SessionId, request: RequestId) -> Vec<String> {
+        let Some(name) = self
+            .sessions
+            .get_mut(&session)
+            .and_then(|s| s.waiting.remove(&request))
+        else {
+            return Vec::new();
+        };
+        let mut names = vec![name.clone()];
+        if let Some(w) = self.remove_entry(&name, session, request) {
+            names.extend(self.remove_group_rest(&name, &w));
         }
-        Some(name)
+        names
+    }
+
+    /// Takes the queue entry of `(session, request)` out of `name`'s queue,
+    /// with its timer.
+    fn remove_entry(
+        &mut self,
+        name: &str,
+        session: SessionId,
+        request: RequestId,
+    ) -> Option<Waiter> {
+        let lock = self.locks.get_mut(name)?;
+        let pos = lock
+            .waiters
+            .iter()
+            .position(|w| w.session == session && w.request == request)?;
+        let w = lock.waiters.remove(pos)?;
+        self.wait_timers
+            .remove(&(w.deadline_ms, name.to_owned(), session, request));
+        self.note(Change::WaiterRemoved, name, w.party());
+        Some(w)
+    }
+
+    /// Takes the other entries of `w`'s acquire-all (all but `name`'s) out
+    /// of their queues; returns their names.
+    fn remove_group_rest(&mut self, name: &str, w: &Waiter) -> Vec<String> {
+        let others: Vec<String> = w
+            .group
+            .iter()
+            .map(|(n, _)| n.clone())
+            .filter(|n| n != name)
+            .collect();
+        for n in &others {
+            self.remove_entry(n, w.session, w.request);
+        }
+        others
     }
 
     fn cancel_acquire(
@@ -1040,12 +1034,15 @@ impl Machine {
         }
         match s.dedup.get(&request) {
             Some(Outcome::Queued) => {
-                let Some(name) = self.unqueue(session, request) else {
+                let names = self.unqueue(session, request);
+                let Some(first) = names.first() else {
                     return Outcome::Rejected(Rejection::UnknownRequest(request));
                 };
-                let cancelled = Outcome::Rejected(Rejection::Cancelled(name.clone()));
+                let cancelled = Outcome::Rejected(Rejection::Cancelled(first.clone()));
                 self.resolve(session, request, cancelled.clone(), events);
-                self.promote(&name, events);
+                for name in &names {
+                    self.promote(name, events);
+                }
                 cancelled
             }
             Some(final_outcome) => final_outcome.clone(),
@@ -1138,16 +1135,8 @@ impl Machine {
         }
         let mut affected = BTreeSet::new();
         for (request, name) in &session.waiting {
-            if let Some(lock) = self.locks.get_mut(name)
-                && let Some(pos) = lock
-                    .waiters
-                    .iter()
-                    .position(|w| w.session == id && w.request == *request)
-                && let Some(w) = lock.waiters.remove(pos)
-            {
-                self.wait_timers
-                    .remove(&(w.deadline_ms, name.clone(), id, *request));
-                self.note(Change::WaiterRemoved, name, w.party());
+            if let Some(w) = self.remove_entry(name, id, *request) {
+                affected.extend(self.remove_group_rest(name, &w));
             }
             events.push(Event::Resolved {
                 session: id,
@@ -1241,10 +1230,13 @@ impl Machine {
         session.blacklisted = true;
         let requests: Vec<RequestId> = session.waiting.keys().copied().collect();
         for request in requests {
-            if let Some(name) = self.unqueue(id, request) {
+            let names = self.unqueue(id, request);
+            if !names.is_empty() {
                 let outcome = Outcome::Rejected(Rejection::SessionBlacklisted(id));
                 self.resolve(id, request, outcome, events);
-                self.promote(&name, events);
+            }
+            for name in &names {
+                self.promote(name, events);
             }
         }
         self.audit_record(
@@ -1305,11 +1297,15 @@ impl Machine {
                 break;
             }
             self.wait_timers.pop_first();
-            if self.unqueue(session, request).is_some() {
+            let names = self.unqueue(session, request);
+            if !names.is_empty() {
                 let outcome = Outcome::Rejected(Rejection::TimedOut(name.clone()));
                 self.resolve(session, request, outcome, events);
             }
             self.promote(&name, events);
+            for other in names.iter().filter(|n| **n != name) {
+                self.promote(other, events);
+            }
         }
         while let Some((until, name)) = self.delay_timers.first().cloned() {
             if until > now {
@@ -1321,6 +1317,7 @@ impl Machine {
     }
 }
 
+mod acquire_all;
 #[cfg(test)]
 mod checkpoint_tests;
 #[cfg(test)]

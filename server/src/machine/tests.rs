@@ -324,6 +324,7 @@ fn acquire_all_check_reports_a_machine_that_grants_part() {
                 s: 1,
                 names: 0b011,
                 shared: false,
+                wait: None,
             });
         },
     );
@@ -335,16 +336,12 @@ fn acquire_all_grants_every_name_or_none() {
     let mut m = Machine::default();
     let (a, b) = (open(&mut m, 1), open(&mut m, 2));
     apply1(&mut m, 1, acquire(a, 1, "y", None));
-    let all = |session, request, names: &[&str]| Command::AcquireAll {
-        session,
-        request,
-        names: names.iter().map(|n| n.to_string()).collect(),
-        mode: Mode::Exclusive,
-        lock_delay_ms: 0,
-        owners: (0..names.len() as u128)
-            .map(|i| 1_000 + request as u128 * 10 + i)
-            .collect(),
-        value: "both".into(),
+    let all = |session, request, names: &[&str]| {
+        let mut cmd = acquire_all(session, request, names, None);
+        if let Command::AcquireAll { value, .. } = &mut cmd {
+            *value = "both".into();
+        }
+        cmd
     };
     let before = format!("{:?}", m.locks());
     assert_eq!(
@@ -375,6 +372,159 @@ fn acquire_all_grants_every_name_or_none() {
         Outcome::Rejected(Rejection::AlreadyHeld("y".into()))
     );
     assert!(m.lock("q").is_none());
+}
+
+/// An exclusive acquire-all of `names` by `session`, waiting `wait_ms` if set.
+fn acquire_all(
+    session: SessionId,
+    request: RequestId,
+    names: &[&str],
+    wait_ms: Option<u64>,
+) -> Command {
+    Command::AcquireAll {
+        session,
+        request,
+        names: names.iter().map(|n| n.to_string()).collect(),
+        mode: Mode::Exclusive,
+        wait_ms,
+        lock_delay_ms: 0,
+        owners: (0..names.len() as u128)
+            .map(|i| (session as u128) << 64 | (request as u128) << 8 | i)
+            .collect(),
+        value: String::new(),
+    }
+}
+
+/// The grants an acquire-all of `session` got among `events`.
+fn granted_all(events: &[Event], session: SessionId) -> Option<Vec<Grant>> {
+    events.iter().find_map(|e| match e {
+        Event::Resolved {
+            session: s,
+            outcome: Outcome::GrantedAll(grants),
+            ..
+        } if *s == session => Some(grants.clone()),
+        _ => None,
+    })
+}
+
+fn release(session: SessionId, request: RequestId, g: &Grant) -> Command {
+    Command::Release {
+        session,
+        request,
+        name: g.name.clone(),
+        owner: g.owner,
+    }
+}
+
+#[test]
+fn waiting_acquire_alls_in_crossed_orders_are_granted_in_turn_without_deadlock() {
+    let mut m = Machine::default();
+    let (a, b, c) = (open(&mut m, 1), open(&mut m, 2), open(&mut m, 3));
+    let held = granted(apply1(&mut m, 1, acquire(a, 1, "x", None)).0);
+    // b waits for {x, y} and c for {y, x}: nobody holds y meanwhile.
+    assert_eq!(
+        apply1(&mut m, 2, acquire_all(b, 1, &["x", "y"], Some(5_000))).0,
+        Outcome::Queued
+    );
+    assert_eq!(
+        apply1(&mut m, 3, acquire_all(c, 1, &["y", "x"], Some(5_000))).0,
+        Outcome::Queued
+    );
+    assert!(m.lock("y").is_some_and(|l| l.holders.is_empty()));
+    // A single try of y does not overtake them (FIFO).
+    assert_eq!(
+        apply1(&mut m, 4, acquire(a, 2, "y", None)).0,
+        Outcome::Rejected(Rejection::LockHeld("y".into()))
+    );
+    let (_, events) = apply1(&mut m, 5, release(a, 3, &held));
+    let first = granted_all(&events, b).expect("b got both");
+    assert!(granted_all(&events, c).is_none(), "c still waits");
+    assert_eq!(
+        first.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(),
+        ["x", "y"]
+    );
+    assert!(first.iter().all(|g| g.token > held.token));
+    apply1(&mut m, 6, release(b, 2, &first[0]));
+    let (_, events) = apply1(&mut m, 7, release(b, 3, &first[1]));
+    let second = granted_all(&events, c).expect("c got both after b let go");
+    assert_eq!(
+        second.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(),
+        ["y", "x"]
+    );
+    assert!(second.iter().all(|g| g.token > first[1].token));
+}
+
+#[test]
+fn a_waiting_acquire_all_that_times_out_leaves_every_queue_and_the_next_waiter_is_granted() {
+    let mut m = Machine::default();
+    let (a, b, c) = (open(&mut m, 1), open(&mut m, 2), open(&mut m, 3));
+    apply1(&mut m, 1_000, acquire(a, 1, "x", None));
+    apply1(&mut m, 1_000, acquire_all(b, 1, &["x", "y"], Some(500)));
+    assert_eq!(
+        apply1(&mut m, 1_001, acquire(c, 1, "y", Some(5_000))).0,
+        Outcome::Queued,
+        "c queues behind b's entry in y"
+    );
+    let (_, events) = apply1(&mut m, 1_500, Command::Tick);
+    assert!(timed_out(&events, b));
+    assert!(granted_to(&events, c), "y passes to c: {events:?}");
+    assert_eq!(m.lock("x").map(|l| l.waiters.len()), Some(0));
+    assert!(m.session(b).is_some_and(|s| s.waiting.is_empty()));
+}
+
+#[test]
+fn cancelling_or_ending_the_session_of_a_waiting_acquire_all_frees_its_queues() {
+    let mut m = Machine::default();
+    let (a, b, c) = (open(&mut m, 1), open(&mut m, 2), open(&mut m, 3));
+    apply1(&mut m, 1, acquire(a, 1, "x", None));
+    apply1(&mut m, 2, acquire_all(b, 1, &["y", "x"], Some(5_000)));
+    apply1(&mut m, 3, acquire(c, 1, "y", Some(5_000)));
+    let cancel = Command::CancelAcquire {
+        session: b,
+        request: 1,
+    };
+    let (out, events) = apply1(&mut m, 4, cancel);
+    assert_eq!(out, Outcome::Rejected(Rejection::Cancelled("y".into())));
+    assert!(granted_to(&events, c));
+    assert_eq!(m.lock("x").map(|l| l.waiters.len()), Some(0));
+    // The same through the end of the session.
+    apply1(&mut m, 5, acquire_all(b, 2, &["x", "z"], Some(5_000)));
+    apply1(&mut m, 6, acquire(c, 2, "z", Some(5_000)));
+    let (_, events) = apply1(&mut m, 7, Command::CloseSession { session: b });
+    assert!(granted_to(&events, c));
+    assert!(m.lock("x").is_some_and(|l| l.waiters.is_empty()));
+}
+
+#[test]
+fn a_long_chain_of_shared_acquire_alls_is_granted_without_recursion() {
+    let mut m = Machine::default();
+    let a = open(&mut m, 1);
+    let held = granted(apply1(&mut m, 1, acquire(a, 1, "n0", None)).0);
+    // Session k waits, shared, for {n(k), n(k+1)}: each queues behind the last.
+    const CHAIN: u128 = 5_000;
+    for k in 0..CHAIN {
+        let s = open(&mut m, 10 + k);
+        let (first, second) = (format!("n{k}"), format!("n{}", k + 1));
+        let mut cmd = acquire_all(s, 1, &[&first, &second], Some(60_000));
+        if let Command::AcquireAll { mode, .. } = &mut cmd {
+            *mode = Mode::Shared;
+        }
+        assert_eq!(apply1(&mut m, 2, cmd).0, Outcome::Queued);
+    }
+    let (_, events) = apply1(&mut m, 3, release(a, 2, &held));
+    let grants = events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                Event::Resolved {
+                    outcome: Outcome::GrantedAll(_),
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(grants as u128, CHAIN);
 }
 
 #[test]
@@ -869,6 +1019,7 @@ enum Op {
         /// Bit i: lock `li` is among the names.
         names: u8,
         shared: bool,
+        wait: Option<u64>,
     },
 }
 
@@ -887,8 +1038,8 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (0usize..6).prop_map(|back| Op::Retry { back }),
         1 => (0u8..6, any::<bool>()).prop_map(|(name, one)| Op::RequestRelease { name, one }),
         1 => s.clone().prop_map(|s| Op::SetValue { s }),
-        2 => (s.clone(), 1u8..8, any::<bool>())
-            .prop_map(|(s, names, shared)| Op::AcquireAll { s, names, shared }),
+        2 => (s.clone(), 1u8..8, any::<bool>(), prop::option::of(1u64..400))
+            .prop_map(|(s, names, shared, wait)| Op::AcquireAll { s, names, shared, wait }),
     ]
 }
 
@@ -1074,6 +1225,19 @@ impl Harness {
             }
         }
         self.mirror.check(&self.m);
+        // A waiting acquire-all's grants, when it gets them (no FIFO check of
+        // single waiters for these: check_invariants checks its queues).
+        let group_grants: Vec<Grant> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Resolved {
+                    outcome: Outcome::GrantedAll(all),
+                    ..
+                } => Some(all.clone()),
+                _ => None,
+            })
+            .flatten()
+            .collect();
         let mut grants: Vec<Grant> = events
             .iter()
             .filter_map(|e| match e {
@@ -1104,6 +1268,7 @@ impl Harness {
                 g.clone()
             })
             .collect();
+        grants.extend(group_grants);
         for o in &out {
             match o {
                 Outcome::Granted(g) => grants.push(g.clone()),
@@ -1111,6 +1276,9 @@ impl Harness {
                 _ => {}
             }
         }
+        // One command's grants in token order (a grant to an acquire-all
+        // promotes its other names, whose waiters get later tokens).
+        grants.sort_by_key(|g| g.token);
         if let (
             Command::Acquire {
                 session,
@@ -1180,7 +1348,22 @@ impl Harness {
             }
             for w in &lock.waiters {
                 let s = self.m.session(w.session).expect("waiter's session exists");
-                assert_eq!(s.waiting.get(&w.request), Some(name));
+                // An acquire-all is recorded under its first name, and has
+                // an entry in every one of its queues.
+                let recorded = w.group.first().map_or(name, |(first, _)| first);
+                assert_eq!(s.waiting.get(&w.request), Some(recorded));
+                for (other, _) in &w.group {
+                    assert!(
+                        self.m
+                            .lock(other)
+                            .is_some_and(|l| l
+                                .waiters
+                                .iter()
+                                .any(|x| (x.session, x.request) == (w.session, w.request))),
+                        "acquire-all {:?} lost its entry in {other}",
+                        (w.session, w.request)
+                    );
+                }
             }
             // Semaphores: every holder and waiter of a name asks for the same
             // kind, and the permits held never exceed the limit.
@@ -1198,12 +1381,22 @@ impl Harness {
                     "semaphore {name} has {held} of {limit} permits held"
                 );
             }
-            // A free head waiter must have been granted.
+            // A free head waiter must have been granted (an acquire-all
+            // when it heads every one of its queues, each admitting it).
             if let Some(head) = lock.waiters.front()
                 && lock.delayed_until_ms <= self.m.time_ms()
             {
+                let grantable = head.group.iter().all(|(other, _)| {
+                    self.m.lock(other).is_some_and(|l| {
+                        l.delayed_until_ms <= self.m.time_ms()
+                            && l.admits(head.mode)
+                            && l.waiters.front().is_some_and(|f| {
+                                (f.session, f.request) == (head.session, head.request)
+                            })
+                    })
+                });
                 assert!(
-                    !lock.admits(head.mode),
+                    !(lock.admits(head.mode) && grantable),
                     "lock {name} has a grantable head waiter"
                 );
             }
@@ -1257,7 +1450,7 @@ impl Harness {
 
     /// All or nothing: either every name is granted to the session, or no
     /// lock changed at all.
-    fn acquire_all(&mut self, s: usize, names: u8, shared: bool) {
+    fn acquire_all(&mut self, s: usize, names: u8, shared: bool, wait: Option<u64>) {
         let session = self.session(s);
         self.next_request += 1;
         let request = self.next_request;
@@ -1278,11 +1471,14 @@ impl Harness {
             } else {
                 Mode::Exclusive
             },
+            wait_ms: wait,
             lock_delay_ms: 0,
             owners,
             value: String::new(),
         });
         match out {
+            // Waiting in every queue: checked by check_invariants.
+            Outcome::Queued => {}
             Outcome::GrantedAll(grants) => {
                 let granted: Vec<&str> = grants.iter().map(|g| g.name.as_str()).collect();
                 assert_eq!(granted, names, "not every name granted");
@@ -1388,7 +1584,12 @@ impl Harness {
                 self.run(Command::Tick);
             }
             Op::RequestRelease { name, one } => self.request_release(&lock_or_semaphore(name), one),
-            Op::AcquireAll { s, names, shared } => self.acquire_all(s, names, shared),
+            Op::AcquireAll {
+                s,
+                names,
+                shared,
+                wait,
+            } => self.acquire_all(s, names, shared, wait),
             Op::SetValue { s } => {
                 let session = self.session(s);
                 let held = self

@@ -146,15 +146,17 @@ pub enum Command {
         principal: String,
         reason: String,
     },
-    /// Acquires every name at once or none (one try, no queueing): each gets
-    /// its own grant, owner id and token, in the order given. Deduplicated by
-    /// request id.
+    /// Acquires every name at once or none: each gets its own grant, owner
+    /// id and token, in the order given. Waits (in every name's FIFO queue at
+    /// once) when `wait_ms` is set. Deduplicated by request id.
     AcquireAll {
         session: SessionId,
         request: RequestId,
         names: Vec<String>,
         /// Exclusive or Shared (the API refuses Permits).
         mode: Mode,
+        /// None: try once. Some(ms): wait up to ms.
+        wait_ms: Option<u64>,
         lock_delay_ms: u64,
         /// One per name.
         owners: Vec<OwnerId>,

@@ -462,8 +462,8 @@ class AsyncClient:
         value: str = "",
     ) -> AcquiringAll:
         """Acquires every lock of ``names`` at once, or none of them; see
-        :meth:`tenure.Client.acquire_all` (waiting is a retry with backoff, not
-        a place in the FIFO queues). Returns an awaitable of the
+        :meth:`tenure.Client.acquire_all` (a wait is a place in every name's
+        FIFO queue, holding none). Returns an awaitable of the
         :class:`AsyncLocks` (one :class:`AsyncLock` per name, in the order
         given) that is also an async context manager releasing every one.
         Cancelling it leaves nothing held: what the server may have granted

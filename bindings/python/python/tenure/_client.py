@@ -426,10 +426,10 @@ class Client:
 
         Args:
             names: 1 to ``tenure.MAX_ACQUIRE_ALL`` (64) distinct lock names.
-            timeout: Seconds to keep trying; None tries once.
-                Waiting is a retry with backoff, **not** a place in the locks'
-                FIFO queues: single acquires of these names (``lock``,
-                ``acquire``) can get them first, again and again.
+            timeout: Seconds to wait; None tries once. The call waits in
+                every name's FIFO queue at once, holding none of them, so
+                callers naming the same locks in any order cannot deadlock;
+                single acquires of these names queue behind it.
             shared: Shared mode for every name instead of exclusive.
             lock_delay: As in :meth:`acquire`, for each grant.
             value: As in :meth:`acquire`, stored with each grant.

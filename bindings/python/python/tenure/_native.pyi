@@ -592,7 +592,8 @@ class NativeClient:
     ) -> List[NativeLock]:
         """Acquires every lock of ``names`` at once or none (blocking): one
         lock per name, in order. ``wait`` None tries once (``LockHeld``);
-        otherwise retries with backoff until it runs out (``Timeout``)."""
+        otherwise waits in every name's FIFO queue until it gets them all or
+        the wait runs out (``Timeout``)."""
     def acquire_all_async(
         self,
         names: List[str],

@@ -113,9 +113,9 @@ class TenureClient private constructor(private val raw: NativeClient) : AutoClos
      * [LockMode.SHARED] (not [LockMode.PERMITS]), [AcquireOptions.value] and
      * [AcquireOptions.lockDelay] for each grant. Without [AcquireOptions.wait], one try:
      * [TenureException.LockHeld] naming the first lock that is taken, and none is held. With it,
-     * tries again with jittered backoff until the wait runs out ([TenureException.Timeout]).
-     * Waiting is a retry of the whole set, **not** a place in the locks' FIFO queues: single
-     * acquires ([lock], [acquire]) of these names can get them first, again and again.
+     * waits in every name's FIFO queue at once, holding none of them, until it gets them all or
+     * the wait runs out ([TenureException.Timeout]). Callers naming the same locks in any order
+     * cannot deadlock, and single acquires ([lock], [acquire]) of these names queue behind it.
      *
      * [TenureException.InvalidArgument] for no names, more than [MAX_ACQUIRE_ALL], a name given
      * twice, a bad name, permits, or a wait over an hour (as for [acquire]); [TenureException.AlreadyHeld] if this client holds one of
