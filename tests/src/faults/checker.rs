@@ -317,6 +317,29 @@ pub fn check_activity(events: &[Event], workers: usize, clients: usize) -> Vec<V
             detail: format!("no semaphore permit among {grants} grants"),
         });
     }
+    // One round in about 20 takes two locks at once: two grants of one
+    // worker with one invoke time. None in a long run means acquire_all
+    // went unchecked.
+    let mut rounds = HashSet::new();
+    let together = events
+        .iter()
+        .filter(|e| match e {
+            Event::Acquire {
+                ok: true,
+                worker,
+                invoke,
+                permits_of: 0,
+                ..
+            } => !rounds.insert((*worker, *invoke)),
+            _ => false,
+        })
+        .count();
+    if grants >= 200 && together == 0 {
+        v.push(Violation {
+            check: "no operations",
+            detail: format!("no acquire_all among {grants} grants"),
+        });
+    }
     // Leaders were elected: an observer that reported none watched nothing.
     let elected = events
         .iter()

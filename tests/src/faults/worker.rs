@@ -47,6 +47,10 @@ const SEMAPHORE_EVERY: u32 = 4;
 /// observes it (checker: "observer saw leaders out of token order").
 pub const ELECTION: &str = "fault-elect/0";
 const ELECTION_EVERY: u32 = 4;
+/// One in `ALL_EVERY` of the remaining acquires takes two locks at once
+/// (`acquire_all`): all-or-nothing grants meet every fault too, and their
+/// holds enter the same overlap and token checks as single ones.
+const ALL_EVERY: u32 = 4;
 
 fn emit(e: &Event) {
     if let Ok(line) = serde_json::to_string(e) {
@@ -139,128 +143,86 @@ async fn run_client(cfg: &WorkerConfig, me: u32) -> anyhow::Result<()> {
     let mut store = open_store(&cfg.db)?;
     let stop_at = Instant::now() + cfg.duration;
     while Instant::now() < stop_at {
-        let semaphore = rng.random_range(0..SEMAPHORE_EVERY) == 0;
-        let election = !semaphore && rng.random_range(0..ELECTION_EVERY) == 0;
-        let (lock_name, permits_of) = if semaphore {
-            (SEMAPHORE.to_owned(), SEMAPHORE_PERMITS)
-        } else if election {
-            (ELECTION.to_owned(), 0)
-        } else {
-            (format!("fault/{}", rng.random_range(0..cfg.locks)), 0)
-        };
-        let mut options = AcquireOptions::wait(Duration::from_secs(2));
-        if semaphore {
-            options = options.permits(1, SEMAPHORE_PERMITS);
-        }
+        let target = Target::draw(&mut rng, cfg.locks);
         let invoke = mono_ns();
-        let result = if election {
-            let value = format!("worker-{me}");
-            match client.election(ELECTION) {
-                Ok(e) => e.campaign(&value, Duration::from_secs(2)).await,
-                Err(e) => Err(e),
-            }
-        } else {
-            client.acquire(&lock_name, options).await
-        };
+        let result = target.acquire(&client, me).await;
         let complete = mono_ns();
-        let lock = match result {
+        let locks = match result {
             Ok(l) => l,
             Err(e) => {
-                emit(&Event::Acquire {
-                    worker: me,
-                    lock: lock_name,
-                    invoke,
-                    complete,
-                    ok: false,
-                    token: 0,
-                    session: 0,
-                    error: Some(e.to_string()),
-                    permits_of,
-                });
+                for name in &target.names {
+                    emit(&Event::Acquire {
+                        worker: me,
+                        lock: name.clone(),
+                        invoke,
+                        complete,
+                        ok: false,
+                        token: 0,
+                        session: 0,
+                        error: Some(e.to_string()),
+                        permits_of: target.permits_of,
+                    });
+                }
                 tokio::time::sleep(Duration::from_millis(rng.random_range(20..100))).await;
                 continue;
             }
         };
-        let (token, session) = (lock.fencing_token(), lock.session_id());
-        emit(&Event::Acquire {
-            worker: me,
-            lock: lock_name.clone(),
-            invoke,
-            complete,
-            ok: true,
-            token,
-            session,
-            error: None,
-            permits_of,
-        });
-        if election && rng.random_range(0..2) == 0 {
+        for lock in &locks {
+            emit(&Event::Acquire {
+                worker: me,
+                lock: lock.name().to_owned(),
+                invoke,
+                complete,
+                ok: true,
+                token: lock.fencing_token(),
+                session: lock.session_id(),
+                error: None,
+                permits_of: target.permits_of,
+            });
+        }
+        if target.election && rng.random_range(0..2) == 0 {
             // Proclaim: observers see the same leader (token) with a new value.
-            let _ = lock
-                .set_value(&format!("worker-{me} at {}", mono_ns()))
-                .await;
+            for lock in &locks {
+                let _ = lock
+                    .set_value(&format!("worker-{me} at {}", mono_ns()))
+                    .await;
+            }
         }
         let hold_until = Instant::now() + Duration::from_millis(rng.random_range(30..300));
-        while Instant::now() < hold_until && lock.is_held() {
+        while Instant::now() < hold_until && locks.iter().all(|l| l.is_held()) {
             // Checked: held. Now write with the token; a pause right here is
             // what the fencing check is for, so the worker spends a while
             // between the check and the write (a pause-client fault lands in
             // this window often, and the write then arrives stale).
             tokio::time::sleep(Duration::from_millis(rng.random_range(0..40))).await;
-            if semaphore {
+            if target.permits_of > 0 {
                 // Permits guard a resource of N users; nothing to fence here.
                 continue;
             }
-            let at = mono_ns();
-            // SQLite blocks (on its file lock): off the runtime's heartbeats.
-            let accepted = matches!(
-                tokio::task::block_in_place(|| store.write(&lock_name, token, &me.to_string())),
-                Ok(Write::Accepted)
-            );
-            emit(&Event::Write {
-                worker: me,
-                lock: lock_name.clone(),
-                token,
-                at,
-                accepted,
-            });
+            for lock in &locks {
+                let at = mono_ns();
+                // SQLite blocks (on its file lock): off the runtime's heartbeats.
+                let accepted = matches!(
+                    tokio::task::block_in_place(|| store.write(
+                        lock.name(),
+                        lock.fencing_token(),
+                        &me.to_string()
+                    )),
+                    Ok(Write::Accepted)
+                );
+                emit(&Event::Write {
+                    worker: me,
+                    lock: lock.name().to_owned(),
+                    token: lock.fencing_token(),
+                    at,
+                    accepted,
+                });
+            }
             tokio::time::sleep(Duration::from_millis(rng.random_range(5..30))).await;
         }
-        let release_invoke = mono_ns();
-        // The belief ends when it lets go, or at its local expiry if lost.
-        let expiry = instant_ns(lock.local_expiry(), rate);
-        let (belief_end, lost) = match lock.lost_reason() {
-            None => (release_invoke, None),
-            Some(r) => (expiry.min(release_invoke), Some(lost_name(r))),
-        };
-        emit(&Event::Hold {
-            worker: me,
-            lock: lock_name.clone(),
-            token,
-            session,
-            grant: complete,
-            belief_end,
-            lost: lost.clone(),
-            permits_of,
-        });
-        if let Some(reason) = lost {
-            emit(&Event::SessionLost {
-                worker: me,
-                process: cfg.id,
-                session,
-                at: belief_end,
-                reason,
-                early: expiry > release_invoke,
-            });
+        for lock in &locks {
+            let_go(lock, me, cfg.id, complete, target.permits_of, rate).await;
         }
-        let ok = lock.release().await.is_ok();
-        emit(&Event::Release {
-            worker: me,
-            lock: lock_name,
-            token,
-            invoke: release_invoke,
-            complete: mono_ns(),
-            ok,
-        });
     }
     let session = client.session_id().await.unwrap_or(0);
     let closed = client.close().await;
@@ -270,6 +232,116 @@ async fn run_client(cfg: &WorkerConfig, me: u32) -> anyhow::Result<()> {
         error: closed.as_ref().err().map(ToString::to_string),
     });
     Ok(())
+}
+
+/// What one round of a client's loop acquires.
+struct Target {
+    names: Vec<String>,
+    /// The semaphore's permits (one is taken), 0 for locks.
+    permits_of: u32,
+    election: bool,
+}
+
+impl Target {
+    /// One acquire in `SEMAPHORE_EVERY` is a permit of the semaphore; of the
+    /// others, one in `ELECTION_EVERY` a campaign, one in `ALL_EVERY` two
+    /// locks at once (`acquire_all`), the rest one lock.
+    fn draw(rng: &mut rand::rngs::StdRng, locks: u32) -> Target {
+        let lock = |rng: &mut rand::rngs::StdRng| format!("fault/{}", rng.random_range(0..locks));
+        let (names, permits_of, election) = if rng.random_range(0..SEMAPHORE_EVERY) == 0 {
+            (vec![SEMAPHORE.to_owned()], SEMAPHORE_PERMITS, false)
+        } else if rng.random_range(0..ELECTION_EVERY) == 0 {
+            (vec![ELECTION.to_owned()], 0, true)
+        } else if locks > 1 && rng.random_range(0..ALL_EVERY) == 0 {
+            let first = lock(rng);
+            let mut second = lock(rng);
+            while second == first {
+                second = lock(rng);
+            }
+            (vec![first, second], 0, false)
+        } else {
+            (vec![lock(rng)], 0, false)
+        };
+        Target {
+            names,
+            permits_of,
+            election,
+        }
+    }
+
+    async fn acquire(&self, client: &Client, me: u32) -> tenure::Result<Vec<tenure::Lock>> {
+        let wait = Duration::from_secs(2);
+        if self.election {
+            let election = client.election(ELECTION)?;
+            return Ok(vec![
+                election.campaign(&format!("worker-{me}"), wait).await?,
+            ]);
+        }
+        let mut options = AcquireOptions::wait(wait);
+        if self.permits_of > 0 {
+            options = options.permits(1, self.permits_of);
+        }
+        match self.names.as_slice() {
+            [one] => Ok(vec![client.acquire(one, options).await?]),
+            many => {
+                let names: Vec<&str> = many.iter().map(String::as_str).collect();
+                client.acquire_all(&names, options).await
+            }
+        }
+    }
+}
+
+/// Records a hold of `lock` granted at `complete` (its belief interval, and
+/// the session's loss if it was lost), then releases it.
+async fn let_go(
+    lock: &tenure::Lock,
+    me: u32,
+    process: u32,
+    complete: u64,
+    permits_of: u32,
+    rate: f64,
+) {
+    let (name, token, session) = (
+        lock.name().to_owned(),
+        lock.fencing_token(),
+        lock.session_id(),
+    );
+    let release_invoke = mono_ns();
+    // The belief ends when it lets go, or at its local expiry if lost.
+    let expiry = instant_ns(lock.local_expiry(), rate);
+    let (belief_end, lost) = match lock.lost_reason() {
+        None => (release_invoke, None),
+        Some(r) => (expiry.min(release_invoke), Some(lost_name(r))),
+    };
+    emit(&Event::Hold {
+        worker: me,
+        lock: name.clone(),
+        token,
+        session,
+        grant: complete,
+        belief_end,
+        lost: lost.clone(),
+        permits_of,
+    });
+    if let Some(reason) = lost {
+        emit(&Event::SessionLost {
+            worker: me,
+            process,
+            session,
+            at: belief_end,
+            reason,
+            early: expiry > release_invoke,
+        });
+    }
+    let ok = lock.release().await.is_ok();
+    emit(&Event::Release {
+        worker: me,
+        lock: name,
+        token,
+        invoke: release_invoke,
+        complete: mono_ns(),
+        ok,
+    });
 }
 
 async fn connect(
