@@ -39,6 +39,10 @@ fi
 cargo=(cargo)
 command -v nice >/dev/null && cargo=(nice -n 19 cargo)
 
+# rust-toolchain.toml names the target; older rustup versions need it added.
+if command -v rustup >/dev/null && ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  rustup target add wasm32-unknown-unknown
+fi
 echo "== clippy for wasm32 (-D warnings)"
 (cd "$root" && "${cargo[@]}" clippy -p tenure-wasm --target wasm32-unknown-unknown -- -D warnings)
 

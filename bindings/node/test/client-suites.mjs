@@ -55,7 +55,9 @@ export function acquireAllSuite(pkg, fixture) {
       const held = await b.tryLock(names[1]);
       const waiting = a.acquireAll(names, { timeout: 20_000 });
       await sleep(300);
-      assert.equal(await b.describe(names[0]), null, 'nothing held while waiting');
+      // Queued in both names' FIFO queues, holding neither.
+      const queued = await b.describe(names[0]);
+      assert.ok(queued === null || queued.holders.length === 0, 'nothing held while waiting');
       await held.release();
       const got = await within(10_000, waiting, 'the waiting acquireAll');
       assert.deepEqual(got.map((l) => l.name), names);

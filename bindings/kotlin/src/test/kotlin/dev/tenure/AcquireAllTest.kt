@@ -29,11 +29,11 @@ class AcquireAllTest : ClusterTest() {
         val names = listOf("kt/aa/cancel/a", "kt/aa/cancel/b")
         val held = holder.tryLock(names[1])
         val waiting = async { waiter.acquireAll(names, 60.seconds) }
-        delay(300) // a few tries, each refused
+        delay(300) // queued behind the holder in both queues
         waiting.cancel()
         assertFailsWith<CancellationException> { waiting.await() }
         held.release()
-        // The retries stopped with the cancel: nobody takes the locks once they are free.
+        // The cancel withdrew both queue entries: nobody takes the locks once they are free.
         delay(1_000)
         assertTrue(admin.free(names), "nothing held after the cancel")
         // withTimeoutOrNull is a cancellation too.
