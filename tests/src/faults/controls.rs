@@ -25,6 +25,8 @@ pub struct Case {
     pub secs: u64,
     /// Seeds to try: a fault must land at the right moment.
     pub tries: u64,
+    /// Worker processes (one client each).
+    pub workers: u32,
     /// Session TTL of the workers.
     pub ttl: Duration,
     /// How clocks drift.
@@ -45,6 +47,7 @@ pub const CASES: [Case; 8] = [
         faults: &["power-loss", "kill-leader"],
         secs: 25,
         tries: 2,
+        workers: 4,
         ttl: Duration::from_secs(2),
         drift: Drift::Off,
         expect: &[
@@ -60,6 +63,7 @@ pub const CASES: [Case; 8] = [
         faults: &["pause-client"],
         secs: 30,
         tries: 4,
+        workers: 4,
         ttl: Duration::from_secs(2),
         drift: Drift::Off,
         expect: &["G2 store accepted a stale token"],
@@ -71,6 +75,7 @@ pub const CASES: [Case; 8] = [
         faults: &["partition-node", "kill-leader", "partition-node"],
         secs: 30,
         tries: 3,
+        workers: 4,
         ttl: Duration::from_secs(2),
         drift: Drift::Off,
         expect: &[
@@ -86,6 +91,7 @@ pub const CASES: [Case; 8] = [
         faults: &["partition-node"],
         secs: 40,
         tries: 3,
+        workers: 4,
         ttl: Duration::from_secs(2),
         drift: Drift::Off,
         expect: &[OVERLAP, EARLY_EXPIRY],
@@ -98,6 +104,7 @@ pub const CASES: [Case; 8] = [
         faults: &["pause-client"],
         secs: 40,
         tries: 3,
+        workers: 4,
         ttl: Duration::from_secs(5),
         drift: Drift::Worst,
         expect: &[OVERLAP, EARLY_EXPIRY],
@@ -109,6 +116,7 @@ pub const CASES: [Case; 8] = [
         faults: &["kill-random"],
         secs: 10,
         tries: 2,
+        workers: 4,
         ttl: Duration::from_secs(2),
         drift: Drift::Off,
         expect: &[CATCH_UP_CHECK],
@@ -118,8 +126,11 @@ pub const CASES: [Case; 8] = [
         breaks: "semaphores: the state machine grants permits past the limit, so more \
                  workers than the semaphore has permits believe they hold one",
         faults: &["kill-random"],
-        secs: 10,
+        // Three holders at once among 8 workers, a permit being one acquire
+        // in four: a few times a run in 20 s (10 s with 4 workers missed).
+        secs: 20,
         tries: 2,
+        workers: 8,
         ttl: Duration::from_secs(2),
         drift: Drift::Off,
         expect: &["semaphore holders beyond its permits"],
@@ -131,6 +142,7 @@ pub const CASES: [Case; 8] = [
         faults: &["kill-leader", "kill-leader"],
         secs: 12,
         tries: 2,
+        workers: 4,
         ttl: Duration::from_secs(2),
         drift: Drift::Off,
         expect: &["observer saw leaders out of token order"],
@@ -164,7 +176,7 @@ impl Case {
             seed,
             duration: Duration::from_secs(self.secs),
             nodes: 3,
-            workers: 4,
+            workers: self.workers,
             clients_per_worker: 1,
             locks: 3,
             ttl: self.ttl,
