@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use tenure_proto::v1 as pb;
 
-use crate::client::{Client, millis, validate_lock_name, validate_lock_value};
+use crate::client::{Client, millis, unanswered, validate_lock_name, validate_lock_value};
 use crate::error::{Error, ErrorKind, Result};
 use crate::lock::Lock;
 use crate::options::{AcquireOptions, LockMode};
@@ -94,11 +94,7 @@ impl Client {
                 async move { stub.acquire_all(req).await }
             })
             .await;
-        let unanswered = result.as_ref().err().is_some_and(|e| {
-            e.kind() == ErrorKind::Unavailable
-                || (e.kind() == ErrorKind::Timeout && Instant::now() >= deadline)
-        });
-        if !unanswered {
+        if !unanswered(&result, deadline) {
             guard.0 = None;
         }
         match result {

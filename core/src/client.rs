@@ -339,11 +339,7 @@ impl Client {
         // Without an answer (no server reached, or the deadline passed) the
         // acquire may still have been granted: the guard stays armed and
         // withdraws or releases it.
-        let unanswered = result.as_ref().err().is_some_and(|e| {
-            e.kind() == ErrorKind::Unavailable
-                || (e.kind() == ErrorKind::Timeout && Instant::now() >= deadline)
-        });
-        if !unanswered {
+        if !unanswered(&result, deadline) {
             guard.session = None;
         }
         match result {
@@ -659,6 +655,15 @@ impl Client {
         )
         .await
     }
+}
+
+/// Whether a call that ended with `result` may have taken effect without its
+/// caller learning of it: no server reached, or the caller's deadline passed.
+pub(crate) fn unanswered<T>(result: &Result<T>, deadline: Instant) -> bool {
+    result.as_ref().err().is_some_and(|e| {
+        e.kind() == ErrorKind::Unavailable
+            || (e.kind() == ErrorKind::Timeout && Instant::now() >= deadline)
+    })
 }
 
 /// One acquire's entry in the metrics, made once (see `Client::counting`).
