@@ -18,7 +18,6 @@ impl Machine {
         count: usize,
         wait_ms: Option<u64>,
         mut w: Waiter,
-        events: &mut Vec<Event>,
     ) -> Outcome {
         let first = w.group.first().map(|(n, _)| n.clone()).unwrap_or_default();
         let unique: BTreeSet<&String> = w.group.iter().map(|(n, _)| n).collect();
@@ -50,7 +49,6 @@ impl Machine {
         self.enqueue_group(&w);
         // Nothing to promote: some name was not grantable, and an entry at
         // the end of a queue is never ahead of anyone.
-        let _ = events;
         Outcome::Queued
     }
 

@@ -581,7 +581,7 @@ impl Machine {
                     value: value.clone(),
                     group: names.iter().cloned().zip(owners.iter().copied()).collect(),
                 };
-                m.acquire_all(names.len(), *wait_ms, waiter, events)
+                m.acquire_all(names.len(), *wait_ms, waiter)
             }),
         }
     }
