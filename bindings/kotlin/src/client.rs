@@ -103,9 +103,9 @@ impl NativeClient {
     /// Acquires every lock of `names` at once, or none (the core's
     /// `acquire_all`): one grant per name, in the order given. Without
     /// `options.wait`, one try (`LockHeld` naming the first taken); with it,
-    /// tries again with backoff until the wait runs out (`Timeout`): a retry,
-    /// not a place in the FIFO queues. Dropping the future releases in the
-    /// background whatever a try in flight may have got.
+    /// waits in every name's FIFO queue at once, holding none, until it gets
+    /// them all or the wait runs out (`Timeout`). Dropping the future
+    /// withdraws the wait, or releases in the background what it got.
     pub async fn acquire_all(
         &self,
         names: Vec<String>,

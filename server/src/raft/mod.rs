@@ -1,6 +1,7 @@
 //! Raft plumbing: the openraft type configuration, the peer network over gRPC and
 //! the peer service that receives it.
 
+pub mod commit_delay;
 pub mod network;
 pub mod peer;
 

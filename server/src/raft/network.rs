@@ -28,6 +28,7 @@ use tenure_proto::raft::RaftMessage;
 use tenure_proto::raft::raft_client::RaftClient;
 use tonic::transport::Channel;
 
+use super::commit_delay::{COMMIT_DELAY, DeferCommits};
 use super::{Meta, NodeId, Snapshot, SnapshotData, TypeConfig, Vote};
 use crate::steps;
 use crate::transport::{MAX_MESSAGE_BYTES, Transport};
@@ -217,7 +218,7 @@ impl PeerClient {
         let mut client = self.stub()?;
         // A request that does not encode (it cannot happen with openraft's
         // own types) ends the stream; the session is then started again.
-        let requests = input
+        let requests = DeferCommits::new(input, COMMIT_DELAY)
             .map(|req| {
                 if let Some(last) = req.entries.last() {
                     steps::step("ae.send", last.log_id.index);

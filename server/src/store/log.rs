@@ -49,6 +49,9 @@ pub(crate) struct LogData {
     entries: BTreeMap<u64, Entry>,
     vote: Option<Vote>,
     committed: Option<LogId>,
+    /// `committed` changed since it was last written: the next append
+    /// writes it first (see `save_committed`). Not a record of its own.
+    committed_unwritten: bool,
     purged: Option<LogId>,
 }
 
@@ -416,17 +419,16 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         self.write_and_wait(Record::Vote(*vote)).await
     }
 
+    /// Kept in memory and written with the next append (not on its own):
+    /// losing it in a crash only means re-learning it from the leader (or, on
+    /// a single node, from the first commit of its next term), and a write of
+    /// its own would wake the writer thread on every commit, on every node,
+    /// just as the leader answers the client.
     async fn save_committed(&mut self, committed: Option<LogId>) -> io::Result<()> {
-        // Not synced on its own: losing it in a crash only means re-learning it.
-        self.data.lock().committed = committed;
-        let mut framed = Vec::new();
-        encode(&Record::Committed(committed), &mut framed)?;
-        self.submit(Job::Write {
-            framed,
-            max_index: None,
-            sync: false,
-            done: None,
-        })
+        let mut data = self.data.lock();
+        data.committed = committed;
+        data.committed_unwritten = true;
+        Ok(())
     }
 
     async fn read_committed(&mut self) -> io::Result<Option<LogId>> {
@@ -446,6 +448,9 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         let mut max_index = None;
         {
             let mut data = self.data.lock();
+            if std::mem::take(&mut data.committed_unwritten) {
+                encode(&Record::Committed(data.committed), &mut framed)?;
+            }
             for entry in entries {
                 encode(&Record::Entry(entry.clone()), &mut framed)?;
                 max_index = Some(entry.log_id.index);
@@ -554,6 +559,33 @@ mod tests {
             // Batch 1 (write op 2) succeeds; batch 2 hits the fault; nothing after.
             assert_eq!(acked, Ok(1), "{fault:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn the_commit_index_is_written_with_the_next_append_not_on_its_own() -> io::Result<()> {
+        use openraft::EntryPayload;
+        let dir = tempfile::tempdir()?;
+        let open = || LogStore::open(dir.path(), LogOptions::stop_on_error()).map(|(s, _)| s);
+        let entry = |i| Entry {
+            log_id: crate::raft::log_id(1, 1, i),
+            payload: EntryPayload::Blank,
+        };
+        let vote = Vote::new_committed(1, 1);
+        let mut log = open()?;
+        log.append([entry(1), entry(2)], IOFlushed::noop()).await?;
+        log.save_committed(Some(entry(1).log_id)).await?;
+        assert_eq!(log.committed(), Some(entry(1).log_id));
+        // A vote is written and synced after everything queued before it.
+        log.save_vote(&vote).await?;
+        drop(log);
+        let mut log = open()?;
+        assert_eq!(log.committed(), None, "no append came after it");
+        log.save_committed(Some(entry(2).log_id)).await?;
+        log.append([entry(3)], IOFlushed::noop()).await?;
+        log.save_vote(&vote).await?;
+        drop(log);
+        assert_eq!(open()?.committed(), Some(entry(2).log_id));
+        Ok(())
     }
 
     #[test]
