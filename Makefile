@@ -155,8 +155,11 @@ deps-bench:
 	  { apt-get update -q >/dev/null && apt-get install -y -q etcd-server etcd-client >/dev/null; }
 	@[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || apt-get install -y -q fonts-dejavu-core >/dev/null || true
 
+# The server is built on its own (-p): a workspace build would unify its features
+# with the test crate's (deadlock detection, fault injection, negative controls),
+# and the benchmark would measure a binary users never get.
 bench: deps-bench
-	$(CARGO) build --release --bin tenure --bin tenure-bench
+	$(CARGO) build --release -p tenure-cli -p tenure-bench --bin tenure --bin tenure-bench
 	bash bench/bindings/prepare.sh
 	TENURE_BENCH_PYTHON=target/bench-venv/bin/python TENURE_BENCH_JNA_PATH=target/release \
 	  ./target/release/tenure-bench run --tenure-bin target/release/tenure \
