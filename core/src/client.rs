@@ -550,12 +550,24 @@ impl Client {
         }
     }
 
-    /// The cluster status as the leader (or any reachable node) sees it.
+    /// The cluster status as the leader sees it, or as the node that answered
+    /// sees it if that node knows no leader or the leader does not answer.
+    ///
+    /// A follower's view trails the leader's: it learns that an entry committed
+    /// later (with the next append, or a few milliseconds after), so its
+    /// `applied_index` and `next_token` may not yet show a grant the leader
+    /// already answered.
     pub async fn status(&self) -> Result<ClusterStatus> {
         let resp = self
             .call(|mut stub| async move { stub.status(pb::StatusRequest {}).await })
             .await?;
-        Ok(resp.into())
+        let answered = ClusterStatus::from(resp);
+        match answered.leader_addr.as_deref() {
+            Some(leader) if answered.role != "leader" => {
+                Ok(self.node_status(leader).await.unwrap_or(answered))
+            }
+            _ => Ok(answered),
+        }
     }
 
     /// The status as one particular node sees it.

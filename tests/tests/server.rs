@@ -264,10 +264,23 @@ async fn followers_redirect_to_the_leader() {
     let client = tenure::Client::connect([follower.addr.clone()], Default::default())
         .await
         .expect("connect through a follower");
-    client
+    let lock = client
         .try_lock("redirected")
         .await
         .expect("acquire through redirect");
+    // Status too is the leader's view (a follower learns of commits later), so
+    // it already counts the grant just answered, even from a client that only
+    // knows the follower and has not yet been redirected.
+    let admin = tenure::Client::connect_lazy([follower.addr.clone()], Default::default())
+        .expect("admin through a follower");
+    let status = admin.status().await.expect("status through a follower");
+    assert_eq!((status.node_id, status.role.as_str()), (leader, "leader"));
+    assert_eq!(status.next_token, lock.fencing_token() + 1);
+    let own = admin
+        .node_status(&follower.addr)
+        .await
+        .expect("follower status");
+    assert_eq!((own.node_id, own.role.as_str()), (follower.id, "follower"));
 }
 
 /// Waits past the machine clock's bounded step (10 s) time out on time only if
