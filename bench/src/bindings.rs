@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
+use serde::Serialize;
 use tokio::process::Command;
 
 use crate::cluster::Cluster;
@@ -93,12 +94,18 @@ impl Binding {
         }
     }
 
-    /// Runs the loop for `pairs` measured pairs; the latency of each.
-    async fn run(self, cluster: &Cluster, pairs: usize) -> anyhow::Result<Vec<Duration>> {
+    /// Runs the loop for `warmup` unmeasured and `pairs` measured pairs; the
+    /// latency of each measured one.
+    async fn run(
+        self,
+        cluster: &Cluster,
+        pairs: usize,
+        warmup: usize,
+    ) -> anyhow::Result<Vec<Duration>> {
         let mut cmd = self.command();
         cmd.env("TENURE_ENDPOINTS", cluster.endpoints().join(","))
             .env("TENURE_BENCH_PAIRS", pairs.to_string())
-            .env("TENURE_BENCH_WARMUP", warmup(pairs).to_string())
+            .env("TENURE_BENCH_WARMUP", warmup.to_string())
             .env(
                 "TENURE_BENCH_LOCK",
                 format!("bench/bindings/{}", self.name()),
@@ -157,33 +164,90 @@ fn without_ansi_codes(line: &str) -> String {
     out
 }
 
-/// Scenario 7: each binding's uncontended latency, and Rust native's measured
-/// on the same cluster in two halves (before and after the bindings) so that
-/// drift of the machine during the run affects both sides alike.
+/// Scenario 7 for one client: its latency over every round and, for a
+/// binding, what it added to Rust native's median in each round.
+#[derive(Debug, Clone, Serialize)]
+pub struct BindingResult {
+    /// `rust (native)`, `python`, `node` or `kotlin`.
+    pub client: String,
+    /// Latency of an acquire+release pair, all rounds together.
+    pub latency: Percentiles,
+    /// Per round: this binding's median minus Rust native's, measured on the
+    /// same cluster just before and just after it (the mean of the two), in
+    /// µs. Empty for Rust native itself.
+    pub added_us: Vec<f64>,
+}
+
+impl BindingResult {
+    /// The median of the per-round figures (0 for Rust native).
+    pub fn added_median_us(&self) -> f64 {
+        let mut added = self.added_us.clone();
+        added.sort_by(f64::total_cmp);
+        match added.len() {
+            0 => 0.0,
+            n if n % 2 == 1 => added[n / 2],
+            n => (added[n / 2 - 1] + added[n / 2]) / 2.0,
+        }
+    }
+}
+
+/// Scenario 7: each binding's uncontended latency against Rust native's, in
+/// `rounds` rounds of native, binding, native, binding, ..., native. Each
+/// binding is compared with the native runs right before and after it, so
+/// that drift of the machine over the minutes the scenario takes (a JVM
+/// starting, another process's burst) moves both sides of one comparison alike.
 pub async fn overhead(
     cluster: &Cluster,
     bindings: &[Binding],
     pairs: usize,
-) -> anyhow::Result<Vec<(String, Percentiles)>> {
-    let lock = "bench/bindings/rust";
-    let mut native =
-        scenarios::pair_samples(System::Tenure, cluster, lock, warmup(pairs), pairs / 2).await?;
-    let mut measured = Vec::new();
-    for b in bindings {
-        eprintln!("[tenure] 7. binding overhead: {}", b.name());
-        let samples = b.run(cluster, pairs).await?;
-        measured.push((b.name().to_owned(), percentiles(&samples)));
+    rounds: usize,
+) -> anyhow::Result<Vec<BindingResult>> {
+    let rounds = rounds.max(1);
+    let per_run = (pairs / rounds).max(1);
+    let mut native_all = Vec::new();
+    let mut measured: Vec<(Vec<Duration>, Vec<f64>)> =
+        vec![(Vec::new(), Vec::new()); bindings.len()];
+    for round in 1..=rounds {
+        let mut before = native(cluster, per_run).await?;
+        for (b, (all, added)) in bindings.iter().zip(measured.iter_mut()) {
+            eprintln!(
+                "[tenure] 7. binding overhead: {} (round {round} of {rounds})",
+                b.name()
+            );
+            let samples = b.run(cluster, per_run, warmup(pairs)).await?;
+            let after = native(cluster, per_run).await?;
+            let baseline = (median_us(&before) + median_us(&after)) / 2.0;
+            added.push(median_us(&samples) - baseline);
+            all.extend(samples);
+            native_all.append(&mut before);
+            before = after;
+        }
+        native_all.append(&mut before);
     }
-    native.extend(
-        scenarios::pair_samples(
-            System::Tenure,
-            cluster,
-            lock,
-            warmup(pairs),
-            pairs - pairs / 2,
-        )
-        .await?,
+    let mut out = vec![BindingResult {
+        client: "rust (native)".to_owned(),
+        latency: percentiles(&native_all),
+        added_us: Vec::new(),
+    }];
+    out.extend(
+        bindings
+            .iter()
+            .zip(measured)
+            .map(|(b, (all, added_us))| BindingResult {
+                client: b.name().to_owned(),
+                latency: percentiles(&all),
+                added_us,
+            }),
     );
-    measured.insert(0, ("rust (native)".to_owned(), percentiles(&native)));
-    Ok(measured)
+    Ok(out)
+}
+
+/// One Rust native run of `pairs` measured pairs on the scenario's lock.
+async fn native(cluster: &Cluster, pairs: usize) -> anyhow::Result<Vec<Duration>> {
+    let lock = "bench/bindings/rust";
+    scenarios::pair_samples(System::Tenure, cluster, lock, warmup(pairs), pairs).await
+}
+
+fn median_us(samples: &[Duration]) -> f64 {
+    percentiles(samples).p50_us
 }

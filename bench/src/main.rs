@@ -130,6 +130,8 @@ fn machine() -> String {
 
 struct Plan {
     pairs: usize,
+    /// Rounds of scenario 7 (binding runs interleaved with Rust native ones).
+    binding_rounds: usize,
     throughput: Duration,
     contention: Duration,
     failover: Duration,
@@ -181,6 +183,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     let plan = if args.smoke {
         Plan {
             pairs: 100,
+            binding_rounds: 1,
             throughput: Duration::from_secs(2),
             contention: Duration::from_secs(2),
             failover: Duration::from_secs(3),
@@ -189,6 +192,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     } else {
         Plan {
             pairs: 2_000,
+            binding_rounds: 3,
             throughput: Duration::from_secs(10),
             contention: Duration::from_secs(10),
             failover: Duration::from_secs(9),
@@ -242,7 +246,8 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     {
         let cluster = Cluster::tenure(&bin)?;
         cluster.wait_ready().await?;
-        r.bindings = bindings::overhead(&cluster, &bindings, plan.pairs).await?;
+        r.bindings =
+            bindings::overhead(&cluster, &bindings, plan.pairs, plan.binding_rounds).await?;
     }
     let out = args.out;
     std::fs::create_dir_all(&out)?;
