@@ -12,7 +12,7 @@ use tokio::process::Command;
 
 use crate::cluster::Cluster;
 use crate::scenarios;
-use crate::stats::{Percentiles, percentiles};
+use crate::stats::{Percentiles, nearest_rank, percentiles};
 use crate::systems::System;
 
 /// Most unmeasured pairs each client runs first (the JVM's JIT needs about a
@@ -179,15 +179,15 @@ pub struct BindingResult {
 }
 
 impl BindingResult {
-    /// The median of the per-round figures (0 for Rust native).
+    /// The median of the per-round figures, by nearest rank like every other
+    /// median of the report (0 for Rust native).
     pub fn added_median_us(&self) -> f64 {
         let mut added = self.added_us.clone();
         added.sort_by(f64::total_cmp);
-        match added.len() {
-            0 => 0.0,
-            n if n % 2 == 1 => added[n / 2],
-            n => (added[n / 2 - 1] + added[n / 2]) / 2.0,
+        if added.is_empty() {
+            return 0.0;
         }
+        nearest_rank(&added, 0.5)
     }
 }
 

@@ -26,14 +26,18 @@ pub fn percentiles(samples: &[Duration]) -> Percentiles {
     }
     let mut us: Vec<f64> = samples.iter().map(|d| d.as_secs_f64() * 1e6).collect();
     us.sort_by(|a, b| a.total_cmp(b));
-    let at = |q: f64| us[((q * us.len() as f64).ceil() as usize).clamp(1, us.len()) - 1];
     Percentiles {
         n: us.len(),
-        p50_us: at(0.50),
-        p90_us: at(0.90),
-        p99_us: at(0.99),
+        p50_us: nearest_rank(&us, 0.50),
+        p90_us: nearest_rank(&us, 0.90),
+        p99_us: nearest_rank(&us, 0.99),
         max_us: us[us.len() - 1],
     }
+}
+
+/// The `q` quantile of `sorted` (ascending, not empty) by nearest rank.
+pub fn nearest_rank(sorted: &[f64], q: f64) -> f64 {
+    sorted[((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1]
 }
 
 #[cfg(test)]
